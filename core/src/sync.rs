@@ -1,0 +1,96 @@
+//! The atomics facade: the only module of this crate that names `core::sync::atomic`,
+//! `core::hint::spin_loop` and `core::cell::UnsafeCell`.
+//!
+//! Every primitive imports its atomics, its spin hint and its interior-mutability cell from here.
+//! Without the cargo feature `sim` these are the plain `core` items (or `#[inline(always)]` shims
+//! with the same cost). With `sim` the same names come from `lockstep_sim::sync`, whose
+//! instrumented versions turn every access into a scheduling point of the deterministic
+//! simulator, so the real code of this crate is what the simulator checks. Outside a running
+//! simulation the instrumented types behave exactly like the plain ones.
+//!
+//! [`UnsafeCell`] has a closure-based API (`with`, `with_mut`), as loom's does, so the simulator
+//! can see each access to the protected data and check it for data races.
+
+/// Atomic types and orderings: `core`'s, or the simulator's with feature `sim`.
+pub mod atomic {
+    #[cfg(not(feature = "sim"))]
+    pub use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+    #[cfg(feature = "sim")]
+    pub use lockstep_sim::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+}
+
+/// The spin-loop hint: `core`'s, or the simulator's with feature `sim` (where a spinning thread
+/// is not scheduled again until a location it read changes).
+pub mod hint {
+    #[cfg(not(feature = "sim"))]
+    pub use core::hint::spin_loop;
+    #[cfg(feature = "sim")]
+    pub use lockstep_sim::sync::hint::spin_loop;
+}
+
+#[cfg(feature = "sim")]
+pub(crate) use lockstep_sim::sync::cell::UnsafeCell;
+
+/// Returns the plain `core` atomic behind a facade [`atomic::AtomicU32`], so that an OS futex can
+/// sleep on its address. Without `sim` it is the same object; with `sim` it is the word the
+/// instrumented atomic wraps (reading it directly bypasses the simulator, which is right for a
+/// platform `Wait` that never runs under the simulator).
+#[cfg(not(feature = "sim"))]
+#[inline(always)]
+pub fn raw_atomic_u32(a: &atomic::AtomicU32) -> &core::sync::atomic::AtomicU32 {
+    a
+}
+
+/// Returns the plain `core` atomic behind a facade `AtomicU32` (see the non-`sim` version).
+#[cfg(feature = "sim")]
+#[inline(always)]
+pub fn raw_atomic_u32(a: &atomic::AtomicU32) -> &core::sync::atomic::AtomicU32 {
+    a.as_raw()
+}
+
+/// A cell for data that the caller protects, with loom's closure-based access API.
+///
+/// Same layout and cost as [`core::cell::UnsafeCell`]; the closure form lets the `sim` build
+/// observe every access.
+#[cfg(not(feature = "sim"))]
+#[derive(Debug, Default)]
+#[repr(transparent)]
+pub(crate) struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(feature = "sim"))]
+#[allow(dead_code)] // not every method is used by every feature combination
+impl<T> UnsafeCell<T> {
+    /// Creates a cell holding `value`.
+    #[inline(always)]
+    pub(crate) const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Consumes the cell and returns the value.
+    #[inline(always)]
+    pub(crate) fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+#[cfg(not(feature = "sim"))]
+#[allow(dead_code)] // not every method is used by every feature combination
+impl<T: ?Sized> UnsafeCell<T> {
+    /// Runs `f` with a shared pointer to the value (a read access).
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a mutable pointer to the value (a write access).
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Returns a mutable reference; the `&mut self` proves no other access exists.
+    #[inline(always)]
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
+}

@@ -1,0 +1,149 @@
+//! The futex-shaped blocking seam: [`Wait`], and [`Spin`], its implementation for bare metal.
+//!
+//! Everything in this crate that blocks does it through `Wait`: "sleep while this `AtomicU32`
+//! still holds `expected`", "wake one", "wake all" (the shape of Linux's futex and of std's
+//! futex-based `Mutex` and `Condvar`). Each platform provides one implementation: [`Spin`] here,
+//! an OS futex in `lockstep-hosted`, and the simulator's own under feature `sim`. Primitives never
+//! call the seam on their fast paths, and skip wakes when nobody waits.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use crate::sync::hint::spin_loop;
+
+pub use spin::relax::{Loop, RelaxStrategy};
+
+/// A futex-shaped way to block a thread until an atomic word changes.
+///
+/// The methods are associated functions: like a futex, waiters are found by the address of the
+/// word, so an implementation is a zero-sized marker type and primitives stay `const`-constructible.
+///
+/// # Contract
+///
+/// - [`wait`](Wait::wait) may return at any time (spuriously); callers re-check their condition in a
+///   loop. It must not sleep if `atom` no longer holds `expected` when it starts (no lost wake-up):
+///   the check and the sleep are atomic with respect to [`wake_one`](Wait::wake_one) and
+///   [`wake_all`](Wait::wake_all) on the same word.
+/// - A wake call wakes at least one (or every) thread sleeping in `wait` on that word at the time.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::sync::atomic::{AtomicU32, Ordering};
+/// use lockstep_core::{Spin, Wait};
+///
+/// let word = AtomicU32::new(1);
+/// // The word no longer holds 0, so this returns at once instead of blocking.
+/// assert!(Spin::wait(&word, 0, None));
+/// word.store(0, Ordering::Release);
+/// Spin::wake_all(&word); // nobody to wake: a no-op
+/// ```
+pub trait Wait {
+    /// A relative timeout as users write it (`Duration` where there is a clock, a spin budget
+    /// for [`Spin`]).
+    type Timeout: Copy;
+    /// An absolute deadline computed from a [`Timeout`](Wait::Timeout) when a timed operation
+    /// starts, and carried through its retries.
+    type Deadline;
+
+    /// Whether [`wake_one`](Wait::wake_one) and [`wake_all`](Wait::wake_all) do anything.
+    ///
+    /// `false` for implementations whose waiters watch the word themselves ([`Spin`]); primitives
+    /// then skip the bookkeeping that only exists to decide whether to wake (such as a lock's
+    /// "contended" state), which keeps their fast paths as cheap as a plain spin lock's.
+    const NEEDS_WAKE: bool = true;
+
+    /// Turns a relative timeout into a deadline, starting now.
+    fn deadline(timeout: Self::Timeout) -> Self::Deadline;
+
+    /// Blocks while `atom` holds `expected`, until woken, until `deadline` passes, or spuriously.
+    ///
+    /// Returns `false` only when the deadline has passed; `true` otherwise (woken, the value had
+    /// already changed, or a spurious return).
+    fn wait(atom: &AtomicU32, expected: u32, deadline: Option<&mut Self::Deadline>) -> bool;
+
+    /// Wakes at least one thread blocked in [`wait`](Wait::wait) on `atom`, if any.
+    fn wake_one(atom: &AtomicU32);
+
+    /// Wakes every thread blocked in [`wait`](Wait::wait) on `atom`.
+    fn wake_all(atom: &AtomicU32);
+}
+
+/// Spins with bounded exponential backoff, then relaxes with `R`: the [`Wait`] for bare metal.
+///
+/// A `wait` call first spins with a growing number of [`spin_loop`](core::hint::spin_loop) hints
+/// (1, 2, 4, ... up to 64 per round, about 6 rounds) while the word still holds `expected`; if
+/// it is still unchanged it calls `R::relax()` once and returns, so the caller re-checks its
+/// condition. Wakes are no-ops: waiters observe the change themselves.
+///
+/// With the default `R = Loop` (a spin hint) this is a pure spin wait, fine when every waiting
+/// thread has a core of its own, as on a microcontroller with interrupts, and unsuitable when
+/// threads outnumber cores: a waiter then burns the time slice that the lock holder needs
+/// (measured in `BENCHMARKS.md`: the lecture workload with 100 threads on 2 cores convoys).
+/// Hosted code passes a relax strategy that yields to the OS scheduler, or uses the futex `Wait`.
+///
+/// Timeouts are counted in `wait` calls (one backoff cycle each), since there is no clock.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::{Mutex, Spin};
+///
+/// let m: Mutex<u32, Spin> = Mutex::new(1);
+/// *m.lock() += 1;
+/// assert_eq!(*m.lock(), 2);
+/// ```
+pub struct Spin<R = Loop>(PhantomData<fn() -> R>);
+
+impl<R> fmt::Debug for Spin<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Spin")
+    }
+}
+
+/// Spin hints per round double from 1 up to this; after the last round `R::relax()` runs.
+const MAX_BACKOFF: u32 = 64;
+
+impl<R: RelaxStrategy> Wait for Spin<R> {
+    /// The number of [`wait`](Wait::wait) calls (backoff cycles) before a timed operation gives up.
+    type Timeout = u32;
+    /// The remaining number of backoff cycles.
+    type Deadline = u32;
+
+    const NEEDS_WAKE: bool = false;
+
+    #[inline]
+    fn deadline(timeout: u32) -> u32 {
+        timeout
+    }
+
+    fn wait(atom: &AtomicU32, expected: u32, deadline: Option<&mut u32>) -> bool {
+        if let Some(left) = deadline {
+            if *left == 0 {
+                return false;
+            }
+            *left -= 1;
+        }
+        let mut backoff = 1;
+        while backoff <= MAX_BACKOFF {
+            // Relaxed: this only decides whether to keep spinning; the caller re-reads its
+            // state with the ordering it needs.
+            if atom.load(Relaxed) != expected {
+                return true;
+            }
+            for _ in 0..backoff {
+                spin_loop();
+            }
+            backoff *= 2;
+        }
+        R::relax();
+        true
+    }
+
+    #[inline]
+    fn wake_one(_atom: &AtomicU32) {}
+
+    #[inline]
+    fn wake_all(_atom: &AtomicU32) {}
+}

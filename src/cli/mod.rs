@@ -1,0 +1,29 @@
+//! Argument parsing and dispatch. Each area owns its subcommands in its own module; this file
+//! only glues them together.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Synchronization and IPC, from the lecture to real, fast, verified software.
+#[derive(Debug, Parser)]
+#[command(name = "lockstep", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every lecture scenario in order and print a summary table.
+    Lecture,
+}
+
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Lecture => {
+            println!("No lecture scenarios exist yet.");
+            ExitCode::SUCCESS
+        }
+    }
+}
