@@ -25,6 +25,8 @@ pub mod sync;
 mod wait;
 
 mod mutex;
+mod semaphore;
 
 pub use mutex::{Mutex, MutexGuard, SpinLock};
+pub use semaphore::{NoPermit, OverRelease, Semaphore, SemaphorePermit};
 pub use wait::{Loop, RelaxStrategy, Spin, Wait};
