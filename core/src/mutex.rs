@@ -66,7 +66,10 @@ impl<W: Wait> SpinLock<W> {
     /// ```
     #[inline]
     pub const fn new() -> Self {
-        Self { state: AtomicU32::new(UNLOCKED), _wait: PhantomData }
+        Self {
+            state: AtomicU32::new(UNLOCKED),
+            _wait: PhantomData,
+        }
     }
 
     /// Acquires the lock, blocking through `W` while another context holds it.
@@ -87,7 +90,11 @@ impl<W: Wait> SpinLock<W> {
     #[inline]
     pub fn lock(&self) {
         // Acquire: pairs with the Release in `unlock`, so the previous holder's writes are visible.
-        if self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).is_err() {
+        if self
+            .state
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_err()
+        {
             self.lock_contended(None);
         }
     }
@@ -108,7 +115,9 @@ impl<W: Wait> SpinLock<W> {
     #[inline]
     pub fn try_lock(&self) -> bool {
         // Acquire: as in `lock`.
-        self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).is_ok()
+        self.state
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_ok()
     }
 
     /// Tries to acquire the lock, blocking through `W` for at most `timeout`.
@@ -199,7 +208,10 @@ impl<W: Wait> SpinLock<W> {
         // Relaxed: as above.
         let mut state = self.state.load(Relaxed);
         if state == UNLOCKED {
-            match self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed) {
+            match self
+                .state
+                .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            {
                 Ok(_) => return true,
                 Err(s) => state = s,
             }
@@ -284,7 +296,10 @@ impl<T, W: Wait> Mutex<T, W> {
     /// ```
     #[inline]
     pub const fn new(value: T) -> Self {
-        Self { raw: SpinLock::new(), data: UnsafeCell::new(value) }
+        Self {
+            raw: SpinLock::new(),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Consumes the mutex and returns its data.
@@ -353,7 +368,9 @@ impl<T: ?Sized, W: Wait> Mutex<T, W> {
     /// ```
     #[inline]
     pub fn try_lock_for(&self, timeout: W::Timeout) -> Option<MutexGuard<'_, T, W>> {
-        self.raw.try_lock_for(timeout).then_some(MutexGuard { mutex: self })
+        self.raw
+            .try_lock_for(timeout)
+            .then_some(MutexGuard { mutex: self })
     }
 
     /// Returns whether the lock is held (a snapshot that may be stale at once).
