@@ -407,6 +407,7 @@ impl<T: ?Sized, W: Wait> Mutex<T, W> {
     }
 
     /// The raw lock under the data, for primitives built on the mutex (such as `Condvar`).
+    #[allow(dead_code)] // for `Condvar`
     pub(crate) fn raw(&self) -> &SpinLock<W> {
         &self.raw
     }
@@ -452,6 +453,7 @@ unsafe impl<T: ?Sized + Sync, W: Wait> Sync for MutexGuard<'_, T, W> {}
 
 impl<'a, T: ?Sized, W: Wait> MutexGuard<'a, T, W> {
     /// The mutex this guard locks (for `Condvar`, which unlocks and relocks it).
+    #[allow(dead_code)] // for `Condvar`
     pub(crate) fn mutex(&self) -> &'a Mutex<T, W> {
         self.mutex
     }
