@@ -30,3 +30,10 @@ mod semaphore;
 pub use mutex::{Mutex, MutexGuard, SpinLock};
 pub use semaphore::{NoPermit, OverRelease, Semaphore, SemaphorePermit};
 pub use wait::{Loop, RelaxStrategy, Spin, Wait};
+
+pub mod channel;
+mod queue;
+
+pub use channel::{
+    Queue, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
