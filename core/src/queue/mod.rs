@@ -76,11 +76,25 @@ impl Backoff {
     /// Spins a little longer each call.
     #[inline]
     pub(crate) fn spin(&mut self) {
-        for _ in 0..1u32 << self.0 {
+        for _ in 0..1u32 << self.0.min(Self::LIMIT) {
             spin_loop();
         }
-        if self.0 < 6 {
+        if self.0 <= Self::LIMIT {
             self.0 += 1;
         }
     }
+
+    /// Spins once more, or returns `false` if the backoff has run its course (the other
+    /// thread is probably preempted, so waiting here longer only burns its core).
+    #[inline]
+    pub(crate) fn spin_bounded(&mut self) -> bool {
+        if self.0 > Self::LIMIT {
+            return false;
+        }
+        self.spin();
+        true
+    }
+
+    /// The last step: 64 spin hints.
+    const LIMIT: u32 = 6;
 }

@@ -9,7 +9,10 @@
 //! Progress: not lock-free. A producer preempted between its claim and its publish stalls the
 //! consumer of that slot (and, once the queue wraps, the producers behind it), as with every
 //! queue of this family (heapless deprecated its copy for this reason; crossbeam's `ArrayQueue`
-//! is the same algorithm).
+//! is the same algorithm). Here a pop that finds its slot claimed but not yet written backs off
+//! briefly and then reports the queue empty (the send has not completed), and a push that finds
+//! its slot not yet read reports it full, so the caller decides how to wait (through `W`) instead
+//! of spinning on a preempted thread.
 
 use core::mem::MaybeUninit;
 
@@ -160,10 +163,11 @@ impl<T, const N: usize> Ring<T, N> {
                 fence(SeqCst);
                 // Relaxed: ordered by the fence.
                 let head = self.head.load(Relaxed);
-                if head.wrapping_add(Self::LAP) == tail {
+                // A consumer between its claim and its read: wait for it a little, then report
+                // full rather than spin on a thread that may be preempted.
+                if head.wrapping_add(Self::LAP) == tail || !backoff.spin_bounded() {
                     return Err(PushError::Full(value));
                 }
-                backoff.spin();
                 // Relaxed: a new guess.
                 tail = self.tail.load(Relaxed);
             } else {
@@ -223,7 +227,12 @@ impl<T, const N: usize> Ring<T, N> {
                         PopError::Empty
                     });
                 }
-                backoff.spin();
+                // A producer between its claim and its write: wait for it a little, then report
+                // empty rather than spin on a thread that may be preempted (its send has not
+                // completed, so "empty" is a truthful answer for this moment).
+                if !backoff.spin_bounded() {
+                    return Err(PopError::Empty);
+                }
                 // Relaxed: a new guess.
                 head = self.head.load(Relaxed);
             } else {
