@@ -179,6 +179,19 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
         }
     }
 
+    /// Sends `value`, blocking through `W` until `deadline` (if any) while the queue is full.
+    pub(crate) fn send_deadline(
+        &self,
+        value: T,
+        deadline: Option<&mut W::Deadline>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match self.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => self.send_contended(v, deadline),
+        }
+    }
+
     #[cold]
     fn send_contended(
         &self,
@@ -285,6 +298,19 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
             Ok(v) => Ok(v),
             Err(TryRecvError::Closed) => Err(RecvTimeoutError::Closed),
             Err(TryRecvError::Empty) => self.recv_contended(Some(&mut W::deadline(timeout))),
+        }
+    }
+
+    /// Receives, blocking through `W` until `deadline` (if any) while the queue is empty.
+    #[allow(dead_code)] // for channels built on the queue
+    pub(crate) fn recv_deadline(
+        &self,
+        deadline: Option<&mut W::Deadline>,
+    ) -> Result<T, RecvTimeoutError> {
+        match self.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Closed) => Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => self.recv_contended(deadline),
         }
     }
 

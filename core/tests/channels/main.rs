@@ -3,7 +3,9 @@
 //! Threaded tests scale with `LOCKSTEP_TEST_SCALE` (default 1) through [`scale`]; blocking uses
 //! `Spin<Yield>`, which yields to the OS, because tests run more threads than there are cores.
 
+mod duplex;
 mod mpmc;
+mod rendezvous;
 mod spsc;
 
 use lockstep_core::{RelaxStrategy, Spin};
@@ -39,4 +41,7 @@ fn send_sync() {
     send_sync::<lockstep_core::channel::Spsc<std::string::String, 4>>();
     send::<lockstep_core::channel::Producer<'static, std::string::String, 4>>();
     send::<lockstep_core::channel::Consumer<'static, std::string::String, 4>>();
+    send_sync::<lockstep_core::channel::Rendezvous<std::string::String>>();
+    send_sync::<lockstep_core::channel::Duplex<std::string::String, std::string::String, 4>>();
+    send::<lockstep_core::channel::Ticket<'static, std::string::String, std::string::String, 4>>();
 }
