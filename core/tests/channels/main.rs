@@ -3,6 +3,7 @@
 //! Threaded tests scale with `LOCKSTEP_TEST_SCALE` (default 1) through [`scale`]; blocking uses
 //! `Spin<Yield>`, which yields to the OS, because tests run more threads than there are cores.
 
+mod broadcast;
 mod duplex;
 mod mpmc;
 mod rendezvous;
@@ -41,6 +42,10 @@ fn send_sync() {
     send_sync::<lockstep_core::channel::Spsc<std::string::String, 4>>();
     send::<lockstep_core::channel::Producer<'static, std::string::String, 4>>();
     send::<lockstep_core::channel::Consumer<'static, std::string::String, 4>>();
+    send_sync::<lockstep_core::channel::Broadcast<std::string::String, 4>>();
+    send::<lockstep_core::channel::Receiver<'static, std::string::String, 4>>();
+    send_sync::<lockstep_core::channel::PubSub<std::string::String, 4>>();
+    send::<lockstep_core::channel::Subscriber<'static, std::string::String, 4>>();
     send_sync::<lockstep_core::channel::Rendezvous<std::string::String>>();
     send_sync::<lockstep_core::channel::Duplex<std::string::String, std::string::String, 4>>();
     send::<lockstep_core::channel::Ticket<'static, std::string::String, std::string::String, 4>>();
