@@ -66,7 +66,10 @@ impl<W: Wait> SpinLock<W> {
     /// ```
     #[inline]
     pub const fn new() -> Self {
-        Self { state: AtomicU32::new(UNLOCKED), _wait: PhantomData }
+        Self {
+            state: AtomicU32::new(UNLOCKED),
+            _wait: PhantomData,
+        }
     }
 
     /// Acquires the lock, blocking through `W` while another context holds it.
@@ -87,7 +90,11 @@ impl<W: Wait> SpinLock<W> {
     #[inline]
     pub fn lock(&self) {
         // Acquire: pairs with the Release in `unlock`, so the previous holder's writes are visible.
-        if self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).is_err() {
+        if self
+            .state
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_err()
+        {
             self.lock_contended(None);
         }
     }
@@ -108,7 +115,9 @@ impl<W: Wait> SpinLock<W> {
     #[inline]
     pub fn try_lock(&self) -> bool {
         // Acquire: as in `lock`.
-        self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).is_ok()
+        self.state
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_ok()
     }
 
     /// Tries to acquire the lock, blocking through `W` for at most `timeout`.
@@ -127,6 +136,12 @@ impl<W: Wait> SpinLock<W> {
     #[inline]
     pub fn try_lock_for(&self, timeout: W::Timeout) -> bool {
         self.try_lock() || self.lock_contended(Some(&mut W::deadline(timeout)))
+    }
+
+    /// Tries to acquire the lock until `deadline` passes (for `lock_api`'s `try_lock_until`).
+    #[cfg(feature = "lock_api")]
+    pub(crate) fn try_lock_until_deadline(&self, deadline: &mut W::Deadline) -> bool {
+        self.try_lock() || self.lock_contended(Some(deadline))
     }
 
     /// Returns whether some context holds the lock (a snapshot that may be stale at once).
@@ -199,7 +214,10 @@ impl<W: Wait> SpinLock<W> {
         // Relaxed: as above.
         let mut state = self.state.load(Relaxed);
         if state == UNLOCKED {
-            match self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed) {
+            match self
+                .state
+                .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            {
                 Ok(_) => return true,
                 Err(s) => state = s,
             }
@@ -284,7 +302,10 @@ impl<T, W: Wait> Mutex<T, W> {
     /// ```
     #[inline]
     pub const fn new(value: T) -> Self {
-        Self { raw: SpinLock::new(), data: UnsafeCell::new(value) }
+        Self {
+            raw: SpinLock::new(),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Consumes the mutex and returns its data.
@@ -335,7 +356,7 @@ impl<T: ?Sized, W: Wait> Mutex<T, W> {
     /// ```
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T, W>> {
-        self.raw.try_lock().then_some(MutexGuard { mutex: self })
+        self.raw.try_lock().then(|| MutexGuard { mutex: self })
     }
 
     /// Acquires the lock, blocking through `W` for at most `timeout`; `None` if it passed.
@@ -353,7 +374,9 @@ impl<T: ?Sized, W: Wait> Mutex<T, W> {
     /// ```
     #[inline]
     pub fn try_lock_for(&self, timeout: W::Timeout) -> Option<MutexGuard<'_, T, W>> {
-        self.raw.try_lock_for(timeout).then_some(MutexGuard { mutex: self })
+        self.raw
+            .try_lock_for(timeout)
+            .then(|| MutexGuard { mutex: self })
     }
 
     /// Returns whether the lock is held (a snapshot that may be stale at once).
@@ -437,6 +460,11 @@ impl<'a, T: ?Sized, W: Wait> MutexGuard<'a, T, W> {
     /// The mutex this guard locks (for `Condvar`, which unlocks and relocks it).
     pub(crate) fn mutex(&self) -> &'a Mutex<T, W> {
         self.mutex
+    }
+
+    /// Wraps a mutex that the current context has just locked through its raw lock.
+    pub(crate) fn from_locked(mutex: &'a Mutex<T, W>) -> Self {
+        MutexGuard { mutex }
     }
 }
 

@@ -60,7 +60,11 @@ pub struct OverRelease {
 
 impl fmt::Display for OverRelease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "releasing a bounded semaphore above its bound of {}", self.max)
+        write!(
+            f,
+            "releasing a bounded semaphore above its bound of {}",
+            self.max
+        )
     }
 }
 
@@ -122,8 +126,16 @@ impl<W: Wait> Semaphore<W> {
     /// assert!(sem.try_acquire().is_ok());
     /// ```
     pub const fn with_max(permits: u32, max: u32) -> Self {
-        assert!(permits <= max, "a semaphore cannot start with more permits than its bound");
-        Self { permits: AtomicU32::new(permits), waiters: AtomicU32::new(0), max, _wait: PhantomData }
+        assert!(
+            permits <= max,
+            "a semaphore cannot start with more permits than its bound"
+        );
+        Self {
+            permits: AtomicU32::new(permits),
+            waiters: AtomicU32::new(0),
+            max,
+            _wait: PhantomData,
+        }
     }
 
     /// Takes a permit, blocking through `W` while none is free.
@@ -168,7 +180,10 @@ impl<W: Wait> Semaphore<W> {
         while n > 0 {
             // Acquire: pairs with the release of the permit we take, so the releaser's writes
             // are visible.
-            match self.permits.compare_exchange_weak(n, n - 1, Acquire, Relaxed) {
+            match self
+                .permits
+                .compare_exchange_weak(n, n - 1, Acquire, Relaxed)
+            {
                 Ok(_) => return Ok(()),
                 Err(cur) => n = cur,
             }
@@ -227,7 +242,9 @@ impl<W: Wait> Semaphore<W> {
     /// assert!(sem.try_acquire_permit().is_some());
     /// ```
     pub fn try_acquire_permit(&self) -> Option<SemaphorePermit<'_, W>> {
-        self.try_acquire().ok().map(|()| SemaphorePermit { sem: self })
+        self.try_acquire()
+            .ok()
+            .map(|()| SemaphorePermit { sem: self })
     }
 
     /// Returns a permit, waking one blocked acquirer if there is one.

@@ -35,9 +35,9 @@ pub use spin::relax::{Loop, RelaxStrategy};
 ///
 /// let word = AtomicU32::new(1);
 /// // The word no longer holds 0, so this returns at once instead of blocking.
-/// assert!(Spin::wait(&word, 0, None));
+/// assert!(<Spin as Wait>::wait(&word, 0, None));
 /// word.store(0, Ordering::Release);
-/// Spin::wake_all(&word); // nobody to wake: a no-op
+/// <Spin as Wait>::wake_all(&word); // nobody to wake: a no-op
 /// ```
 pub trait Wait {
     /// A relative timeout as users write it (`Duration` where there is a clock, a spin budget
