@@ -67,7 +67,10 @@ pub struct Retry {
 
 impl Default for Retry {
     fn default() -> Self {
-        Retry { interval: Duration::from_millis(20), max_sends: 25 }
+        Retry {
+            interval: Duration::from_millis(20),
+            max_sends: 25,
+        }
     }
 }
 
@@ -237,7 +240,9 @@ impl<T: Transport> Endpoint<T> {
         let seq = self.take_seq();
         self.awaiting_ack.insert(seq);
         let result = self.emit(MSG_RECEIPT, seq, msg).and_then(|()| {
-            self.wait_for(timeout, "a receipt", MSG_RECEIPT, seq, msg, |s| s.acked.remove(&seq))
+            self.wait_for(timeout, "a receipt", MSG_RECEIPT, seq, msg, |s| {
+                s.acked.remove(&seq)
+            })
         });
         self.awaiting_ack.remove(&seq);
         self.acked.remove(&seq);
@@ -251,7 +256,11 @@ impl<T: Transport> Endpoint<T> {
     /// The transport's send error.
     pub fn request(&mut self, body: &[u8]) -> Result<Ticket, NetError> {
         let seq = self.take_seq();
-        let kept = if self.t.is_reliable() { Vec::new() } else { body.to_vec() };
+        let kept = if self.t.is_reliable() {
+            Vec::new()
+        } else {
+            body.to_vec()
+        };
         self.outstanding.insert(seq, kept);
         if let Err(e) = self.emit(REQUEST, seq, body) {
             self.outstanding.remove(&seq);
@@ -276,7 +285,9 @@ impl<T: Transport> Endpoint<T> {
             });
         };
         let body = body.clone();
-        self.wait_for(timeout, "a reply", REQUEST, seq, &body, |s| s.replies.contains_key(&seq))?;
+        self.wait_for(timeout, "a reply", REQUEST, seq, &body, |s| {
+            s.replies.contains_key(&seq)
+        })?;
         self.outstanding.remove(&seq);
         Ok(self.replies.remove(&seq).unwrap_or_default())
     }
@@ -325,14 +336,15 @@ impl<T: Transport> Endpoint<T> {
             if let Some(m) = self.inbox.pop_front() {
                 return Ok(m);
             }
-            let slice = match deadline {
-                None => None,
-                Some(d) => Some(d.saturating_duration_since(Instant::now())),
-            };
+            let slice = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.pump(slice) {
                 Err(e) if e.is_timeout() => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(NetError::timeout(self.t.peer(), "a message", timeout.unwrap_or_default()));
+                        return Err(NetError::timeout(
+                            self.t.peer(),
+                            "a message",
+                            timeout.unwrap_or_default(),
+                        ));
                     }
                 }
                 Err(e) => return Err(e),
@@ -414,7 +426,10 @@ impl<T: Transport> Endpoint<T> {
     /// Receives one envelope and files it.
     fn pump(&mut self, timeout: Option<Duration>) -> Result<(), NetError> {
         let mut buf = std::mem::take(&mut self.rbuf);
-        let result = self.t.recv_into(&mut buf, timeout).and_then(|()| self.dispatch(&buf));
+        let result = self
+            .t
+            .recv_into(&mut buf, timeout)
+            .and_then(|()| self.dispatch(&buf));
         self.rbuf = buf;
         result
     }
@@ -422,10 +437,20 @@ impl<T: Transport> Endpoint<T> {
     fn dispatch(&mut self, env: &[u8]) -> Result<(), NetError> {
         let reliable = self.t.is_reliable();
         let malformed = |s: &Self, what: String| {
-            if reliable { Err(NetError::Protocol { addr: s.t.peer().to_owned(), what }) } else { Ok(()) }
+            if reliable {
+                Err(NetError::Protocol {
+                    addr: s.t.peer().to_owned(),
+                    what,
+                })
+            } else {
+                Ok(())
+            }
         };
         let Some((head, payload)) = env.split_first_chunk::<ENVELOPE_LEN>() else {
-            return malformed(self, format!("envelope of {} bytes is shorter than its header", env.len()));
+            return malformed(
+                self,
+                format!("envelope of {} bytes is shorter than its header", env.len()),
+            );
         };
         let kind = head[0];
         let mut seq = [0; 8];
@@ -438,11 +463,11 @@ impl<T: Transport> Endpoint<T> {
                     // nothing.
                     if kind == MSG_RECEIPT {
                         self.emit(ACK, seq, &[])?;
-                    } else if kind == REQUEST {
-                        if let Some((_, r)) = self.reply_cache.iter().find(|(id, _)| *id == seq) {
-                            let r = r.clone();
-                            self.emit(REPLY, seq, &r)?;
-                        }
+                    } else if kind == REQUEST
+                        && let Some((_, r)) = self.reply_cache.iter().find(|(id, _)| *id == seq)
+                    {
+                        let r = r.clone();
+                        self.emit(REPLY, seq, &r)?;
                     }
                     return Ok(());
                 }

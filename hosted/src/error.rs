@@ -159,7 +159,11 @@ impl NetError {
 
     /// A timeout on `addr` while waiting for `what`.
     pub(crate) fn timeout(addr: impl fmt::Display, what: &'static str, after: Duration) -> Self {
-        NetError::Timeout { addr: addr.to_string(), what, after }
+        NetError::Timeout {
+            addr: addr.to_string(),
+            what,
+            after,
+        }
     }
 
     /// Whether this is [`NetError::Timeout`].
@@ -226,20 +230,30 @@ impl fmt::Display for NetError {
             }
             NetError::Closed { addr } => write!(f, "connection with {addr} was closed by the peer"),
             NetError::Timeout { addr, what, after } => {
-                write!(f, "timed out after {after:?} waiting for {what} from {addr}")
+                write!(
+                    f,
+                    "timed out after {after:?} waiting for {what} from {addr}"
+                )
             }
             NetError::FrameTooLarge { addr, len, max } => write!(
                 f,
                 "frame of {len} bytes from {addr} exceeds the maximum of {max} bytes; \
                  connection closed"
             ),
-            NetError::Truncated { addr, got, expected } => write!(
+            NetError::Truncated {
+                addr,
+                got,
+                expected,
+            } => write!(
                 f,
                 "connection with {addr} ended in the middle of a frame ({got} of {expected} bytes)"
             ),
             NetError::Protocol { addr, what } => write!(f, "protocol error from {addr}: {what}"),
             NetError::Busy { addr } => {
-                write!(f, "server at {addr} is busy: its connection limit is reached")
+                write!(
+                    f,
+                    "server at {addr} is busy: its connection limit is reached"
+                )
             }
             NetError::NotLoopback { addr } => write!(
                 f,

@@ -88,12 +88,16 @@ impl FrameError {
     /// Attaches the peer's address.
     pub fn at(self, addr: &str) -> NetError {
         match self {
-            FrameError::TooLarge { len, max } => {
-                NetError::FrameTooLarge { addr: addr.to_owned(), len, max }
-            }
-            FrameError::Truncated { got, expected } => {
-                NetError::Truncated { addr: addr.to_owned(), got, expected }
-            }
+            FrameError::TooLarge { len, max } => NetError::FrameTooLarge {
+                addr: addr.to_owned(),
+                len,
+                max,
+            },
+            FrameError::Truncated { got, expected } => NetError::Truncated {
+                addr: addr.to_owned(),
+                got,
+                expected,
+            },
             FrameError::Io(e) => NetError::from_io(addr, e),
         }
     }
@@ -141,7 +145,11 @@ impl FrameReader {
     /// [`FrameError::TooLarge`] when the length is over the maximum (the stream cannot be
     /// resynchronised: close it), [`FrameError::Truncated`] when the stream ends mid-frame.
     pub fn read_frame(&mut self, src: &mut impl Read) -> Result<Option<&[u8]>, FrameError> {
-        if self.poll(src)? { Ok(Some(&self.frame)) } else { Ok(None) }
+        if self.poll(src)? {
+            Ok(Some(&self.frame))
+        } else {
+            Ok(None)
+        }
     }
 
     /// Like [`read_frame`](Self::read_frame), but swaps the frame into `out` instead of
@@ -366,11 +374,15 @@ impl<S: StreamSocket> Framed<S> {
         let addr = &self.peer;
         let want_nonblocking = timeout.is_some_and(|t| t.is_zero());
         if want_nonblocking != self.nonblocking {
-            self.sock.set_nonblocking(want_nonblocking).map_err(|e| NetError::from_io(addr, e))?;
+            self.sock
+                .set_nonblocking(want_nonblocking)
+                .map_err(|e| NetError::from_io(addr, e))?;
             self.nonblocking = want_nonblocking;
         }
         if !want_nonblocking && timeout != self.read_timeout {
-            self.sock.set_read_timeout(timeout).map_err(|e| NetError::from_io(addr, e))?;
+            self.sock
+                .set_read_timeout(timeout)
+                .map_err(|e| NetError::from_io(addr, e))?;
             self.read_timeout = timeout;
         }
         Ok(())
@@ -386,6 +398,13 @@ impl<S: StreamSocket> Transport for Framed<S> {
                 max: self.reader.max(),
             });
         }
+        if self.nonblocking {
+            // A poll left the socket non-blocking; a send waits (up to the write timeout).
+            self.sock
+                .set_nonblocking(false)
+                .map_err(|e| NetError::from_io(&self.peer, e))?;
+            self.nonblocking = false;
+        }
         write_frame(&mut self.sock, msg, &mut self.scratch)
             .map_err(|e| NetError::from_io(&self.peer, e))
     }
@@ -394,11 +413,20 @@ impl<S: StreamSocket> Transport for Framed<S> {
         self.set_timeout(timeout)?;
         match self.reader.read_frame_into(&mut self.sock, buf) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(NetError::Closed { addr: self.peer.clone() }),
+            Ok(false) => Err(NetError::Closed {
+                addr: self.peer.clone(),
+            }),
             Err(FrameError::Io(e))
-                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
             {
-                Err(NetError::timeout(&self.peer, "a message", timeout.unwrap_or_default()))
+                Err(NetError::timeout(
+                    &self.peer,
+                    "a message",
+                    timeout.unwrap_or_default(),
+                ))
             }
             Err(e) => Err(e.at(&self.peer)),
         }
@@ -444,7 +472,9 @@ mod tests {
         let mut r = FrameReader::new(1024);
         let mut src = &[0xff, 0xff, 0xff, 0xff, 1, 2, 3][..];
         match r.read_frame(&mut src) {
-            Err(FrameError::TooLarge { len, max }) => assert_eq!((len, max), (u32::MAX as u64, 1024)),
+            Err(FrameError::TooLarge { len, max }) => {
+                assert_eq!((len, max), (u32::MAX as u64, 1024))
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(r.frame_capacity(), 0);
@@ -469,7 +499,11 @@ mod tests {
             wire.extend(encode(m));
         }
         for sizes in [&[1][..], &[3, 5000, 2], &[65_536]] {
-            let mut src = Chunked { data: &wire, sizes, i: 0 };
+            let mut src = Chunked {
+                data: &wire,
+                sizes,
+                i: 0,
+            };
             let mut r = FrameReader::new(1 << 16);
             for m in &msgs {
                 assert_eq!(r.read_frame(&mut src).unwrap().unwrap(), &m[..]);

@@ -37,18 +37,30 @@ pub fn pair(capacity: usize) -> (InProc, InProc) {
     let (tx_a, rx_b) = sync_channel(capacity);
     let (tx_b, rx_a) = sync_channel(capacity);
     (
-        InProc { tx: tx_a, rx: rx_a, name: "in-process peer b".into() },
-        InProc { tx: tx_b, rx: rx_b, name: "in-process peer a".into() },
+        InProc {
+            tx: tx_a,
+            rx: rx_a,
+            name: "in-process peer b".into(),
+        },
+        InProc {
+            tx: tx_b,
+            rx: rx_b,
+            name: "in-process peer a".into(),
+        },
     )
 }
 
 impl Transport for InProc {
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
-        self.tx.send(msg.to_vec()).map_err(|_| NetError::Closed { addr: self.name.clone() })
+        self.tx.send(msg.to_vec()).map_err(|_| NetError::Closed {
+            addr: self.name.clone(),
+        })
     }
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {
-        let closed = || NetError::Closed { addr: self.name.clone() };
+        let closed = || NetError::Closed {
+            addr: self.name.clone(),
+        };
         let timed_out = || NetError::timeout(&self.name, "a message", timeout.unwrap_or_default());
         *buf = match timeout {
             None => self.rx.recv().map_err(|_| closed())?,

@@ -158,7 +158,9 @@ pub fn check_loopback(addr: SocketAddr, allow_remote: bool) -> Result<(), NetErr
     if allow_remote || addr.ip().is_loopback() {
         Ok(())
     } else {
-        Err(NetError::NotLoopback { addr: addr.to_string() })
+        Err(NetError::NotLoopback {
+            addr: addr.to_string(),
+        })
     }
 }
 
@@ -178,7 +180,10 @@ pub fn check_loopback(addr: SocketAddr, allow_remote: bool) -> Result<(), NetErr
 /// ```
 pub fn resolve(addr: &str) -> Result<SocketAddr, NetError> {
     use std::net::ToSocketAddrs;
-    let bad = |why: String| NetError::BadAddress { addr: addr.to_owned(), why };
+    let bad = |why: String| NetError::BadAddress {
+        addr: addr.to_owned(),
+        why,
+    };
     addr.to_socket_addrs()
         .map_err(|e| bad(e.to_string()))?
         .next()

@@ -84,7 +84,8 @@ pub fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
 /// [`NetError::AddrInUse`] and other OS errors, naming the address.
 pub fn listen_any(addr: SocketAddr) -> Result<TcpListener, NetError> {
     let io = |e| NetError::from_io(addr, e);
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(io)?;
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(io)?;
     socket.set_reuse_address(true).map_err(io)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true).map_err(io)?;
@@ -102,14 +103,24 @@ pub fn listen_any(addr: SocketAddr) -> Result<TcpListener, NetError> {
 /// longer than `config.connect_timeout`, other OS errors naming the address.
 pub fn connect_raw(addr: SocketAddr, config: &StreamConfig) -> Result<TcpStream, NetError> {
     let io = |e| NetError::from_io(addr, e);
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(io)?;
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(io)?;
     socket.set_tcp_nodelay(config.nodelay).map_err(io)?;
     socket.set_linger(config.linger).map_err(io)?;
     socket.set_write_timeout(config.write_timeout).map_err(io)?;
     match socket.connect_timeout(&addr.into(), config.connect_timeout) {
         Ok(()) => Ok(socket.into()),
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-            Err(NetError::timeout(addr, "connecting", config.connect_timeout))
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            Err(NetError::timeout(
+                addr,
+                "connecting",
+                config.connect_timeout,
+            ))
         }
         Err(e) => Err(io(e)),
     }
@@ -139,7 +150,9 @@ pub fn connect_with(addr: SocketAddr, config: &StreamConfig) -> Result<TcpTransp
 ///
 /// The OS error, naming the listener's address.
 pub fn accept(listener: &TcpListener) -> Result<TcpTransport, NetError> {
-    let (stream, _) = listener.accept().map_err(|e| NetError::from_io(local(listener), e))?;
+    let (stream, _) = listener
+        .accept()
+        .map_err(|e| NetError::from_io(local(listener), e))?;
     prepare(&stream, &StreamConfig::default())?;
     Ok(Framed::new(stream, DEFAULT_MAX_FRAME))
 }
@@ -153,7 +166,9 @@ pub(crate) fn prepare(stream: &TcpStream, config: &StreamConfig) -> Result<(), N
 }
 
 fn local(listener: &TcpListener) -> String {
-    listener.local_addr().map_or_else(|_| "a tcp listener".into(), |a| a.to_string())
+    listener
+        .local_addr()
+        .map_or_else(|_| "a tcp listener".into(), |a| a.to_string())
 }
 
 impl StreamSocket for TcpStream {
@@ -173,6 +188,7 @@ impl StreamSocket for TcpStream {
         self.try_clone()
     }
     fn peer_label(&self) -> String {
-        self.peer_addr().map_or_else(|_| "a disconnected tcp peer".into(), |a| a.to_string())
+        self.peer_addr()
+            .map_or_else(|_| "a disconnected tcp peer".into(), |a| a.to_string())
     }
 }

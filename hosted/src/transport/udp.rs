@@ -64,7 +64,8 @@ impl DatagramSocket for UdpSocket {
         UdpSocket::set_nonblocking(self, on)
     }
     fn peer_label(&self) -> String {
-        self.peer_addr().map_or_else(|_| "an unconnected udp socket".into(), |a| a.to_string())
+        self.peer_addr()
+            .map_or_else(|_| "an unconnected udp socket".into(), |a| a.to_string())
     }
 }
 
@@ -117,7 +118,17 @@ impl<S: DatagramSocket> Datagram<S> {
 impl<S: DatagramSocket> Transport for Datagram<S> {
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
         if msg.len() > self.max {
-            return Err(NetError::MessageTooLarge { addr: self.peer.clone(), len: msg.len(), max: self.max });
+            return Err(NetError::MessageTooLarge {
+                addr: self.peer.clone(),
+                len: msg.len(),
+                max: self.max,
+            });
+        }
+        if self.nonblocking {
+            self.sock
+                .set_nonblocking(false)
+                .map_err(|e| NetError::from_io(&self.peer, e))?;
+            self.nonblocking = false;
         }
         match self.sock.send_datagram(msg) {
             Ok(_) => Ok(()),
@@ -129,17 +140,25 @@ impl<S: DatagramSocket> Transport for Datagram<S> {
         let addr = &self.peer;
         let want_nonblocking = timeout.is_some_and(|t| t.is_zero());
         if want_nonblocking != self.nonblocking {
-            self.sock.set_nonblocking(want_nonblocking).map_err(|e| NetError::from_io(addr, e))?;
+            self.sock
+                .set_nonblocking(want_nonblocking)
+                .map_err(|e| NetError::from_io(addr, e))?;
             self.nonblocking = want_nonblocking;
         }
         if !want_nonblocking && timeout != self.read_timeout {
-            self.sock.set_read_timeout(timeout).map_err(|e| NetError::from_io(addr, e))?;
+            self.sock
+                .set_read_timeout(timeout)
+                .map_err(|e| NetError::from_io(addr, e))?;
             self.read_timeout = timeout;
         }
         loop {
             match self.sock.recv_datagram(&mut self.rbuf) {
                 Ok(n) if n > self.max => {
-                    return Err(NetError::FrameTooLarge { addr: addr.clone(), len: n as u64, max: self.max });
+                    return Err(NetError::FrameTooLarge {
+                        addr: addr.clone(),
+                        len: n as u64,
+                        max: self.max,
+                    });
                 }
                 Ok(n) => {
                     buf.clear();
@@ -147,8 +166,17 @@ impl<S: DatagramSocket> Transport for Datagram<S> {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    return Err(NetError::timeout(addr, "a datagram", timeout.unwrap_or_default()));
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(NetError::timeout(
+                        addr,
+                        "a datagram",
+                        timeout.unwrap_or_default(),
+                    ));
                 }
                 Err(e) => return Err(NetError::from_io(addr, e)),
             }
@@ -196,7 +224,8 @@ pub fn bind(addr: SocketAddr) -> Result<UdpSocket, NetError> {
 /// [`NetError::AddrInUse`] and other OS errors, naming the address.
 pub fn bind_any(addr: SocketAddr) -> Result<UdpSocket, NetError> {
     let io = |e| NetError::from_io(addr, e);
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(io)?;
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(io)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true).map_err(io)?;
     }
@@ -210,14 +239,28 @@ pub fn bind_any(addr: SocketAddr) -> Result<UdpSocket, NetError> {
 ///
 /// OS errors naming the address.
 pub fn connect(peer: SocketAddr) -> Result<UdpTransport, NetError> {
-    let local: SocketAddr = if peer.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" }.parse().expect("literal");
-    let local = if peer.ip().is_loopback() { local } else { SocketAddr::new(unspecified(peer), 0) };
+    let local: SocketAddr = if peer.is_ipv6() {
+        "[::1]:0"
+    } else {
+        "127.0.0.1:0"
+    }
+    .parse()
+    .expect("literal");
+    let local = if peer.ip().is_loopback() {
+        local
+    } else {
+        SocketAddr::new(unspecified(peer), 0)
+    };
     let sock = bind_any(local)?;
     connect_socket(sock, peer)
 }
 
 fn unspecified(peer: SocketAddr) -> std::net::IpAddr {
-    if peer.is_ipv6() { std::net::Ipv6Addr::UNSPECIFIED.into() } else { std::net::Ipv4Addr::UNSPECIFIED.into() }
+    if peer.is_ipv6() {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    }
 }
 
 /// Connects a bound UDP socket to `peer` and wraps it as a transport.

@@ -13,10 +13,10 @@ use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::Path;
 use std::time::Duration;
 
+use super::StreamSocket;
 use super::framing::{DEFAULT_MAX_FRAME, Framed};
 use super::tcp::StreamConfig;
 use super::udp::{Datagram, DatagramSocket};
-use super::StreamSocket;
 use crate::NetError;
 
 /// A framed Unix stream connection.
@@ -74,8 +74,14 @@ fn remove_if_stale(path: &Path) -> Result<(), NetError> {
         Err(e) => return Err(NetError::from_io(shown(path), e)),
     };
     if !meta.file_type().is_socket() {
-        let e = io::Error::new(io::ErrorKind::AlreadyExists, "the path exists and is not a socket");
-        return Err(NetError::Io { addr: shown(path), source: e });
+        let e = io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "the path exists and is not a socket",
+        );
+        return Err(NetError::Io {
+            addr: shown(path),
+            source: e,
+        });
     }
     match UnixStream::connect(path) {
         Ok(_) => Err(NetError::SocketInUse { path: shown(path) }),
@@ -87,7 +93,8 @@ fn remove_if_stale(path: &Path) -> Result<(), NetError> {
 }
 
 fn restrict(path: &Path) -> Result<(), NetError> {
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|e| NetError::from_io(shown(path), e))
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .map_err(|e| NetError::from_io(shown(path), e))
 }
 
 /// Connects a framed Unix stream transport with default options.
@@ -105,7 +112,10 @@ pub fn connect(path: impl AsRef<Path>) -> Result<UnixTransport, NetError> {
 /// # Errors
 ///
 /// As [`connect`].
-pub fn connect_with(path: impl AsRef<Path>, config: &StreamConfig) -> Result<UnixTransport, NetError> {
+pub fn connect_with(
+    path: impl AsRef<Path>,
+    config: &StreamConfig,
+) -> Result<UnixTransport, NetError> {
     let stream = connect_raw(path.as_ref(), config)?;
     Ok(Framed::new(stream, config.max_frame))
 }
@@ -117,7 +127,9 @@ pub fn connect_with(path: impl AsRef<Path>, config: &StreamConfig) -> Result<Uni
 /// As [`connect`].
 pub fn connect_raw(path: &Path, config: &StreamConfig) -> Result<UnixStream, NetError> {
     let stream = UnixStream::connect(path).map_err(|e| NetError::from_io(shown(path), e))?;
-    stream.set_write_timeout(config.write_timeout).map_err(|e| NetError::from_io(shown(path), e))?;
+    stream
+        .set_write_timeout(config.write_timeout)
+        .map_err(|e| NetError::from_io(shown(path), e))?;
     Ok(stream)
 }
 
@@ -127,7 +139,9 @@ pub fn connect_raw(path: &Path, config: &StreamConfig) -> Result<UnixStream, Net
 ///
 /// The OS error.
 pub fn accept(listener: &UnixListener) -> Result<UnixTransport, NetError> {
-    let (stream, _) = listener.accept().map_err(|e| NetError::from_io("a unix listener", e))?;
+    let (stream, _) = listener
+        .accept()
+        .map_err(|e| NetError::from_io("a unix listener", e))?;
     Ok(Framed::new(stream, DEFAULT_MAX_FRAME))
 }
 
@@ -137,7 +151,10 @@ pub fn accept(listener: &UnixListener) -> Result<UnixTransport, NetError> {
 /// # Errors
 ///
 /// [`NetError::Io`] naming the path.
-pub fn datagram(path: impl AsRef<Path>, peer: impl AsRef<Path>) -> Result<UnixDatagramTransport, NetError> {
+pub fn datagram(
+    path: impl AsRef<Path>,
+    peer: impl AsRef<Path>,
+) -> Result<UnixDatagramTransport, NetError> {
     let path = path.as_ref();
     if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
         // A datagram socket cannot be probed by connecting a stream; a leftover file at our own
@@ -147,7 +164,8 @@ pub fn datagram(path: impl AsRef<Path>, peer: impl AsRef<Path>) -> Result<UnixDa
     let sock = UnixDatagram::bind(path).map_err(|e| NetError::from_io(shown(path), e))?;
     restrict(path)?;
     let peer = peer.as_ref();
-    sock.connect(peer).map_err(|e| NetError::from_io(shown(peer), e))?;
+    sock.connect(peer)
+        .map_err(|e| NetError::from_io(shown(peer), e))?;
     Ok(Datagram::new(sock, MAX_UNIX_DATAGRAM))
 }
 
@@ -172,7 +190,10 @@ pub fn datagram(path: impl AsRef<Path>, peer: impl AsRef<Path>) -> Result<UnixDa
 /// ```
 pub fn datagram_pair() -> Result<(UnixDatagramTransport, UnixDatagramTransport), NetError> {
     let (a, b) = UnixDatagram::pair().map_err(|e| NetError::from_io("a unix socketpair", e))?;
-    Ok((Datagram::new(a, MAX_UNIX_DATAGRAM), Datagram::new(b, MAX_UNIX_DATAGRAM)))
+    Ok((
+        Datagram::new(a, MAX_UNIX_DATAGRAM),
+        Datagram::new(b, MAX_UNIX_DATAGRAM),
+    ))
 }
 
 impl StreamSocket for UnixStream {
@@ -192,9 +213,17 @@ impl StreamSocket for UnixStream {
         self.try_clone()
     }
     fn peer_label(&self) -> String {
-        match self.peer_addr().ok().and_then(|a| a.as_pathname().map(shown)) {
+        match self
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(shown))
+        {
             Some(p) => p,
-            None => match self.local_addr().ok().and_then(|a| a.as_pathname().map(shown)) {
+            None => match self
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(shown))
+            {
                 Some(p) => format!("a client of {p}"),
                 None => "an unnamed unix socket".into(),
             },
@@ -216,7 +245,11 @@ impl DatagramSocket for UnixDatagram {
         UnixDatagram::set_nonblocking(self, on)
     }
     fn peer_label(&self) -> String {
-        match self.peer_addr().ok().and_then(|a| a.as_pathname().map(shown)) {
+        match self
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(shown))
+        {
             Some(p) => p,
             None => "an unnamed unix datagram socket".into(),
         }
