@@ -405,8 +405,17 @@ impl<S: StreamSocket> Transport for Framed<S> {
                 .map_err(|e| NetError::from_io(&self.peer, e))?;
             self.nonblocking = false;
         }
-        write_frame(&mut self.sock, msg, &mut self.scratch)
-            .map_err(|e| NetError::from_io(&self.peer, e))
+        write_frame(&mut self.sock, msg, &mut self.scratch).map_err(|e| {
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) {
+                let after = self.sock.write_timeout().ok().flatten().unwrap_or_default();
+                NetError::timeout(&self.peer, "room to send (the peer stopped reading)", after)
+            } else {
+                NetError::from_io(&self.peer, e)
+            }
+        })
     }
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {

@@ -116,6 +116,12 @@ pub trait StreamSocket: Read + Write + Send + Sized + 'static {
     ///
     /// The OS error.
     fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()>;
+    /// `write_timeout` of the socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    fn write_timeout(&self) -> io::Result<Option<Duration>>;
     /// `set_nonblocking` of the socket.
     ///
     /// # Errors

@@ -178,6 +178,9 @@ impl StreamSocket for TcpStream {
     fn set_write_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
         TcpStream::set_write_timeout(self, t)
     }
+    fn write_timeout(&self) -> std::io::Result<Option<Duration>> {
+        TcpStream::write_timeout(self)
+    }
     fn set_nonblocking(&self, on: bool) -> std::io::Result<()> {
         TcpStream::set_nonblocking(self, on)
     }

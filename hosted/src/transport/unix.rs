@@ -203,6 +203,9 @@ impl StreamSocket for UnixStream {
     fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         UnixStream::set_write_timeout(self, t)
     }
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        UnixStream::write_timeout(self)
+    }
     fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         UnixStream::set_nonblocking(self, on)
     }
