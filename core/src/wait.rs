@@ -54,6 +54,18 @@ pub trait Wait {
     /// "contended" state), which keeps their fast paths as cheap as a plain spin lock's.
     const NEEDS_WAKE: bool = true;
 
+    /// Backs off once before a primitive retries without blocking; returns `false` when
+    /// `attempt` (0, 1, 2, ... per acquisition) is high enough that blocking is the better choice.
+    ///
+    /// Primitives call this between failed attempts on their slow path before they announce
+    /// themselves as waiters, so that a lock released within microseconds is taken without a
+    /// sleep and a wake. The default does not back off: block at once.
+    #[inline]
+    fn backoff(attempt: u32) -> bool {
+        let _ = attempt;
+        false
+    }
+
     /// Turns a relative timeout into a deadline, starting now.
     fn deadline(timeout: Self::Timeout) -> Self::Deadline;
 
