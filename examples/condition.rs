@@ -4,5 +4,8 @@
 //! program is `lockstep_hosted::lecture::condition`, and `lockstep condition` runs it too.
 
 fn main() {
-    println!("{}", lockstep::lockstep_hosted::lecture::condition(2, 3, 10_000));
+    println!(
+        "{}",
+        lockstep::lockstep_hosted::lecture::condition(2, 3, 10_000)
+    );
 }

@@ -4,6 +4,10 @@
 //! `lockstep_hosted::lecture::event`, and `lockstep event` runs it too.
 
 fn main() {
-    let waiters = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(4).max(1);
+    let waiters = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(4)
+        .max(1);
     println!("{}", lockstep::lockstep_hosted::lecture::event(waiters));
 }

@@ -4,6 +4,9 @@
 //! `lockstep_hosted::lecture::rlock`, and `lockstep rlock` runs it too.
 
 fn main() {
-    let depth = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let depth = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(3);
     println!("{}", lockstep::lockstep_hosted::lecture::rlock(depth));
 }

@@ -10,7 +10,10 @@ use lockstep::lockstep_hosted::{Condvar, Event, Mutex, ReentrantMutex, Semaphore
 
 /// The one knob that scales threaded tests (`LOCKSTEP_TEST_SCALE=10` runs ten times longer).
 fn scale(n: usize) -> usize {
-    let k = std::env::var("LOCKSTEP_TEST_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let k = std::env::var("LOCKSTEP_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     n * k
 }
 
@@ -19,7 +22,10 @@ fn lockstep(args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("the lockstep binary runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn result_line(stdout: &str) -> &str {
@@ -139,7 +145,10 @@ fn python_over_release_of_a_bounded_semaphore_is_an_error() {
     sem.acquire();
     assert!(sem.release().is_ok());
     let err = sem.release().unwrap_err();
-    assert_eq!(err.to_string(), "releasing a bounded semaphore above its bound of 2");
+    assert_eq!(
+        err.to_string(),
+        "releasing a bounded semaphore above its bound of 2"
+    );
     assert_eq!(sem.available(), 2, "a rejected release changes nothing");
     // Python's plain Semaphore may grow without bound.
     let plain = Semaphore::new(1);
