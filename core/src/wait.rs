@@ -84,7 +84,7 @@ pub trait Wait {
 
 /// Spins with bounded exponential backoff, then relaxes with `R`: the [`Wait`] for bare metal.
 ///
-/// A `wait` call first spins with a growing number of [`spin_loop`](core::hint::spin_loop) hints
+/// A `wait` call first spins with a growing number of [`spin_loop`](crate::sync::hint::spin_loop) hints
 /// (1, 2, 4, ... up to 64 per round, about 6 rounds) while the word still holds `expected`; if
 /// it is still unchanged it calls `R::relax()` once and returns, so the caller re-checks its
 /// condition. Wakes are no-ops: waiters observe the change themselves.
