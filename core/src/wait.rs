@@ -30,8 +30,7 @@ pub use spin::relax::{Loop, RelaxStrategy};
 /// # Examples
 ///
 /// ```
-/// use lockstep_core::sync::atomic::{self, AtomicU32};
-/// use lockstep_core::{Spin, Wait};
+/// use lockstep_core::{Spin, Wait, sync::atomic::{self, AtomicU32}};
 ///
 /// let word = AtomicU32::new(1);
 /// // The word no longer holds 0, so this returns at once instead of blocking.
