@@ -211,29 +211,46 @@ impl<W: Wait> SpinLock<W> {
                 }
             }
         }
-        // Relaxed: as above.
-        let mut state = self.state.load(Relaxed);
-        if state == UNLOCKED {
-            match self
-                .state
-                .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
-            {
-                Ok(_) => return true,
-                Err(s) => state = s,
-            }
-        }
+        // Implementation notes: std's futex mutex with a backoff phase before every sleep. A
+        // thread backs off (spin, then yield, as `W::backoff` decides) retrying the lock, and
+        // only then marks it CONTENDED and sleeps. A thread that has slept may leave others
+        // asleep, so it takes the lock as CONTENDED and its unlock wakes the next one.
+        let mut attempt = 0;
+        let mut slept = false;
         loop {
-            // Once we may block, the lock stays CONTENDED until it is free, so its holder wakes us.
-            // We cannot know whether other waiters remain, so taking it sets CONTENDED too.
-            // Acquire: as in `lock`.
-            if state != CONTENDED && self.state.swap(CONTENDED, Acquire) == UNLOCKED {
-                return true;
+            // Relaxed: only decides which transition to try.
+            let state = self.state.load(Relaxed);
+            if state == UNLOCKED {
+                let new = if slept { CONTENDED } else { LOCKED };
+                // Acquire: as in `lock`.
+                if self
+                    .state
+                    .compare_exchange(UNLOCKED, new, Acquire, Relaxed)
+                    .is_ok()
+                {
+                    return true;
+                }
+                continue;
+            }
+            if W::backoff(attempt) {
+                attempt += 1;
+                continue;
+            }
+            // Relaxed: marking contention publishes nothing; the lock's data is ordered by the
+            // Acquire that finally takes it.
+            if state == LOCKED
+                && self
+                    .state
+                    .compare_exchange(LOCKED, CONTENDED, Relaxed, Relaxed)
+                    .is_err()
+            {
+                continue;
             }
             if !W::wait(&self.state, CONTENDED, deadline.as_deref_mut()) {
                 return false;
             }
-            // Relaxed: as above.
-            state = self.state.load(Relaxed);
+            slept = true;
+            attempt = 0;
         }
     }
 }

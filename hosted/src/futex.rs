@@ -41,6 +41,24 @@ impl Wait for Futex {
     type Timeout = Duration;
     type Deadline = Instant;
 
+    /// Spins a little (1, 2, 4 spin hints), then yields the CPU for up to seven more attempts
+    /// before the primitive blocks: yielding lets the holder run when threads outnumber cores,
+    /// which is what keeps 100 threads on 2 cores from convoying on a lock.
+    #[inline]
+    fn backoff(attempt: u32) -> bool {
+        if attempt < 3 {
+            for _ in 0..(1 << attempt) {
+                std::hint::spin_loop();
+            }
+            true
+        } else if attempt < 10 {
+            std::thread::yield_now();
+            true
+        } else {
+            false
+        }
+    }
+
     #[inline]
     fn deadline(timeout: Duration) -> Instant {
         // A timeout too large to represent waits for ever, in effect.

@@ -39,6 +39,7 @@
 //! ```
 
 mod futex;
+pub mod lecture;
 mod reentrant;
 
 pub use futex::Futex;
