@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod lecture;
+mod net;
 mod threads;
 
 /// Synchronization and IPC, from the lecture to real, fast, verified software.
@@ -22,11 +23,14 @@ enum Command {
     Lecture,
     #[command(flatten)]
     Threads(threads::ThreadCommand),
+    #[command(flatten)]
+    Net(net::NetCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Lecture => lecture::run(),
         Command::Threads(t) => t.run(),
+        Command::Net(n) => n.run(),
     }
 }
