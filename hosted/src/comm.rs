@@ -44,6 +44,10 @@ pub const DEDUP_WINDOW: usize = 4096;
 /// How many received messages and requests an endpoint buffers for [`Endpoint::recv`].
 pub const INBOX_LIMIT: usize = 4096;
 
+/// How long a wait on a reliable transport blocks in one receive before it looks at its
+/// deadline again.
+const RELIABLE_SLICE: Duration = Duration::from_millis(100);
+
 /// How many replies an endpoint on an unreliable transport keeps to answer repeated requests.
 const REPLY_CACHE: usize = 256;
 
@@ -278,16 +282,24 @@ impl<T: Transport> Endpoint<T> {
     /// already collected or cancelled.
     pub fn collect(&mut self, ticket: &Ticket, timeout: Duration) -> Result<Vec<u8>, NetError> {
         let seq = ticket.seq;
-        let Some(body) = self.outstanding.get(&seq) else {
+        let Some(body) = self.outstanding.get_mut(&seq) else {
             return Err(NetError::Protocol {
                 addr: self.t.peer().to_owned(),
                 what: format!("ticket {seq} was already collected or cancelled"),
             });
         };
-        let body = body.clone();
-        self.wait_for(timeout, "a reply", REQUEST, seq, &body, |s| {
+        // Taken out for the wait (the key stays, so the reply is still accepted), put back
+        // if the wait ends without it.
+        let body = std::mem::take(body);
+        let waited = self.wait_for(timeout, "a reply", REQUEST, seq, &body, |s| {
             s.replies.contains_key(&seq)
-        })?;
+        });
+        if let Err(e) = waited {
+            if let Some(slot) = self.outstanding.get_mut(&seq) {
+                *slot = body;
+            }
+            return Err(e);
+        }
         self.outstanding.remove(&seq);
         Ok(self.replies.remove(&seq).unwrap_or_default())
     }
@@ -336,7 +348,7 @@ impl<T: Transport> Endpoint<T> {
             if let Some(m) = self.inbox.pop_front() {
                 return Ok(m);
             }
-            let slice = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let slice = deadline.map(|d| self.slice(d.saturating_duration_since(Instant::now())));
             match self.pump(slice) {
                 Err(e) if e.is_timeout() => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -411,16 +423,24 @@ impl<T: Transport> Endpoint<T> {
                 sends += 1;
                 next_send = now + self.retry.interval;
             }
-            let mut until = deadline;
-            if !reliable && sends < self.retry.max_sends {
-                until = until.min(next_send);
-            }
-            match self.pump(Some(until.saturating_duration_since(now))) {
+            match self.pump(Some(self.slice(deadline.saturating_duration_since(now)))) {
                 Ok(()) => {}
                 Err(e) if e.is_timeout() => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// How long one pump waits when `remaining` is left: a constant quantum while more than
+    /// that remains (the retransmission interval, or [`RELIABLE_SLICE`]), so that the socket's
+    /// read timeout, cached by the transport, is not set again on every receive.
+    fn slice(&self, remaining: Duration) -> Duration {
+        let quantum = if self.t.is_reliable() {
+            RELIABLE_SLICE
+        } else {
+            self.retry.interval
+        };
+        remaining.min(quantum)
     }
 
     /// Receives one envelope and files it.

@@ -11,7 +11,7 @@
 //! reader never panics on any input and never holds more than the maximum plus its fixed read
 //! buffer ([`READ_BUF`] bytes).
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::time::Duration;
 
 use super::{StreamSocket, Transport};
@@ -25,6 +25,9 @@ pub const HEADER_LEN: usize = 4;
 
 /// Size of a [`FrameReader`]'s fixed read buffer.
 pub const READ_BUF: usize = 16 * 1024;
+
+/// Bytes of the read buffer that a vectored read of a large body may spill into.
+const SPILL: usize = 1024;
 
 /// Messages up to this size are copied behind their header and written with one `write`;
 /// larger ones are written with a vectored write of header and body.
@@ -207,12 +210,26 @@ impl FrameReader {
                         self.pos += take;
                         self.body_got += take;
                     } else if want >= READ_BUF / 2 {
-                        // Large remainder: read straight into the frame, skipping the copy.
-                        let n = read_some(src, &mut self.frame[self.body_got..len])?;
+                        // Large remainder: read straight into the frame, skipping the copy;
+                        // what comes after it (the next frame's start) spills into the front
+                        // of the empty read buffer, in the same system call.
+                        let body = &mut self.frame[self.body_got..len];
+                        let spill = &mut self.rbuf[..SPILL];
+                        let n = loop {
+                            let mut bufs = [IoSliceMut::new(body), IoSliceMut::new(spill)];
+                            match src.read_vectored(&mut bufs) {
+                                Ok(n) => break n,
+                                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                                Err(e) => return Err(FrameError::Io(e)),
+                            }
+                        };
                         if n == 0 {
                             return self.eof();
                         }
-                        self.body_got += n;
+                        let into_body = n.min(want);
+                        self.body_got += into_body;
+                        self.pos = 0;
+                        self.filled = n - into_body;
                     } else if !self.fill(src)? {
                         return self.eof();
                     }
@@ -518,6 +535,44 @@ mod tests {
                 assert_eq!(r.read_frame(&mut src).unwrap().unwrap(), &m[..]);
             }
             assert!(r.read_frame(&mut src).unwrap().is_none());
+        }
+    }
+
+    /// Like a socket: a vectored read fills its buffers in order, up to `chunk` bytes.
+    struct Vectored<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    impl Read for Vectored<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.read_vectored(&mut [IoSliceMut::new(buf)])
+        }
+        fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+            let mut total = 0;
+            for b in bufs {
+                let n = b.len().min(self.data.len()).min(self.chunk - total);
+                b[..n].copy_from_slice(&self.data[..n]);
+                self.data = &self.data[n..];
+                total += n;
+            }
+            Ok(total)
+        }
+    }
+
+    #[test]
+    fn large_frames_spill_into_the_next_one() {
+        let msgs: Vec<Vec<u8>> = (0..40).map(|i| vec![i as u8; 9_000 + i * 3_001]).collect();
+        let wire: Vec<u8> = msgs.iter().flat_map(|m| encode(m)).collect();
+        for chunk in [1_000, 10_001, 70_000, 1 << 20] {
+            let mut src = Vectored { data: &wire, chunk };
+            let mut r = FrameReader::new(1 << 20);
+            let mut out = Vec::new();
+            for m in &msgs {
+                assert!(r.read_frame_into(&mut src, &mut out).unwrap());
+                assert_eq!(&out, m);
+            }
+            assert!(!r.read_frame_into(&mut src, &mut out).unwrap());
         }
     }
 
