@@ -228,6 +228,19 @@ impl<T: Transport> Endpoint<T> {
     /// # Errors
     ///
     /// The transport's send error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
+    /// a.send(b"fire and forget").unwrap(); // returns at once: nobody has received it yet
+    /// assert_eq!(b.recv(Some(Duration::from_secs(1))).unwrap(), Incoming::Message(b"fire and forget".to_vec()));
+    /// ```
     pub fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
         let seq = self.take_seq();
         self.emit(MSG, seq, msg)
@@ -240,6 +253,21 @@ impl<T: Transport> Endpoint<T> {
     ///
     /// [`NetError::Timeout`] ("a receipt") when no receipt came within `timeout`; transport
     /// errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::Endpoint;
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let mut a = Endpoint::new(a);
+    /// // The receiver never receives: the missing receipt is detected by timeout.
+    /// let err = a.send_sync(b"are you there?", Duration::from_millis(20)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # drop(b);
+    /// ```
     pub fn send_sync(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
         let seq = self.take_seq();
         self.awaiting_ack.insert(seq);
@@ -258,6 +286,23 @@ impl<T: Transport> Endpoint<T> {
     /// # Errors
     ///
     /// The transport's send error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
+    /// let t = Duration::from_secs(1);
+    /// let ticket = client.request(b"2+2").unwrap(); // the client goes on with other work
+    /// assert_eq!(client.try_collect(&ticket).unwrap(), None); // not answered yet
+    /// let Incoming::Request(req) = server.recv(Some(t)).unwrap() else { panic!() };
+    /// server.reply(&req, b"4").unwrap();
+    /// assert_eq!(client.collect(&ticket, t).unwrap(), b"4");
+    /// ```
     pub fn request(&mut self, body: &[u8]) -> Result<Ticket, NetError> {
         let seq = self.take_seq();
         let kept = if self.t.is_reliable() {
@@ -328,6 +373,19 @@ impl<T: Transport> Endpoint<T> {
     /// # Errors
     ///
     /// [`NetError::Timeout`] ("a reply") when none came in time; transport errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::Endpoint;
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, _b) = inproc::pair(4);
+    /// let mut client = Endpoint::new(a);
+    /// let err = client.call(b"nobody answers", Duration::from_millis(20)).unwrap_err();
+    /// assert!(err.to_string().contains("waiting for a reply"));
+    /// ```
     pub fn call(&mut self, body: &[u8], timeout: Duration) -> Result<Vec<u8>, NetError> {
         let ticket = self.request(body)?;
         let result = self.collect(&ticket, timeout);

@@ -190,6 +190,23 @@ impl ServerHandle {
 
     /// Stops accepting, closes every open connection, joins the threads, and returns the
     /// final counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::server::{framed_echo_server, ServerConfig};
+    /// use lockstep_hosted::transport::{tcp, Transport};
+    ///
+    /// let server = framed_echo_server(tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap(), ServerConfig::default());
+    /// let mut c = tcp::connect(server.local_addr().unwrap()).unwrap();
+    /// c.send(b"one").unwrap();
+    /// c.recv(Some(Duration::from_secs(5))).unwrap();
+    /// let stats = server.shutdown();
+    /// assert_eq!((stats.accepted, stats.messages), (1, 1));
+    /// // The client learns that the server is gone.
+    /// assert!(c.recv(Some(Duration::from_secs(5))).unwrap_err().is_disconnect());
+    /// ```
     pub fn shutdown(mut self) -> Stats {
         self.stop();
         self.shared.snapshot()
@@ -280,6 +297,9 @@ impl Listener for TcpListener {
     }
     fn prepare(&self, stream: &TcpStream, config: &StreamConfig) -> io::Result<()> {
         stream.set_nodelay(config.nodelay)?;
+        if config.linger.is_some() {
+            socket2::SockRef::from(stream).set_linger(config.linger)?;
+        }
         stream.set_write_timeout(config.write_timeout)
     }
 }

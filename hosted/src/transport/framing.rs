@@ -87,8 +87,44 @@ pub enum FrameError {
     Io(io::Error),
 }
 
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::TooLarge { len, max } => {
+                write!(f, "frame of {len} bytes exceeds the maximum of {max} bytes")
+            }
+            FrameError::Truncated { got, expected } => {
+                write!(
+                    f,
+                    "stream ended in the middle of a frame ({got} of {expected} bytes)"
+                )
+            }
+            FrameError::Io(e) => write!(f, "reading a frame: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FrameError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 impl FrameError {
     /// Attaches the peer's address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_hosted::transport::framing::FrameError;
+    ///
+    /// let e = FrameError::TooLarge { len: 5_000_000, max: 1024 };
+    /// assert_eq!(e.to_string(), "frame of 5000000 bytes exceeds the maximum of 1024 bytes");
+    /// assert!(e.at("127.0.0.1:5242").to_string().contains("from 127.0.0.1:5242"));
+    /// ```
     pub fn at(self, addr: &str) -> NetError {
         match self {
             FrameError::TooLarge { len, max } => NetError::FrameTooLarge {

@@ -131,6 +131,18 @@ pub fn connect_raw(addr: SocketAddr, config: &StreamConfig) -> Result<TcpStream,
 /// # Errors
 ///
 /// As [`connect_raw`].
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_hosted::transport::tcp;
+///
+/// let l = tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let addr = l.local_addr().unwrap();
+/// assert!(tcp::connect(addr).is_ok());
+/// drop(l);
+/// assert!(tcp::connect(addr).unwrap_err().is_refused());
+/// ```
 pub fn connect(addr: SocketAddr) -> Result<TcpTransport, NetError> {
     connect_with(addr, &StreamConfig::default())
 }

@@ -103,6 +103,22 @@ fn restrict(path: &Path) -> Result<(), NetError> {
 ///
 /// [`NetError::Refused`] for a stale socket file, [`NetError::Io`] (not found) when there is
 /// no file, each naming the path.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lockstep_hosted::transport::{unix, Transport};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("s.sock");
+/// assert!(unix::connect(&path).unwrap_err().to_string().contains("s.sock"));
+/// let l = unix::listen(&path).unwrap();
+/// let mut c = unix::connect(&path).unwrap();
+/// let mut s = unix::accept(&l).unwrap();
+/// c.send(b"over a file").unwrap();
+/// assert_eq!(s.recv(Some(Duration::from_secs(1))).unwrap(), b"over a file");
+/// ```
 pub fn connect(path: impl AsRef<Path>) -> Result<UnixTransport, NetError> {
     connect_with(path, &StreamConfig::default())
 }
