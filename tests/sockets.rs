@@ -619,3 +619,27 @@ fn raw_stream_loses_boundaries_framing_restores_them() {
     assert_eq!(fr.recv(Some(T)).unwrap().len(), 170);
     assert_eq!(fr.recv(Some(T)).unwrap().len(), 230);
 }
+
+#[test]
+fn non_blocking_receive_returns_at_once() {
+    let l = tcp::listen(loopback()).unwrap();
+    let mut c = tcp::connect(l.local_addr().unwrap()).unwrap();
+    let mut s = tcp::accept(&l).unwrap();
+    let start = Instant::now();
+    let e = s.recv(Some(Duration::ZERO)).unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(1));
+    // Half a frame: a poll keeps it, and a later receive completes it.
+    let wire = encode(b"split in two");
+    let raw = c.get_ref();
+    (&*raw).write_all(&wire[..6]).unwrap();
+    for _ in 0..3 {
+        let e = s.recv(Some(Duration::ZERO)).unwrap_err();
+        assert!(e.is_timeout(), "half a frame is not a message: {e}");
+    }
+    (&*raw).write_all(&wire[6..]).unwrap();
+    assert_eq!(s.recv(Some(T)).unwrap(), b"split in two");
+    // Sending after a poll blocks normally again.
+    s.send(&[0; 100_000]).unwrap();
+    assert_eq!(c.recv(Some(T)).unwrap().len(), 100_000);
+}

@@ -152,7 +152,9 @@ impl Shared {
 
 /// A running server: its address, its counters, and the way to stop it.
 ///
-/// Dropping the handle stops the server too.
+/// Dropping the handle stops the server too. Stopping joins the server's threads: a
+/// connection handler that blocks on something other than its socket (which shutdown closes)
+/// or the server's stop flag delays it.
 pub struct ServerHandle {
     shared: Arc<Shared>,
     label: String,
