@@ -15,7 +15,7 @@ use lockstep::lockstep_hosted::NetError;
 use lockstep::lockstep_hosted::comm::{Endpoint, Incoming, Retry};
 use lockstep::lockstep_hosted::server::{
     Broker, BrokerConfig, Publisher, ServerConfig, Subscriber, framed_echo_server, raw_echo_server,
-    rpc_server, serve, udp_server,
+    rpc_server, serve, udp_rpc_server, udp_server,
 };
 use lockstep::lockstep_hosted::transport::framing::{FrameReader, encode};
 use lockstep::lockstep_hosted::transport::{Transport, tcp, udp, unix};
@@ -178,6 +178,7 @@ struct Lossy<Tr> {
     inner: Tr,
     rng: u64,
     lost: u32,
+    drop_received: bool,
 }
 
 impl<Tr: Transport> Lossy<Tr> {
@@ -205,7 +206,14 @@ impl<Tr: Transport> Transport for Lossy<Tr> {
         }
     }
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {
-        self.inner.recv_into(buf, timeout)
+        loop {
+            self.inner.recv_into(buf, timeout)?;
+            if self.drop_received && self.roll() < 20 {
+                self.lost += 1; // lost on the way in
+                continue;
+            }
+            return Ok(());
+        }
     }
     fn is_reliable(&self) -> bool {
         false
@@ -229,6 +237,7 @@ fn udp_with_loss_and_duplicates_delivers_exactly_once() {
     let mut client = Endpoint::with_retry(
         Lossy {
             inner: a,
+            drop_received: false,
             rng: 0x9e37_79b9_7f4a_7c15,
             lost: 0,
         },
@@ -237,6 +246,7 @@ fn udp_with_loss_and_duplicates_delivers_exactly_once() {
     let mut server = Endpoint::with_retry(
         Lossy {
             inner: b,
+            drop_received: false,
             rng: 0x2545_f491_4f6c_dd1d,
             lost: 0,
         },
@@ -642,4 +652,52 @@ fn non_blocking_receive_returns_at_once() {
     // Sending after a poll blocks normally again.
     s.send(&[0; 100_000]).unwrap();
     assert_eq!(c.recv(Some(T)).unwrap().len(), 100_000);
+}
+
+#[test]
+fn udp_rpc_server_answers_32_lossy_clients_exactly_once() {
+    let n = scale(200) / 4; // each call and receipt may wait for retransmissions
+    let seen: Arc<Mutex<Vec<Vec<usize>>>> = Arc::new(Mutex::new(vec![Vec::new(); CLIENTS]));
+    let log = seen.clone();
+    let server = udp_rpc_server(udp::bind(loopback()).unwrap(), move |req| {
+        let text = String::from_utf8_lossy(req).into_owned();
+        let (c, i) = text.split_once(' ').unwrap();
+        log.lock().unwrap()[c.parse::<usize>().unwrap()].push(i.parse().unwrap());
+        text.into_bytes()
+    })
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let retry = Retry {
+        interval: Duration::from_millis(10),
+        max_sends: 500,
+    };
+    thread::scope(|s| {
+        for c in 0..CLIENTS {
+            s.spawn(move || {
+                let lossy = Lossy {
+                    inner: udp::connect(addr).unwrap(),
+                    rng: 0x9e37_79b9 + c as u64 * 7919,
+                    lost: 0,
+                    drop_received: true,
+                };
+                let mut ep = Endpoint::with_retry(lossy, retry);
+                for i in 0..n {
+                    let req = format!("{c} {i}");
+                    assert_eq!(ep.call(req.as_bytes(), T).unwrap(), req.as_bytes());
+                    ep.send_sync(b"receipt please", T).unwrap();
+                }
+                assert!(ep.into_inner().lost > 0 || n < 10);
+            });
+        }
+    });
+    let stats = server.shutdown();
+    for (c, got) in seen.lock().unwrap().iter().enumerate() {
+        assert_eq!(
+            *got,
+            (0..n).collect::<Vec<_>>(),
+            "client {c}: each request handled once, in order"
+        );
+    }
+    assert_eq!(stats.messages as usize, 2 * CLIENTS * n);
+    assert_eq!(stats.accepted as usize, CLIENTS);
 }

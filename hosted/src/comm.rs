@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 use crate::NetError;
 use crate::transport::Transport;
 
-const MSG: u8 = 0;
-const MSG_RECEIPT: u8 = 1;
-const ACK: u8 = 2;
-const REQUEST: u8 = 3;
-const REPLY: u8 = 4;
+pub(crate) const MSG: u8 = 0;
+pub(crate) const MSG_RECEIPT: u8 = 1;
+pub(crate) const ACK: u8 = 2;
+pub(crate) const REQUEST: u8 = 3;
+pub(crate) const REPLY: u8 = 4;
 
 /// Envelope header: kind byte and sequence number.
 pub const ENVELOPE_LEN: usize = 9;
@@ -111,19 +111,19 @@ pub struct Ticket {
 
 /// Duplicate suppression by sequence number.
 #[derive(Debug, Default)]
-struct Dedup {
+pub(crate) struct Dedup {
     // invariant: every number below `floor` counts as seen; `above` holds seen numbers >= floor
     floor: u64,
     above: BTreeSet<u64>,
 }
 
 impl Dedup {
-    fn contains(&self, seq: u64) -> bool {
+    pub(crate) fn contains(&self, seq: u64) -> bool {
         seq < self.floor || self.above.contains(&seq)
     }
 
     /// Records `seq`; `true` if it had not been seen.
-    fn insert(&mut self, seq: u64) -> bool {
+    pub(crate) fn insert(&mut self, seq: u64) -> bool {
         if seq < self.floor || !self.above.insert(seq) {
             return false;
         }
@@ -139,6 +139,22 @@ impl Dedup {
         }
         true
     }
+}
+
+/// Writes the envelope `[kind][seq, little-endian][payload]` into `buf`.
+pub(crate) fn encode_envelope(buf: &mut Vec<u8>, kind: u8, seq: u64, payload: &[u8]) {
+    buf.clear();
+    buf.push(kind);
+    buf.extend_from_slice(&seq.to_le_bytes());
+    buf.extend_from_slice(payload);
+}
+
+/// Splits an envelope into kind, sequence number and payload; `None` if it is too short.
+pub(crate) fn decode_envelope(env: &[u8]) -> Option<(u8, u64, &[u8])> {
+    let (head, payload) = env.split_first_chunk::<ENVELOPE_LEN>()?;
+    let mut seq = [0; 8];
+    seq.copy_from_slice(&head[1..]);
+    Some((head[0], u64::from_le_bytes(seq), payload))
 }
 
 /// One side of a conversation over a transport, offering the four communication types.
@@ -445,10 +461,7 @@ impl<T: Transport> Endpoint<T> {
     }
 
     fn emit(&mut self, kind: u8, seq: u64, payload: &[u8]) -> Result<(), NetError> {
-        self.sbuf.clear();
-        self.sbuf.push(kind);
-        self.sbuf.extend_from_slice(&seq.to_le_bytes());
-        self.sbuf.extend_from_slice(payload);
+        encode_envelope(&mut self.sbuf, kind, seq, payload);
         self.t.send(&self.sbuf)
     }
 
@@ -524,16 +537,12 @@ impl<T: Transport> Endpoint<T> {
                 Ok(())
             }
         };
-        let Some((head, payload)) = env.split_first_chunk::<ENVELOPE_LEN>() else {
+        let Some((kind, seq, payload)) = decode_envelope(env) else {
             return malformed(
                 self,
                 format!("envelope of {} bytes is shorter than its header", env.len()),
             );
         };
-        let kind = head[0];
-        let mut seq = [0; 8];
-        seq.copy_from_slice(&head[1..]);
-        let seq = u64::from_le_bytes(seq);
         match kind {
             MSG | MSG_RECEIPT | REQUEST => {
                 if !reliable && self.seen.contains(seq) {

@@ -120,6 +120,9 @@ pub(crate) enum NetCommand {
         addr: AddrArgs,
         #[command(flatten)]
         serve: ServeArgs,
+        /// Serve over UDP (acknowledgements, retransmission, duplicate suppression).
+        #[arg(long)]
+        udp: bool,
     },
     /// Calls the RPC server and prints the reply (a synchronous request with a timeout).
     RpcCall {
@@ -131,6 +134,9 @@ pub(crate) enum NetCommand {
         /// Send as an asynchronous request: take a ticket, then collect the reply.
         #[arg(long = "async")]
         asynchronous: bool,
+        /// Call over UDP (to `rpc-server --udp`).
+        #[arg(long)]
+        udp: bool,
         /// The request, e.g. `upper hello`.
         #[arg(required = true)]
         request: Vec<String>,
@@ -298,19 +304,35 @@ impl NetCommand {
                 let stream = unix::connect_raw(&path, &StreamConfig::default())?;
                 client(stream, &path.display().to_string(), &message, framed)?
             }
-            NetCommand::RpcServer { addr, serve } => {
+            NetCommand::RpcServer {
+                addr,
+                serve,
+                udp: over_udp,
+            } => {
                 let a = ip(&addr, Some(&serve))?;
-                let server = server::rpc_server(tcp::listen_any(a)?, config(&serve), rpc_method);
-                eprintln!("rpc server listening on {a}");
+                let server = if over_udp {
+                    server::udp_rpc_server(udp::bind_any(a)?, rpc_method)?
+                } else {
+                    server::rpc_server(tcp::listen_any(a)?, config(&serve), rpc_method)
+                };
+                let proto = if over_udp { "udp" } else { "tcp" };
+                eprintln!("rpc server listening on {a} ({proto})");
                 run_until(server, &serve)
             }
             NetCommand::RpcCall {
                 addr,
                 timeout,
                 asynchronous,
+                udp: over_udp,
                 request,
             } => {
-                let mut ep = Endpoint::new(tcp::connect(ip(&addr, None)?)?);
+                let a = ip(&addr, None)?;
+                let transport: Box<dyn Transport> = if over_udp {
+                    Box::new(udp::connect(a)?)
+                } else {
+                    Box::new(tcp::connect(a)?)
+                };
+                let mut ep = Endpoint::new(transport);
                 let body = request.join(" ");
                 let reply = if asynchronous {
                     let ticket = ep.request(body.as_bytes())?;

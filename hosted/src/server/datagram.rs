@@ -69,7 +69,21 @@ pub fn udp_server(
             })
             .expect("spawning the udp server thread")
     };
-    let wake = Box::new(move || {
+    let wake = waker(local);
+    Ok(ServerHandle {
+        shared,
+        label: local.to_string(),
+        local: Some(local),
+        wake: Some(wake),
+        closers: Arc::new(Registry::default()),
+        threads: vec![thread],
+        cleanup: None,
+    })
+}
+
+/// Unblocks a thread in `recv_from` on `local` by sending it an empty datagram.
+pub(crate) fn waker(local: SocketAddr) -> Box<dyn Fn() + Send + Sync> {
+    Box::new(move || {
         let mut to = local;
         if to.ip().is_unspecified() {
             to.set_ip(if to.is_ipv6() {
@@ -89,14 +103,5 @@ pub fn udp_server(
             let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
             let _ = s.send_to(&[], to);
         }
-    });
-    Ok(ServerHandle {
-        shared,
-        label: local.to_string(),
-        local: Some(local),
-        wake: Some(wake),
-        closers: Arc::new(Registry::default()),
-        threads: vec![thread],
-        cleanup: None,
     })
 }
