@@ -379,6 +379,24 @@ impl<T: Transport> Endpoint<T> {
     }
 
     /// Gives up on `ticket`: a late reply is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
+    /// let ticket = a.request(b"never mind").unwrap();
+    /// a.cancel(ticket);
+    /// let Incoming::Request(req) = b.recv(None).unwrap() else { panic!() };
+    /// b.reply(&req, b"too late").unwrap();
+    /// // The late reply is dropped; the next exchange is unaffected.
+    /// a.send(b"hello").unwrap();
+    /// assert_eq!(b.recv(None).unwrap(), Incoming::Message(b"hello".to_vec()));
+    /// ```
     pub fn cancel(&mut self, ticket: Ticket) {
         self.outstanding.remove(&ticket.seq);
         self.replies.remove(&ticket.seq);
@@ -416,6 +434,25 @@ impl<T: Transport> Endpoint<T> {
     /// [`NetError::Timeout`] ("a message"); [`NetError::Closed`] and other transport errors;
     /// [`NetError::Protocol`] for a malformed envelope on a reliable transport (malformed
     /// datagrams are dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
+    /// assert!(b.recv(Some(Duration::ZERO)).unwrap_err().is_timeout()); // nothing yet
+    /// a.send(b"first").unwrap();
+    /// let ticket = a.request(b"second").unwrap();
+    /// assert_eq!(b.recv(None).unwrap(), Incoming::Message(b"first".to_vec()));
+    /// let Incoming::Request(req) = b.recv(None).unwrap() else { panic!() };
+    /// assert_eq!(req.body, b"second");
+    /// b.reply(&req, b"answer").unwrap();
+    /// assert_eq!(a.collect(&ticket, Duration::from_secs(1)).unwrap(), b"answer");
+    /// ```
     pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Incoming, NetError> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {

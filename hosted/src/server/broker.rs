@@ -267,6 +267,27 @@ impl<T: Transport> Publisher<T> {
     /// # Errors
     ///
     /// [`NetError::Protocol`] for a topic over 65,535 bytes; transport errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::server::{Broker, BrokerConfig, Publisher, Subscriber};
+    /// use lockstep_hosted::transport::unix;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("broker.sock");
+    /// let _broker = Broker::start(unix::listen(&path).unwrap(), BrokerConfig::default());
+    /// let t = Duration::from_secs(5);
+    /// let mut sub = Subscriber::new(unix::connect(&path).unwrap(), &["a", "b"], t).unwrap();
+    /// let mut p = Publisher::new(unix::connect(&path).unwrap());
+    /// for (topic, body) in [("a", "1"), ("c", "2"), ("b", "3")] {
+    ///     p.publish(topic, body.as_bytes()).unwrap(); // returns at once
+    /// }
+    /// assert_eq!(sub.next(Some(t)).unwrap().body, b"1");
+    /// assert_eq!(sub.next(Some(t)).unwrap().body, b"3"); // "c" was not subscribed
+    /// assert!(p.publish(&"x".repeat(70_000), b"").is_err()); // topic too long
+    /// ```
     pub fn publish(&mut self, topic: &str, body: &[u8]) -> Result<(), NetError> {
         self.encode(topic, body)?;
         let buf = std::mem::take(&mut self.buf);

@@ -188,6 +188,20 @@ impl ServerHandle {
     }
 
     /// A snapshot of the counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_hosted::server::udp_server;
+    /// use lockstep_hosted::transport::{udp, Transport};
+    ///
+    /// let server = udp_server(udp::bind("127.0.0.1:0".parse().unwrap()).unwrap(), |b, _| Some(b.to_vec())).unwrap();
+    /// let mut c = udp::connect(server.local_addr().unwrap()).unwrap();
+    /// c.send(b"x").unwrap();
+    /// c.recv(Some(std::time::Duration::from_secs(5))).unwrap();
+    /// assert_eq!(server.stats().messages, 1);
+    /// assert!(server.label().starts_with("127.0.0.1:"));
+    /// ```
     pub fn stats(&self) -> Stats {
         self.shared.snapshot()
     }

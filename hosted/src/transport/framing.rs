@@ -346,6 +346,19 @@ pub fn encode(msg: &[u8]) -> Vec<u8> {
 /// # Errors
 ///
 /// The write's error; `InvalidInput` if `msg` is longer than `u32::MAX`.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_hosted::transport::framing::{encode, write_frame};
+///
+/// let (mut wire, mut scratch) = (Vec::new(), Vec::new());
+/// write_frame(&mut wire, b"small", &mut scratch).unwrap();
+/// write_frame(&mut wire, &[9; 100_000], &mut scratch).unwrap(); // header and body, vectored
+/// let mut expected = encode(b"small");
+/// expected.extend(encode(&[9; 100_000]));
+/// assert_eq!(wire, expected);
+/// ```
 pub fn write_frame(dst: &mut impl Write, msg: &[u8], scratch: &mut Vec<u8>) -> io::Result<()> {
     let len = u32::try_from(msg.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "message over 4 GiB"))?;

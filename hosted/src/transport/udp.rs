@@ -238,6 +238,22 @@ pub fn bind_any(addr: SocketAddr) -> Result<UdpSocket, NetError> {
 /// # Errors
 ///
 /// OS errors naming the address.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use lockstep_hosted::transport::{udp, Transport};
+///
+/// let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let mut c = udp::connect(server.local_addr().unwrap()).unwrap();
+/// c.send(b"Hello World").unwrap();
+/// let mut buf = [0; 64];
+/// let (n, from) = server.recv_from(&mut buf).unwrap();
+/// assert_eq!(&buf[..n], b"Hello World");
+/// server.send_to(b"ok", from).unwrap();
+/// assert_eq!(c.recv(Some(Duration::from_secs(5))).unwrap(), b"ok");
+/// ```
 pub fn connect(peer: SocketAddr) -> Result<UdpTransport, NetError> {
     let local: SocketAddr = if peer.is_ipv6() {
         "[::1]:0"
