@@ -2,7 +2,6 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::thread;
 use std::time::Duration;
 
@@ -53,7 +52,7 @@ pub fn udp_server(
                             if shared.stopping() {
                                 break;
                             }
-                            shared.accepted.fetch_add(1, Relaxed);
+                            shared.count_accepted();
                             shared.count_message();
                             if let Some(reply) = handle(&buf[..n], from)
                                 && let Err(e) = sock.send_to(&reply, from)

@@ -125,8 +125,24 @@ impl Shared {
         self.stop.load(SeqCst)
     }
 
+    // Memory ordering of the counters below: Relaxed. They are statistics: nothing is
+    // published through them, and a snapshot may be a moment old. Final values are read after
+    // `ServerHandle::stop` has joined the threads, and the join orders them.
+
     pub(crate) fn count_message(&self) {
         self.messages.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_accepted(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_rejected(&self) {
+        self.rejected.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_idle_closed(&self) {
+        self.idle_closed.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn log_error(&self, line: String) {

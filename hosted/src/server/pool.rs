@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -200,11 +200,11 @@ fn accept_loop<L: Listener>(
         if shared.stopping() {
             return;
         }
-        shared.accepted.fetch_add(1, Relaxed); // statistics (see `Shared`)
+        shared.count_accepted();
         // SeqCst: the limit check and the workers' decrements form one counter; no other
         // memory is published through it.
         if active.load(SeqCst) >= config.max_connections {
-            shared.rejected.fetch_add(1, Relaxed);
+            shared.count_rejected();
             let _ = stream.shutdown_both();
             continue;
         }
@@ -267,7 +267,7 @@ fn serve_one<S: StreamSocket>(
         Ok(Err(e)) if shared.stopping() => drop(e),
         Ok(Err(NetError::Closed { .. })) => {}
         Ok(Err(e)) if e.is_timeout() => {
-            shared.idle_closed.fetch_add(1, Relaxed);
+            shared.count_idle_closed();
         }
         Ok(Err(e)) => shared.log_error(format!("{}: {e}", conn.peer)),
         Err(_) => shared.log_error(format!("{}: the connection handler panicked", conn.peer)),

@@ -10,7 +10,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::thread;
 
 use super::{ServerHandle, Shared, pool::Registry};
@@ -91,7 +90,7 @@ pub fn udp_rpc_server(
                             peers.remove(&oldest);
                         }
                         order.push_back(from);
-                        shared.accepted.fetch_add(1, Relaxed);
+                        shared.count_accepted();
                     }
                     let peer = peers.entry(from).or_default();
                     let reply: Option<(u8, Vec<u8>)> = match kind {
