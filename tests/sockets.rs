@@ -701,3 +701,94 @@ fn udp_rpc_server_answers_32_lossy_clients_exactly_once() {
     assert_eq!(stats.messages as usize, 2 * CLIENTS * n);
     assert_eq!(stats.accepted as usize, CLIENTS);
 }
+
+/// Runs `lockstep` with `args`, returning its output; killed after `T` if it hangs.
+fn lockstep(args: &[&str]) -> std::process::Output {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child)
+}
+
+fn finish(mut child: std::process::Child) -> std::process::Output {
+    let deadline = Instant::now() + T;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("lockstep did not finish in time");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Starts a `lockstep` server on an ephemeral port and returns it with the address it
+/// announces on its first line of stderr.
+fn lockstep_server(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    err.read_line(&mut line).unwrap();
+    // Keep draining stderr, so that the server's last words do not hit a closed pipe.
+    thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("127.0.0.1:"))
+        .unwrap()
+        .to_owned();
+    (child, addr)
+}
+
+#[test]
+fn cli_servers_and_clients_talk() {
+    let (server, addr) =
+        lockstep_server(&["tcp-server", "--addr", "127.0.0.1:0", "--exit-after", "1"]);
+    let out = lockstep(&["tcp-client", "--addr", &addr]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Echo: Hello World"),
+        "{out:?}"
+    );
+    let out = finish(server);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Received: Hello World\n"
+    );
+
+    let (server, addr) =
+        lockstep_server(&["udp-server", "--addr", "127.0.0.1:0", "--exit-after", "1"]);
+    let out = lockstep(&["udp-client", "--addr", &addr]);
+    assert!(out.status.success(), "{out:?}");
+    let out = finish(server);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Received: Hello World\n"
+    );
+
+    let out = lockstep(&["boundaries"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("-> 400 bytes") && text.contains("one message of 170 bytes"),
+        "{text}"
+    );
+
+    // A busy port is reported with the way to find its holder.
+    let held = tcp::listen(loopback()).unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let out = lockstep(&["tcp-server", "--addr", &format!("127.0.0.1:{port}")]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("lsof -i :{port}")),
+        "{out:?}"
+    );
+}

@@ -114,7 +114,7 @@ pub(crate) enum NetCommand {
         #[arg(long)]
         framed: bool,
     },
-    /// RPC server over TCP: `upper TEXT`, `reverse TEXT`, `sum N...`, `sleep MS`, `echo TEXT`.
+    /// RPC server over TCP (`--udp`: over UDP): `upper TEXT`, `reverse TEXT`, `sum N...`, `sleep MS`, `echo TEXT`.
     RpcServer {
         #[command(flatten)]
         addr: AddrArgs,
@@ -233,11 +233,11 @@ impl NetCommand {
             NetCommand::UdpServer { addr, serve, echo } => {
                 let a = ip(&addr, Some(&serve))?;
                 let sock = udp::bind_any(a)?;
-                eprintln!("udp server listening on {a}");
                 let server = server::udp_server(sock, move |b, _| {
                     print_received("", b);
                     echo.then(|| b.to_vec())
                 })?;
+                eprintln!("udp server listening on {}", server.label());
                 run_until(server, &serve)
             }
             NetCommand::UdpClient {
@@ -261,12 +261,16 @@ impl NetCommand {
             } => {
                 let a = ip(&addr, Some(&serve))?;
                 let l = tcp::listen_any(a)?;
-                eprintln!("tcp {} echo server listening on {a}", kind(framed));
                 let server = if framed {
                     server::framed_echo_server(l, config(&serve))
                 } else {
                     server::raw_echo_server(l, config(&serve), print_received)
                 };
+                eprintln!(
+                    "tcp {} echo server listening on {}",
+                    kind(framed),
+                    server.label()
+                );
                 run_until(server, &serve)
             }
             NetCommand::TcpClient {
@@ -316,7 +320,7 @@ impl NetCommand {
                     server::rpc_server(tcp::listen_any(a)?, config(&serve), rpc_method)
                 };
                 let proto = if over_udp { "udp" } else { "tcp" };
-                eprintln!("rpc server listening on {a} ({proto})");
+                eprintln!("rpc server listening on {} ({proto})", server.label());
                 run_until(server, &serve)
             }
             NetCommand::RpcCall {
@@ -359,7 +363,7 @@ impl NetCommand {
                     },
                 );
                 let mode = if broadcast { "broadcast" } else { "topic" };
-                eprintln!("broker ({mode} mode) listening on {a}");
+                eprintln!("broker ({mode} mode) listening on {}", server.label());
                 run_until(server, &serve)
             }
             NetCommand::Publish {
