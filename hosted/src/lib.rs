@@ -60,6 +60,8 @@ pub type Event = lockstep_core::Event<Futex>;
 /// The lecture's Condition for std threads, used with [`Mutex`].
 pub type Condvar = lockstep_core::Condvar<Futex>;
 
+// OS sockets: [`transport`] (whole messages over in-process queues, UDP, Unix and TCP sockets),
+// [`comm`] (the four communication types), [`server`] (servers and their clients).
 pub mod comm;
 mod error;
 pub mod server;
