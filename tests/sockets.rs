@@ -792,3 +792,17 @@ fn cli_servers_and_clients_talk() {
         "{out:?}"
     );
 }
+
+#[test]
+fn public_types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<NetError>();
+    send_sync::<lockstep::lockstep_hosted::server::ServerHandle>();
+    send_sync::<lockstep::lockstep_hosted::transport::tcp::TcpTransport>();
+    send_sync::<lockstep::lockstep_hosted::transport::unix::UnixTransport>();
+    send_sync::<lockstep::lockstep_hosted::transport::udp::UdpTransport>();
+    send::<lockstep::lockstep_hosted::transport::inproc::InProc>();
+    send_sync::<Endpoint<lockstep::lockstep_hosted::transport::tcp::TcpTransport>>();
+    send::<Box<dyn Transport>>();
+}
