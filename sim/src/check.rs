@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::explain::{Failure, FailureKind};
 use crate::rt::exec::{Outcome, Runner};
-use crate::scheduler::{Dfs, Pct, Random, Replay, Schedule, Scheduler};
+use crate::scheduler::{Dfs, Footprint, Pct, Random, Replay, Schedule, Scheduler};
 
 /// A progress callback (see [`Config::progress`]).
 pub type ProgressFn = Arc<dyn Fn(&Stats) + Send + Sync>;
@@ -203,8 +203,11 @@ impl Config {
 /// What a check did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Executions run (not counting shrinking).
+    /// Executions run to the end (not counting shrinking).
     pub schedules: usize,
+    /// DFS only: executions cut short because they would only repeat explored ones (every
+    /// runnable thread was asleep).
+    pub abandoned: usize,
     /// Steps over all executions.
     pub steps: usize,
     /// The longest execution, in steps.
@@ -302,13 +305,22 @@ impl Scheduler for Any {
     }
 
     #[inline]
-    fn pick(&mut self, runnable: &[usize], prev: Option<usize>) -> usize {
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        next: &[Footprint],
+    ) -> Option<usize> {
         match self {
-            Any::Random(s) => s.pick(runnable, prev),
-            Any::Pct(s) => s.pick(runnable, prev),
-            Any::Dfs(s) => s.pick(runnable, prev),
-            Any::Replay(s) => s.pick(runnable, prev),
+            Any::Random(s) => s.pick(runnable, prev, next),
+            Any::Pct(s) => s.pick(runnable, prev, next),
+            Any::Dfs(s) => s.pick(runnable, prev, next),
+            Any::Replay(s) => s.pick(runnable, prev, next),
         }
+    }
+
+    fn needs_footprints(&self) -> bool {
+        matches!(self, Any::Dfs(_))
     }
 
     fn end(&mut self, steps: usize) {
@@ -341,6 +353,10 @@ fn run(
         let outcome = runner.run(f, origin, &mut sched);
         let steps = outcome.schedule.len();
         sched.end(steps);
+        if outcome.abandoned {
+            stats.abandoned += 1;
+            continue;
+        }
         stats.schedules += 1;
         stats.steps += steps;
         stats.longest = stats.longest.max(steps);
@@ -361,7 +377,7 @@ fn run(
     }
     if let Any::Dfs(d) = &sched {
         // Exhausted means `begin` found nothing left (not merely the iteration cap).
-        let exhausted = d.exhausted || (stats.schedules < config.iterations);
+        let exhausted = d.exhausted || (stats.schedules + stats.abandoned < config.iterations);
         stats.exhausted = exhausted;
         stats.pruned = d.pruned;
         stats.complete = exhausted && !d.pruned;

@@ -53,6 +53,8 @@ pub(crate) struct Outcome {
     pub(crate) objects: Vec<&'static str>,
     /// How many threads ran.
     pub(crate) threads: usize,
+    /// The scheduler abandoned the execution (it would repeat an explored one).
+    pub(crate) abandoned: bool,
 }
 
 /// Runs executions, reusing coroutine stacks between them.
@@ -121,6 +123,8 @@ impl Runner {
         let mut preemptions = 0;
         let mut runnable = Vec::new();
         let mut prev: Option<usize> = None;
+        let mut next = Vec::new();
+        let mut abandoned = false;
         exec.state
             .borrow_mut()
             .spawned
@@ -173,7 +177,15 @@ impl Runner {
                     break 'run;
                 }
             }
-            let t = scheduler.pick(&runnable, prev);
+            if scheduler.needs_footprints() {
+                let s = exec.state.borrow();
+                next.clear();
+                next.extend(s.threads.iter().map(|t| t.next));
+            }
+            let Some(t) = scheduler.pick(&runnable, prev, &next) else {
+                abandoned = true;
+                break;
+            };
             debug_assert!(runnable.contains(&t));
             if prev.is_some_and(|p| p != t && runnable.contains(&p)) {
                 preemptions += 1;
@@ -214,6 +226,7 @@ impl Runner {
             trace: state.trace,
             objects: state.objects.iter().map(|o| o.kind).collect(),
             threads: state.threads.len(),
+            abandoned,
         }
     }
 

@@ -77,10 +77,44 @@ pub(crate) enum Status {
     Finished,
 }
 
+/// What a thread's next step touches, for partial-order reduction: two steps of different
+/// threads commute unless they touch the same object and one writes, one joins the other's
+/// thread, or one is `Global`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Footprint {
+    /// Commutes with every other thread's step (spawning a thread, resuming after a wake).
+    Local,
+    /// Reads (`write: false`) or writes object number `obj`.
+    Object { obj: usize, write: bool },
+    /// Waits for thread `0` to finish: conflicts with that thread's steps.
+    Join(usize),
+    /// May depend on anything (spin, thread start).
+    Global,
+}
+
+impl Footprint {
+    /// Whether this step of thread `me` may not commute with step `other` of thread `them`.
+    #[inline]
+    pub(crate) fn conflicts(self, me: usize, other: Footprint, them: usize) -> bool {
+        match (self, other) {
+            (Footprint::Local, _) | (_, Footprint::Local) => false,
+            (Footprint::Object { obj: a, write: wa }, Footprint::Object { obj: b, write: wb }) => {
+                a == b && (wa || wb)
+            }
+            (Footprint::Join(c), Footprint::Join(d)) => c == them || d == me,
+            (Footprint::Join(c), _) => c == them,
+            (_, Footprint::Join(d)) => d == me,
+            _ => true,
+        }
+    }
+}
+
 /// One simulated thread.
 #[derive(Debug)]
 pub(crate) struct Thread {
     pub(crate) status: Status,
+    /// What its next step touches.
+    pub(crate) next: Footprint,
     pub(crate) clock: VectorClock,
     pub(crate) yielder: *const Yielder<(), ()>,
     /// Set when a timed wait is resumed by its timeout rather than by a wake.
@@ -178,6 +212,7 @@ impl State {
                 status: Status::Runnable,
                 clock,
                 yielder: std::ptr::null(),
+                next: Footprint::Global,
                 timed_out: false,
                 origin,
             }],
@@ -232,6 +267,24 @@ fn park(exec: &Exec) {
     unsafe { (*y).suspend(()) }
 }
 
+/// Notes what the current thread's next step touches, then parks it.
+#[inline]
+fn park_at(exec: &Exec, next: Footprint) {
+    {
+        let mut s = exec.state.borrow_mut();
+        let t = s.current;
+        s.threads[t].next = next;
+    }
+    park(exec);
+}
+
+/// The footprint of an access to the object at `addr` (registering it).
+#[inline]
+fn touch(exec: &Exec, addr: usize, kind: &'static str, write: bool) -> Footprint {
+    let obj = exec.state.borrow_mut().object(addr, kind);
+    Footprint::Object { obj, write }
+}
+
 /// Records `failure` and parks the thread for good: the driver ends the execution.
 fn fail(exec: &Exec, failure: FailureKind) -> ! {
     exec.state.borrow_mut().failure = Some(failure);
@@ -268,10 +321,11 @@ pub(crate) fn atomic<R>(
     exec: &Exec,
     addr: usize,
     kind: &'static str,
+    write: bool,
     location: &'static Location<'static>,
     f: impl FnOnce() -> (R, Op, AtomicAccess),
 ) -> R {
-    park(exec);
+    park_at(exec, touch(exec, addr, kind, write));
     let (r, op, access) = f();
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
@@ -393,6 +447,7 @@ pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
         let w = s.writes;
         let t = s.current;
         s.threads[t].status = Status::Spinning(w);
+        s.threads[t].next = Footprint::Global;
     }
     park(exec);
     exec.state.borrow_mut().push(None, Op::Spin, location);
@@ -404,7 +459,7 @@ pub(crate) fn spawn(
     body: Box<dyn FnOnce()>,
     location: &'static Location<'static>,
 ) -> usize {
-    park(exec);
+    park_at(exec, Footprint::Local);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
@@ -415,6 +470,7 @@ pub(crate) fn spawn(
         status: Status::Runnable,
         clock,
         yielder: std::ptr::null(),
+        next: Footprint::Global,
         timed_out: false,
         origin: location,
     });
@@ -426,7 +482,7 @@ pub(crate) fn spawn(
 
 /// Waits for thread `child` to finish (one step, then blocked until it has).
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
-    park(exec);
+    park_at(exec, Footprint::Join(child));
     loop {
         {
             let mut s = exec.state.borrow_mut();
@@ -441,6 +497,8 @@ pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'stati
             }
             s.threads[t].status = Status::Join(child);
             s.push(None, Op::JoinWait { child }, location);
+            // Runnable again only once the child finished: the resumption is fixed.
+            s.threads[t].next = Footprint::Local;
         }
         park(exec);
     }
@@ -466,7 +524,8 @@ pub(crate) fn futex_wait(
     location: &'static Location<'static>,
 ) -> WaitEnd {
     let addr = word as *const _ as usize;
-    park(exec);
+    let fp = touch(exec, addr, "AtomicU32", true);
+    park_at(exec, fp);
     let actual = word.load(Ordering::SeqCst);
     {
         let mut s = exec.state.borrow_mut();
@@ -509,7 +568,7 @@ pub(crate) fn futex_wake(
     all: bool,
     location: &'static Location<'static>,
 ) -> usize {
-    park(exec);
+    park_at(exec, touch(exec, addr, "AtomicU32", true));
     let mut s = exec.state.borrow_mut();
     let mut waiters: Vec<(u64, usize)> = s
         .threads
@@ -536,9 +595,10 @@ pub(crate) fn futex_wake(
     n
 }
 
-/// Parks the current thread until the scheduler picks it: makes what follows a step of its own.
-pub(crate) fn step(exec: &Exec) {
-    park(exec);
+/// Parks the current thread until the scheduler picks it: makes the access to the object at
+/// `addr` that follows a step of its own.
+pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
+    park_at(exec, touch(exec, addr, kind, write));
 }
 
 /// Notes that a shared value was written (spinning threads may run again).

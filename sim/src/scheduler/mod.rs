@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) use crate::rt::Footprint;
+
 mod dfs;
 mod pct;
 mod random;
@@ -22,8 +24,20 @@ pub(crate) trait Scheduler {
     /// Prepares execution number `iteration`; `false` when there is nothing left to run.
     fn begin(&mut self, iteration: usize) -> bool;
 
-    /// Picks one of `runnable` (ascending, never empty); `prev` ran the previous step.
-    fn pick(&mut self, runnable: &[usize], prev: Option<usize>) -> usize;
+    /// Picks one of `runnable` (ascending, never empty); `prev` ran the previous step; `next`
+    /// holds each thread's next footprint if [`needs_footprints`](Self::needs_footprints).
+    /// `None` abandons the execution (it would only repeat explored ones).
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        next: &[Footprint],
+    ) -> Option<usize>;
+
+    /// Whether `pick` looks at the footprints.
+    fn needs_footprints(&self) -> bool {
+        false
+    }
 
     /// The execution that began last ended after `steps` steps.
     fn end(&mut self, _steps: usize) {}

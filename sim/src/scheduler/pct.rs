@@ -7,7 +7,7 @@
 //! `1 / (n * k^(d-1))` for `n` threads and `k` steps, when `depth >= d`. Spinning threads are not
 //! runnable until another thread writes, so a high-priority spinner cannot starve the others.
 
-use super::{Rng, Scheduler};
+use super::{Footprint, Rng, Scheduler};
 
 /// PCT with a depth parameter.
 #[derive(Debug)]
@@ -52,7 +52,12 @@ impl Scheduler for Pct {
         true
     }
 
-    fn pick(&mut self, runnable: &[usize], _prev: Option<usize>) -> usize {
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        _prev: Option<usize>,
+        _next: &[Footprint],
+    ) -> Option<usize> {
         self.step += 1;
         let top = *runnable.iter().max().unwrap_or(&0);
         while self.priorities.len() <= top {
@@ -75,7 +80,7 @@ impl Scheduler for Pct {
                 t = best(&self.priorities);
             }
         }
-        t
+        Some(t)
     }
 
     fn end(&mut self, steps: usize) {

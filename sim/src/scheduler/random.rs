@@ -1,6 +1,6 @@
 //! Seeded random scheduling: each step picks a runnable thread uniformly.
 
-use super::{Rng, Scheduler};
+use super::{Footprint, Rng, Scheduler};
 
 /// Picks uniformly among runnable threads; execution `i` uses a generator seeded from
 /// `(seed, i)`, so any execution can be rerun from its seed and number.
@@ -26,10 +26,15 @@ impl Scheduler for Random {
     }
 
     #[inline]
-    fn pick(&mut self, runnable: &[usize], _prev: Option<usize>) -> usize {
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        _prev: Option<usize>,
+        _next: &[Footprint],
+    ) -> Option<usize> {
         if runnable.len() == 1 {
-            return runnable[0];
+            return Some(runnable[0]);
         }
-        runnable[self.rng.below(runnable.len())]
+        Some(runnable[self.rng.below(runnable.len())])
     }
 }

@@ -1,6 +1,6 @@
 //! Replay of a recorded [`Schedule`](super::Schedule).
 
-use super::{Scheduler, fallback};
+use super::{Footprint, Scheduler, fallback};
 
 /// Picks the recorded thread at each step; where it cannot run, or after the end, continues
 /// without preemption.
@@ -22,12 +22,17 @@ impl Scheduler for Replay {
         iteration == 0
     }
 
-    fn pick(&mut self, runnable: &[usize], prev: Option<usize>) -> usize {
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        _next: &[Footprint],
+    ) -> Option<usize> {
         let want = self.steps.get(self.pos).copied();
         self.pos += 1;
-        match want {
+        Some(match want {
             Some(t) if runnable.contains(&t) => t,
             _ => fallback(runnable, prev),
-        }
+        })
     }
 }

@@ -128,9 +128,10 @@ macro_rules! atomic {
                 &self,
                 e: &Exec,
                 loc: &'static Location<'static>,
+                write: bool,
                 f: impl FnOnce(&core::sync::atomic::$name) -> (R, Op, AtomicAccess),
             ) -> R {
-                rt::atomic(e, self.addr(), stringify!($name), loc, || f(&self.0))
+                rt::atomic(e, self.addr(), stringify!($name), write, loc, || f(&self.0))
             }
 
             fn rmw_sim(
@@ -141,7 +142,7 @@ macro_rules! atomic {
                 loc: &'static Location<'static>,
                 f: impl FnOnce(&core::sync::atomic::$name) -> $t,
             ) -> $t {
-                self.sim(e, loc, |a| {
+                self.sim(e, loc, true, |a| {
                     let old = f(a);
                     let new = a.load(Ordering::Relaxed);
                     let op = Op::Rmw { name, old: old as i128, new: new as i128 };
@@ -155,7 +156,7 @@ macro_rules! atomic {
             pub fn load(&self, order: Ordering) -> $t {
                 match rt::current() {
                     None => self.0.load(order),
-                    Some(e) => self.sim(e, Location::caller(), |a| {
+                    Some(e) => self.sim(e, Location::caller(), false, |a| {
                         let v = a.load(order);
                         (v, Op::Load { value: v as i128 }, access(Some(order), None, false))
                     }),
@@ -168,7 +169,7 @@ macro_rules! atomic {
             pub fn store(&self, v: $t, order: Ordering) {
                 match rt::current() {
                     None => self.0.store(v, order),
-                    Some(e) => self.sim(e, Location::caller(), |a| {
+                    Some(e) => self.sim(e, Location::caller(), true, |a| {
                         let old = a.load(Ordering::Relaxed);
                         a.store(v, order);
                         ((), Op::Store { value: v as i128 }, access(None, Some(order), old != v))
@@ -229,7 +230,7 @@ macro_rules! atomic {
                 failure: Ordering,
                 loc: &'static Location<'static>,
             ) -> Result<$t, $t> {
-                self.sim(e, loc, |a| {
+                self.sim(e, loc, true, |a| {
                     let r = a.compare_exchange(current, new, success, failure);
                     let actual = match r { Ok(v) | Err(v) => v };
                     let op = Op::CompareExchange {
@@ -262,7 +263,7 @@ macro_rules! atomic {
                     return self.0.fetch_update(set_order, fetch_order, f);
                 };
                 let loc = Location::caller();
-                let mut prev = self.sim(e, loc, |a| {
+                let mut prev = self.sim(e, loc, false, |a| {
                     let v = a.load(fetch_order);
                     (v, Op::Load { value: v as i128 }, access(Some(fetch_order), None, false))
                 });

@@ -190,7 +190,7 @@ impl<T: Copy + TryInto<i128>> SharedCell<T> {
     pub fn get(&self) -> T {
         if let Some(e) = rt::current() {
             let loc = Location::caller();
-            rt::step(e);
+            rt::step(e, self.addr(), "SharedCell", false);
             let v = self.value();
             rt::cell_access(e, self.addr(), "SharedCell", false, v.try_into().ok(), loc);
             v
@@ -212,7 +212,7 @@ impl<T: Copy + TryInto<i128>> SharedCell<T> {
     pub fn set(&self, value: T) {
         if let Some(e) = rt::current() {
             let loc = Location::caller();
-            rt::step(e);
+            rt::step(e, self.addr(), "SharedCell", true);
             rt::cell_access(
                 e,
                 self.addr(),
