@@ -7,6 +7,14 @@
 //! strategy), an OS futex in `lockstep-hosted`, or the deterministic simulator of `lockstep-sim`
 //! with the cargo feature `sim`, which then checks this very code.
 //!
+//! | lecture name     | type                                   |
+//! |------------------|----------------------------------------|
+//! | Lock             | [`Mutex`] (raw: [`SpinLock`])          |
+//! | Semaphore        | [`Semaphore::new`]                     |
+//! | BoundedSemaphore | [`Semaphore::bounded`]                 |
+//! | Condition        | [`Condvar`]                            |
+//! | Event            | [`Event`]                              |
+//!
 //! ```
 //! use lockstep_core::{Mutex, Spin};
 //!
@@ -15,6 +23,9 @@
 //! *COUNT.lock() -= 100;
 //! assert_eq!(*COUNT.lock(), 0);
 //! ```
+//!
+//! Cargo features, each additive: `lock_api` and `embassy` (raw-mutex interop for [`SpinLock`]),
+//! `critical-section` (`CriticalSectionMutex`), `sim` (the simulator's atomics).
 #![no_std]
 #![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 
@@ -24,11 +35,31 @@ extern crate std;
 pub mod sync;
 mod wait;
 
+mod condvar;
+mod event;
 mod mutex;
 mod semaphore;
+#[cfg(feature = "sim")]
+mod sim_wait;
 
+#[cfg(feature = "critical-section")]
+#[path = "interop/critical_section.rs"]
+mod critical_section_mutex;
+#[cfg(feature = "embassy")]
+#[path = "interop/embassy.rs"]
+mod embassy_interop;
+#[cfg(feature = "lock_api")]
+#[path = "interop/lock_api.rs"]
+mod lock_api_interop;
+
+pub use condvar::Condvar;
+#[cfg(feature = "critical-section")]
+pub use critical_section_mutex::CriticalSectionMutex;
+pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, SpinLock};
 pub use semaphore::{NoPermit, OverRelease, Semaphore, SemaphorePermit};
+#[cfg(feature = "sim")]
+pub use sim_wait::SimWait;
 pub use wait::{Loop, RelaxStrategy, Spin, Wait};
 
 pub mod channel;

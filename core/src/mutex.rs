@@ -138,6 +138,12 @@ impl<W: Wait> SpinLock<W> {
         self.try_lock() || self.lock_contended(Some(&mut W::deadline(timeout)))
     }
 
+    /// Tries to acquire the lock until `deadline` passes (for `lock_api`'s `try_lock_until`).
+    #[cfg(feature = "lock_api")]
+    pub(crate) fn try_lock_until_deadline(&self, deadline: &mut W::Deadline) -> bool {
+        self.try_lock() || self.lock_contended(Some(deadline))
+    }
+
     /// Returns whether some context holds the lock (a snapshot that may be stale at once).
     ///
     /// # Examples
@@ -205,29 +211,46 @@ impl<W: Wait> SpinLock<W> {
                 }
             }
         }
-        // Relaxed: as above.
-        let mut state = self.state.load(Relaxed);
-        if state == UNLOCKED {
-            match self
-                .state
-                .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
-            {
-                Ok(_) => return true,
-                Err(s) => state = s,
-            }
-        }
+        // Implementation notes: std's futex mutex with a backoff phase before every sleep. A
+        // thread backs off (spin, then yield, as `W::backoff` decides) retrying the lock, and
+        // only then marks it CONTENDED and sleeps. A thread that has slept may leave others
+        // asleep, so it takes the lock as CONTENDED and its unlock wakes the next one.
+        let mut attempt = 0;
+        let mut slept = false;
         loop {
-            // Once we may block, the lock stays CONTENDED until it is free, so its holder wakes us.
-            // We cannot know whether other waiters remain, so taking it sets CONTENDED too.
-            // Acquire: as in `lock`.
-            if state != CONTENDED && self.state.swap(CONTENDED, Acquire) == UNLOCKED {
-                return true;
+            // Relaxed: only decides which transition to try.
+            let state = self.state.load(Relaxed);
+            if state == UNLOCKED {
+                let new = if slept { CONTENDED } else { LOCKED };
+                // Acquire: as in `lock`.
+                if self
+                    .state
+                    .compare_exchange(UNLOCKED, new, Acquire, Relaxed)
+                    .is_ok()
+                {
+                    return true;
+                }
+                continue;
+            }
+            if W::backoff(attempt) {
+                attempt += 1;
+                continue;
+            }
+            // Relaxed: marking contention publishes nothing; the lock's data is ordered by the
+            // Acquire that finally takes it.
+            if state == LOCKED
+                && self
+                    .state
+                    .compare_exchange(LOCKED, CONTENDED, Relaxed, Relaxed)
+                    .is_err()
+            {
+                continue;
             }
             if !W::wait(&self.state, CONTENDED, deadline.as_deref_mut()) {
                 return false;
             }
-            // Relaxed: as above.
-            state = self.state.load(Relaxed);
+            slept = true;
+            attempt = 0;
         }
     }
 }
@@ -350,7 +373,7 @@ impl<T: ?Sized, W: Wait> Mutex<T, W> {
     /// ```
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T, W>> {
-        self.raw.try_lock().then_some(MutexGuard { mutex: self })
+        self.raw.try_lock().then(|| MutexGuard { mutex: self })
     }
 
     /// Acquires the lock, blocking through `W` for at most `timeout`; `None` if it passed.
@@ -370,7 +393,7 @@ impl<T: ?Sized, W: Wait> Mutex<T, W> {
     pub fn try_lock_for(&self, timeout: W::Timeout) -> Option<MutexGuard<'_, T, W>> {
         self.raw
             .try_lock_for(timeout)
-            .then_some(MutexGuard { mutex: self })
+            .then(|| MutexGuard { mutex: self })
     }
 
     /// Returns whether the lock is held (a snapshot that may be stale at once).
@@ -407,7 +430,6 @@ impl<T: ?Sized, W: Wait> Mutex<T, W> {
     }
 
     /// The raw lock under the data, for primitives built on the mutex (such as `Condvar`).
-    #[allow(dead_code)] // for `Condvar`
     pub(crate) fn raw(&self) -> &SpinLock<W> {
         &self.raw
     }
@@ -453,9 +475,13 @@ unsafe impl<T: ?Sized + Sync, W: Wait> Sync for MutexGuard<'_, T, W> {}
 
 impl<'a, T: ?Sized, W: Wait> MutexGuard<'a, T, W> {
     /// The mutex this guard locks (for `Condvar`, which unlocks and relocks it).
-    #[allow(dead_code)] // for `Condvar`
     pub(crate) fn mutex(&self) -> &'a Mutex<T, W> {
         self.mutex
+    }
+
+    /// Wraps a mutex that the current context has just locked through its raw lock.
+    pub(crate) fn from_locked(mutex: &'a Mutex<T, W>) -> Self {
+        MutexGuard { mutex }
     }
 }
 

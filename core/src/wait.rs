@@ -30,14 +30,13 @@ pub use spin::relax::{Loop, RelaxStrategy};
 /// # Examples
 ///
 /// ```
-/// use lockstep_core::sync::atomic::{AtomicU32, Ordering};
-/// use lockstep_core::{Spin, Wait};
+/// use lockstep_core::{Spin, Wait, sync::atomic::{self, AtomicU32}};
 ///
 /// let word = AtomicU32::new(1);
 /// // The word no longer holds 0, so this returns at once instead of blocking.
-/// assert!(<Spin>::wait(&word, 0, None));
-/// word.store(0, Ordering::Release);
-/// <Spin>::wake_all(&word); // nobody to wake: a no-op
+/// assert!(<Spin as Wait>::wait(&word, 0, None));
+/// word.store(0, atomic::Ordering::Release);
+/// <Spin as Wait>::wake_all(&word); // nobody to wake: a no-op
 /// ```
 pub trait Wait {
     /// A relative timeout as users write it (`Duration` where there is a clock, a spin budget
@@ -53,6 +52,18 @@ pub trait Wait {
     /// then skip the bookkeeping that only exists to decide whether to wake (such as a lock's
     /// "contended" state), which keeps their fast paths as cheap as a plain spin lock's.
     const NEEDS_WAKE: bool = true;
+
+    /// Backs off once before a primitive retries without blocking; returns `false` when
+    /// `attempt` (0, 1, 2, ... per acquisition) is high enough that blocking is the better choice.
+    ///
+    /// Primitives call this between failed attempts on their slow path before they announce
+    /// themselves as waiters, so that a lock released within microseconds is taken without a
+    /// sleep and a wake. The default does not back off: block at once.
+    #[inline]
+    fn backoff(attempt: u32) -> bool {
+        let _ = attempt;
+        false
+    }
 
     /// Turns a relative timeout into a deadline, starting now.
     fn deadline(timeout: Self::Timeout) -> Self::Deadline;
@@ -72,7 +83,7 @@ pub trait Wait {
 
 /// Spins with bounded exponential backoff, then relaxes with `R`: the [`Wait`] for bare metal.
 ///
-/// A `wait` call first spins with a growing number of [`spin_loop`](core::hint::spin_loop) hints
+/// A `wait` call first spins with a growing number of [`spin_loop`](crate::sync::hint::spin_loop) hints
 /// (1, 2, 4, ... up to 64 per round, about 6 rounds) while the word still holds `expected`; if
 /// it is still unchanged it calls `R::relax()` once and returns, so the caller re-checks its
 /// condition. Wakes are no-ops: waiters observe the change themselves.

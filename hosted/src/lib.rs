@@ -1,5 +1,70 @@
 //! # lockstep-hosted
 //!
-//! The std adapter of lockstep: the core's primitives with real OS blocking (a futex) and
+//! The std adapter of lockstep: the core's primitives with real OS blocking ([`Futex`]) and
 //! timeouts from `std::time`, thread-aware pieces such as the reentrant lock, and OS sockets
 //! carrying the four elementary communication types.
+//!
+//! The aliases below are what a std program uses: a blocked thread sleeps in the kernel and
+//! every blocking call has a timed form taking a [`Duration`](std::time::Duration).
+//!
+//! | lecture (Python `threading`) | lockstep                               |
+//! |------------------------------|----------------------------------------|
+//! | `Lock`                       | [`Mutex<T>`]                           |
+//! | `RLock`                      | [`ReentrantMutex<T>`]                  |
+//! | `Semaphore(n)`               | [`Semaphore::new(n)`](Semaphore)       |
+//! | `BoundedSemaphore(n)`        | [`Semaphore::bounded(n)`](Semaphore)   |
+//! | `Condition`                  | [`Condvar`] with a [`Mutex`]           |
+//! | `Event`                      | [`Event`]                              |
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use lockstep_hosted::{Mutex, Semaphore};
+//!
+//! let count = Mutex::new(0i64);
+//! let sem = Semaphore::bounded(1);
+//! std::thread::scope(|s| {
+//!     for _ in 0..4 {
+//!         s.spawn(|| {
+//!             for _ in 0..1000 {
+//!                 let _p = sem.acquire_permit();
+//!                 *count.lock() += 1;
+//!             }
+//!         });
+//!     }
+//! });
+//! assert_eq!(*count.lock(), 4000);
+//! assert!(count.try_lock_for(Duration::from_millis(1)).is_some());
+//! assert!(sem.release().is_err()); // over-releasing a BoundedSemaphore is an error
+//! ```
+
+mod futex;
+pub mod lecture;
+mod reentrant;
+
+pub use futex::Futex;
+pub use reentrant::{ReentrantMutex, ReentrantMutexGuard};
+
+/// The lecture's Lock for std threads: [`lockstep_core::Mutex`] blocking in the kernel.
+pub type Mutex<T> = lockstep_core::Mutex<T, Futex>;
+/// The guard of a [`Mutex`].
+pub type MutexGuard<'a, T> = lockstep_core::MutexGuard<'a, T, Futex>;
+/// A raw lock without data, blocking in the kernel.
+pub type RawLock = lockstep_core::SpinLock<Futex>;
+/// The lecture's Semaphore and BoundedSemaphore for std threads.
+pub type Semaphore = lockstep_core::Semaphore<Futex>;
+/// A permit of a [`Semaphore`].
+pub type SemaphorePermit<'a> = lockstep_core::SemaphorePermit<'a, Futex>;
+/// The lecture's Event for std threads.
+pub type Event = lockstep_core::Event<Futex>;
+/// The lecture's Condition for std threads, used with [`Mutex`].
+pub type Condvar = lockstep_core::Condvar<Futex>;
+
+// OS sockets: [`transport`] (whole messages over in-process queues, UDP, Unix and TCP sockets),
+// [`comm`] (the four communication types), [`server`] (servers and their clients).
+pub mod comm;
+mod error;
+pub mod server;
+pub mod transport;
+
+pub use error::NetError;

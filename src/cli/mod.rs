@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod lecture;
+mod net;
+mod threads;
+
 /// Synchronization and IPC, from the lecture to real, fast, verified software.
 #[derive(Debug, Parser)]
 #[command(name = "lockstep", version, about, long_about = None)]
@@ -17,13 +21,16 @@ pub(crate) struct Cli {
 enum Command {
     /// Run every lecture scenario in order and print a summary table.
     Lecture,
+    #[command(flatten)]
+    Threads(threads::ThreadCommand),
+    #[command(flatten)]
+    Net(net::NetCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Lecture => {
-            println!("No lecture scenarios exist yet.");
-            ExitCode::SUCCESS
-        }
+        Command::Lecture => lecture::run(),
+        Command::Threads(t) => t.run(),
+        Command::Net(n) => n.run(),
     }
 }

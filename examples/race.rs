@@ -1,0 +1,12 @@
+//! The lecture's `race` scenario: `cargo run --release --example race [THREADS] [ITERATIONS]`.
+//!
+//! The program itself is `lockstep_hosted::lecture::race`; `lockstep race` runs it too.
+
+use lockstep::lockstep_hosted::lecture::{self, ITERATIONS, THREADS};
+
+fn main() {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
+    let threads = args.next().and_then(Result::ok).unwrap_or(THREADS).max(1);
+    let iters = args.next().and_then(Result::ok).unwrap_or(ITERATIONS);
+    println!("{}", lecture::race(threads, iters));
+}
