@@ -10,8 +10,13 @@
 //! | [`Broadcast`] | broadcast | every receiver sees every message; slow ones learn how many they missed |
 //! | [`PubSub`] | publish & subscribe | subscribers choose topics and get only those |
 //!
+//! With the cargo feature `async`, `AsyncQueue` offers `send().await` and `recv().await`.
+//!
 //! Errors follow std and crossbeam: operations that fail hand the message back.
 
+#[cfg(feature = "async")]
+#[path = "../interop/async_queue.rs"]
+mod async_queue;
 mod broadcast;
 mod duplex;
 mod error;
@@ -21,6 +26,8 @@ mod rendezvous;
 mod signal;
 mod spsc;
 
+#[cfg(feature = "async")]
+pub use async_queue::AsyncQueue;
 pub use broadcast::{Broadcast, BroadcastError, Receiver};
 pub use duplex::{CallError, Duplex, ReplyTo, StaleReply, Ticket};
 pub use error::{

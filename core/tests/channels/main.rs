@@ -3,6 +3,8 @@
 //! Threaded tests scale with `LOCKSTEP_TEST_SCALE` (default 1) through [`scale`]; blocking uses
 //! `Spin<Yield>`, which yields to the OS, because tests run more threads than there are cores.
 
+#[cfg(feature = "async")]
+mod async_queue;
 mod broadcast;
 mod duplex;
 mod mpmc;
@@ -42,6 +44,8 @@ fn send_sync() {
     send_sync::<lockstep_core::channel::Spsc<std::string::String, 4>>();
     send::<lockstep_core::channel::Producer<'static, std::string::String, 4>>();
     send::<lockstep_core::channel::Consumer<'static, std::string::String, 4>>();
+    #[cfg(feature = "async")]
+    send_sync::<lockstep_core::channel::AsyncQueue<std::string::String, 4>>();
     send_sync::<lockstep_core::channel::Broadcast<std::string::String, 4>>();
     send::<lockstep_core::channel::Receiver<'static, std::string::String, 4>>();
     send_sync::<lockstep_core::channel::PubSub<std::string::String, 4>>();
