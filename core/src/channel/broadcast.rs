@@ -36,20 +36,23 @@ impl<T> Slot<T> {
     /// Takes the slot for reading (shared).
     #[inline]
     fn read_lock(&self) {
+        // Relaxed: a guess; the compare-and-swap acquires.
+        let mut l = self.lock.load(Relaxed);
         loop {
-            // Relaxed: a guess; the compare-and-swap acquires.
-            let l = self.lock.load(Relaxed);
+            if l & WRITER != 0 {
+                // The sender is writing this slot (a few stores long): wait for its unlock.
+                spin_loop();
+                // Relaxed: as above.
+                l = self.lock.load(Relaxed);
+                continue;
+            }
             // Acquire: pairs with the Release unlock of the writer, so its value and `seq` are
             // visible.
-            if l & WRITER == 0
-                && self
-                    .lock
-                    .compare_exchange_weak(l, l + 1, Acquire, Relaxed)
-                    .is_ok()
-            {
-                return;
+            match self.lock.compare_exchange_weak(l, l + 1, Acquire, Relaxed) {
+                Ok(_) => return,
+                // Another reader came or went: retry at once with the fresh count.
+                Err(current) => l = current,
             }
-            spin_loop();
         }
     }
 

@@ -150,10 +150,9 @@ impl<T, const N: usize> Ring<T, N> {
                             .store(tail.wrapping_add(1).wrapping_sub(index), Release);
                         return Ok(());
                     }
-                    Err(current) => {
-                        tail = current;
-                        backoff.spin();
-                    }
+                    // Another producer won the position: retry at once with the fresh `tail`
+                    // (it made progress, so there is nothing to wait for).
+                    Err(current) => tail = current,
                 }
             } else if stamp.wrapping_add(Self::LAP) == tail.wrapping_add(1) {
                 // The slot still holds the value of the previous lap: full, unless a consumer is
@@ -163,18 +162,31 @@ impl<T, const N: usize> Ring<T, N> {
                 fence(SeqCst);
                 // Relaxed: ordered by the fence.
                 let head = self.head.load(Relaxed);
+                if head.wrapping_add(Self::LAP) == tail {
+                    return Err(PushError::Full(value));
+                }
                 // A consumer between its claim and its read: wait for it a little, then report
-                // full rather than spin on a thread that may be preempted.
-                if head.wrapping_add(Self::LAP) == tail || !backoff.spin_bounded() {
+                // full rather than spin on a thread that may be preempted. The stamp is read
+                // again right before the spin hint, so the hint never follows a stale read (the
+                // simulator takes a hint as "wait for a write from now on").
+                // Acquire: as above.
+                if slot.stamp.load(Acquire).wrapping_add(index) == stamp && !backoff.spin_bounded()
+                {
                     return Err(PushError::Full(value));
                 }
                 // Relaxed: a new guess.
                 tail = self.tail.load(Relaxed);
             } else {
-                // Another producer claimed this position already; catch up.
-                backoff.spin();
+                // Our `tail` is stale, or the slot's previous lap is not done yet: catch up,
+                // spinning only if neither `tail` nor the stamp moved since we looked (the stamp
+                // is read last, right before the hint, as in the full case).
                 // Relaxed: a new guess.
-                tail = self.tail.load(Relaxed);
+                let current = self.tail.load(Relaxed);
+                // Acquire: as above.
+                if current == tail && slot.stamp.load(Acquire).wrapping_add(index) == stamp {
+                    backoff.spin();
+                }
+                tail = current;
             }
         }
     }
@@ -208,10 +220,8 @@ impl<T, const N: usize> Ring<T, N> {
                             .store(head.wrapping_add(Self::LAP).wrapping_sub(index), Release);
                         return Ok(value);
                     }
-                    Err(current) => {
-                        head = current;
-                        backoff.spin();
-                    }
+                    // Another consumer won the position: retry at once with the fresh `head`.
+                    Err(current) => head = current,
                 }
             } else if stamp == head {
                 // The slot is empty for this lap: the queue is empty unless a producer is between
@@ -229,17 +239,25 @@ impl<T, const N: usize> Ring<T, N> {
                 }
                 // A producer between its claim and its write: wait for it a little, then report
                 // empty rather than spin on a thread that may be preempted (its send has not
-                // completed, so "empty" is a truthful answer for this moment).
-                if !backoff.spin_bounded() {
+                // completed, so "empty" is a truthful answer for this moment). The stamp is read
+                // again right before the spin hint, as in `push`.
+                // Acquire: as above.
+                if slot.stamp.load(Acquire).wrapping_add(index) == stamp && !backoff.spin_bounded()
+                {
                     return Err(PopError::Empty);
                 }
                 // Relaxed: a new guess.
                 head = self.head.load(Relaxed);
             } else {
-                // Another consumer took this position already; catch up.
-                backoff.spin();
+                // Our `head` is stale, or the slot's previous lap is not done yet: catch up, as
+                // in `push`.
                 // Relaxed: a new guess.
-                head = self.head.load(Relaxed);
+                let current = self.head.load(Relaxed);
+                // Acquire: as above.
+                if current == head && slot.stamp.load(Acquire).wrapping_add(index) == stamp {
+                    backoff.spin();
+                }
+                head = current;
             }
         }
     }

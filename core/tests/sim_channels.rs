@@ -1,0 +1,189 @@
+//! The channel family checked under the deterministic simulator (cargo feature `sim`): every
+//! message exactly once and in order, no lost wake-up (a lost one shows as a deadlock, since
+//! `SimWait` really blocks), replies to the right caller, broadcast counts exact.
+//!
+//! Sizes are small by default; `LOCKSTEP_TEST_SCALE=N` multiplies the random and PCT budgets.
+#![cfg(feature = "sim")]
+
+use std::sync::Arc;
+
+use lockstep_core::channel::{Broadcast, BroadcastError, Duplex, Rendezvous, Spsc};
+use lockstep_core::{Queue, RecvError, SimWait};
+use lockstep_sim::{Config, check, thread};
+
+/// The test-size multiplier from `LOCKSTEP_TEST_SCALE` (1 by default).
+fn scale() -> usize {
+    std::env::var("LOCKSTEP_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Two producers send two numbered messages each through a queue of one slot; one consumer
+/// receives until closed.
+fn queue_exactly_once() {
+    let q = Arc::new(Queue::<(u8, u8), 1, SimWait>::new());
+    let producers: Vec<_> = (0..2u8)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                for i in 0..2 {
+                    q.send((p, i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    let consumer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            let mut next = [0u8; 2];
+            while let Ok((p, i)) = q.recv() {
+                assert_eq!(
+                    i, next[p as usize],
+                    "producer {p}: out of order or duplicated"
+                );
+                next[p as usize] += 1;
+            }
+            next
+        })
+    };
+    for h in producers {
+        h.join().unwrap();
+    }
+    q.close();
+    assert_eq!(consumer.join().unwrap(), [2, 2], "a message was lost");
+    assert_eq!(q.recv(), Err(RecvError));
+}
+
+#[test]
+fn queue_delivers_exactly_once_in_order_without_lost_wakeups() {
+    assert!(check(Config::dfs(Some(1)), queue_exactly_once).exhausted);
+    check(Config::pct(1, 3, 500 * scale()), queue_exactly_once);
+    check(Config::random(2, 500 * scale()), queue_exactly_once);
+}
+
+/// A producer streams three messages through a one-slot SPSC ring, blocking when full.
+fn spsc_stream() {
+    // The halves borrow the ring and a simulated thread needs 'static: leak one small ring per
+    // schedule.
+    let ring: &'static Spsc<u8, 1, SimWait> = Box::leak(Box::new(Spsc::new()));
+    let (mut tx, mut rx) = ring.try_split().unwrap();
+    let producer = thread::spawn(move || {
+        for i in 0..3 {
+            tx.send(i).unwrap();
+        }
+    });
+    for i in 0..3 {
+        assert_eq!(rx.recv(), Ok(i));
+    }
+    producer.join().unwrap();
+    assert_eq!(rx.recv(), Err(RecvError));
+}
+
+#[test]
+fn spsc_blocks_and_wakes_both_sides() {
+    assert!(check(Config::dfs(Some(2)), spsc_stream).exhausted);
+    check(Config::pct(3, 3, 500 * scale()), spsc_stream);
+}
+
+/// Two messages handed over through a rendezvous; the sender's `send` returns only after the
+/// receiver took each.
+fn rendezvous_handover() {
+    let r = Arc::new(Rendezvous::<u8, SimWait>::new());
+    let sender = {
+        let r = Arc::clone(&r);
+        thread::spawn(move || {
+            for i in 0..2 {
+                r.send(i).unwrap();
+            }
+            r.close();
+        })
+    };
+    assert_eq!(r.recv(), Ok(0));
+    assert_eq!(r.recv(), Ok(1));
+    assert_eq!(r.recv(), Err(RecvError));
+    sender.join().unwrap();
+}
+
+#[test]
+fn rendezvous_hands_over_each_message_once() {
+    assert!(check(Config::dfs(Some(2)), rendezvous_handover).exhausted);
+    check(Config::pct(4, 3, 500 * scale()), rendezvous_handover);
+}
+
+/// Two callers, one server: each caller gets the reply to its own request.
+fn duplex_calls() {
+    let d = Arc::new(Duplex::<u8, u8, 1, SimWait>::new());
+    let server = {
+        let d = Arc::clone(&d);
+        thread::spawn(move || {
+            for _ in 0..2 {
+                let (to, req) = d.recv().unwrap();
+                d.reply(to, req + 100).unwrap();
+            }
+        })
+    };
+    let callers: Vec<_> = (0..2u8)
+        .map(|c| {
+            let d = Arc::clone(&d);
+            thread::spawn(move || {
+                let ticket = d.call_async(c).unwrap();
+                assert_eq!(ticket.wait(), c + 100, "a reply reached the wrong caller");
+            })
+        })
+        .collect();
+    for h in callers {
+        h.join().unwrap();
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn duplex_replies_reach_their_own_caller() {
+    assert!(check(Config::dfs(Some(1)), duplex_calls).exhausted);
+    check(Config::pct(5, 3, 500 * scale()), duplex_calls);
+}
+
+/// One sender, two receivers on a ring of two: each receiver sees every message or is told
+/// exactly how many it missed.
+fn broadcast_counts() {
+    let b: &'static Broadcast<u8, 2, SimWait> = Box::leak(Box::new(Broadcast::new()));
+    let receivers: Vec<_> = (0..2).map(|_| b.subscribe()).collect();
+    let handles: Vec<_> = receivers
+        .into_iter()
+        .map(|mut rx| {
+            thread::spawn(move || {
+                let (mut seen, mut expected) = (0usize, 0u8);
+                loop {
+                    match rx.recv() {
+                        Ok(v) => {
+                            assert_eq!(v, expected);
+                            expected += 1;
+                            seen += 1;
+                        }
+                        Err(BroadcastError::Lagged(n)) => {
+                            seen += n as usize;
+                            expected += n as u8;
+                        }
+                        Err(BroadcastError::Closed) => return seen,
+                        Err(e) => panic!("unexpected {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for i in 0..3 {
+        b.send(i);
+    }
+    b.close();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 3);
+    }
+}
+
+#[test]
+fn broadcast_receivers_see_all_or_count_what_they_missed() {
+    assert!(check(Config::dfs(Some(2)), broadcast_counts).exhausted);
+    check(Config::pct(6, 3, 500 * scale()), broadcast_counts);
+}
