@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod lecture;
+mod sim;
 mod threads;
 
 /// Synchronization and IPC, from the lecture to real, fast, verified software.
@@ -22,11 +23,15 @@ enum Command {
     Lecture,
     #[command(flatten)]
     Threads(threads::ThreadCommand),
+    /// The deterministic simulator: find, replay, shrink and explain interleavings.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Lecture => lecture::run(),
         Command::Threads(t) => t.run(),
+        Command::Sim(s) => s.run(),
     }
 }
