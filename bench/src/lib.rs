@@ -51,6 +51,10 @@ pub fn cache_line_round_trip_ns() -> f64 {
 /// Prints the round-trip probe with the regime it indicates.
 pub fn print_regime(when: &str) {
     let ns = cache_line_round_trip_ns();
-    let regime = if ns < 200.0 { "fast (~70 ns) regime" } else { "slow (~460 ns) regime" };
+    let regime = if ns < 200.0 {
+        "fast (~70 ns) regime"
+    } else {
+        "slow (~460 ns) regime"
+    };
     println!("cache-line round trip ({when}): {ns:.0} ns -> {regime}");
 }

@@ -9,7 +9,10 @@ use lockstep_core::Spin;
 use lockstep_hosted::{Condvar, Event, Mutex, Semaphore};
 
 fn process_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
@@ -17,7 +20,11 @@ fn process_cpu() -> Duration {
 
 /// Starts `wait` on a thread, lets it block for `hold`, calls `release`, and returns the
 /// process CPU time spent meanwhile and the wall time the waiter took.
-fn measure(hold: Duration, wait: impl FnOnce() + Send, release: impl FnOnce()) -> (Duration, Duration) {
+fn measure(
+    hold: Duration,
+    wait: impl FnOnce() + Send,
+    release: impl FnOnce(),
+) -> (Duration, Duration) {
     std::thread::scope(|s| {
         let cpu0 = process_cpu();
         let t0 = Instant::now();
@@ -31,16 +38,29 @@ fn measure(hold: Duration, wait: impl FnOnce() + Send, release: impl FnOnce()) -
 
 fn main() {
     let hold = Duration::from_secs(1);
-    println!("### CPU time of the process while one thread is blocked for {} s\n", hold.as_secs());
+    println!(
+        "### CPU time of the process while one thread is blocked for {} s\n",
+        hold.as_secs()
+    );
     println!("| waiter | CPU ms | wall ms |");
     println!("|---|---:|---:|");
     let row = |name: &str, (cpu, wall): (Duration, Duration)| {
-        println!("| {name} | {:.2} | {:.0} |", cpu.as_secs_f64() * 1e3, wall.as_secs_f64() * 1e3);
+        println!(
+            "| {name} | {:.2} | {:.0} |",
+            cpu.as_secs_f64() * 1e3,
+            wall.as_secs_f64() * 1e3
+        );
     };
     let e = Event::new();
-    row("lockstep Event::wait", measure(hold, || e.wait(), || e.set()));
+    row(
+        "lockstep Event::wait",
+        measure(hold, || e.wait(), || e.set()),
+    );
     let sem = Semaphore::new(0);
-    row("lockstep Semaphore::acquire", measure(hold, || sem.acquire(), || sem.release().unwrap()));
+    row(
+        "lockstep Semaphore::acquire",
+        measure(hold, || sem.acquire(), || sem.release().unwrap()),
+    );
     let m = Mutex::new(false);
     let cv = Condvar::new();
     row(
@@ -55,7 +75,10 @@ fn main() {
         ),
     );
     let e2 = Event::new();
-    row("lockstep Event::wait_timeout(1 s), times out", measure(hold, || assert!(!e2.wait_timeout(hold)), || {}));
+    row(
+        "lockstep Event::wait_timeout(1 s), times out",
+        measure(hold, || assert!(!e2.wait_timeout(hold)), || {}),
+    );
     let held = Mutex::new(());
     let g = held.lock();
     row("lockstep Mutex::lock on a held lock", {
@@ -89,5 +112,8 @@ fn main() {
         ),
     );
     let spin_e: lockstep_core::Event<Spin> = lockstep_core::Event::new();
-    row("contrast: lockstep Event<Spin> (pure spin)", measure(hold, || spin_e.wait(), || spin_e.set()));
+    row(
+        "contrast: lockstep Event<Spin> (pure spin)",
+        measure(hold, || spin_e.wait(), || spin_e.set()),
+    );
 }

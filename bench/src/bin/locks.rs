@@ -133,26 +133,55 @@ fn main() {
         println!("| {name} | {ns:.2} | {:.2}x |", ns / base);
     }
 
-    let (threads, iters, runs) = if quick { (100, 20_000, 3) } else { (100, 99_999, 5) };
+    let (threads, iters, runs) = if quick {
+        (100, 20_000, 3)
+    } else {
+        (100, 99_999, 5)
+    };
     for per_iteration in [true, false] {
         println!(
             "\n### Lecture: {threads} threads x {iters} iterations, lock {} (seconds, median of {runs})\n",
-            if per_iteration { "taken every iteration" } else { "held around the whole loop" }
+            if per_iteration {
+                "taken every iteration"
+            } else {
+                "held around the whole loop"
+            }
         );
         println!("| lock | s | vs parking_lot |");
         println!("|---|---:|---:|");
         let pl = lecture::<ParkingLot>(threads, iters, per_iteration, runs).as_secs_f64();
         let mut rows: Vec<(&str, f64)> = vec![
-            ("lockstep Mutex<Futex> (hosted)", lecture::<LsFutex>(threads, iters, per_iteration, runs).as_secs_f64()),
-            ("lockstep Mutex<Spin<Yield>>", lecture::<LsSpinYield>(threads, iters, per_iteration, runs).as_secs_f64()),
+            (
+                "lockstep Mutex<Futex> (hosted)",
+                lecture::<LsFutex>(threads, iters, per_iteration, runs).as_secs_f64(),
+            ),
+            (
+                "lockstep Mutex<Spin<Yield>>",
+                lecture::<LsSpinYield>(threads, iters, per_iteration, runs).as_secs_f64(),
+            ),
             ("parking_lot::Mutex", pl),
-            ("std::sync::Mutex", lecture::<Std>(threads, iters, per_iteration, runs).as_secs_f64()),
-            ("spin::Mutex<Yield>", lecture::<SpinCrateYield>(threads, iters, per_iteration, runs).as_secs_f64()),
-            ("critical_section::with (std impl)", lecture::<Cs>(threads, iters, per_iteration, runs).as_secs_f64()),
+            (
+                "std::sync::Mutex",
+                lecture::<Std>(threads, iters, per_iteration, runs).as_secs_f64(),
+            ),
+            (
+                "spin::Mutex<Yield>",
+                lecture::<SpinCrateYield>(threads, iters, per_iteration, runs).as_secs_f64(),
+            ),
+            (
+                "critical_section::with (std impl)",
+                lecture::<Cs>(threads, iters, per_iteration, runs).as_secs_f64(),
+            ),
         ];
         if !skip_slow || !per_iteration {
-            rows.push(("lockstep Mutex<Spin> (pure spin)", lecture::<LsSpin>(threads, iters, per_iteration, 1).as_secs_f64()));
-            rows.push(("spin::Mutex (pure spin)", lecture::<SpinCrate>(threads, iters, per_iteration, 1).as_secs_f64()));
+            rows.push((
+                "lockstep Mutex<Spin> (pure spin)",
+                lecture::<LsSpin>(threads, iters, per_iteration, 1).as_secs_f64(),
+            ));
+            rows.push((
+                "spin::Mutex (pure spin)",
+                lecture::<SpinCrate>(threads, iters, per_iteration, 1).as_secs_f64(),
+            ));
         }
         for (name, s) in rows {
             println!("| {name} | {s:.3} | {:.2}x |", s / pl);
