@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use crate::{Condvar, Event, Mutex, ReentrantMutex, Semaphore};
 
+pub use crate::lecture_ipc::{boundaries, comm_types, sockets};
+
 /// The lecture's thread count for the counter scenarios.
 pub const THREADS: usize = 100;
 /// The lecture's iterations per thread for the counter scenarios.
