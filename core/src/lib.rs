@@ -39,6 +39,8 @@ mod condvar;
 mod event;
 mod mutex;
 mod semaphore;
+#[cfg(feature = "sim")]
+mod sim_wait;
 
 #[cfg(feature = "critical-section")]
 #[path = "interop/critical_section.rs"]
@@ -56,4 +58,6 @@ pub use critical_section_mutex::CriticalSectionMutex;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, SpinLock};
 pub use semaphore::{NoPermit, OverRelease, Semaphore, SemaphorePermit};
+#[cfg(feature = "sim")]
+pub use sim_wait::SimWait;
 pub use wait::{Loop, RelaxStrategy, Spin, Wait};

@@ -45,7 +45,7 @@ pub fn raw_atomic_u32(a: &atomic::AtomicU32) -> &core::sync::atomic::AtomicU32 {
 #[cfg(feature = "sim")]
 #[inline(always)]
 pub fn raw_atomic_u32(a: &atomic::AtomicU32) -> &core::sync::atomic::AtomicU32 {
-    a
+    a.as_raw()
 }
 
 /// A cell for data that the caller protects, with loom's closure-based access API.

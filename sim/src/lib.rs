@@ -1,6 +1,53 @@
 //! # lockstep-sim
 //!
 //! A deterministic scheduler that runs threads one step at a time, explores their
-//! interleavings, finds races, replays a failing interleaving exactly and explains it.
+//! interleavings, finds races, replays a failing interleaving exactly, shrinks it and explains
+//! it step by step.
+//!
+//! [`check`] runs a closure many times; threads made with [`thread::spawn`] are coroutines on
+//! the calling OS thread, and every operation on the instrumented types of [`sync`] is a
+//! scheduling point. A scheduler (seeded random, PCT, exhaustive depth-first search with a
+//! preemption bound, or a replay) decides which thread takes each step. A failure (a panic, a
+//! deadlock, a data race on a cell) comes back as a [`Failure`]: the kind, the [`Schedule`] that
+//! replays it, and the trace, printed as a table with one column per thread or drawn as SVG.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use lockstep_sim::{Config, FailureKind, thread, try_check};
+//! use lockstep_sim::sync::atomic::{AtomicI64, Ordering::Relaxed};
+//!
+//! // The lecture's race: `count += 100` as a separate load and store in two threads.
+//! let racy = || {
+//!     let count = Arc::new(AtomicI64::new(0));
+//!     let c = Arc::clone(&count);
+//!     let h = thread::spawn(move || c.store(c.load(Relaxed) + 100, Relaxed));
+//!     count.store(count.load(Relaxed) + 100, Relaxed);
+//!     h.join().unwrap();
+//!     assert_eq!(count.load(Relaxed), 200);
+//! };
+//! let failure = try_check(Config::dfs(None), racy).unwrap_err();
+//! assert!(matches!(failure.kind, FailureKind::Panic { .. }));
+//! println!("{failure}"); // the seed, the schedule string, how to replay it, the table
+//! ```
+//!
+//! What is modelled: interleavings of operations on the instrumented atomics and cells, spawn,
+//! join, futex-shaped waits and spin hints. What is not: weak memory (every operation is
+//! executed sequentially consistently; orderings only feed race detection), thread-locals
+//! (simulated threads share the OS thread's), and real time.
 
 pub mod sync;
+pub mod thread;
+
+mod check;
+mod explain;
+mod rt;
+mod scheduler;
+
+#[cfg(feature = "proptest")]
+pub mod proptest;
+
+pub use check::{Config, ProgressFn, Stats, Strategy, check, try_check};
+pub use explain::{Failure, FailureKind, RaceAccess};
+pub use rt::in_simulation;
+pub use rt::trace::{Event, Op, Trace};
+pub use scheduler::{ParseScheduleError, Schedule};

@@ -1,16 +1,10 @@
-//! What `lockstep-core` imports under its feature `sim`: atomics, the spin hint and a cell with
-//! the same API as the plain ones.
+//! What `lockstep-core` imports under its feature `sim`: atomics, the spin hint and cells with
+//! the same API as the plain ones, plus futex-shaped blocking for a `Wait` implementation.
 //!
-//! Outside a running check these behave exactly like `core`'s types.
+//! Inside a running check every operation is a scheduling point (or, for cells, a checked
+//! access); outside one these behave exactly like `core`'s types, after one thread-local read.
 
-/// Atomic types mirroring `core::sync::atomic`.
-pub mod atomic {
-    pub use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
-}
-
-/// The spin-loop hint.
-pub mod hint {
-    pub use core::hint::spin_loop;
-}
-
+pub mod atomic;
 pub mod cell;
+pub mod futex;
+pub mod hint;

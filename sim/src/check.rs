@@ -1,0 +1,450 @@
+//! [`check`] and [`try_check`]: run a closure under a scheduler many times, and on failure shrink
+//! the schedule and hand back a [`Failure`].
+
+use std::fmt;
+use std::mem::discriminant;
+use std::panic::Location;
+use std::sync::Arc;
+
+use crate::explain::{Failure, FailureKind};
+use crate::rt::exec::{Outcome, Runner};
+use crate::scheduler::{Dfs, Footprint, Pct, Random, Replay, Schedule, Scheduler};
+
+/// A progress callback (see [`Config::progress`]).
+pub type ProgressFn = Arc<dyn Fn(&Stats) + Send + Sync>;
+
+/// Which scheduler explores the interleavings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Each step picks a runnable thread uniformly at random (seeded).
+    Random,
+    /// Probabilistic concurrency testing with bug depth `depth` (seeded).
+    Pct {
+        /// The number of ordering constraints the bugs sought need (2 or 3 is typical).
+        depth: usize,
+    },
+    /// Every schedule, depth first, with at most `preemption_bound` preemptions (`None`: all).
+    Dfs {
+        /// The most preemptions a schedule may have; `None` explores every schedule.
+        preemption_bound: Option<usize>,
+    },
+    /// One execution following a recorded schedule.
+    Replay(Schedule),
+}
+
+/// How to run a check: the strategy, its seed and budget, limits, shrinking and progress.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::{Config, Strategy};
+///
+/// let c = Config::pct(7, 3, 1000).max_steps(500);
+/// assert_eq!(c.strategy, Strategy::Pct { depth: 3 });
+/// assert_eq!(c.iterations, 1000);
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    /// The scheduler.
+    pub strategy: Strategy,
+    /// The seed of the random and PCT schedulers.
+    pub seed: u64,
+    /// How many executions to run at most (for DFS: a cap; reaching it leaves it incomplete).
+    pub iterations: usize,
+    /// The most steps one execution may take before it is reported as a livelock.
+    pub max_steps: usize,
+    /// Whether to shrink a failing schedule (fewest preemptions, then fewest steps).
+    pub shrink: bool,
+    /// The most executions shrinking may run.
+    pub shrink_budget: usize,
+    /// The stack size of each simulated thread, in bytes.
+    pub stack_size: usize,
+    /// Called with the statistics so far every `progress_every` executions.
+    pub progress: Option<ProgressFn>,
+    /// How often `progress` is called, in executions.
+    pub progress_every: usize,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("strategy", &self.strategy)
+            .field("seed", &self.seed)
+            .field("iterations", &self.iterations)
+            .field("max_steps", &self.max_steps)
+            .field("shrink", &self.shrink)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    fn with(strategy: Strategy, seed: u64, iterations: usize) -> Self {
+        Config {
+            strategy,
+            seed,
+            iterations,
+            max_steps: 10_000,
+            shrink: true,
+            shrink_budget: 5_000,
+            stack_size: 256 * 1024,
+            progress: None,
+            progress_every: 10_000,
+        }
+    }
+
+    /// `iterations` executions under the seeded random scheduler.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let stats = lockstep_sim::check(lockstep_sim::Config::random(1, 5), || {});
+    /// assert_eq!(stats.schedules, 5);
+    /// ```
+    pub fn random(seed: u64, iterations: usize) -> Self {
+        Self::with(Strategy::Random, seed, iterations)
+    }
+
+    /// `iterations` executions under PCT with bug depth `depth`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let stats = lockstep_sim::check(lockstep_sim::Config::pct(1, 2, 5), || {});
+    /// assert_eq!(stats.schedules, 5);
+    /// ```
+    pub fn pct(seed: u64, depth: usize, iterations: usize) -> Self {
+        Self::with(Strategy::Pct { depth }, seed, iterations)
+    }
+
+    /// Every schedule with at most `preemption_bound` preemptions (`None`: every schedule).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let stats = lockstep_sim::check(lockstep_sim::Config::dfs(None), || {});
+    /// assert!(stats.complete);
+    /// ```
+    pub fn dfs(preemption_bound: Option<usize>) -> Self {
+        Self::with(Strategy::Dfs { preemption_bound }, 0, 10_000_000)
+    }
+
+    /// One execution following `schedule`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let stats = lockstep_sim::check(lockstep_sim::Config::replay("0".parse().unwrap()), || {});
+    /// assert_eq!(stats.schedules, 1);
+    /// ```
+    pub fn replay(schedule: Schedule) -> Self {
+        Self::with(Strategy::Replay(schedule), 0, 1)
+    }
+
+    /// Sets the step limit of one execution.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(lockstep_sim::Config::dfs(None).max_steps(99).max_steps, 99);
+    /// ```
+    pub fn max_steps(mut self, steps: usize) -> Self {
+        self.max_steps = steps;
+        self
+    }
+
+    /// Turns shrinking on or off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!lockstep_sim::Config::random(1, 1).shrink(false).shrink);
+    /// ```
+    pub fn shrink(mut self, on: bool) -> Self {
+        self.shrink = on;
+        self
+    }
+
+    /// Sets the execution budget (the number of executions; a cap for DFS).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(lockstep_sim::Config::dfs(None).iterations(10).iterations, 10);
+    /// ```
+    pub fn iterations(mut self, iterations: usize) -> Self {
+        self.iterations = iterations;
+        self
+    }
+
+    /// Calls `f` with the statistics every `every` executions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let calls = Arc::new(AtomicUsize::new(0));
+    /// let c = Arc::clone(&calls);
+    /// let config = lockstep_sim::Config::random(1, 10).progress(5, move |_| {
+    ///     c.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// lockstep_sim::check(config, || {});
+    /// assert_eq!(calls.load(Ordering::Relaxed), 2);
+    /// ```
+    pub fn progress(mut self, every: usize, f: impl Fn(&Stats) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self.progress_every = every.max(1);
+        self
+    }
+}
+
+/// What a check did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Executions run to the end (not counting shrinking).
+    pub schedules: usize,
+    /// DFS only: executions cut short because they would only repeat explored ones (every
+    /// runnable thread was asleep).
+    pub abandoned: usize,
+    /// Steps over all executions.
+    pub steps: usize,
+    /// The longest execution, in steps.
+    pub longest: usize,
+    /// DFS only: every schedule was run, and none was skipped by the preemption bound.
+    pub complete: bool,
+    /// DFS only: every schedule within the preemption bound was run.
+    pub exhausted: bool,
+    /// DFS only: some schedules were skipped because of the preemption bound.
+    pub pruned: bool,
+}
+
+/// Runs `f` under `config`; panics with the explained, shrunk failure if one is found.
+///
+/// If the environment variable `LOCKSTEP_REPLAY` holds a schedule string, that schedule is
+/// replayed once instead of `config`'s strategy (and its trace printed if it fails).
+///
+/// # Panics
+///
+/// With the [`Failure`]'s text (seed, schedule, how to replay, the table) when an execution
+/// fails.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::{Config, check, thread};
+/// use lockstep_sim::sync::atomic::{AtomicU32, Ordering::SeqCst};
+/// use std::sync::Arc;
+///
+/// let stats = check(Config::dfs(None), || {
+///     let n = Arc::new(AtomicU32::new(0));
+///     let n2 = Arc::clone(&n);
+///     let h = thread::spawn(move || { n2.fetch_add(1, SeqCst); });
+///     n.fetch_add(1, SeqCst);
+///     h.join().unwrap();
+///     assert_eq!(n.load(SeqCst), 2);
+/// });
+/// assert!(stats.complete);
+/// ```
+#[track_caller]
+pub fn check(config: Config, f: impl Fn()) -> Stats {
+    let mut config = config;
+    if let Ok(s) = std::env::var("LOCKSTEP_REPLAY") {
+        match s.parse::<Schedule>() {
+            Ok(schedule) => {
+                config.strategy = Strategy::Replay(schedule);
+                config.iterations = 1;
+            }
+            Err(e) => eprintln!("lockstep-sim: ignoring LOCKSTEP_REPLAY: {e}"),
+        }
+    }
+    match run(config, &f, Location::caller()) {
+        Ok(stats) => stats,
+        Err(failure) => panic!("{failure}"),
+    }
+}
+
+/// Runs `f` under `config`, returning the statistics or the shrunk [`Failure`].
+///
+/// Unlike [`check`] it ignores `LOCKSTEP_REPLAY`.
+///
+/// # Errors
+///
+/// The first failing execution, shrunk if `config.shrink`.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::{Config, FailureKind, try_check};
+///
+/// let f = try_check(Config::random(1, 10), || panic!("always")).unwrap_err();
+/// assert!(matches!(f.kind, FailureKind::Panic { thread: 0, .. }));
+/// ```
+#[track_caller]
+pub fn try_check(config: Config, f: impl Fn()) -> Result<Stats, Box<Failure>> {
+    run(config, &f, Location::caller())
+}
+
+/// The schedulers behind one enum, so the driver is monomorphic.
+enum Any {
+    Random(Random),
+    Pct(Pct),
+    Dfs(Dfs),
+    Replay(Replay),
+}
+
+impl Scheduler for Any {
+    fn begin(&mut self, i: usize) -> bool {
+        match self {
+            Any::Random(s) => s.begin(i),
+            Any::Pct(s) => s.begin(i),
+            Any::Dfs(s) => s.begin(i),
+            Any::Replay(s) => s.begin(i),
+        }
+    }
+
+    #[inline]
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        next: &[Footprint],
+    ) -> Option<usize> {
+        match self {
+            Any::Random(s) => s.pick(runnable, prev, next),
+            Any::Pct(s) => s.pick(runnable, prev, next),
+            Any::Dfs(s) => s.pick(runnable, prev, next),
+            Any::Replay(s) => s.pick(runnable, prev, next),
+        }
+    }
+
+    fn needs_footprints(&self) -> bool {
+        matches!(self, Any::Dfs(_))
+    }
+
+    fn end(&mut self, steps: usize) {
+        match self {
+            Any::Random(s) => s.end(steps),
+            Any::Pct(s) => s.end(steps),
+            Any::Dfs(s) => s.end(steps),
+            Any::Replay(s) => s.end(steps),
+        }
+    }
+}
+
+fn run(
+    config: Config,
+    f: &dyn Fn(),
+    origin: &'static Location<'static>,
+) -> Result<Stats, Box<Failure>> {
+    let mut runner = Runner::new(config.stack_size, config.max_steps);
+    let (mut sched, seed) = match &config.strategy {
+        Strategy::Random => (Any::Random(Random::new(config.seed)), Some(config.seed)),
+        Strategy::Pct { depth } => (Any::Pct(Pct::new(config.seed, *depth)), Some(config.seed)),
+        Strategy::Dfs { preemption_bound } => (Any::Dfs(Dfs::new(*preemption_bound)), None),
+        Strategy::Replay(s) => (Any::Replay(Replay::new(s.steps())), None),
+    };
+    let mut stats = Stats::default();
+    for i in 0..config.iterations {
+        if !sched.begin(i) {
+            break;
+        }
+        let outcome = runner.run(f, origin, &mut sched);
+        let steps = outcome.schedule.len();
+        sched.end(steps);
+        if outcome.abandoned {
+            stats.abandoned += 1;
+            continue;
+        }
+        stats.schedules += 1;
+        stats.steps += steps;
+        stats.longest = stats.longest.max(steps);
+        if outcome.failure.is_some() {
+            let found = (steps, outcome.preemptions);
+            let best = if config.shrink && !matches!(config.strategy, Strategy::Replay(_)) {
+                shrink(&mut runner, f, origin, outcome, config.shrink_budget)
+            } else {
+                outcome
+            };
+            return Err(Box::new(failure(best, seed, i, found)));
+        }
+        if let Some(p) = &config.progress
+            && stats.schedules % config.progress_every == 0
+        {
+            p(&stats);
+        }
+    }
+    if let Any::Dfs(d) = &sched {
+        // Exhausted means `begin` found nothing left (not merely the iteration cap).
+        let exhausted = d.exhausted || (stats.schedules + stats.abandoned < config.iterations);
+        stats.exhausted = exhausted;
+        stats.pruned = d.pruned;
+        stats.complete = exhausted && !d.pruned;
+    }
+    Ok(stats)
+}
+
+fn failure(o: Outcome, seed: Option<u64>, iteration: usize, found: (usize, usize)) -> Failure {
+    Failure {
+        kind: o.failure.unwrap_or(FailureKind::StepLimit { steps: 0 }),
+        schedule: Schedule::from_steps(&o.schedule),
+        trace: o.trace,
+        preemptions: o.preemptions,
+        seed,
+        iteration,
+        found,
+        threads: o.threads,
+        objects: o.objects,
+    }
+}
+
+/// Shrinks a failing execution: tries shorter and less preemptive schedules (cut at a switch
+/// and continue without preemption, drop a run, shorten a run) and keeps any that fails the
+/// same way with fewer preemptions, or as many and fewer steps, until none does or the budget
+/// is spent.
+fn shrink(
+    runner: &mut Runner,
+    f: &dyn Fn(),
+    origin: &'static Location<'static>,
+    mut best: Outcome,
+    mut budget: usize,
+) -> Outcome {
+    let kind = discriminant(best.failure.as_ref().expect("a failing outcome"));
+    'improve: while budget > 0 {
+        let runs = Schedule::from_steps(&best.schedule).runs().to_vec();
+        let mut candidates: Vec<Vec<(usize, usize)>> = Vec::new();
+        for k in 1..runs.len() {
+            candidates.push(runs[..k].to_vec());
+        }
+        for k in 0..runs.len() {
+            let mut c = runs.clone();
+            c.remove(k);
+            candidates.push(c);
+        }
+        for k in 0..runs.len() {
+            if runs[k].1 > 1 {
+                let mut c = runs.clone();
+                c[k].1 -= 1;
+                candidates.push(c);
+            }
+        }
+        for c in candidates {
+            if budget == 0 {
+                break 'improve;
+            }
+            budget -= 1;
+            let mut replay = Replay::new(Schedule::from_runs(&c).steps());
+            replay.begin(0);
+            let o = runner.run(f, origin, &mut replay);
+            let better =
+                (o.preemptions, o.schedule.len()) < (best.preemptions, best.schedule.len());
+            if better && o.failure.as_ref().is_some_and(|k| discriminant(k) == kind) {
+                best = o;
+                continue 'improve;
+            }
+        }
+        break;
+    }
+    best
+}

@@ -1,0 +1,288 @@
+//! The driver: runs one execution of the checked closure, resuming one coroutine per step as
+//! the scheduler picks.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
+use std::sync::Once;
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::trace::{Op, Trace};
+use super::{Body, CURRENT, Exec, State, Status, TEARDOWN, current};
+use crate::explain::FailureKind;
+use crate::scheduler::Scheduler;
+
+type Co = Coroutine<(), (), (), DefaultStack>;
+
+thread_local! {
+    /// The message of the last panic inside a simulation, captured by the panic hook.
+    static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per process) a panic hook that keeps simulated threads' panics quiet and
+/// records their message; other panics go to the previous hook.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if current().is_none() && !TEARDOWN.with(Cell::get) {
+                return previous(info);
+            }
+            let payload = info.payload_as_str().unwrap_or("Box<dyn Any>");
+            let message = match info.location() {
+                Some(l) => format!("{payload} (at {}:{})", l.file(), l.line()),
+                None => payload.to_owned(),
+            };
+            PANIC_MESSAGE.with(|m| *m.borrow_mut() = Some(message));
+        }));
+    });
+}
+
+/// The result of one execution.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) failure: Option<FailureKind>,
+    /// The thread picked at each step.
+    pub(crate) schedule: Vec<usize>,
+    /// Steps where a runnable thread was switched away from.
+    pub(crate) preemptions: usize,
+    pub(crate) trace: Trace,
+    /// Each object's type name, by object number.
+    pub(crate) objects: Vec<&'static str>,
+    /// How many threads ran.
+    pub(crate) threads: usize,
+    /// The scheduler abandoned the execution (it would repeat an explored one).
+    pub(crate) abandoned: bool,
+}
+
+/// Runs executions, reusing coroutine stacks between them.
+pub(crate) struct Runner {
+    pool: Vec<DefaultStack>,
+    stack_size: usize,
+    max_steps: usize,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("stacks", &self.pool.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    pub(crate) fn new(stack_size: usize, max_steps: usize) -> Self {
+        install_panic_hook();
+        Runner {
+            pool: Vec::new(),
+            stack_size,
+            max_steps,
+        }
+    }
+
+    fn stack(&mut self) -> DefaultStack {
+        match self.pool.pop() {
+            Some(s) => s,
+            None => match DefaultStack::new(self.stack_size) {
+                Ok(s) => s,
+                Err(e) => panic!("lockstep-sim: cannot allocate a coroutine stack: {e}"),
+            },
+        }
+    }
+
+    fn start(&mut self, tid: usize, body: Box<dyn FnOnce()>) -> Co {
+        let stack = self.stack();
+        Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
+            thread_main(tid, y, body)
+        })
+    }
+
+    /// Runs `f` once under `scheduler`.
+    pub(crate) fn run<S: Scheduler + ?Sized>(
+        &mut self,
+        f: &dyn Fn(),
+        origin: &'static Location<'static>,
+        scheduler: &mut S,
+    ) -> Outcome {
+        assert!(
+            current().is_none(),
+            "lockstep-sim: `check` cannot run inside a simulation"
+        );
+        let exec = Box::new(Exec {
+            state: RefCell::new(State::new(origin)),
+        });
+        CURRENT.with(|c| c.set(&*exec));
+        // SAFETY: every coroutine holding this reference finishes or is unwound below, before
+        // `run` returns, so the erased lifetime never outlives `f`.
+        let f: &'static dyn Fn() =
+            unsafe { std::mem::transmute::<&dyn Fn(), &'static dyn Fn()>(f) };
+        let mut cos: Vec<Option<Co>> = Vec::new();
+        let mut schedule = Vec::new();
+        let mut preemptions = 0;
+        let mut runnable = Vec::new();
+        let mut prev: Option<usize> = None;
+        let mut next = Vec::new();
+        let mut abandoned = false;
+        exec.state
+            .borrow_mut()
+            .spawned
+            .push_back((0, Body(Box::new(f))));
+        'run: loop {
+            // Start new threads: each runs to its first operation outside any step.
+            loop {
+                let next = exec.state.borrow_mut().spawned.pop_front();
+                let Some((tid, body)) = next else { break };
+                let co = self.start(tid, body.0);
+                cos.push(Some(co));
+                exec.state.borrow_mut().current = tid;
+                self.resume(&mut cos, tid);
+                if exec.state.borrow().failure.is_some() {
+                    break 'run;
+                }
+            }
+            {
+                let mut s = exec.state.borrow_mut();
+                let s = &mut *s;
+                runnable.clear();
+                for (i, t) in s.threads.iter().enumerate() {
+                    match t.status {
+                        Status::Runnable => runnable.push(i),
+                        Status::Spinning(w) if w < s.writes => runnable.push(i),
+                        _ => {}
+                    }
+                }
+                if runnable.is_empty() {
+                    // Time passes only when nothing else can happen: timed waits expire.
+                    for (i, t) in s.threads.iter_mut().enumerate() {
+                        if let Status::Futex { timed: true, .. } = t.status {
+                            t.status = Status::Runnable;
+                            t.timed_out = true;
+                            runnable.push(i);
+                        }
+                    }
+                }
+                if runnable.is_empty() {
+                    let blocked: Vec<usize> = (0..s.threads.len())
+                        .filter(|&i| s.threads[i].status != Status::Finished)
+                        .collect();
+                    if !blocked.is_empty() {
+                        s.failure = Some(FailureKind::Deadlock { blocked });
+                    }
+                    break 'run;
+                }
+                if s.step >= self.max_steps {
+                    s.failure = Some(FailureKind::StepLimit { steps: s.step });
+                    break 'run;
+                }
+            }
+            if scheduler.needs_footprints() {
+                let s = exec.state.borrow();
+                next.clear();
+                next.extend(s.threads.iter().map(|t| t.next));
+            }
+            let Some(t) = scheduler.pick(&runnable, prev, &next) else {
+                abandoned = true;
+                break;
+            };
+            debug_assert!(runnable.contains(&t));
+            if prev.is_some_and(|p| p != t && runnable.contains(&p)) {
+                preemptions += 1;
+            }
+            schedule.push(t);
+            {
+                let mut s = exec.state.borrow_mut();
+                s.current = t;
+                s.step += 1;
+                if let Status::Spinning(_) = s.threads[t].status {
+                    s.threads[t].status = Status::Runnable;
+                }
+            }
+            self.resume(&mut cos, t);
+            if exec.state.borrow().failure.is_some() {
+                break;
+            }
+            prev = Some(t);
+        }
+        CURRENT.with(|c| c.set(std::ptr::null()));
+        TEARDOWN.with(|c| c.set(true));
+        for co in cos.iter_mut() {
+            if let Some(mut co) = co.take() {
+                if !co.done() {
+                    // Unwind the parked thread: its destructors run with the simulation
+                    // switched off, so instrumented types act as plain ones.
+                    co.force_unwind();
+                }
+                self.pool.push(co.into_stack());
+            }
+        }
+        TEARDOWN.with(|c| c.set(false));
+        let state = exec.state.into_inner();
+        Outcome {
+            failure: state.failure,
+            schedule,
+            preemptions,
+            trace: state.trace,
+            objects: state.objects.iter().map(|o| o.kind).collect(),
+            threads: state.threads.len(),
+            abandoned,
+        }
+    }
+
+    fn resume(&mut self, cos: &mut [Option<Co>], t: usize) {
+        let Some(co) = cos[t].as_mut() else { return };
+        if let CoroutineResult::Return(()) = co.resume(())
+            && let Some(co) = cos[t].take()
+        {
+            self.pool.push(co.into_stack());
+        }
+    }
+}
+
+/// The body of every simulated thread's coroutine.
+fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
+    if let Some(exec) = current() {
+        exec.state.borrow_mut().threads[tid].yielder = yielder;
+    }
+    let result = catch_unwind(AssertUnwindSafe(body));
+    if TEARDOWN.with(Cell::get) {
+        if let Err(payload) = result {
+            resume_unwind(payload);
+        }
+        return;
+    }
+    let Some(exec) = current() else { return };
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    s.current = tid;
+    let origin = s.threads[tid].origin;
+    match result {
+        Ok(()) => {
+            s.threads[tid].status = Status::Finished;
+            s.push(None, Op::Finish, origin);
+            for t in s.threads.iter_mut() {
+                if t.status == Status::Join(tid) {
+                    t.status = Status::Runnable;
+                }
+            }
+        }
+        Err(payload) => {
+            let message = PANIC_MESSAGE
+                .with(|m| m.borrow_mut().take())
+                .unwrap_or_else(|| {
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "Box<dyn Any>".to_owned())
+                });
+            s.threads[tid].status = Status::Finished;
+            s.push(None, Op::Panic, origin);
+            s.failure = Some(FailureKind::Panic {
+                thread: tid,
+                message,
+            });
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! How a simulation runs: the per-execution state that the instrumented types report to, and
+//! the operations they call. The driver that resumes threads lives in [`exec`].
+//!
+//! Every simulated thread is a stackful coroutine on the OS thread that called `check`. A thread
+//! runs until it reaches its next shared-memory operation, then parks (suspends to the driver);
+//! the scheduler picks which parked thread performs its operation next. So a step is "one
+//! thread performs one visible operation and runs on to its next one", and the list of threads
+//! picked, step by step, is the schedule that replays the execution exactly.
+//!
+//! The values live in the real atomics (one OS thread, so every operation is sequentially
+//! consistent); vector clocks track happens-before from the orderings the code asked for, and
+//! are used only to find data races on cells. Weak-memory behaviour (a Relaxed load reading a
+//! stale value) is not modelled.
+
+pub(crate) mod clock;
+pub(crate) mod exec;
+pub(crate) mod trace;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::panic::Location;
+use std::sync::atomic::Ordering;
+
+use corosensei::Yielder;
+
+use crate::explain::{FailureKind, RaceAccess};
+use clock::VectorClock;
+use trace::{Event, Op};
+
+thread_local! {
+    /// The execution running on this OS thread, or null outside a simulation.
+    static CURRENT: Cell<*const Exec> = const { Cell::new(std::ptr::null()) };
+    /// True while a failed execution's coroutines are unwound: their panics must pass through.
+    static TEARDOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The running execution, if this OS thread is inside one.
+///
+/// This is the cheap check every instrumented operation makes first: one thread-local read.
+#[inline(always)]
+pub(crate) fn current<'a>() -> Option<&'a Exec> {
+    let p = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is non-null only while `exec::Runner::run` owns the boxed `Exec` it
+    // points to; it is reset to null before that box is dropped, and callers use the reference
+    // only within the operation that fetched it.
+    unsafe { p.as_ref() }
+}
+
+/// Whether this OS thread is inside a running simulation.
+///
+/// # Examples
+///
+/// ```
+/// assert!(!lockstep_sim::in_simulation());
+/// lockstep_sim::check(lockstep_sim::Config::random(1, 1), || {
+///     assert!(lockstep_sim::in_simulation());
+/// });
+/// ```
+#[inline]
+pub fn in_simulation() -> bool {
+    current().is_some()
+}
+
+/// A simulated thread's scheduling state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Parked before its next operation; may be picked.
+    Runnable,
+    /// Hinted that it spins; runnable again once the write counter passes this value.
+    Spinning(u64),
+    /// Sleeping in a futex wait on `addr`; `seq` orders waiters FIFO.
+    Futex { addr: usize, seq: u64, timed: bool },
+    /// Waiting for a thread to finish.
+    Join(usize),
+    /// Its closure returned (or it panicked).
+    Finished,
+}
+
+/// What a thread's next step touches, for partial-order reduction: two steps of different
+/// threads commute unless they touch the same object and one writes, one joins the other's
+/// thread, or one is `Global`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Footprint {
+    /// Commutes with every other thread's step (spawning a thread, resuming after a wake).
+    Local,
+    /// Reads (`write: false`) or writes object number `obj`.
+    Object { obj: usize, write: bool },
+    /// Waits for thread `0` to finish: conflicts with that thread's steps.
+    Join(usize),
+    /// May depend on anything (spin, thread start).
+    Global,
+}
+
+impl Footprint {
+    /// Whether this step of thread `me` may not commute with step `other` of thread `them`.
+    #[inline]
+    pub(crate) fn conflicts(self, me: usize, other: Footprint, them: usize) -> bool {
+        match (self, other) {
+            (Footprint::Local, _) | (_, Footprint::Local) => false,
+            (Footprint::Object { obj: a, write: wa }, Footprint::Object { obj: b, write: wb }) => {
+                a == b && (wa || wb)
+            }
+            (Footprint::Join(c), Footprint::Join(d)) => c == them || d == me,
+            (Footprint::Join(c), _) => c == them,
+            (_, Footprint::Join(d)) => d == me,
+            _ => true,
+        }
+    }
+}
+
+/// One simulated thread.
+#[derive(Debug)]
+pub(crate) struct Thread {
+    pub(crate) status: Status,
+    /// What its next step touches.
+    pub(crate) next: Footprint,
+    pub(crate) clock: VectorClock,
+    pub(crate) yielder: *const Yielder<(), ()>,
+    /// Set when a timed wait is resumed by its timeout rather than by a wake.
+    pub(crate) timed_out: bool,
+    /// Where the thread was spawned (or `check` was called, for thread 0).
+    pub(crate) origin: &'static Location<'static>,
+}
+
+/// The last accesses to a cell, for data-race detection (FastTrack-style epochs).
+#[derive(Debug, Default)]
+struct CellState {
+    write: Option<Access>,
+    reads: Vec<Access>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Access {
+    thread: usize,
+    epoch: u32,
+    write: bool,
+    location: &'static Location<'static>,
+}
+
+/// A shared object (atomic or cell) seen in this execution.
+#[derive(Debug)]
+pub(crate) struct Object {
+    pub(crate) kind: &'static str,
+    /// The clock a Release store published, joined by Acquire loads (the release sequence).
+    sync: VectorClock,
+    cell: Option<CellState>,
+}
+
+/// A hasher for object addresses (distinct, pointer-aligned integers).
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+/// The state of one execution, shared by the driver and the threads (never borrowed across a
+/// suspension).
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) threads: Vec<Thread>,
+    /// The thread running now.
+    pub(crate) current: usize,
+    /// Steps taken so far.
+    pub(crate) step: usize,
+    /// Counts writes that changed a value; spinning threads wait for it to move.
+    pub(crate) writes: u64,
+    index: HashMap<usize, usize, BuildHasherDefault<AddrHasher>>,
+    pub(crate) objects: Vec<Object>,
+    pub(crate) trace: Vec<Event>,
+    pub(crate) failure: Option<FailureKind>,
+    /// Threads spawned but not started yet, with their bodies.
+    pub(crate) spawned: VecDeque<(usize, Body)>,
+    seq: u64,
+    fence: VectorClock,
+}
+
+/// One execution: its state behind a `RefCell` (threads and driver take turns).
+#[derive(Debug)]
+pub(crate) struct Exec {
+    pub(crate) state: RefCell<State>,
+}
+
+/// A thread's closure, waiting for the driver to start it.
+pub(crate) struct Body(pub(crate) Box<dyn FnOnce()>);
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Body")
+    }
+}
+
+impl State {
+    pub(crate) fn new(origin: &'static Location<'static>) -> Self {
+        let mut clock = VectorClock::default();
+        clock.tick(0);
+        State {
+            threads: vec![Thread {
+                status: Status::Runnable,
+                clock,
+                yielder: std::ptr::null(),
+                next: Footprint::Global,
+                timed_out: false,
+                origin,
+            }],
+            current: 0,
+            step: 0,
+            writes: 0,
+            index: HashMap::default(),
+            objects: Vec::new(),
+            trace: Vec::new(),
+            failure: None,
+            spawned: VecDeque::new(),
+            seq: 0,
+            fence: VectorClock::default(),
+        }
+    }
+
+    /// The object number of `addr`, registering it on first use.
+    fn object(&mut self, addr: usize, kind: &'static str) -> usize {
+        let next = self.objects.len();
+        let id = *self.index.entry(addr).or_insert(next);
+        if id == next {
+            self.objects.push(Object {
+                kind,
+                sync: VectorClock::default(),
+                cell: None,
+            });
+        }
+        id
+    }
+
+    fn push(&mut self, object: Option<usize>, op: Op, location: &'static Location<'static>) {
+        self.trace.push(Event {
+            step: self.step,
+            thread: self.current,
+            object,
+            op,
+            location,
+        });
+    }
+}
+
+/// Suspends the current thread to the driver; returns when the scheduler picks it again.
+#[inline]
+fn park(exec: &Exec) {
+    let y = {
+        let s = exec.state.borrow();
+        s.threads[s.current].yielder
+    };
+    // SAFETY: `yielder` was set by `exec::thread_main` to the yielder of this very coroutine,
+    // which lives on the coroutine's stack for as long as the coroutine runs; we are running on
+    // that coroutine now (only simulated threads reach instrumented operations).
+    unsafe { (*y).suspend(()) }
+}
+
+/// Notes what the current thread's next step touches, then parks it.
+#[inline]
+fn park_at(exec: &Exec, next: Footprint) {
+    {
+        let mut s = exec.state.borrow_mut();
+        let t = s.current;
+        s.threads[t].next = next;
+    }
+    park(exec);
+}
+
+/// The footprint of an access to the object at `addr` (registering it).
+#[inline]
+fn touch(exec: &Exec, addr: usize, kind: &'static str, write: bool) -> Footprint {
+    let obj = exec.state.borrow_mut().object(addr, kind);
+    Footprint::Object { obj, write }
+}
+
+/// Records `failure` and parks the thread for good: the driver ends the execution.
+fn fail(exec: &Exec, failure: FailureKind) -> ! {
+    exec.state.borrow_mut().failure = Some(failure);
+    loop {
+        park(exec);
+    }
+}
+
+fn acquires(o: Ordering) -> bool {
+    matches!(o, Ordering::Acquire | Ordering::AcqRel | Ordering::SeqCst)
+}
+
+fn releases(o: Ordering) -> bool {
+    matches!(o, Ordering::Release | Ordering::AcqRel | Ordering::SeqCst)
+}
+
+/// How an atomic operation touched memory, for the happens-before bookkeeping.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AtomicAccess {
+    /// The ordering of the read part, if it read.
+    pub(crate) load: Option<Ordering>,
+    /// The ordering of the write part, if it wrote.
+    pub(crate) store: Option<Ordering>,
+    /// A read-modify-write (continues a release sequence instead of starting one).
+    pub(crate) rmw: bool,
+    /// Whether the value changed (wakes spinning threads).
+    pub(crate) changed: bool,
+}
+
+/// Performs an atomic operation as one step: parks, then runs `f` on the real atomic when
+/// scheduled, and records it.
+#[inline(never)]
+pub(crate) fn atomic<R>(
+    exec: &Exec,
+    addr: usize,
+    kind: &'static str,
+    write: bool,
+    location: &'static Location<'static>,
+    f: impl FnOnce() -> (R, Op, AtomicAccess),
+) -> R {
+    park_at(exec, touch(exec, addr, kind, write));
+    let (r, op, access) = f();
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    let t = s.current;
+    let obj = s.object(addr, kind);
+    let thread = &mut s.threads[t];
+    let object = &mut s.objects[obj];
+    if access.load.is_some_and(acquires) {
+        thread.clock.join(&object.sync);
+    }
+    if let Some(o) = access.store {
+        if access.rmw {
+            if releases(o) {
+                object.sync.join(&thread.clock);
+            }
+        } else if releases(o) {
+            object.sync.assign(&thread.clock);
+        } else {
+            object.sync.clear();
+        }
+    }
+    thread.clock.tick(t);
+    if access.changed {
+        s.writes += 1;
+    }
+    s.push(Some(obj), op, location);
+    r
+}
+
+/// A fence: not a step; modelled conservatively as synchronizing with every other fence of the
+/// same or stronger kind (a single global fence clock), which may hide races but never invents one.
+pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'static>) {
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    let t = s.current;
+    if releases(order) {
+        s.fence.join(&s.threads[t].clock);
+    }
+    if acquires(order) {
+        s.threads[t].clock.join(&s.fence);
+    }
+    s.threads[t].clock.tick(t);
+    s.push(None, Op::Fence, location);
+}
+
+/// A read (`write == false`) or write of a cell: not a step, checked for data races.
+pub(crate) fn cell_access(
+    exec: &Exec,
+    addr: usize,
+    kind: &'static str,
+    write: bool,
+    value: Option<i128>,
+    location: &'static Location<'static>,
+) {
+    let race = {
+        let mut s = exec.state.borrow_mut();
+        let s = &mut *s;
+        let t = s.current;
+        let obj = s.object(addr, kind);
+        let clock = &s.threads[t].clock;
+        let me = Access {
+            thread: t,
+            epoch: clock.get(t),
+            write,
+            location,
+        };
+        let cell = s.objects[obj].cell.get_or_insert_with(CellState::default);
+        let unordered = |a: &Access| a.thread != t && a.epoch > clock.get(a.thread);
+        let mut race = cell.write.filter(unordered);
+        if write && race.is_none() {
+            race = cell.reads.iter().copied().find(unordered);
+        }
+        if race.is_none() {
+            if write {
+                cell.write = Some(me);
+                cell.reads.clear();
+            } else if let Some(r) = cell.reads.iter_mut().find(|r| r.thread == t) {
+                *r = me;
+            } else {
+                cell.reads.push(me);
+            }
+        }
+        let op = if write {
+            Op::Write { value }
+        } else {
+            Op::Read { value }
+        };
+        s.push(Some(obj), op, location);
+        race.map(|first| (obj, first, me))
+    };
+    if let Some((object, first, second)) = race {
+        let side = |a: Access| RaceAccess {
+            thread: a.thread,
+            write: a.write,
+            location: a.location,
+        };
+        fail(
+            exec,
+            FailureKind::DataRace {
+                object,
+                first: side(first),
+                second: side(second),
+            },
+        );
+    }
+}
+
+/// Forgets the object at `addr` (it is being dropped; the address may be reused).
+pub(crate) fn forget(exec: &Exec, addr: usize) {
+    if let Ok(mut s) = exec.state.try_borrow_mut() {
+        s.index.remove(&addr);
+    }
+}
+
+/// A spin-loop hint or `yield_now`: the thread is not picked again until some thread writes.
+pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
+    {
+        let mut s = exec.state.borrow_mut();
+        let w = s.writes;
+        let t = s.current;
+        s.threads[t].status = Status::Spinning(w);
+        s.threads[t].next = Footprint::Global;
+    }
+    park(exec);
+    exec.state.borrow_mut().push(None, Op::Spin, location);
+}
+
+/// Spawns a thread running `body` (one step); returns its id.
+pub(crate) fn spawn(
+    exec: &Exec,
+    body: Box<dyn FnOnce()>,
+    location: &'static Location<'static>,
+) -> usize {
+    park_at(exec, Footprint::Local);
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    let t = s.current;
+    let child = s.threads.len();
+    let mut clock = s.threads[t].clock.clone();
+    clock.tick(child);
+    s.threads.push(Thread {
+        status: Status::Runnable,
+        clock,
+        yielder: std::ptr::null(),
+        next: Footprint::Global,
+        timed_out: false,
+        origin: location,
+    });
+    s.threads[t].clock.tick(t);
+    s.spawned.push_back((child, Body(body)));
+    s.push(None, Op::Spawn { child }, location);
+    child
+}
+
+/// Waits for thread `child` to finish (one step, then blocked until it has).
+pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
+    park_at(exec, Footprint::Join(child));
+    loop {
+        {
+            let mut s = exec.state.borrow_mut();
+            let s = &mut *s;
+            let t = s.current;
+            if s.threads[child].status == Status::Finished {
+                let done = s.threads[child].clock.clone();
+                s.threads[t].clock.join(&done);
+                s.threads[t].clock.tick(t);
+                s.push(None, Op::Join { child }, location);
+                return;
+            }
+            s.threads[t].status = Status::Join(child);
+            s.push(None, Op::JoinWait { child }, location);
+            // Runnable again only once the child finished: the resumption is fixed.
+            s.threads[t].next = Footprint::Local;
+        }
+        park(exec);
+    }
+}
+
+/// How a futex wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitEnd {
+    /// The word no longer held the expected value: it did not sleep.
+    Changed,
+    /// A wake (or the end of its sleep) let it go.
+    Woken,
+    /// Its timeout passed: every other thread was blocked.
+    TimedOut,
+}
+
+/// A futex wait on the word at `addr` (one step; then blocked until woken).
+pub(crate) fn futex_wait(
+    exec: &Exec,
+    word: &std::sync::atomic::AtomicU32,
+    expected: u32,
+    timed: bool,
+    location: &'static Location<'static>,
+) -> WaitEnd {
+    let addr = word as *const _ as usize;
+    let fp = touch(exec, addr, "AtomicU32", true);
+    park_at(exec, fp);
+    let actual = word.load(Ordering::SeqCst);
+    {
+        let mut s = exec.state.borrow_mut();
+        let s = &mut *s;
+        let obj = s.object(addr, "AtomicU32");
+        let t = s.current;
+        s.threads[t].clock.tick(t);
+        let op = Op::Wait {
+            expected: expected.into(),
+            actual: actual.into(),
+        };
+        s.push(Some(obj), op, location);
+        if actual != expected {
+            return WaitEnd::Changed;
+        }
+        s.seq += 1;
+        s.threads[t].status = Status::Futex {
+            addr,
+            seq: s.seq,
+            timed,
+        };
+    }
+    park(exec);
+    let mut s = exec.state.borrow_mut();
+    let t = s.current;
+    let timed_out = std::mem::take(&mut s.threads[t].timed_out);
+    let obj = s.index.get(&addr).copied();
+    s.push(obj, Op::Woken { timed_out }, location);
+    if timed_out {
+        WaitEnd::TimedOut
+    } else {
+        WaitEnd::Woken
+    }
+}
+
+/// Wakes one (the longest waiting) or every thread waiting on the word at `addr` (one step).
+pub(crate) fn futex_wake(
+    exec: &Exec,
+    addr: usize,
+    all: bool,
+    location: &'static Location<'static>,
+) -> usize {
+    park_at(exec, touch(exec, addr, "AtomicU32", true));
+    let mut s = exec.state.borrow_mut();
+    let mut waiters: Vec<(u64, usize)> = s
+        .threads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t.status {
+            Status::Futex { addr: a, seq, .. } if a == addr => Some((seq, i)),
+            _ => None,
+        })
+        .collect();
+    waiters.sort_unstable();
+    if !all {
+        waiters.truncate(1);
+    }
+    let woken: Vec<usize> = waiters.iter().map(|&(_, i)| i).collect();
+    for &i in &woken {
+        s.threads[i].status = Status::Runnable;
+    }
+    let n = woken.len();
+    let obj = s.object(addr, "AtomicU32");
+    let t = s.current;
+    s.threads[t].clock.tick(t);
+    s.push(Some(obj), Op::Wake { woken }, location);
+    n
+}
+
+/// Parks the current thread until the scheduler picks it: makes the access to the object at
+/// `addr` that follows a step of its own.
+pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
+    park_at(exec, touch(exec, addr, kind, write));
+}
+
+/// Notes that a shared value was written (spinning threads may run again).
+pub(crate) fn wrote(exec: &Exec) {
+    exec.state.borrow_mut().writes += 1;
+}

@@ -1,0 +1,125 @@
+//! What an execution did, one [`Event`] per operation: the data behind the text table and the
+//! SVG swimlane of [`crate::explain`].
+
+use std::panic::Location;
+
+/// One operation of one simulated thread.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::{Config, Op};
+/// use lockstep_sim::sync::atomic::{AtomicU32, Ordering};
+///
+/// let failure = lockstep_sim::try_check(Config::random(1, 1), || {
+///     let a = AtomicU32::new(0);
+///     a.store(5, Ordering::Relaxed);
+///     panic!("stop");
+/// })
+/// .unwrap_err();
+/// assert!(failure.trace.iter().any(|e| e.op == Op::Store { value: 5 }));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The scheduling step this event belongs to (1-based; 0: before the first step).
+    pub step: usize,
+    /// The simulated thread (0 is the closure passed to `check`).
+    pub thread: usize,
+    /// The shared object touched, numbered in order of first use (`None` for thread events).
+    pub object: Option<usize>,
+    /// What happened, with the values read or written.
+    pub op: Op,
+    /// The source line that did it.
+    pub location: &'static Location<'static>,
+}
+
+/// The operation of an [`Event`], with the values read and written.
+///
+/// Values are widened to `i128` so every atomic width fits; a `bool` is 0 or 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Op {
+    /// An atomic load that read `value`.
+    Load {
+        /// The value read.
+        value: i128,
+    },
+    /// An atomic store of `value`.
+    Store {
+        /// The value written.
+        value: i128,
+    },
+    /// A read-modify-write (`swap`, `fetch_add`, ...) that read `old` and wrote `new`.
+    Rmw {
+        /// The method's name.
+        name: &'static str,
+        /// The value read.
+        old: i128,
+        /// The value written.
+        new: i128,
+    },
+    /// A compare-and-swap that expected `expected`, found `actual`, and wrote `new` if they matched.
+    CompareExchange {
+        /// The value the caller expected.
+        expected: i128,
+        /// The value found.
+        actual: i128,
+        /// The value written on success.
+        new: i128,
+        /// Whether it succeeded.
+        ok: bool,
+    },
+    /// A read of a cell (`UnsafeCell::with` or `SharedCell::get`), with the value when known.
+    Read {
+        /// The value read, for cells that know how to print it.
+        value: Option<i128>,
+    },
+    /// A write of a cell (`UnsafeCell::with_mut` or `SharedCell::set`), with the value when known.
+    Write {
+        /// The value written, for cells that know how to print it.
+        value: Option<i128>,
+    },
+    /// A memory fence.
+    Fence,
+    /// A spin-loop hint or `yield_now`: the thread waits for another thread to write.
+    Spin,
+    /// The thread created thread `child`.
+    Spawn {
+        /// The new thread.
+        child: usize,
+    },
+    /// The thread waited for thread `child` to finish.
+    Join {
+        /// The joined thread.
+        child: usize,
+    },
+    /// The thread must wait for thread `child` to finish (it blocks).
+    JoinWait {
+        /// The thread waited for.
+        child: usize,
+    },
+    /// The thread's closure returned.
+    Finish,
+    /// The thread panicked.
+    Panic,
+    /// A futex-shaped wait: sleeps if the word still holds `expected` (`actual` is what it held).
+    Wait {
+        /// The value the caller expected.
+        expected: i128,
+        /// The value found.
+        actual: i128,
+    },
+    /// A waiting thread resumed, woken (`timed_out: false`) or because its timeout passed.
+    Woken {
+        /// Whether the timeout passed instead of a wake.
+        timed_out: bool,
+    },
+    /// A wake of one or all waiters of a word, naming the threads woken.
+    Wake {
+        /// The threads woken.
+        woken: Vec<usize>,
+    },
+}
+
+/// Every event of one execution, in order.
+pub type Trace = Vec<Event>;

@@ -1,0 +1,142 @@
+//! Exhaustive depth-first search of the schedules, with sleep sets (Godefroid, "Partial-Order
+//! Methods for the Verification of Concurrent Systems", 1996) and an optional preemption bound
+//! (Musuvathi and Qadeer, "Iterative Context Bounding for Systematic Testing of Multithreaded
+//! Programs", PLDI 2007).
+//!
+//! Each execution follows the choices recorded on the stack, then extends it with first
+//! choices (the non-preemptive one first); the next execution advances the deepest choice point
+//! that has an alternative left.
+//!
+//! Sleep sets: after the subtree of choice `a` at a node is explored, a later sibling `b` runs
+//! with `a` asleep: `a` is not picked again until some step that does not commute with it runs,
+//! since every order of `a` before commuting steps was covered under `a`. An execution whose
+//! runnable threads are all asleep is abandoned. Two steps commute when they touch different
+//! objects or only read the same one (the data accessed between operations is assumed race-free,
+//! which the race detector checks). With no bound, every Mazurkiewicz trace is run once.
+//!
+//! A switch away from a thread that could still run is a preemption; with a bound,
+//! alternatives that would exceed it are skipped, and the search then reports itself
+//! incomplete. (Sleep sets combined with a bound may skip some schedules within the bound.)
+
+use super::{Footprint, Scheduler};
+
+#[derive(Debug)]
+struct Node {
+    /// The choices, non-preemptive first; `options[idx]` is the one taken.
+    options: Vec<usize>,
+    /// The footprint of each thread's step here (indexed by thread).
+    next: Vec<Footprint>,
+    idx: usize,
+    /// The previous thread, if it could still run here (so other choices preempt it).
+    prev: Option<usize>,
+    /// Preemptions on the path before this step.
+    before: usize,
+    /// Threads asleep on arrival at this node.
+    sleep: Vec<usize>,
+}
+
+impl Node {
+    fn after(&self) -> usize {
+        let t = self.options[self.idx];
+        self.before + usize::from(self.prev.is_some_and(|p| p != t))
+    }
+
+    /// The threads asleep in the child reached by the current choice.
+    fn child_sleep(&self) -> Vec<usize> {
+        let t = self.options[self.idx];
+        let fp = self.next[t];
+        self.sleep
+            .iter()
+            .copied()
+            .chain(self.options[..self.idx].iter().copied())
+            .filter(|&u| u != t && !self.next[u].conflicts(u, fp, t))
+            .collect()
+    }
+}
+
+/// Depth-first search over every schedule (within the preemption bound).
+#[derive(Debug)]
+pub(crate) struct Dfs {
+    bound: Option<usize>,
+    stack: Vec<Node>,
+    depth: usize,
+    /// Whether some choice was skipped because of the bound.
+    pub(crate) pruned: bool,
+    /// Whether every schedule (within the bound) has been run.
+    pub(crate) exhausted: bool,
+}
+
+impl Dfs {
+    pub(crate) fn new(bound: Option<usize>) -> Self {
+        Dfs {
+            bound,
+            stack: Vec::new(),
+            depth: 0,
+            pruned: false,
+            exhausted: false,
+        }
+    }
+}
+
+impl Scheduler for Dfs {
+    fn begin(&mut self, iteration: usize) -> bool {
+        self.depth = 0;
+        if iteration == 0 {
+            return true;
+        }
+        while let Some(top) = self.stack.last_mut() {
+            if top.idx + 1 < top.options.len() {
+                top.idx += 1;
+                return true;
+            }
+            self.stack.pop();
+        }
+        self.exhausted = true;
+        false
+    }
+
+    fn needs_footprints(&self) -> bool {
+        true
+    }
+
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        next: &[Footprint],
+    ) -> Option<usize> {
+        if let Some(node) = self.stack.get(self.depth) {
+            self.depth += 1;
+            return Some(node.options[node.idx]);
+        }
+        let (before, sleep) = match self.stack.last() {
+            Some(parent) => (parent.after(), parent.child_sleep()),
+            None => (0, Vec::new()),
+        };
+        let awake = |t: &usize| !sleep.contains(t);
+        let prev = prev.filter(|p| runnable.contains(p));
+        let options: Vec<usize> = match prev {
+            Some(p) => {
+                let mut o: Vec<usize> = Some(p).into_iter().filter(awake).collect();
+                if self.bound.is_none_or(|b| before < b) {
+                    o.extend(runnable.iter().copied().filter(|&t| t != p).filter(awake));
+                } else if runnable.iter().any(|&t| t != p && awake(&t)) {
+                    self.pruned = true;
+                }
+                o
+            }
+            None => runnable.iter().copied().filter(awake).collect(),
+        };
+        let &t = options.first()?;
+        self.stack.push(Node {
+            options,
+            next: next.to_vec(),
+            idx: 0,
+            prev,
+            before,
+            sleep,
+        });
+        self.depth += 1;
+        Some(t)
+    }
+}

@@ -1,0 +1,257 @@
+//! Scheduling strategies, one per file, and [`Schedule`], the short string that replays an
+//! execution exactly.
+//!
+//! A scheduler is asked, at every step, which of the runnable threads performs its next
+//! operation. The list of threads picked is the [`Schedule`].
+
+use std::fmt;
+use std::str::FromStr;
+
+pub(crate) use crate::rt::Footprint;
+
+mod dfs;
+mod pct;
+mod random;
+mod replay;
+
+pub(crate) use dfs::Dfs;
+pub(crate) use pct::Pct;
+pub(crate) use random::Random;
+pub(crate) use replay::Replay;
+
+/// Picks the thread that runs each step.
+pub(crate) trait Scheduler {
+    /// Prepares execution number `iteration`; `false` when there is nothing left to run.
+    fn begin(&mut self, iteration: usize) -> bool;
+
+    /// Picks one of `runnable` (ascending, never empty); `prev` ran the previous step; `next`
+    /// holds each thread's next footprint if [`needs_footprints`](Self::needs_footprints).
+    /// `None` abandons the execution (it would only repeat explored ones).
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        next: &[Footprint],
+    ) -> Option<usize>;
+
+    /// Whether `pick` looks at the footprints.
+    fn needs_footprints(&self) -> bool {
+        false
+    }
+
+    /// The execution that began last ended after `steps` steps.
+    fn end(&mut self, _steps: usize) {}
+}
+
+/// The non-preemptive choice: keep running `prev` if it can run, else the lowest thread.
+#[inline]
+pub(crate) fn fallback(runnable: &[usize], prev: Option<usize>) -> usize {
+    match prev {
+        Some(p) if runnable.contains(&p) => p,
+        _ => runnable[0],
+    }
+}
+
+/// A small seeded generator (SplitMix64): fast, and the same sequence on every platform.
+#[derive(Clone, Debug)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    /// The generator for execution `iteration` of a run seeded with `seed`.
+    pub(crate) fn new(seed: u64, iteration: u64) -> Self {
+        let mut r = Rng(seed ^ iteration.wrapping_mul(0xa076_1d64_78bd_642f));
+        r.next();
+        r
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
+    }
+}
+
+/// The threads that ran, step by step, run-length encoded: `0x3-1x2-0` means thread 0 for three
+/// steps, thread 1 for two, then thread 0 for one.
+///
+/// Replaying a schedule runs the recorded thread at each step; where that thread cannot run
+/// (the code changed) or the schedule has ended, the replay continues without preemption (the
+/// thread that ran last, else the lowest runnable thread). So a schedule stays meaningful when
+/// the test changes a little, and a shortened schedule is still a valid one, which is what
+/// shrinking and proptest rely on.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::Schedule;
+///
+/// let s: Schedule = "0x3-1x2-0".parse().unwrap();
+/// assert_eq!(s.steps(), vec![0, 0, 0, 1, 1, 0]);
+/// assert_eq!(s.to_string(), "0x3-1x2-0");
+/// assert_eq!(Schedule::from_steps(&[2, 2, 1]).to_string(), "2x2-1");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Schedule {
+    runs: Vec<(usize, usize)>,
+}
+
+impl Schedule {
+    /// The schedule that picks `steps[i]` at step `i`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = lockstep_sim::Schedule::from_steps(&[0, 1, 1]);
+    /// assert_eq!(s.to_string(), "0-1x2");
+    /// ```
+    pub fn from_steps(steps: &[usize]) -> Self {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &t in steps {
+            match runs.last_mut() {
+                Some((last, n)) if *last == t => *n += 1,
+                _ => runs.push((t, 1)),
+            }
+        }
+        Schedule { runs }
+    }
+
+    /// The schedule from `(thread, count)` runs (zero counts are dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = lockstep_sim::Schedule::from_runs(&[(1, 2), (0, 0), (1, 1)]);
+    /// assert_eq!(s.to_string(), "1x3");
+    /// ```
+    pub fn from_runs(runs: &[(usize, usize)]) -> Self {
+        let mut steps = Vec::new();
+        for &(t, n) in runs {
+            steps.extend(std::iter::repeat_n(t, n));
+        }
+        Self::from_steps(&steps)
+    }
+
+    /// The thread picked at each step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s: lockstep_sim::Schedule = "1x2-0".parse().unwrap();
+    /// assert_eq!(s.steps(), vec![1, 1, 0]);
+    /// ```
+    pub fn steps(&self) -> Vec<usize> {
+        self.runs
+            .iter()
+            .flat_map(|&(t, n)| std::iter::repeat_n(t, n))
+            .collect()
+    }
+
+    /// The `(thread, count)` runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s: lockstep_sim::Schedule = "1x2-0".parse().unwrap();
+    /// assert_eq!(s.runs(), &[(1, 2), (0, 1)]);
+    /// ```
+    pub fn runs(&self) -> &[(usize, usize)] {
+        &self.runs
+    }
+
+    /// The number of steps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!("1x2-0".parse::<lockstep_sim::Schedule>().unwrap().len(), 3);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(|&(_, n)| n).sum()
+    }
+
+    /// Whether the schedule has no steps (a replay of it runs without preemption).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(lockstep_sim::Schedule::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, &(t, n)) in self.runs.iter().enumerate() {
+            if i > 0 {
+                f.write_str("-")?;
+            }
+            if n == 1 {
+                write!(f, "{t}")?;
+            } else {
+                write!(f, "{t}x{n}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A schedule string that does not parse (`FromStr` for [`Schedule`]).
+///
+/// # Examples
+///
+/// ```
+/// let e = "0x".parse::<lockstep_sim::Schedule>().unwrap_err();
+/// assert_eq!(e.to_string(), "invalid schedule run `0x`: expected THREAD or THREADxCOUNT");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseScheduleError {
+    run: String,
+}
+
+impl fmt::Display for ParseScheduleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid schedule run `{}`: expected THREAD or THREADxCOUNT",
+            self.run
+        )
+    }
+}
+
+impl std::error::Error for ParseScheduleError {}
+
+impl FromStr for Schedule {
+    type Err = ParseScheduleError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let mut runs = Vec::new();
+        if s.is_empty() {
+            return Ok(Schedule { runs });
+        }
+        for run in s.split('-') {
+            let err = || ParseScheduleError {
+                run: run.to_owned(),
+            };
+            let (t, n) = match run.split_once('x') {
+                Some((t, n)) => (t, n.parse::<usize>().map_err(|_| err())?),
+                None => (run, 1),
+            };
+            let t = t.parse::<usize>().map_err(|_| err())?;
+            if n == 0 {
+                return Err(err());
+            }
+            runs.push((t, n));
+        }
+        Ok(Schedule::from_runs(&runs))
+    }
+}

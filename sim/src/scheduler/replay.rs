@@ -1,0 +1,38 @@
+//! Replay of a recorded [`Schedule`](super::Schedule).
+
+use super::{Footprint, Scheduler, fallback};
+
+/// Picks the recorded thread at each step; where it cannot run, or after the end, continues
+/// without preemption.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    steps: Vec<usize>,
+    pos: usize,
+}
+
+impl Replay {
+    pub(crate) fn new(steps: Vec<usize>) -> Self {
+        Replay { steps, pos: 0 }
+    }
+}
+
+impl Scheduler for Replay {
+    fn begin(&mut self, iteration: usize) -> bool {
+        self.pos = 0;
+        iteration == 0
+    }
+
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        _next: &[Footprint],
+    ) -> Option<usize> {
+        let want = self.steps.get(self.pos).copied();
+        self.pos += 1;
+        Some(match want {
+            Some(t) if runnable.contains(&t) => t,
+            _ => fallback(runnable, prev),
+        })
+    }
+}

@@ -1,0 +1,354 @@
+//! Atomic types with `core::sync::atomic`'s API, where every operation is a scheduling point of
+//! the simulator.
+//!
+//! Inside a running check, each operation parks the calling thread until the scheduler picks
+//! it, then performs the operation on the real atomic and records it in the trace, with the
+//! value read or written and the caller's location. Orderings feed the happens-before relation
+//! used to find data races on cells (Acquire loads join the clock a Release store published),
+//! but every operation is executed sequentially consistently: weak-memory outcomes are not
+//! explored, so ordering comments are reviewed, not proven. `compare_exchange_weak` never
+//! fails spuriously here.
+//!
+//! Outside a running check every operation is the plain atomic's, after one thread-local read.
+
+use std::mem::ManuallyDrop;
+use std::panic::Location;
+
+pub use core::sync::atomic::Ordering;
+
+use crate::rt::trace::Op;
+use crate::rt::{self, AtomicAccess, Exec};
+
+/// An atomic fence; inside a simulation it orders happens-before conservatively (every fence
+/// synchronizes with every earlier fence), outside it is `core::sync::atomic::fence`.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::sync::atomic::{Ordering, fence};
+///
+/// fence(Ordering::SeqCst);
+/// ```
+#[track_caller]
+#[inline]
+pub fn fence(order: Ordering) {
+    match rt::current() {
+        None => core::sync::atomic::fence(order),
+        Some(e) => rt::fence(e, order, Location::caller()),
+    }
+}
+
+fn access(load: Option<Ordering>, store: Option<Ordering>, changed: bool) -> AtomicAccess {
+    AtomicAccess {
+        load,
+        store,
+        rmw: load.is_some() && store.is_some(),
+        changed,
+    }
+}
+
+/// The ordering of the load part of a read-modify-write with ordering `o`.
+fn load_part(o: Ordering) -> Ordering {
+    match o {
+        Ordering::Release => Ordering::Relaxed,
+        Ordering::AcqRel => Ordering::Acquire,
+        o => o,
+    }
+}
+
+/// The ordering of the store part of a read-modify-write with ordering `o`.
+fn store_part(o: Ordering) -> Ordering {
+    match o {
+        Ordering::Acquire => Ordering::Relaxed,
+        Ordering::AcqRel => Ordering::Release,
+        o => o,
+    }
+}
+
+macro_rules! atomic {
+    ($name:ident, $t:ty, $zero:expr, $ex:literal, $($int:tt)*) => {
+        #[doc = concat!("An instrumented `core::sync::atomic::", stringify!($name), "`.")]
+        ///
+        /// Same API; inside a running check every operation is one scheduling step, recorded
+        /// with its value and caller location. Outside a check it is the plain atomic.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("use lockstep_sim::sync::atomic::{", stringify!($name), ", Ordering};")]
+        ///
+        #[doc = concat!("static A: ", stringify!($name), " = ", stringify!($name), "::new(", $ex, ");")]
+        #[doc = concat!("assert_eq!(A.load(Ordering::Relaxed), ", $ex, ");")]
+        /// ```
+        #[repr(transparent)]
+        pub struct $name(core::sync::atomic::$name);
+
+        // Every operation below runs on the plain atomic with the caller's ordering. Inside a
+        // simulation all threads share one OS thread, so the extra Relaxed reads of the value
+        // written (for the trace) see it exactly; outside one they are never made.
+        impl $name {
+            /// Creates a new atomic holding `v` (usable in a `static`).
+            #[inline]
+            pub const fn new(v: $t) -> Self {
+                Self(core::sync::atomic::$name::new(v))
+            }
+
+            /// The plain atomic this one wraps. Operations on it bypass the simulator (an OS
+            /// futex sleeps on its address).
+            #[inline(always)]
+            pub fn as_raw(&self) -> &core::sync::atomic::$name {
+                &self.0
+            }
+
+            /// A raw pointer to the value; accesses through it bypass the simulator.
+            #[inline]
+            pub const fn as_ptr(&self) -> *mut $t {
+                self.0.as_ptr()
+            }
+
+            /// Returns a mutable reference (exclusive access: not a scheduling point).
+            #[inline]
+            pub fn get_mut(&mut self) -> &mut $t {
+                self.0.get_mut()
+            }
+
+            /// Consumes the atomic and returns the value.
+            #[inline]
+            pub fn into_inner(self) -> $t {
+                let this = ManuallyDrop::new(self);
+                this.0.load(Ordering::Relaxed)
+            }
+
+            #[inline]
+            fn addr(&self) -> usize {
+                self as *const Self as usize
+            }
+
+            fn sim<R>(
+                &self,
+                e: &Exec,
+                loc: &'static Location<'static>,
+                write: bool,
+                f: impl FnOnce(&core::sync::atomic::$name) -> (R, Op, AtomicAccess),
+            ) -> R {
+                rt::atomic(e, self.addr(), stringify!($name), write, loc, || f(&self.0))
+            }
+
+            fn rmw_sim(
+                &self,
+                e: &Exec,
+                name: &'static str,
+                order: Ordering,
+                loc: &'static Location<'static>,
+                f: impl FnOnce(&core::sync::atomic::$name) -> $t,
+            ) -> $t {
+                self.sim(e, loc, true, |a| {
+                    let old = f(a);
+                    let new = a.load(Ordering::Relaxed);
+                    let op = Op::Rmw { name, old: old as i128, new: new as i128 };
+                    (old, op, access(Some(load_part(order)), Some(store_part(order)), old != new))
+                })
+            }
+
+            /// Loads the value (one step inside a simulation).
+            #[track_caller]
+            #[inline]
+            pub fn load(&self, order: Ordering) -> $t {
+                match rt::current() {
+                    None => self.0.load(order),
+                    Some(e) => self.sim(e, Location::caller(), false, |a| {
+                        let v = a.load(order);
+                        (v, Op::Load { value: v as i128 }, access(Some(order), None, false))
+                    }),
+                }
+            }
+
+            /// Stores `v` (one step inside a simulation).
+            #[track_caller]
+            #[inline]
+            pub fn store(&self, v: $t, order: Ordering) {
+                match rt::current() {
+                    None => self.0.store(v, order),
+                    Some(e) => self.sim(e, Location::caller(), true, |a| {
+                        let old = a.load(Ordering::Relaxed);
+                        a.store(v, order);
+                        ((), Op::Store { value: v as i128 }, access(None, Some(order), old != v))
+                    }),
+                }
+            }
+
+            /// Stores `v` and returns the previous value.
+            #[track_caller]
+            #[inline]
+            pub fn swap(&self, v: $t, order: Ordering) -> $t {
+                match rt::current() {
+                    None => self.0.swap(v, order),
+                    Some(e) => self.rmw_sim(e, "swap", order, Location::caller(), |a| a.swap(v, order)),
+                }
+            }
+
+            /// Stores `new` if the value is `current`; returns the previous value, `Ok` if it
+            /// was `current`.
+            #[track_caller]
+            #[inline]
+            pub fn compare_exchange(
+                &self,
+                current: $t,
+                new: $t,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<$t, $t> {
+                match rt::current() {
+                    None => self.0.compare_exchange(current, new, success, failure),
+                    Some(e) => self.cas_sim(e, current, new, success, failure, Location::caller()),
+                }
+            }
+
+            /// As [`compare_exchange`](Self::compare_exchange); never fails spuriously inside a
+            /// simulation.
+            #[track_caller]
+            #[inline]
+            pub fn compare_exchange_weak(
+                &self,
+                current: $t,
+                new: $t,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<$t, $t> {
+                match rt::current() {
+                    None => self.0.compare_exchange_weak(current, new, success, failure),
+                    Some(e) => self.cas_sim(e, current, new, success, failure, Location::caller()),
+                }
+            }
+
+            fn cas_sim(
+                &self,
+                e: &Exec,
+                current: $t,
+                new: $t,
+                success: Ordering,
+                failure: Ordering,
+                loc: &'static Location<'static>,
+            ) -> Result<$t, $t> {
+                self.sim(e, loc, true, |a| {
+                    let r = a.compare_exchange(current, new, success, failure);
+                    let actual = match r { Ok(v) | Err(v) => v };
+                    let op = Op::CompareExchange {
+                        expected: current as i128,
+                        actual: actual as i128,
+                        new: new as i128,
+                        ok: r.is_ok(),
+                    };
+                    let acc = match r {
+                        Ok(_) => access(Some(load_part(success)), Some(store_part(success)), actual != new),
+                        Err(_) => access(Some(failure), None, false),
+                    };
+                    (r, op, acc)
+                })
+            }
+
+            /// Applies `f` until it returns `None` or a compare-and-swap succeeds (each attempt
+            /// is a load and a compare-and-swap step inside a simulation).
+            #[track_caller]
+            pub fn fetch_update<F>(
+                &self,
+                set_order: Ordering,
+                fetch_order: Ordering,
+                mut f: F,
+            ) -> Result<$t, $t>
+            where
+                F: FnMut($t) -> Option<$t>,
+            {
+                let Some(e) = rt::current() else {
+                    return self.0.fetch_update(set_order, fetch_order, f);
+                };
+                let loc = Location::caller();
+                let mut prev = self.sim(e, loc, false, |a| {
+                    let v = a.load(fetch_order);
+                    (v, Op::Load { value: v as i128 }, access(Some(fetch_order), None, false))
+                });
+                while let Some(next) = f(prev) {
+                    match self.cas_sim(e, prev, next, set_order, fetch_order, loc) {
+                        Ok(v) => return Ok(v),
+                        Err(v) => prev = v,
+                    }
+                }
+                Err(prev)
+            }
+
+            rmw_methods!($t; fetch_and, fetch_nand, fetch_or, fetch_xor);
+            $($int)*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new($zero)
+            }
+        }
+
+        impl From<$t> for $name {
+            fn from(v: $t) -> Self {
+                Self::new(v)
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                // Not a step: printing must not change the schedule.
+                core::fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                if let Some(e) = rt::current() {
+                    rt::forget(e, self.addr());
+                }
+            }
+        }
+    };
+}
+
+macro_rules! rmw_methods {
+    ($t:ty; $($m:ident),*) => {$(
+        #[doc = concat!("`", stringify!($m), "` (one step inside a simulation): returns the previous value.")]
+        #[track_caller]
+        #[inline]
+        pub fn $m(&self, v: $t, order: Ordering) -> $t {
+            match rt::current() {
+                None => self.0.$m(v, order),
+                Some(e) => self.rmw_sim(e, stringify!($m), order, Location::caller(), |a| a.$m(v, order)),
+            }
+        }
+    )*};
+}
+
+macro_rules! int_methods {
+    ($t:ty) => {
+        rmw_methods!($t; fetch_add, fetch_sub, fetch_max, fetch_min);
+    };
+}
+
+atomic!(
+    AtomicBool,
+    bool,
+    false,
+    "true",
+    /// Logical "not" (one step inside a simulation): returns the previous value.
+    #[track_caller]
+    #[inline]
+    pub fn fetch_not(&self, order: Ordering) -> bool {
+        match rt::current() {
+            None => self.0.fetch_not(order),
+            Some(e) => self.rmw_sim(e, "fetch_not", order, Location::caller(), |a| {
+                a.fetch_not(order)
+            }),
+        }
+    }
+);
+atomic!(AtomicU32, u32, 0, "7", int_methods!(u32););
+atomic!(AtomicUsize, usize, 0, "7", int_methods!(usize););
+atomic!(AtomicU64, u64, 0, "7", int_methods!(u64););
+atomic!(AtomicI32, i32, 0, "-7", int_methods!(i32););
+atomic!(AtomicI64, i64, 0, "-7", int_methods!(i64););
+atomic!(AtomicIsize, isize, 0, "-7", int_methods!(isize););
