@@ -1,9 +1,10 @@
-//! The lecture's `sockets` scenario: `cargo run --release --example sockets`.
+//! The lecture's `sockets` scenario: `cargo run --example sockets`.
 //!
-//! UDP and TCP `Hello World` on loopback, a Unix stream echo, a busy port reported clearly, and
-//! message boundaries lost on a raw stream and restored by framing; the program is
-//! `lockstep_hosted::lecture::sockets`, and `lockstep sockets` runs it too.
+//! UDP and TCP `Hello World` on loopback, lost message boundaries on a raw stream and the
+//! framed fix, a non-blocking receive, a busy port and a missing receipt; the program is
+//! `lockstep_hosted::server::sockets`. The separate programs are `lockstep udp-server`,
+//! `lockstep tcp-server` and their clients.
 
 fn main() {
-    println!("{}", lockstep::lockstep_hosted::lecture::sockets());
+    println!("{}", lockstep::lockstep_hosted::server::sockets());
 }

@@ -806,3 +806,12 @@ fn public_types_cross_threads() {
     send_sync::<Endpoint<lockstep::lockstep_hosted::transport::tcp::TcpTransport>>();
     send::<Box<dyn Transport>>();
 }
+
+#[test]
+fn lecture_sockets_scenario_passes() {
+    let r = lockstep::lockstep_hosted::server::sockets();
+    assert!(r.pass, "{r}");
+    let out = lockstep(&["sockets"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Result: Hello World; 400 -> 170 + 230"));
+}

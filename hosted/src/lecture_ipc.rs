@@ -1,105 +1,23 @@
-//! The lecture's IPC scenarios over real sockets, as functions returning a [`Report`]: the
-//! `sockets` tour and the four communication types. Everything binds to an ephemeral port on
+//! The lecture's IPC scenarios over real sockets: the four communication types as a
+//! [`Report`], and the lost message boundaries. Everything binds to an ephemeral port on
 //! 127.0.0.1 or a socket file in the temp dir, so the scenarios never clash with a running
 //! `lockstep tcp-server` on 5242.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::NetError;
 use crate::comm::{Endpoint, Incoming};
 use crate::lecture::Report;
-use crate::server::{ServerConfig, raw_echo_server, udp_server};
 use crate::transport::tcp::{self, StreamConfig};
-use crate::transport::{Framed, Transport, udp, unix};
+use crate::transport::{Framed, Transport, udp};
 
-const HELLO: &[u8] = b"Hello World";
 const WAIT: Duration = Duration::from_secs(5);
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-/// What `sockets` found, step by step.
-fn socket_steps(notes: &mut Vec<String>) -> Result<Vec<bool>, NetError> {
-    let mut ok = Vec::new();
-
-    // UDP: the lecture's datagram server prints what the client sent.
-    let (tx, rx) = mpsc::channel();
-    let server = udp_server(udp::bind(loopback())?, move |bytes, _| {
-        let _ = tx.send(bytes.to_vec());
-        None
-    })?;
-    let addr = server.local_addr().expect("a UDP server has an address");
-    udp::connect(addr)?.send(HELLO)?;
-    let got = rx.recv_timeout(WAIT).unwrap_or_default();
-    notes.push(format!(
-        "udp  {addr}: server Received: {}",
-        String::from_utf8_lossy(&got)
-    ));
-    ok.push(got == HELLO);
-    server.shutdown();
-
-    // TCP: the echo server sends the 11 bytes back.
-    let server = raw_echo_server(tcp::listen(loopback())?, ServerConfig::default(), |_, _| {});
-    let addr = server.local_addr().expect("a TCP server has an address");
-    let mut c = tcp::connect_raw(addr, &StreamConfig::default())?;
-    let io = |e| NetError::from_io(addr, e);
-    c.write_all(HELLO).map_err(io)?;
-    let mut back = [0; 11];
-    c.read_exact(&mut back).map_err(io)?;
-    notes.push(format!(
-        "tcp  {addr}: echo {}",
-        String::from_utf8_lossy(&back)
-    ));
-    ok.push(back == HELLO);
-
-    // A busy port is reported with the port and how to find its holder.
-    match tcp::listen(addr) {
-        Err(e) => {
-            let msg = e.to_string();
-            notes.push(format!("tcp  {addr} again: {msg}"));
-            ok.push(msg.contains(&addr.port().to_string()));
-        }
-        Ok(_) => {
-            notes.push(format!("tcp  {addr} again: bound twice?!"));
-            ok.push(false);
-        }
-    }
-    drop(c);
-    server.shutdown();
-
-    // Unix stream: the same echo on a socket file.
-    let path = std::env::temp_dir().join(format!("lockstep-lecture-{}.sock", std::process::id()));
-    let server = raw_echo_server(unix::listen(&path)?, ServerConfig::default(), |_, _| {});
-    let mut c = unix::connect_raw(&path, &StreamConfig::default())?;
-    let io = |e| NetError::from_io(path.display().to_string(), e);
-    c.write_all(HELLO).map_err(io)?;
-    let mut back = [0; 11];
-    c.read_exact(&mut back).map_err(io)?;
-    notes.push(format!(
-        "unix {}: echo {}",
-        path.display(),
-        String::from_utf8_lossy(&back)
-    ));
-    ok.push(back == HELLO);
-    drop(c);
-    server.shutdown();
-    let _ = std::fs::remove_file(&path);
-
-    // Message boundaries: lost on a raw stream, restored by framing.
-    let (raw, framed) = boundaries()?;
-    notes.push(format!(
-        "send(170) + send(230) on a raw stream -> receive: {raw:?}"
-    ));
-    notes.push(format!(
-        "the same through length-prefixed framing -> {framed:?}"
-    ));
-    ok.push(framed == [170, 230]);
-    Ok(ok)
 }
 
 /// The lecture's lost message boundaries on a loopback TCP stream: returns the sizes the
@@ -148,41 +66,6 @@ pub fn boundaries() -> Result<(Vec<usize>, Vec<usize>), NetError> {
         framed.push(fr.recv(Some(WAIT))?.len());
     }
     Ok((raw, framed))
-}
-
-/// UDP and TCP servers and clients on loopback (the lecture's `Hello World`), a Unix stream
-/// echo, a busy port reported clearly, and message boundaries lost on a raw stream and restored
-/// by framing.
-///
-/// # Examples
-///
-/// ```
-/// let r = lockstep_hosted::lecture::sockets();
-/// assert!(r.pass, "{r}");
-/// ```
-pub fn sockets() -> Report {
-    let start = Instant::now();
-    let mut notes = Vec::new();
-    let steps = socket_steps(&mut notes);
-    let (expected, got, pass) = match steps {
-        Ok(ok) => {
-            let n = ok.iter().filter(|o| **o).count();
-            (
-                format!("{0}/{0} checks", ok.len()),
-                format!("{n}/{} checks", ok.len()),
-                n == ok.len(),
-            )
-        }
-        Err(e) => ("no error".into(), format!("error: {e}"), false),
-    };
-    Report {
-        name: "sockets",
-        expected,
-        got,
-        pass,
-        elapsed: start.elapsed(),
-        notes,
-    }
 }
 
 /// The four elementary communication types over UDP with receipts, sequence numbers and

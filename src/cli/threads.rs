@@ -1,5 +1,5 @@
 //! The lecture's scenarios as subcommands: `race`, `lock`, `semaphore`, `try-lock`, `rlock`,
-//! `resources`, `condition`, `event`, `comm-types`, `sockets`. The scenarios themselves live in
+//! `resources`, `condition`, `event`, `comm-types` (`sockets` is in `net.rs`). The scenarios themselves live in
 //! `lockstep_hosted::lecture`; this file parses options and prints.
 
 use std::process::ExitCode;
@@ -67,9 +67,6 @@ pub(crate) enum ThreadCommand {
         #[arg(long, default_value_t = 10_000)]
         items: usize,
     },
-    /// The sockets tour: UDP and TCP `Hello World` on loopback, a Unix stream echo, a busy port,
-    /// message boundaries lost on a raw stream and restored by framing.
-    Sockets,
     /// The four communication types over UDP, and a missing receipt detected by timeout.
     CommTypes,
     /// An Event: set, clear, is_set, wait with a timeout.
@@ -103,7 +100,6 @@ impl ThreadCommand {
                 items,
             } => lecture::condition(producers, consumers, items),
             ThreadCommand::Event { waiters } => lecture::event(waiters),
-            ThreadCommand::Sockets => lecture::sockets(),
             ThreadCommand::CommTypes => lecture::comm_types(),
         }
     }

@@ -31,12 +31,14 @@ mod echo;
 mod handoff;
 mod pool;
 mod rpc;
+mod scenario;
 mod udp_rpc;
 
 pub use broker::{Broker, BrokerConfig, Delivery, Publisher, Subscriber};
 pub use datagram::udp_server;
 pub use echo::{framed_echo_server, raw_echo_server};
 pub use rpc::rpc_server;
+pub use scenario::sockets;
 pub use udp_rpc::{UDP_PEERS, udp_rpc_server};
 
 pub use pool::{Conn, Handler, serve};
