@@ -429,6 +429,18 @@ fn shrink(
                 candidates.push(c);
             }
         }
+        // Longer runs and swapped runs can remove a preemption (a thread that runs one more
+        // step may block, making the next switch free).
+        for k in 0..runs.len() {
+            let mut c = runs.clone();
+            c[k].1 += 1;
+            candidates.push(c);
+            if k + 1 < runs.len() {
+                let mut c = runs.clone();
+                c.swap(k, k + 1);
+                candidates.push(c);
+            }
+        }
         for c in candidates {
             if budget == 0 {
                 break 'improve;

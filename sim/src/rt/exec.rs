@@ -278,7 +278,15 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
                         .unwrap_or_else(|| "Box<dyn Any>".to_owned())
                 });
             s.threads[tid].status = Status::Finished;
-            s.push(None, Op::Panic, origin);
+            // The panic's own location is in the message; the row names the thread's last
+            // operation, which is where the failing check read its value.
+            let last = s
+                .trace
+                .iter()
+                .rev()
+                .find(|e| e.thread == tid)
+                .map_or(origin, |e| e.location);
+            s.push(None, Op::Panic, last);
             s.failure = Some(FailureKind::Panic {
                 thread: tid,
                 message,
