@@ -64,6 +64,8 @@ fn the_other_thread_scenarios_pass() {
         lecture::resources(3, 8, scale(200)),
         lecture::condition(2, 3, scale(2_000)),
         lecture::event(5),
+        lecture::comm_types(),
+        lecture::sockets(),
     ] {
         assert!(r.pass, "{}: {r}", r.name);
     }
@@ -80,7 +82,15 @@ fn the_binary_prints_result_lines_like_the_slides() {
     let (ok, out) = lockstep(&["race", "-t", "8", "-n", "20000"]);
     assert!(result_line(&out).parse::<i64>().is_ok(), "{out}");
     assert_eq!(ok, result_line(&out) != "0" || lecture::cpus() < 2, "{out}");
-    for cmd in ["try-lock", "rlock", "resources", "condition", "event"] {
+    for cmd in [
+        "try-lock",
+        "rlock",
+        "resources",
+        "condition",
+        "event",
+        "comm-types",
+        "sockets",
+    ] {
         let (ok, out) = lockstep(&[cmd]);
         assert!(ok, "{cmd}: {out}");
         result_line(&out);

@@ -61,3 +61,10 @@ pub use semaphore::{NoPermit, OverRelease, Semaphore, SemaphorePermit};
 #[cfg(feature = "sim")]
 pub use sim_wait::SimWait;
 pub use wait::{Loop, RelaxStrategy, Spin, Wait};
+
+pub mod channel;
+mod queue;
+
+pub use channel::{
+    Queue, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};

@@ -309,10 +309,18 @@ impl<W: Wait> Semaphore<W> {
     /// The slow path of `acquire`: returns `false` only if `deadline` passed.
     #[cold]
     fn acquire_contended(&self, mut deadline: Option<&mut W::Deadline>) -> bool {
+        // Back off first (spin, then yield, as `W::backoff` decides): a permit returned within
+        // microseconds is taken without a sleep and a wake.
+        let mut attempt = 0;
         loop {
             if self.try_acquire().is_ok() {
                 return true;
             }
+            if W::backoff(attempt) {
+                attempt += 1;
+                continue;
+            }
+            attempt = 0;
             // SeqCst: announces this waiter before the re-check of `permits` in `W::wait`
             // (the Dekker pair described above).
             self.waiters.fetch_add(1, SeqCst);

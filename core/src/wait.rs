@@ -30,13 +30,12 @@ pub use spin::relax::{Loop, RelaxStrategy};
 /// # Examples
 ///
 /// ```
-/// use lockstep_core::sync::atomic::{AtomicU32, Ordering};
-/// use lockstep_core::{Spin, Wait};
+/// use lockstep_core::{Spin, Wait, sync::atomic::{self, AtomicU32}};
 ///
 /// let word = AtomicU32::new(1);
 /// // The word no longer holds 0, so this returns at once instead of blocking.
 /// assert!(<Spin as Wait>::wait(&word, 0, None));
-/// word.store(0, Ordering::Release);
+/// word.store(0, atomic::Ordering::Release);
 /// <Spin as Wait>::wake_all(&word); // nobody to wake: a no-op
 /// ```
 pub trait Wait {

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::{Condvar, Event, Mutex, ReentrantMutex, Semaphore};
 
+pub use crate::lecture_ipc::{boundaries, comm_types};
+pub use crate::server::sockets;
+
 /// The lecture's thread count for the counter scenarios.
 pub const THREADS: usize = 100;
 /// The lecture's iterations per thread for the counter scenarios.

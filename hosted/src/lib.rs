@@ -40,6 +40,7 @@
 
 mod futex;
 pub mod lecture;
+mod lecture_ipc;
 mod reentrant;
 
 pub use futex::Futex;
@@ -59,3 +60,24 @@ pub type SemaphorePermit<'a> = lockstep_core::SemaphorePermit<'a, Futex>;
 pub type Event = lockstep_core::Event<Futex>;
 /// The lecture's Condition for std threads, used with [`Mutex`].
 pub type Condvar = lockstep_core::Condvar<Futex>;
+/// The lecture's bounded buffer for std threads: [`lockstep_core::Queue`] blocking in the kernel.
+pub type Queue<T, const N: usize> = lockstep_core::Queue<T, N, Futex>;
+/// The single-producer single-consumer channel, blocking in the kernel.
+pub type Spsc<T, const N: usize> = lockstep_core::channel::Spsc<T, N, Futex>;
+/// The lecture's synchronous message (capacity 0), blocking in the kernel.
+pub type Rendezvous<T> = lockstep_core::channel::Rendezvous<T, Futex>;
+/// Request/reply (the lecture's duplex communication), blocking in the kernel.
+pub type Duplex<Req, Rep, const N: usize> = lockstep_core::channel::Duplex<Req, Rep, N, Futex>;
+/// The lecture's broadcast, blocking in the kernel.
+pub type Broadcast<T, const N: usize> = lockstep_core::channel::Broadcast<T, N, Futex>;
+/// The lecture's publish & subscribe, blocking in the kernel.
+pub type PubSub<T, const N: usize> = lockstep_core::channel::PubSub<T, N, Futex>;
+
+// OS sockets: [`transport`] (whole messages over in-process queues, UDP, Unix and TCP sockets),
+// [`comm`] (the four communication types), [`server`] (servers and their clients).
+pub mod comm;
+mod error;
+pub mod server;
+pub mod transport;
+
+pub use error::NetError;

@@ -7,12 +7,32 @@
 
 use core::panic::PanicInfo;
 
-use lockstep_core::{Condvar, Event, Mutex, Semaphore, Spin};
+use lockstep_core::channel::Spsc;
+use lockstep_core::{Condvar, Event, Mutex, Queue, Semaphore, Spin};
 
 static COUNT: Mutex<i64, Spin> = Mutex::new(0);
 static SLOTS: Semaphore<Spin> = Semaphore::bounded(2);
 static READY: Event<Spin> = Event::new();
 static CV: Condvar<Spin> = Condvar::new();
+static JOBS: Queue<u32, 3, Spin> = Queue::new();
+static RING: Spsc<u32, 4, Spin> = Spsc::new();
+
+/// The channels: FIFO, full and empty reported, the value handed back.
+fn channel_checks() -> bool {
+    let (mut tx, mut rx) = match RING.try_split() {
+        Some(halves) => halves,
+        None => return false,
+    };
+    let mut ok = true;
+    for i in 0..10 {
+        ok &= JOBS.try_send(i).is_ok() && tx.try_send(i).is_ok();
+        ok &= JOBS.try_recv() == Ok(i) && rx.try_recv() == Ok(i);
+    }
+    ok &= (0..3).all(|i| JOBS.try_send(i).is_ok());
+    ok &= JOBS.try_send(9).is_err_and(|e| e.into_inner() == 9);
+    JOBS.close();
+    ok && JOBS.recv() == Ok(0)
+}
 
 fn checks() -> bool {
     for _ in 0..1000 {
@@ -32,7 +52,7 @@ fn checks() -> bool {
 /// The entry point the linker looks for when there are no start files.
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
-    exit(if checks() { 0 } else { 1 })
+    exit(if checks() && channel_checks() { 0 } else { 1 })
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod lecture;
+mod net;
 mod sim;
 mod threads;
 
@@ -23,6 +24,8 @@ enum Command {
     Lecture,
     #[command(flatten)]
     Threads(threads::ThreadCommand),
+    #[command(flatten)]
+    Net(net::NetCommand),
     /// The deterministic simulator: find, replay, shrink and explain interleavings.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -32,6 +35,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Lecture => lecture::run(),
         Command::Threads(t) => t.run(),
+        Command::Net(n) => n.run(),
         Command::Sim(s) => s.run(),
     }
 }

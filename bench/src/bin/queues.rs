@@ -1,0 +1,453 @@
+//! Queues and channels against their peers, in the same run.
+//!
+//! `cd bench && cargo run --release --bin queues`
+//!
+//! - SPSC: 10M `u64` through a ring of capacity 1024, two pinned threads spinning on full/empty.
+//! - Ping-pong: round trip of one `u64` through two SPSC rings (spinning), beside the floor of
+//!   one shared atomic bounced between the same two cores.
+//! - MPMC: 2 producers + 2 consumers, 2M `u64` per producer, unpinned on the 2 cores.
+//!
+//! An argument `spsc`, `ping` or `mpmc` runs one section only.
+
+use std::hint::spin_loop;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use lockstep_bench::{cache_line_round_trip_ns, median, print_regime};
+use lockstep_core::Queue;
+use lockstep_core::channel::Spsc;
+
+const SPSC_MSGS: u64 = 10_000_000;
+const CAP: usize = 1024;
+const PING_ROUNDS: u64 = 300_000;
+const MPMC_PER_PRODUCER: u64 = 2_000_000;
+const RUNS: usize = 3;
+
+fn pin(core: usize) {
+    if let Some(ids) = core_affinity::get_core_ids() {
+        if !ids.is_empty() {
+            core_affinity::set_for_current(ids[core % ids.len()]);
+        }
+    }
+}
+
+/// Runs `producer` and `consumer` on two pinned threads; returns the wall time of the pair.
+fn pair(producer: impl FnOnce() + Send, consumer: impl FnOnce() + Send) -> Duration {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            pin(0);
+            producer();
+        });
+        s.spawn(|| {
+            pin(1);
+            consumer();
+        });
+    });
+    t.elapsed()
+}
+
+/// The median of `RUNS` runs of `f`, in seconds.
+fn med(mut f: impl FnMut() -> Duration) -> f64 {
+    let mut v: Vec<f64> = (0..RUNS).map(|_| f().as_secs_f64()).collect();
+    median(&mut v)
+}
+
+fn spsc_lockstep() -> Duration {
+    let mut ring: Box<Spsc<u64, CAP>> = Box::new(Spsc::new());
+    let (mut tx, mut rx) = ring.split();
+    pair(
+        move || {
+            for i in 0..SPSC_MSGS {
+                let mut v = i;
+                while let Err(e) = tx.try_send(v) {
+                    v = e.into_inner();
+                    spin_loop();
+                }
+            }
+        },
+        move || {
+            let mut sum = 0u64;
+            for _ in 0..SPSC_MSGS {
+                loop {
+                    if let Ok(v) = rx.try_recv() {
+                        sum = sum.wrapping_add(v);
+                        break;
+                    }
+                    spin_loop();
+                }
+            }
+            assert_eq!(sum, SPSC_MSGS * (SPSC_MSGS - 1) / 2);
+        },
+    )
+}
+
+fn spsc_rtrb() -> Duration {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAP);
+    pair(
+        move || {
+            for i in 0..SPSC_MSGS {
+                while tx.push(i).is_err() {
+                    spin_loop();
+                }
+            }
+        },
+        move || {
+            let mut sum = 0u64;
+            for _ in 0..SPSC_MSGS {
+                loop {
+                    if let Ok(v) = rx.pop() {
+                        sum = sum.wrapping_add(v);
+                        break;
+                    }
+                    spin_loop();
+                }
+            }
+            assert_eq!(sum, SPSC_MSGS * (SPSC_MSGS - 1) / 2);
+        },
+    )
+}
+
+fn spsc_heapless() -> Duration {
+    // heapless's `Queue<T, N>` holds N - 1.
+    let mut q: Box<heapless::spsc::Queue<u64, { CAP + 1 }>> =
+        Box::new(heapless::spsc::Queue::new());
+    let (mut tx, mut rx) = q.split();
+    pair(
+        move || {
+            for i in 0..SPSC_MSGS {
+                while tx.enqueue(i).is_err() {
+                    spin_loop();
+                }
+            }
+        },
+        move || {
+            let mut sum = 0u64;
+            for _ in 0..SPSC_MSGS {
+                loop {
+                    if let Some(v) = rx.dequeue() {
+                        sum = sum.wrapping_add(v);
+                        break;
+                    }
+                    spin_loop();
+                }
+            }
+            assert_eq!(sum, SPSC_MSGS * (SPSC_MSGS - 1) / 2);
+        },
+    )
+}
+
+fn spsc_array_queue() -> Duration {
+    let q = ArrayQueue::<u64>::new(CAP);
+    pair(
+        || {
+            for i in 0..SPSC_MSGS {
+                while q.push(i).is_err() {
+                    spin_loop();
+                }
+            }
+        },
+        || {
+            let mut sum = 0u64;
+            for _ in 0..SPSC_MSGS {
+                loop {
+                    if let Some(v) = q.pop() {
+                        sum = sum.wrapping_add(v);
+                        break;
+                    }
+                    spin_loop();
+                }
+            }
+            assert_eq!(sum, SPSC_MSGS * (SPSC_MSGS - 1) / 2);
+        },
+    )
+}
+
+fn spsc_lockstep_queue() -> Duration {
+    let q: Box<Queue<u64, CAP>> = Box::new(Queue::new());
+    pair(
+        || {
+            for i in 0..SPSC_MSGS {
+                let mut v = i;
+                while let Err(e) = q.try_send(v) {
+                    v = e.into_inner();
+                    spin_loop();
+                }
+            }
+        },
+        || {
+            let mut sum = 0u64;
+            for _ in 0..SPSC_MSGS {
+                loop {
+                    if let Ok(v) = q.try_recv() {
+                        sum = sum.wrapping_add(v);
+                        break;
+                    }
+                    spin_loop();
+                }
+            }
+            assert_eq!(sum, SPSC_MSGS * (SPSC_MSGS - 1) / 2);
+        },
+    )
+}
+
+/// A round trip through two queues: `send_a`/`recv_a` on the pinger's side of queue A, etc.
+macro_rules! ping_pong {
+    ($a_tx:expr, $a_rx:expr, $b_tx:expr, $b_rx:expr, $send:ident, $recv:ident) => {{
+        let (mut a_tx, mut a_rx, mut b_tx, mut b_rx) = ($a_tx, $a_rx, $b_tx, $b_rx);
+        pair(
+            move || {
+                for i in 0..PING_ROUNDS {
+                    while a_tx.$send(i).is_err() {
+                        spin_loop();
+                    }
+                    loop {
+                        if let Some(v) = b_rx.$recv() {
+                            assert_eq!(v, i);
+                            break;
+                        }
+                        spin_loop();
+                    }
+                }
+            },
+            move || {
+                for _ in 0..PING_ROUNDS {
+                    let v = loop {
+                        if let Some(v) = a_rx.$recv() {
+                            break v;
+                        }
+                        spin_loop();
+                    };
+                    while b_tx.$send(v).is_err() {
+                        spin_loop();
+                    }
+                }
+            },
+        )
+    }};
+}
+
+trait TryOpt<T> {
+    fn get(&mut self) -> Option<T>;
+}
+
+struct LsRx<'a>(lockstep_core::channel::Consumer<'a, u64, CAP>);
+impl TryOpt<u64> for LsRx<'_> {
+    fn get(&mut self) -> Option<u64> {
+        self.0.try_recv().ok()
+    }
+}
+struct LsTx<'a>(lockstep_core::channel::Producer<'a, u64, CAP>);
+impl LsTx<'_> {
+    fn put(&mut self, v: u64) -> Result<(), ()> {
+        self.0.try_send(v).map_err(|_| ())
+    }
+}
+struct RtRx(rtrb::Consumer<u64>);
+impl TryOpt<u64> for RtRx {
+    fn get(&mut self) -> Option<u64> {
+        self.0.pop().ok()
+    }
+}
+struct RtTx(rtrb::Producer<u64>);
+impl RtTx {
+    fn put(&mut self, v: u64) -> Result<(), ()> {
+        self.0.push(v).map_err(|_| ())
+    }
+}
+struct HlRx<'a>(heapless::spsc::Consumer<'a, u64>);
+impl TryOpt<u64> for HlRx<'_> {
+    fn get(&mut self) -> Option<u64> {
+        self.0.dequeue()
+    }
+}
+struct HlTx<'a>(heapless::spsc::Producer<'a, u64>);
+impl HlTx<'_> {
+    fn put(&mut self, v: u64) -> Result<(), ()> {
+        self.0.enqueue(v).map_err(|_| ())
+    }
+}
+
+fn ping_lockstep() -> Duration {
+    let mut a: Box<Spsc<u64, CAP>> = Box::new(Spsc::new());
+    let mut b: Box<Spsc<u64, CAP>> = Box::new(Spsc::new());
+    let (at, ar) = a.split();
+    let (bt, br) = b.split();
+    ping_pong!(LsTx(at), LsRx(ar), LsTx(bt), LsRx(br), put, get)
+}
+
+fn ping_rtrb() -> Duration {
+    let (at, ar) = rtrb::RingBuffer::new(CAP);
+    let (bt, br) = rtrb::RingBuffer::new(CAP);
+    ping_pong!(RtTx(at), RtRx(ar), RtTx(bt), RtRx(br), put, get)
+}
+
+fn ping_heapless() -> Duration {
+    let mut a: Box<heapless::spsc::Queue<u64, { CAP + 1 }>> =
+        Box::new(heapless::spsc::Queue::new());
+    let mut b: Box<heapless::spsc::Queue<u64, { CAP + 1 }>> =
+        Box::new(heapless::spsc::Queue::new());
+    let (at, ar) = a.split();
+    let (bt, br) = b.split();
+    ping_pong!(HlTx(at), HlRx(ar), HlTx(bt), HlRx(br), put, get)
+}
+
+/// 2 producers + 2 consumers; `push` and `pop` retry with a spin hint, then yield.
+fn mpmc<Q: Sync>(
+    q: &Q,
+    push: impl Fn(&Q, u64) -> bool + Sync,
+    pop: impl Fn(&Q) -> Option<u64> + Sync,
+) -> Duration {
+    let received = AtomicUsize::new(0);
+    let total = 2 * MPMC_PER_PRODUCER as usize;
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let push = &push;
+            s.spawn(move || {
+                for i in 0..MPMC_PER_PRODUCER {
+                    let mut tries = 0u32;
+                    while !push(q, i) {
+                        tries += 1;
+                        if tries % 64 == 0 {
+                            std::thread::yield_now();
+                        } else {
+                            spin_loop();
+                        }
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let (pop, received) = (&pop, &received);
+            s.spawn(move || {
+                let mut tries = 0u32;
+                let mut mine = 0;
+                while received.load(Ordering::Relaxed) < total {
+                    if pop(q).is_some() {
+                        mine += 1;
+                        if mine == 1024 {
+                            received.fetch_add(mine, Ordering::Relaxed);
+                            mine = 0;
+                        }
+                    } else {
+                        received.fetch_add(mine, Ordering::Relaxed);
+                        mine = 0;
+                        tries += 1;
+                        if tries % 64 == 0 {
+                            std::thread::yield_now();
+                        } else {
+                            spin_loop();
+                        }
+                    }
+                }
+            });
+        }
+    });
+    t.elapsed()
+}
+
+fn row(name: &str, value: f64, unit: &str, base: f64, ratio_label: &str) {
+    println!(
+        "| {name} | {value:.1} {unit} | {:.2}x {ratio_label} |",
+        value / base
+    );
+}
+
+fn main() {
+    print_regime("start");
+    let mmsg = |secs: f64, n: u64| n as f64 / secs / 1e6;
+    let only = std::env::args().nth(1);
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
+
+    if run("spsc") {
+        spsc_table(mmsg);
+    }
+    if run("ping") {
+        ping_table();
+    }
+    if run("mpmc") {
+        mpmc_table(mmsg);
+    }
+    println!();
+    print_regime("end");
+}
+
+fn spsc_table(mmsg: impl Fn(f64, u64) -> f64) {
+    println!(
+        "\n### SPSC, 10M u64, capacity 1024, two pinned threads spinning (median of {RUNS})\n"
+    );
+    println!("| queue | throughput | lockstep Spsc / peer |");
+    println!("|---|---|---|");
+    let ls = mmsg(med(spsc_lockstep), SPSC_MSGS);
+    let rt = mmsg(med(spsc_rtrb), SPSC_MSGS);
+    let hl = mmsg(med(spsc_heapless), SPSC_MSGS);
+    let aq = mmsg(med(spsc_array_queue), SPSC_MSGS);
+    let lq = mmsg(med(spsc_lockstep_queue), SPSC_MSGS);
+    println!("| lockstep `Spsc` | {ls:.1} Mmsg/s | 1.00x |");
+    for (name, v) in [
+        ("rtrb", rt),
+        ("heapless spsc", hl),
+        ("crossbeam ArrayQueue", aq),
+        ("lockstep `Queue` (MPMC)", lq),
+    ] {
+        println!("| {name} | {v:.1} Mmsg/s | {:.2}x |", ls / v);
+    }
+}
+
+fn ping_table() {
+    println!("\n### Ping-pong round trip through two SPSC rings, spinning (median of {RUNS})\n");
+    println!("| queue | round trip | / floor |");
+    println!("|---|---|---|");
+    let ns = |secs: f64| secs * 1e9 / PING_ROUNDS as f64;
+    let mut floors: Vec<f64> = (0..RUNS).map(|_| cache_line_round_trip_ns()).collect();
+    let floor = median(&mut floors);
+    let pl = ns(med(ping_lockstep));
+    let pr = ns(med(ping_rtrb));
+    let ph = ns(med(ping_heapless));
+    row("floor: one AtomicU64 bounced", floor, "ns", floor, "");
+    row("lockstep `Spsc`", pl, "ns", floor, "");
+    row("rtrb", pr, "ns", floor, "");
+    row("heapless spsc", ph, "ns", floor, "");
+}
+
+fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
+    println!(
+        "\n### MPMC, 2 producers + 2 consumers, 2M u64 each producer, unpinned on 2 cores (median of {RUNS})\n"
+    );
+    println!("| queue | throughput | lockstep `Queue` / peer |");
+    println!("|---|---|---|");
+    let n = 2 * MPMC_PER_PRODUCER;
+    let lq: Box<Queue<u64, CAP>> = Box::new(Queue::new());
+    eprintln!("lockstep...");
+    let m_ls = mmsg(
+        med(|| mpmc(&*lq, |q, v| q.try_send(v).is_ok(), |q| q.try_recv().ok())),
+        n,
+    );
+    eprintln!("aq...");
+    let aq = ArrayQueue::<u64>::new(CAP);
+    let m_aq = mmsg(med(|| mpmc(&aq, |q, v| q.push(v).is_ok(), |q| q.pop())), n);
+    // heapless's MPMC indices are u8 without its `mpmc_large` feature: 128 slots at most.
+    #[allow(deprecated)] // deprecated as not lock-free under preemption; measured as a peer
+    let hq: Box<heapless::mpmc::Queue<u64, 128>> = Box::new(heapless::mpmc::Queue::new());
+    let m_hl = mmsg(
+        med(|| mpmc(&*hq, |q, v| q.enqueue(v).is_ok(), |q| q.dequeue())),
+        n,
+    );
+    let ec: Box<embassy_sync::channel::Channel<CriticalSectionRawMutex, u64, CAP>> =
+        Box::new(embassy_sync::channel::Channel::new());
+    let m_em = mmsg(
+        med(|| mpmc(&*ec, |q, v| q.try_send(v).is_ok(), |q| q.try_receive().ok())),
+        n,
+    );
+    println!("| lockstep `Queue` | {m_ls:.1} Mmsg/s | 1.00x |");
+    for (name, v) in [
+        ("crossbeam ArrayQueue", m_aq),
+        ("heapless mpmc (128 slots)", m_hl),
+        ("embassy-sync Channel", m_em),
+    ] {
+        println!("| {name} | {v:.1} Mmsg/s | {:.2}x |", m_ls / v);
+    }
+}

@@ -1,0 +1,503 @@
+//! [`Broadcast`]: every receiver sees every message (the lecture's broadcast).
+
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use super::signal::Signal;
+use crate::queue::CachePadded;
+use crate::sync::UnsafeCell;
+use crate::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+    fence,
+};
+use crate::sync::hint::spin_loop;
+use crate::wait::{Spin, Wait};
+
+/// Set in a slot's lock word while the sender writes the slot.
+const WRITER: u32 = 1 << 31;
+
+/// One slot of the ring.
+struct Slot<T> {
+    /// | value          | meaning                                   |
+    /// |----------------|-------------------------------------------|
+    /// | `0`            | free                                      |
+    /// | `1..WRITER`    | that many receivers are cloning the value |
+    /// | `WRITER`       | the sender is writing the slot            |
+    lock: AtomicU32,
+    /// 1 + the number of the message in the slot; 0 before the first one. Changed only under
+    /// the writer lock.
+    seq: AtomicUsize,
+    /// Initialized exactly when `seq != 0`.
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Slot<T> {
+    /// Takes the slot for reading (shared).
+    #[inline]
+    fn read_lock(&self) {
+        loop {
+            // Relaxed: a guess; the compare-and-swap acquires.
+            let l = self.lock.load(Relaxed);
+            // Acquire: pairs with the Release unlock of the writer, so its value and `seq` are
+            // visible.
+            if l & WRITER == 0
+                && self
+                    .lock
+                    .compare_exchange_weak(l, l + 1, Acquire, Relaxed)
+                    .is_ok()
+            {
+                return;
+            }
+            spin_loop();
+        }
+    }
+
+    #[inline]
+    fn read_unlock(&self) {
+        // Release: our clone of the value happens before the writer's next write.
+        self.lock.fetch_sub(1, Release);
+    }
+}
+
+/// Why a broadcast [`Receiver`] returned no message.
+///
+/// [`try_recv`](Receiver::try_recv) returns `Empty`, `Lagged` or `Closed`;
+/// [`recv`](Receiver::recv) returns `Lagged` or `Closed`; [`recv_timeout`](Receiver::recv_timeout)
+/// returns `Timeout`, `Lagged` or `Closed`.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::{Broadcast, BroadcastError};
+///
+/// assert_eq!(BroadcastError::Lagged(3).to_string(), "the receiver lagged behind and missed 3 messages");
+/// let b: Broadcast<u8, 2> = Broadcast::new();
+/// let mut rx = b.subscribe();
+/// assert_eq!(rx.try_recv(), Err(BroadcastError::Empty));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BroadcastError {
+    /// No new message now.
+    Empty,
+    /// No new message came before the timeout.
+    Timeout,
+    /// The sender overwrote this many messages before this receiver read them; the receiver
+    /// now continues with the oldest message still kept.
+    Lagged(u64),
+    /// The channel is closed and this receiver has read every message kept.
+    Closed,
+}
+
+impl fmt::Display for BroadcastError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("no new broadcast message"),
+            Self::Timeout => f.write_str("timed out waiting for a broadcast message"),
+            Self::Lagged(n) => write!(f, "the receiver lagged behind and missed {n} messages"),
+            Self::Closed => f.write_str("receiving on a closed broadcast channel"),
+        }
+    }
+}
+
+impl core::error::Error for BroadcastError {}
+
+/// A broadcast channel keeping the last `N` messages: every [`Receiver`] sees every message
+/// sent after it subscribed, in order (the lecture's broadcast).
+///
+/// Policy: the sender never waits for receivers. [`send`](Self::send) overwrites the oldest
+/// message once `N` are kept, so a receiver that falls more than `N` messages behind loses the
+/// oldest ones and is told exactly how many ([`BroadcastError::Lagged`]); what it receives plus
+/// what it is told it missed always adds up to what was sent. The only wait in `send` is for a
+/// receiver that is cloning the very slot being overwritten (one `clone` long).
+///
+/// - Receivers: any number; [`subscribe`](Self::subscribe) creates one, a cursor into the ring.
+///   Receiving clones the message (`T: Clone`).
+/// - Blocking: [`Receiver::recv`] blocks through `W` while no new message is there.
+/// - Close: [`close`](Self::close) wakes every receiver; each reads what is kept, then gets
+///   `Closed`. A send racing with `close` may or may not be seen.
+/// - Message numbers are `usize`; on 32-bit targets they wrap after 2^32 messages, which this
+///   channel does not handle.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::{Broadcast, BroadcastError};
+///
+/// static NEWS: Broadcast<u32, 4> = Broadcast::new();
+///
+/// let mut fast = NEWS.subscribe();
+/// let mut slow = NEWS.subscribe();
+/// for n in 0..6 {
+///     NEWS.send(n);
+///     assert_eq!(fast.try_recv(), Ok(n));
+/// }
+/// assert_eq!(slow.try_recv(), Err(BroadcastError::Lagged(2))); // 0 and 1 were overwritten
+/// assert_eq!(slow.try_recv(), Ok(2));
+/// ```
+pub struct Broadcast<T, const N: usize, W = Spin> {
+    /// The number of messages sent so far (claimed by senders).
+    tail: CachePadded<AtomicUsize>,
+    slots: [Slot<T>; N],
+    closed: AtomicBool,
+    /// Receivers wait here for a new message.
+    signal: Signal<W>,
+}
+
+// SAFETY: messages move from the sender to receivers (`T: Send`), and receivers clone them
+// through `&T` concurrently (`T: Sync`); slot access follows the slot's lock word.
+unsafe impl<T: Send + Sync, const N: usize, W> Sync for Broadcast<T, N, W> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync, const N: usize, W> Send for Broadcast<T, N, W> {}
+
+// Memory ordering: a slot's value and `seq` are protected by its lock word (writer: Acquire
+// compare-and-swap, Release store; readers: Acquire compare-and-swap, Release decrement), so
+// `seq` itself is Relaxed. After writing, the sender issues a SeqCst fence before the signal's
+// waiter check: the state change of the signal's Dekker pair.
+impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
+    /// Creates an empty, open channel keeping the last `N` messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Broadcast;
+    ///
+    /// static B: Broadcast<u8, 8> = Broadcast::new();
+    /// assert_eq!(B.sent(), 0);
+    /// ```
+    pub const fn new() -> Self {
+        const { assert!(N > 0, "a broadcast channel keeps at least one message") };
+        Self {
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            slots: [const {
+                Slot {
+                    lock: AtomicU32::new(0),
+                    seq: AtomicUsize::new(0),
+                    value: UnsafeCell::new(MaybeUninit::uninit()),
+                }
+            }; N],
+            closed: AtomicBool::new(false),
+            signal: Signal::new(),
+        }
+    }
+
+    /// Sends `value` to every receiver, overwriting the oldest kept message if `N` are kept.
+    /// Never waits for a receiver to catch up.
+    ///
+    /// Returns `false` (and drops `value`) if the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Broadcast;
+    ///
+    /// let b: Broadcast<&str, 2> = Broadcast::new();
+    /// let mut rx = b.subscribe();
+    /// assert!(b.send("hello"));
+    /// assert_eq!(rx.try_recv(), Ok("hello"));
+    /// ```
+    pub fn send(&self, value: T) -> bool {
+        // Relaxed: a stop flag; a send racing with `close` may or may not be seen (documented).
+        if self.closed.load(Relaxed) {
+            return false;
+        }
+        // Relaxed: the number only picks the slot; the slot's lock orders the data.
+        let n = self.tail.fetch_add(1, Relaxed);
+        let slot = &self.slots[n % N];
+        // Acquire: pairs with the readers' Release unlock, so their clones are done.
+        while slot
+            .lock
+            .compare_exchange_weak(0, WRITER, Acquire, Relaxed)
+            .is_err()
+        {
+            spin_loop();
+        }
+        // Relaxed: under the writer lock.
+        let old = slot.seq.load(Relaxed);
+        if old <= n {
+            if old != 0 {
+                // SAFETY: `seq != 0`, so the slot holds a message; the writer lock excludes
+                // readers.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+            // SAFETY: under the writer lock; the old message was dropped above.
+            slot.value.with_mut(|p| unsafe { (*p).write(value) });
+            // Relaxed: under the writer lock.
+            slot.seq.store(n + 1, Relaxed);
+            // Release: publishes the message and `seq` to the readers' Acquire lock.
+            slot.lock.store(0, Release);
+        } else {
+            // A later message (a concurrent sender, a lap ahead) is already here: ours is as
+            // good as overwritten.
+            // Release: as above.
+            slot.lock.store(0, Release);
+            drop(value);
+        }
+        // SeqCst: the state change of the signal's Dekker pair.
+        fence(SeqCst);
+        self.signal.notify_all();
+        true
+    }
+
+    /// A new receiver that will see every message sent from now on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::{Broadcast, BroadcastError};
+    ///
+    /// let b: Broadcast<u8, 2> = Broadcast::new();
+    /// b.send(1);
+    /// let mut rx = b.subscribe();
+    /// assert_eq!(rx.try_recv(), Err(BroadcastError::Empty)); // only what comes after
+    /// ```
+    pub fn subscribe(&self) -> Receiver<'_, T, N, W> {
+        // Relaxed: the starting point only; the slots' locks order the data.
+        Receiver {
+            chan: self,
+            next: self.tail.load(Relaxed),
+        }
+    }
+
+    /// The number of messages sent so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Broadcast;
+    ///
+    /// let b: Broadcast<u8, 2> = Broadcast::new();
+    /// b.send(1);
+    /// assert_eq!(b.sent(), 1);
+    /// ```
+    pub fn sent(&self) -> usize {
+        // Relaxed: a snapshot.
+        self.tail.load(Relaxed)
+    }
+
+    /// Closes the channel and wakes every receiver. Returns `true` if this call closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::{Broadcast, BroadcastError};
+    ///
+    /// let b: Broadcast<u8, 2> = Broadcast::new();
+    /// let mut rx = b.subscribe();
+    /// b.send(1);
+    /// assert!(b.close());
+    /// assert!(!b.send(2));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(BroadcastError::Closed));
+    /// ```
+    pub fn close(&self) -> bool {
+        // SeqCst: the state change of the signal's Dekker pair; also releases the messages
+        // sent before to receivers that read the flag with Acquire.
+        let was = self.closed.swap(true, SeqCst);
+        self.signal.notify_all();
+        !was
+    }
+
+    /// Whether the channel is closed (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Broadcast;
+    ///
+    /// let b: Broadcast<u8, 2> = Broadcast::new();
+    /// assert!(!b.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        // Relaxed: a snapshot.
+        self.closed.load(Relaxed)
+    }
+}
+
+impl<T, const N: usize, W: Wait> Default for Broadcast<T, N, W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const N: usize, W> Drop for Broadcast<T, N, W> {
+    fn drop(&mut self) {
+        for slot in &mut self.slots {
+            // Relaxed: `&mut self`, no other thread.
+            if slot.seq.load(Relaxed) != 0 {
+                // SAFETY: `seq != 0`: the slot holds a message.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for Broadcast<T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Broadcast")
+            .field("sent", &self.sent())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// A receiver of a [`Broadcast`] channel: a cursor that reads every message in order.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::Broadcast;
+///
+/// let b: Broadcast<u8, 4> = Broadcast::new();
+/// let mut a = b.subscribe();
+/// let mut c = b.subscribe();
+/// b.send(5);
+/// assert_eq!((a.try_recv(), c.try_recv()), (Ok(5), Ok(5)));
+/// ```
+pub struct Receiver<'a, T, const N: usize, W: Wait = Spin> {
+    chan: &'a Broadcast<T, N, W>,
+    /// The number of the next message to read.
+    next: usize,
+}
+
+impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
+    /// Returns the next message if it has been sent, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`BroadcastError::Empty`] if no new message is there; [`BroadcastError::Lagged`] with the
+    /// number of messages this receiver missed (it then continues with the oldest one kept);
+    /// [`BroadcastError::Closed`] once closed and read to the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::{Broadcast, BroadcastError};
+    ///
+    /// let b: Broadcast<u8, 1> = Broadcast::new();
+    /// let mut rx = b.subscribe();
+    /// b.send(1);
+    /// b.send(2);
+    /// assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(1)));
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, BroadcastError> {
+        match self.read() {
+            Err(BroadcastError::Empty) => {
+                // Acquire: pairs with the SeqCst swap in `close`, so messages sent before the
+                // close are visible to the second read.
+                if self.chan.closed.load(Acquire) {
+                    match self.read() {
+                        Err(BroadcastError::Empty) => Err(BroadcastError::Closed),
+                        other => other,
+                    }
+                } else {
+                    Err(BroadcastError::Empty)
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Reads the message numbered `self.next`, or says why not (never `Closed`).
+    fn read(&mut self) -> Result<T, BroadcastError> {
+        let slot = &self.chan.slots[self.next % N];
+        slot.read_lock();
+        // Relaxed: under the read lock.
+        let seq = slot.seq.load(Relaxed);
+        if seq == self.next + 1 {
+            // SAFETY: `seq != 0`, so the slot holds a message; the read lock keeps the writer out.
+            let value = slot
+                .value
+                .with(|p| unsafe { (*p).assume_init_ref().clone() });
+            slot.read_unlock();
+            self.next += 1;
+            return Ok(value);
+        }
+        slot.read_unlock();
+        if seq > self.next + 1 {
+            // Overwritten: skip to the oldest message that can still be kept.
+            // Relaxed: `tail` only moves forward and is at least `seq` (it counted that send).
+            let oldest = self
+                .chan
+                .tail
+                .load(Relaxed)
+                .saturating_sub(N)
+                .max(self.next + 1);
+            let missed = oldest - self.next;
+            self.next = oldest;
+            return Err(BroadcastError::Lagged(missed as u64));
+        }
+        Err(BroadcastError::Empty)
+    }
+
+    /// Returns the next message, blocking through `W` until one is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`BroadcastError::Lagged`] or [`BroadcastError::Closed`], as for
+    /// [`try_recv`](Self::try_recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Broadcast;
+    ///
+    /// let b: Broadcast<u8, 4> = Broadcast::new();
+    /// let mut rx = b.subscribe();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| b.send(3));
+    ///     assert_eq!(rx.recv(), Ok(3));
+    /// });
+    /// ```
+    pub fn recv(&mut self) -> Result<T, BroadcastError> {
+        self.recv_deadline(None)
+    }
+
+    /// Returns the next message, blocking through `W` for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`BroadcastError::Timeout`], [`BroadcastError::Lagged`] or [`BroadcastError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::{Broadcast, BroadcastError};
+    ///
+    /// let b: Broadcast<u8, 4> = Broadcast::new();
+    /// let mut rx = b.subscribe();
+    /// assert_eq!(rx.recv_timeout(5), Err(BroadcastError::Timeout));
+    /// ```
+    pub fn recv_timeout(&mut self, timeout: W::Timeout) -> Result<T, BroadcastError> {
+        self.recv_deadline(Some(&mut W::deadline(timeout)))
+    }
+
+    fn recv_deadline(&mut self, deadline: Option<&mut W::Deadline>) -> Result<T, BroadcastError> {
+        let chan = self.chan;
+        chan.signal
+            .wait_until(deadline, || match self.try_recv() {
+                Err(BroadcastError::Empty) => None,
+                other => Some(other),
+            })
+            .unwrap_or(Err(BroadcastError::Timeout))
+    }
+}
+
+impl<T, const N: usize, W: Wait> Clone for Receiver<'_, T, N, W> {
+    /// A second receiver at the same position.
+    fn clone(&self) -> Self {
+        Self {
+            chan: self.chan,
+            next: self.next,
+        }
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for Receiver<'_, T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}

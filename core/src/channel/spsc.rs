@@ -1,0 +1,632 @@
+//! [`Spsc`]: the single-producer single-consumer channel, split into [`Producer`] and
+//! [`Consumer`] halves (the lecture's producer/consumer).
+
+use core::fmt;
+
+use super::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use super::signal::Signal;
+use crate::queue::CachePadded;
+use crate::queue::spsc::{ConsumerIndex, ProducerIndex, Ring};
+use crate::sync::atomic::{
+    AtomicBool,
+    Ordering::{Acquire, Relaxed, SeqCst},
+    fence,
+};
+use crate::wait::{Spin, Wait};
+
+/// A single-producer single-consumer channel of exactly `N` slots: the fastest channel here,
+/// used through its [`Producer`] and [`Consumer`] halves.
+///
+/// The ring is Lamport's, with the producer caching the consumer's index and the consumer
+/// polling a stamp in each slot (see `queue::spsc`): a steady stream touches the other side's
+/// index about once per lap, and a message costs the consumer one cache line. Wait-free:
+/// neither side ever waits for the other inside an operation. A send or receive that does not
+/// block calls `W` only if the other side is blocked (with [`Spin`], never).
+///
+/// - Split: [`split`](Self::split) from `&mut self` (an owned ring, as heapless does), or
+///   [`try_split`](Self::try_split) once from `&self`, which works on a `static` without `unsafe`.
+/// - Blocking: [`Producer::send`] blocks while full, [`Consumer::recv`] while empty; `_timeout`
+///   forms give up after a `W::Timeout`.
+/// - Close: [`Producer::close`], or dropping either half, closes the channel and wakes the
+///   other side; the consumer drains what is left, then gets `Closed`; the producer gets
+///   `Closed` at once.
+/// - Drop: messages still queued are dropped with the channel.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::Spsc;
+///
+/// static RING: Spsc<u64, 1024> = Spsc::new();
+///
+/// let (mut tx, mut rx) = RING.try_split().unwrap();
+/// assert!(RING.try_split().is_none()); // one pair of halves per static ring
+/// std::thread::scope(|s| {
+///     s.spawn(move || {
+///         for i in 0..10_000 {
+///             tx.send(i).unwrap();
+///         }
+///     }); // dropping the producer closes the channel
+///     let mut expected = 0;
+///     while let Ok(v) = rx.recv() {
+///         assert_eq!(v, expected);
+///         expected += 1;
+///     }
+///     assert_eq!(expected, 10_000);
+/// });
+/// ```
+pub struct Spsc<T, const N: usize, W = Spin> {
+    ring: Ring<T, N>,
+    shared: CachePadded<Shared<W>>,
+}
+
+/// The read-mostly state of an [`Spsc`]: written on close and when a side blocks.
+struct Shared<W> {
+    /// Set by `close` or by dropping a half; cleared by `split`.
+    closed: AtomicBool,
+    /// Set by `try_split`; never cleared, so a `&self` ring is split once.
+    split: AtomicBool,
+    /// The consumer waits here while empty.
+    not_empty: Signal<W>,
+    /// The producer waits here while full.
+    not_full: Signal<W>,
+}
+
+impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
+    /// Creates an empty, open channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// static RING: Spsc<u8, 4> = Spsc::new();
+    /// assert_eq!(RING.len(), 0);
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            ring: Ring::new(),
+            shared: CachePadded::new(Shared {
+                closed: AtomicBool::new(false),
+                split: AtomicBool::new(false),
+                not_empty: Signal::new(),
+                not_full: Signal::new(),
+            }),
+        }
+    }
+
+    /// Splits an owned channel into its halves (and reopens it if a previous pair closed it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn split(&mut self) -> (Producer<'_, T, N, W>, Consumer<'_, T, N, W>) {
+        // Relaxed: `&mut self` means no half is alive.
+        self.shared.closed.store(false, Relaxed);
+        // Relaxed: as above.
+        self.shared.split.store(true, Relaxed);
+        self.halves()
+    }
+
+    /// Splits the channel into its halves the first time it is called, and returns `None` ever
+    /// after: the way to use a `static` channel without `unsafe`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// static RING: Spsc<u8, 2> = Spsc::new();
+    /// let halves = RING.try_split();
+    /// assert!(halves.is_some());
+    /// assert!(RING.try_split().is_none());
+    /// ```
+    pub fn try_split(&self) -> Option<(Producer<'_, T, N, W>, Consumer<'_, T, N, W>)> {
+        // Acquire: pairs with nothing earlier (the flag only goes false -> true); Relaxed would
+        // do, Acquire keeps the halves' first reads after the claim.
+        (!self.shared.split.swap(true, Acquire)).then(|| self.halves())
+    }
+
+    fn halves(&self) -> (Producer<'_, T, N, W>, Consumer<'_, T, N, W>) {
+        (
+            Producer {
+                chan: self,
+                index: self.ring.producer_index(),
+            },
+            Consumer {
+                chan: self,
+                index: self.ring.consumer_index(),
+            },
+        )
+    }
+
+    /// The number of queued messages (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, _rx) = ring.split();
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Whether no message is queued (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// assert!(Spsc::<u8, 2>::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the channel is closed (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// static RING: Spsc<u8, 2> = Spsc::new();
+    /// let (tx, _rx) = RING.try_split().unwrap();
+    /// assert!(!RING.is_closed());
+    /// drop(tx);
+    /// assert!(RING.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        // Relaxed: a snapshot.
+        self.shared.closed.load(Relaxed)
+    }
+
+    /// The number of slots, `N`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// assert_eq!(Spsc::<u8, 2>::new().capacity(), 2);
+    /// ```
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    fn close(&self) {
+        // SeqCst: the state change of the signals' Dekker pair; it also releases every message
+        // pushed before it to a consumer that reads the flag with Acquire.
+        self.shared.closed.store(true, SeqCst);
+        self.shared.not_empty.notify_all();
+        self.shared.not_full.notify_all();
+    }
+}
+
+impl<T, const N: usize, W: Wait> Default for Spsc<T, N, W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for Spsc<T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spsc")
+            .field("len", &self.len())
+            .field("capacity", &N)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sending half of an [`Spsc`] channel. Dropping it closes the channel.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::Spsc;
+///
+/// let mut ring: Spsc<u8, 1> = Spsc::new();
+/// let (mut tx, _rx) = ring.split();
+/// assert!(tx.try_send(1).is_ok());
+/// assert!(tx.try_send(2).unwrap_err().is_full());
+/// ```
+pub struct Producer<'a, T, const N: usize, W: Wait = Spin> {
+    chan: &'a Spsc<T, N, W>,
+    index: ProducerIndex,
+}
+
+impl<T, const N: usize, W: Wait> Producer<'_, T, N, W> {
+    /// Sends `value` if a slot is free now, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the message handed back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{TrySendError, channel::Spsc};
+    ///
+    /// let mut ring: Spsc<u8, 1> = Spsc::new();
+    /// let (mut tx, rx) = ring.split();
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+    /// ```
+    #[inline]
+    pub fn try_send(&mut self, value: T) -> Result<(), TrySendError<T>> {
+        // Relaxed: the flag only ever tells the producer to stop; no data is read after it.
+        if self.chan.shared.closed.load(Relaxed) {
+            return Err(TrySendError::Closed(value));
+        }
+        // SAFETY: a `Producer` is the ring's only producer (one per split, not `Clone`), and
+        // `self.index` is its state.
+        match unsafe { self.chan.ring.push(&mut self.index, value) } {
+            Ok(()) => {
+                if W::NEEDS_WAKE {
+                    // SeqCst: the push's Release store of `tail` becomes the state change of
+                    // the signal's Dekker pair.
+                    fence(SeqCst);
+                    self.chan.shared.not_empty.notify_one();
+                }
+                Ok(())
+            }
+            Err(v) => Err(TrySendError::Full(v)),
+        }
+    }
+
+    /// Sends `value`, blocking through `W` while the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the message if the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 1> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
+    #[inline]
+    pub fn send(&mut self, value: T) -> Result<(), SendError<T>> {
+        match self.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(SendError(v)),
+            Err(TrySendError::Full(v)) => self
+                .send_contended(v, None)
+                .map_err(|e| SendError(e.into_inner())),
+        }
+    }
+
+    /// Sends `value`, blocking through `W` for at most `timeout` while the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] or [`SendTimeoutError::Closed`], with the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{SendTimeoutError, channel::Spsc};
+    ///
+    /// let mut ring: Spsc<u8, 1> = Spsc::new();
+    /// let (mut tx, _rx) = ring.split();
+    /// tx.send_timeout(1, 10).unwrap();
+    /// assert_eq!(tx.send_timeout(2, 10), Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_timeout(
+        &mut self,
+        value: T,
+        timeout: W::Timeout,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match self.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => self.send_contended(v, Some(&mut W::deadline(timeout))),
+        }
+    }
+
+    #[cold]
+    fn send_contended(
+        &mut self,
+        value: T,
+        deadline: Option<&mut W::Deadline>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let chan = self.chan;
+        let mut value = Some(value);
+        let outcome =
+            chan.shared
+                .not_full
+                .wait_until(deadline, || match self.try_send(value.take()?) {
+                    Ok(()) => Some(Ok(())),
+                    Err(TrySendError::Closed(v)) => Some(Err(SendTimeoutError::Closed(v))),
+                    Err(TrySendError::Full(v)) => {
+                        value = Some(v);
+                        None
+                    }
+                });
+        match (outcome, value) {
+            (Some(r), _) => r,
+            (None, Some(v)) => Err(SendTimeoutError::Timeout(v)),
+            // A send that failed always put the value back.
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Closes the channel and wakes the consumer, which drains what is queued and then gets
+    /// `Closed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{TryRecvError, channel::Spsc};
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// tx.close();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn close(&mut self) {
+        self.chan.close();
+    }
+
+    /// The number of queued messages (at least this many, as the producer sees it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, _rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.ring.len_from_producer(&self.index)
+    }
+
+    /// Whether no message is queued (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (tx, _rx) = ring.split();
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of free slots now (at least this many).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, _rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.free(), 1);
+    /// ```
+    pub fn free(&self) -> usize {
+        N - self.len()
+    }
+}
+
+impl<T, const N: usize, W: Wait> Drop for Producer<'_, T, N, W> {
+    fn drop(&mut self) {
+        self.chan.close();
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for Producer<'_, T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receiving half of an [`Spsc`] channel. Dropping it closes the channel.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::{TryRecvError, channel::Spsc};
+///
+/// let mut ring: Spsc<u8, 1> = Spsc::new();
+/// let (mut tx, mut rx) = ring.split();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// tx.send(4).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(4));
+/// ```
+pub struct Consumer<'a, T, const N: usize, W: Wait = Spin> {
+    chan: &'a Spsc<T, N, W>,
+    index: ConsumerIndex,
+}
+
+impl<T, const N: usize, W: Wait> Consumer<'_, T, N, W> {
+    /// Receives the oldest message if there is one now, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`], or [`TryRecvError::Closed`] once closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{TryRecvError, channel::Spsc};
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    #[inline]
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        // SAFETY: a `Consumer` is the ring's only consumer (one per split, not `Clone`), and
+        // `self.index` is its state.
+        match unsafe { self.chan.ring.pop(&mut self.index) } {
+            Some(v) => {
+                if W::NEEDS_WAKE {
+                    // SeqCst: the pop's Release store of `head` becomes the state change of
+                    // the signal's Dekker pair.
+                    fence(SeqCst);
+                    self.chan.shared.not_full.notify_one();
+                }
+                Ok(v)
+            }
+            None => self.try_recv_empty(),
+        }
+    }
+
+    /// `try_recv` found the ring empty: closed and drained, or just empty.
+    #[cold]
+    fn try_recv_empty(&mut self) -> Result<T, TryRecvError> {
+        // Acquire: pairs with the SeqCst store in `close`, so every push before the close is
+        // visible to the pop below.
+        if !self.chan.shared.closed.load(Acquire) {
+            return Err(TryRecvError::Empty);
+        }
+        // SAFETY: as in `try_recv`.
+        unsafe { self.chan.ring.pop(&mut self.index) }.ok_or(TryRecvError::Closed)
+    }
+
+    /// Receives the oldest message, blocking through `W` while the channel is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{RecvError, channel::Spsc};
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (tx, mut rx) = ring.split();
+    /// drop(tx);
+    /// assert_eq!(rx.recv(), Err(RecvError));
+    /// ```
+    #[inline]
+    pub fn recv(&mut self) -> Result<T, RecvError> {
+        match self.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Closed) => Err(RecvError),
+            Err(TryRecvError::Empty) => self.recv_contended(None).map_err(|_| RecvError),
+        }
+    }
+
+    /// Receives the oldest message, blocking through `W` for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`], or [`RecvTimeoutError::Closed`] once closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{RecvTimeoutError, channel::Spsc};
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (_tx, mut rx) = ring.split();
+    /// assert_eq!(rx.recv_timeout(10), Err(RecvTimeoutError::Timeout));
+    /// ```
+    pub fn recv_timeout(&mut self, timeout: W::Timeout) -> Result<T, RecvTimeoutError> {
+        match self.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Closed) => Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => self.recv_contended(Some(&mut W::deadline(timeout))),
+        }
+    }
+
+    #[cold]
+    fn recv_contended(
+        &mut self,
+        deadline: Option<&mut W::Deadline>,
+    ) -> Result<T, RecvTimeoutError> {
+        let chan = self.chan;
+        chan.shared
+            .not_empty
+            .wait_until(deadline, || match self.try_recv() {
+                Ok(v) => Some(Ok(v)),
+                Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
+                Err(TryRecvError::Empty) => None,
+            })
+            .unwrap_or(Err(RecvTimeoutError::Timeout))
+    }
+
+    /// The number of queued messages (at least this many, as the consumer sees it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.ring.len_from_consumer(&self.index)
+    }
+
+    /// Whether no message is queued (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (_tx, rx) = ring.split();
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T, const N: usize, W: Wait> Drop for Consumer<'_, T, N, W> {
+    fn drop(&mut self) {
+        self.chan.close();
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for Consumer<'_, T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,323 @@
+//! [`AsyncQueue`]: the bounded MPMC queue with `async` send and receive (cargo feature `async`),
+//! waking tasks through embassy-sync's `MultiWakerRegistration`.
+
+use core::fmt;
+use core::future::poll_fn;
+use core::task::{Poll, Waker};
+
+use embassy_sync::waitqueue::MultiWakerRegistration;
+
+use crate::channel::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::mutex::Mutex;
+use crate::queue::mpmc::{PopError, PushError, Ring};
+use crate::sync::atomic::{
+    AtomicBool,
+    Ordering::{Relaxed, SeqCst},
+    fence,
+};
+use crate::wait::Spin;
+
+/// The wakers of the tasks waiting on one side, and whether there are any.
+struct Wakers<const K: usize> {
+    /// Set (SeqCst) when a waker is registered, cleared when they are woken.
+    waiting: AtomicBool,
+    /// Held only to register or wake, never across an `await`; a spin lock suffices.
+    list: Mutex<MultiWakerRegistration<K>, Spin>,
+}
+
+// Memory ordering: a Dekker pair like the blocking channels' `Signal`. A task registers its
+// waker, sets `waiting` (SeqCst), issues a SeqCst fence and then retries the queue; the other
+// side changes the queue with a SeqCst read-modify-write, issues a SeqCst fence and reads
+// `waiting`. One of them sees the other: the retry succeeds, or the waker is woken.
+impl<const K: usize> Wakers<K> {
+    const fn new() -> Self {
+        Self {
+            waiting: AtomicBool::new(false),
+            list: Mutex::new(MultiWakerRegistration::new()),
+        }
+    }
+
+    fn register(&self, waker: &Waker) {
+        self.list.lock().register(waker);
+        // SeqCst: the waiter's half of the Dekker pair.
+        self.waiting.store(true, SeqCst);
+        fence(SeqCst);
+    }
+
+    #[inline]
+    fn wake(&self) {
+        // SeqCst: the notifier's half of the Dekker pair.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence.
+        if self.waiting.load(Relaxed) {
+            self.wake_contended();
+        }
+    }
+
+    #[cold]
+    fn wake_contended(&self) {
+        let mut list = self.list.lock();
+        // Relaxed: under the lock that registrations take too.
+        self.waiting.store(false, Relaxed);
+        list.wake();
+    }
+}
+
+/// A bounded MPMC queue of `N` slots for `async` code: [`send`](Self::send) and
+/// [`recv`](Self::recv) return futures that wait without blocking the executor.
+///
+/// The same Vyukov ring as [`Queue`](crate::Queue); a waiting task registers its waker in one
+/// of two embassy-sync `MultiWakerRegistration<K>`s (senders, receivers), and the other side
+/// wakes them only if one is registered. When more than `K` tasks wait on one side, the
+/// registration wakes all of them and they register again (embassy-sync's policy).
+///
+/// - Close: [`close`](Self::close) wakes every waiting task; sends fail with the message,
+///   receivers drain what is left, then get `Closed`.
+/// - Cancel: dropping a `send` future drops its message if it was not sent; dropping a `recv`
+///   future loses nothing.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::AsyncQueue;
+///
+/// static Q: AsyncQueue<u32, 4> = AsyncQueue::new();
+///
+/// async fn pipeline() -> u32 {
+///     Q.send(20).await.unwrap();
+///     Q.send(22).await.unwrap();
+///     Q.recv().await.unwrap() + Q.recv().await.unwrap()
+/// }
+///
+/// // Any executor runs it; this one polls a future that never has to wait.
+/// let mut fut = core::pin::pin!(pipeline());
+/// let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+/// assert_eq!(fut.as_mut().poll(&mut cx), core::task::Poll::Ready(42));
+/// ```
+pub struct AsyncQueue<T, const N: usize, const K: usize = 4> {
+    ring: Ring<T, N>,
+    senders: Wakers<K>,
+    receivers: Wakers<K>,
+}
+
+impl<T, const N: usize, const K: usize> AsyncQueue<T, N, K> {
+    /// Creates an empty, open queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// static Q: AsyncQueue<u8, 2> = AsyncQueue::new();
+    /// assert!(!Q.is_closed());
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            ring: Ring::new(),
+            senders: Wakers::new(),
+            receivers: Wakers::new(),
+        }
+    }
+
+    /// Sends `value` if a slot is free now.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// let q: AsyncQueue<u8, 1> = AsyncQueue::new();
+    /// assert!(q.try_send(1).is_ok());
+    /// assert!(q.try_send(2).unwrap_err().is_full());
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match self.ring.push(value) {
+            Ok(()) => {
+                self.receivers.wake();
+                Ok(())
+            }
+            Err(PushError::Full(v)) => Err(TrySendError::Full(v)),
+            Err(PushError::Closed(v)) => Err(TrySendError::Closed(v)),
+        }
+    }
+
+    /// Receives the oldest message if there is one now.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`], or [`TryRecvError::Closed`] once closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{TryRecvError, channel::AsyncQueue};
+    ///
+    /// let q: AsyncQueue<u8, 1> = AsyncQueue::new();
+    /// assert_eq!(q.try_recv(), Err(TryRecvError::Empty));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.ring.pop() {
+            Ok(v) => {
+                self.senders.wake();
+                Ok(v)
+            }
+            Err(PopError::Empty) => Err(TryRecvError::Empty),
+            Err(PopError::Closed) => Err(TryRecvError::Closed),
+        }
+    }
+
+    /// Sends `value`, waiting (as a future) while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the message if the queue is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// let q: AsyncQueue<u8, 1> = AsyncQueue::new();
+    /// let mut fut = core::pin::pin!(q.send(1));
+    /// let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    /// assert!(fut.as_mut().poll(&mut cx).is_ready());
+    /// ```
+    pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
+        let mut value = Some(value);
+        poll_fn(|cx| {
+            // `poll_fn` is not polled again after `Ready`, so the value is there.
+            let Some(v) = value.take() else {
+                return Poll::Pending;
+            };
+            let v = match self.try_send(v) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
+                Err(TrySendError::Full(v)) => v,
+            };
+            self.senders.register(cx.waker());
+            match self.try_send(v) {
+                Ok(()) => Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
+                Err(TrySendError::Full(v)) => {
+                    value = Some(v);
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// Receives the oldest message, waiting (as a future) while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// let q: AsyncQueue<u8, 1> = AsyncQueue::new();
+    /// let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    /// let mut fut = core::pin::pin!(q.recv());
+    /// assert!(fut.as_mut().poll(&mut cx).is_pending());
+    /// q.try_send(3).unwrap();
+    /// assert_eq!(fut.as_mut().poll(&mut cx), core::task::Poll::Ready(Ok(3)));
+    /// ```
+    pub async fn recv(&self) -> Result<T, RecvError> {
+        poll_fn(|cx| {
+            match self.try_recv() {
+                Ok(v) => return Poll::Ready(Ok(v)),
+                Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
+                Err(TryRecvError::Empty) => {}
+            }
+            self.receivers.register(cx.waker());
+            match self.try_recv() {
+                Ok(v) => Poll::Ready(Ok(v)),
+                Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
+                Err(TryRecvError::Empty) => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Closes the queue and wakes every waiting task. Returns `true` if this call closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// let q: AsyncQueue<u8, 1> = AsyncQueue::new();
+    /// assert!(q.close());
+    /// assert!(q.try_send(1).unwrap_err().is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        let closed = self.ring.close();
+        self.senders.wake();
+        self.receivers.wake();
+        closed
+    }
+
+    /// Whether the queue is closed (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// let q: AsyncQueue<u8, 1> = AsyncQueue::new();
+    /// assert!(!q.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.ring.is_closed()
+    }
+
+    /// The number of queued messages (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// let q: AsyncQueue<u8, 2> = AsyncQueue::new();
+    /// q.try_send(1).unwrap();
+    /// assert_eq!(q.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Whether no message is queued (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::AsyncQueue;
+    ///
+    /// assert!(AsyncQueue::<u8, 2>::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T, const N: usize, const K: usize> Default for AsyncQueue<T, N, K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const N: usize, const K: usize> fmt::Debug for AsyncQueue<T, N, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncQueue")
+            .field("len", &self.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

@@ -1,0 +1,300 @@
+//! Dmitry Vyukov's bounded MPMC queue ("Bounded MPMC queue", 1024cores.net, 2010): an array of
+//! slots, each with a sequence stamp that says whose turn it is, and two position counters.
+//!
+//! A producer claims position `tail` with a compare-and-swap once the slot's stamp says the slot
+//! is free for that position, writes the value, then publishes it by moving the stamp on by one.
+//! A consumer claims `head` once the stamp says the value for that position is there, reads it,
+//! then frees the slot for the next lap by moving the stamp to `head + one lap`.
+//!
+//! Progress: not lock-free. A producer preempted between its claim and its publish stalls the
+//! consumer of that slot (and, once the queue wraps, the producers behind it), as with every
+//! queue of this family (heapless deprecated its copy for this reason; crossbeam's `ArrayQueue`
+//! is the same algorithm). Here a pop that finds its slot claimed but not yet written backs off
+//! briefly and then reports the queue empty (the send has not completed), and a push that finds
+//! its slot not yet read reports it full, so the caller decides how to wait (through `W`) instead
+//! of spinning on a preempted thread.
+
+use core::mem::MaybeUninit;
+
+use super::{Backoff, CachePadded};
+use crate::sync::UnsafeCell;
+use crate::sync::atomic::{
+    AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+    fence,
+};
+
+// Implementation notes
+//
+// A position is `lap * LAP + index` with `index < N`: the index sits in the low bits, under a
+// `CLOSED` bit, and the lap above it. Positions of any `N` thus survive the wrap of `usize`
+// (plain counters with `pos % N` would not, unless `N` is a power of two). `CLOSED` is set in
+// `tail` only: once it is set no compare-and-swap on `tail` can succeed, so no push succeeds
+// after `close`.
+//
+// A slot's stamp is the position it waits for: `pos` when it is empty and a producer at `pos`
+// may write it, `pos + 1` when it holds the value written at `pos`. A slot stores its stamp minus
+// its own index, so the initial state (stamp = index, lap 0) is all zeros and `new` is `const`
+// for any `T` without a loop.
+
+/// A slot: the stored stamp and the value.
+struct Slot<T> {
+    /// The stamp minus this slot's index (see the implementation notes).
+    stamp: AtomicUsize,
+    /// Initialized exactly when the stamp is `pos + 1` for the position `pos` of this slot.
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// Why a push failed; the value comes back.
+#[derive(Debug)]
+pub(crate) enum PushError<T> {
+    /// Every slot is taken.
+    Full(T),
+    /// The queue was closed.
+    Closed(T),
+}
+
+/// Why a pop failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PopError {
+    /// No value, but the queue is open.
+    Empty,
+    /// No value, and the queue is closed: none will come.
+    Closed,
+}
+
+/// Vyukov's bounded MPMC queue of exactly `N` slots.
+pub(crate) struct Ring<T, const N: usize> {
+    /// The next position to pop. Written by consumers.
+    head: CachePadded<AtomicUsize>,
+    /// The next position to push, with the `CLOSED` bit. Written by producers and `close`.
+    // invariant: head <= tail (as positions) and tail - head <= N
+    tail: CachePadded<AtomicUsize>,
+    slots: [Slot<T>; N],
+}
+
+// SAFETY: values of `T` move from the pushing thread to the popping one (so `T: Send`); a slot's
+// value is only touched by the one thread that claimed its position, as the stamps guarantee.
+unsafe impl<T: Send, const N: usize> Send for Ring<T, N> {}
+// SAFETY: as above; `&Ring` only ever moves whole `T`s between threads, never shares a `&T`.
+unsafe impl<T: Send, const N: usize> Sync for Ring<T, N> {}
+
+impl<T, const N: usize> Ring<T, N> {
+    /// Above every index: `N` fits below it.
+    const CLOSED: usize = (N + 1).next_power_of_two();
+    /// One lap in position units.
+    const LAP: usize = Self::CLOSED * 2;
+    /// The index bits of a position.
+    const INDEX: usize = Self::CLOSED - 1;
+
+    /// Creates an empty, open queue.
+    pub(crate) const fn new() -> Self {
+        const {
+            assert!(
+                N > 0,
+                "a queue needs at least one slot (use a rendezvous channel for none)"
+            )
+        };
+        const { assert!(N <= usize::MAX / 4, "capacity too large") };
+        Self {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            slots: [const {
+                Slot {
+                    stamp: AtomicUsize::new(0),
+                    value: UnsafeCell::new(MaybeUninit::uninit()),
+                }
+            }; N],
+        }
+    }
+
+    /// The position after `pos` (which carries no `CLOSED` bit).
+    #[inline(always)]
+    fn next(pos: usize) -> usize {
+        if (pos & Self::INDEX) + 1 < N {
+            pos + 1
+        } else {
+            (pos & !(Self::LAP - 1)).wrapping_add(Self::LAP)
+        }
+    }
+
+    /// Pushes `value` unless the queue is full or closed.
+    #[inline]
+    pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
+        let mut backoff = Backoff::default();
+        // Relaxed: a guess; the compare-and-swap below decides.
+        let mut tail = self.tail.load(Relaxed);
+        loop {
+            if tail & Self::CLOSED != 0 {
+                return Err(PushError::Closed(value));
+            }
+            let index = tail & Self::INDEX;
+            // SAFETY: `index < N`: positions are built by `next`, which keeps the index below N.
+            let slot = unsafe { self.slots.get_unchecked(index) };
+            // Acquire: pairs with the Release stamp store in `pop`, so the consumer's read of the
+            // previous value happens before our write.
+            let stamp = slot.stamp.load(Acquire).wrapping_add(index);
+            if stamp == tail {
+                // SeqCst: the claim is in the single total order with the fence of `pop`'s
+                // emptiness check, and with the waiter count that the channel reads after it.
+                match self
+                    .tail
+                    .compare_exchange_weak(tail, Self::next(tail), SeqCst, Relaxed)
+                {
+                    Ok(_) => {
+                        // SAFETY: the stamp said the slot is empty for position `tail`, and the
+                        // compare-and-swap made this thread its only producer.
+                        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+                        // Release: publishes the value to the consumer's Acquire stamp load.
+                        slot.stamp
+                            .store(tail.wrapping_add(1).wrapping_sub(index), Release);
+                        return Ok(());
+                    }
+                    Err(current) => {
+                        tail = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp.wrapping_add(Self::LAP) == tail.wrapping_add(1) {
+                // The slot still holds the value of the previous lap: full, unless a consumer is
+                // between its claim and its read.
+                // SeqCst: orders this check after our stamp load in the total order, opposite
+                // the consumers' SeqCst claims of `head`.
+                fence(SeqCst);
+                // Relaxed: ordered by the fence.
+                let head = self.head.load(Relaxed);
+                // A consumer between its claim and its read: wait for it a little, then report
+                // full rather than spin on a thread that may be preempted.
+                if head.wrapping_add(Self::LAP) == tail || !backoff.spin_bounded() {
+                    return Err(PushError::Full(value));
+                }
+                // Relaxed: a new guess.
+                tail = self.tail.load(Relaxed);
+            } else {
+                // Another producer claimed this position already; catch up.
+                backoff.spin();
+                // Relaxed: a new guess.
+                tail = self.tail.load(Relaxed);
+            }
+        }
+    }
+
+    /// Pops the oldest value, or says why there is none.
+    #[inline]
+    pub(crate) fn pop(&self) -> Result<T, PopError> {
+        let mut backoff = Backoff::default();
+        // Relaxed: a guess; the compare-and-swap below decides.
+        let mut head = self.head.load(Relaxed);
+        loop {
+            let index = head & Self::INDEX;
+            // SAFETY: `index < N`, as in `push`.
+            let slot = unsafe { self.slots.get_unchecked(index) };
+            // Acquire: pairs with the Release stamp store in `push`, so the value is visible.
+            let stamp = slot.stamp.load(Acquire).wrapping_add(index);
+            if stamp == head.wrapping_add(1) {
+                // SeqCst: the claim is in the single total order with `push`'s fullness check
+                // and with the waiter count that the channel reads after it.
+                match self
+                    .head
+                    .compare_exchange_weak(head, Self::next(head), SeqCst, Relaxed)
+                {
+                    Ok(_) => {
+                        // SAFETY: the stamp said the slot holds the value of position `head`, and
+                        // the compare-and-swap made this thread its only consumer.
+                        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+                        // Release: hands the slot to the producer one lap later (its Acquire
+                        // stamp load), after our read.
+                        slot.stamp
+                            .store(head.wrapping_add(Self::LAP).wrapping_sub(index), Release);
+                        return Ok(value);
+                    }
+                    Err(current) => {
+                        head = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == head {
+                // The slot is empty for this lap: the queue is empty unless a producer is between
+                // its claim and its write.
+                // SeqCst: opposite the producers' SeqCst claims of `tail` (see `push`).
+                fence(SeqCst);
+                // Relaxed: ordered by the fence.
+                let tail = self.tail.load(Relaxed);
+                if tail & !Self::CLOSED == head {
+                    return Err(if tail & Self::CLOSED != 0 {
+                        PopError::Closed
+                    } else {
+                        PopError::Empty
+                    });
+                }
+                // A producer between its claim and its write: wait for it a little, then report
+                // empty rather than spin on a thread that may be preempted (its send has not
+                // completed, so "empty" is a truthful answer for this moment).
+                if !backoff.spin_bounded() {
+                    return Err(PopError::Empty);
+                }
+                // Relaxed: a new guess.
+                head = self.head.load(Relaxed);
+            } else {
+                // Another consumer took this position already; catch up.
+                backoff.spin();
+                // Relaxed: a new guess.
+                head = self.head.load(Relaxed);
+            }
+        }
+    }
+
+    /// Closes the queue: every later push fails; pops drain what is left. Returns `true` if
+    /// this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        // SeqCst: in the total order with the claims of `tail` and the emptiness checks, so a
+        // consumer that sees the queue empty and closed has seen every successful push.
+        self.tail.fetch_or(Self::CLOSED, SeqCst) & Self::CLOSED == 0
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        // Relaxed: a snapshot; `push` and `pop` decide with their own orderings.
+        self.tail.load(Relaxed) & Self::CLOSED != 0
+    }
+
+    /// The number of values now (a snapshot that may be stale at once).
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            // SeqCst: read `tail`, `head` and `tail` again in one total order, so a consistent
+            // pair is recognised by the two `tail` reads agreeing.
+            let tail = self.tail.load(SeqCst);
+            let head = self.head.load(SeqCst);
+            if self.tail.load(SeqCst) == tail {
+                let tail = tail & !Self::CLOSED;
+                let (hix, tix) = (head & Self::INDEX, tail & Self::INDEX);
+                return if hix < tix {
+                    tix - hix
+                } else if hix > tix {
+                    N - hix + tix
+                } else if tail == head {
+                    0
+                } else {
+                    N
+                };
+            }
+        }
+    }
+}
+
+impl<T, const N: usize> Drop for Ring<T, N> {
+    fn drop(&mut self) {
+        // Relaxed: `&mut self` means no other thread is using the queue.
+        let mut head = self.head.load(Relaxed);
+        // Relaxed: as above.
+        let tail = self.tail.load(Relaxed) & !Self::CLOSED;
+        while head != tail {
+            let slot = &mut self.slots[head & Self::INDEX];
+            // SAFETY: every position in `head..tail` holds a pushed value that was not popped
+            // (`&mut self`: no operation is half done).
+            unsafe { slot.value.get_mut().assume_init_drop() };
+            head = Self::next(head);
+        }
+    }
+}

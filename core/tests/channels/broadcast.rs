@@ -1,0 +1,85 @@
+//! `Broadcast` and `PubSub`: every receiver sees all or learns exactly how many it lost.
+
+use lockstep_core::channel::{Broadcast, BroadcastError, PubSub, Topic, Topics};
+
+use crate::{W, scale};
+
+#[test]
+fn each_receiver_sees_every_message_or_learns_how_many_it_missed() {
+    let total = 20_000 * scale();
+    let b: Broadcast<usize, 8, W> = Broadcast::new();
+    let receivers: Vec<_> = (0..3).map(|_| b.subscribe()).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = receivers
+            .into_iter()
+            .enumerate()
+            .map(|(k, mut rx)| {
+                s.spawn(move || {
+                    let (mut got, mut missed, mut expected) = (0usize, 0usize, 0usize);
+                    loop {
+                        match rx.recv() {
+                            Ok(v) => {
+                                assert_eq!(v, expected, "out of order or an unreported gap");
+                                expected += 1;
+                                got += 1;
+                                if k == 2 && got % 64 == 0 {
+                                    std::thread::yield_now(); // a slow receiver
+                                }
+                            }
+                            Err(BroadcastError::Lagged(n)) => {
+                                missed += n as usize;
+                                expected += n as usize;
+                            }
+                            Err(BroadcastError::Closed) => break,
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                    (got, missed)
+                })
+            })
+            .collect();
+        for i in 0..total {
+            assert!(b.send(i));
+        }
+        b.close();
+        for h in handles {
+            let (got, missed) = h.join().unwrap();
+            assert_eq!(got + missed, total);
+        }
+    });
+}
+
+#[test]
+fn subscribers_get_only_their_topics_in_order() {
+    const A: Topic = Topic::new(0);
+    const B: Topic = Topic::new(63);
+    let bus: PubSub<(Topic, usize), 64, W> = PubSub::new();
+    let mut only_a = bus.subscribe(Topics::EMPTY.with(A));
+    let mut only_b = bus.subscribe(Topics::EMPTY.with(B));
+    let mut both = bus.subscribe(Topics::EMPTY.with(A).with(B));
+    for i in 0..40 {
+        let t = if i % 3 == 0 { B } else { A };
+        assert!(bus.publish(t, (t, i)));
+    }
+    bus.close();
+    let drain = |sub: &mut lockstep_core::channel::Subscriber<'_, (Topic, usize), 64, W>| {
+        let mut v = Vec::new();
+        loop {
+            match sub.try_recv() {
+                Ok((t, (t2, i))) => {
+                    assert_eq!(t, t2);
+                    v.push((t, i));
+                }
+                Err(BroadcastError::Closed) => return v,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+    };
+    let a = drain(&mut only_a);
+    let b = drain(&mut only_b);
+    let all = drain(&mut both);
+    assert!(a.iter().all(|&(t, _)| t == A) && a.len() == 26);
+    assert!(b.iter().all(|&(t, _)| t == B) && b.len() == 14);
+    assert_eq!(all.len(), 40);
+    assert!(all.windows(2).all(|w| w[0].1 < w[1].1));
+}

@@ -1,0 +1,92 @@
+//! `Duplex`: concurrent callers each get their own reply; late replies go nowhere.
+
+use lockstep_core::channel::{CallError, Duplex, StaleReply};
+
+use crate::{W, scale};
+
+#[test]
+fn concurrent_callers_each_get_their_own_reply() {
+    let calls = 2_000 * scale();
+    let d: Duplex<(usize, usize), (usize, usize), 4, W> = Duplex::new();
+    std::thread::scope(|s| {
+        let server = s.spawn(|| {
+            let mut served = 0;
+            while let Ok((to, (caller, i))) = d.recv() {
+                d.reply(to, (caller, i * 2)).unwrap();
+                served += 1;
+            }
+            served
+        });
+        let callers: Vec<_> = (0..3)
+            .map(|c| {
+                let d = &d;
+                s.spawn(move || {
+                    for i in 0..calls {
+                        if i % 2 == 0 {
+                            assert_eq!(d.call((c, i), u32::MAX), Ok((c, i * 2)));
+                        } else {
+                            let ticket = d.call_async((c, i)).unwrap();
+                            assert_eq!(ticket.wait(), (c, i * 2));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in callers {
+            t.join().unwrap();
+        }
+        d.close();
+        assert_eq!(server.join().unwrap(), 3 * calls);
+    });
+}
+
+#[test]
+fn a_late_reply_is_refused_and_never_reaches_the_next_caller() {
+    let d: Duplex<u32, u32, 1, W> = Duplex::new();
+    // The first caller gives up before the server answers.
+    assert_eq!(d.call(1, 2), Err(CallError::Timeout));
+    let (late, req) = d.try_recv().unwrap();
+    assert_eq!(req, 1);
+    // The slot is reused by the next call.
+    let mut ticket = d.call_async(2).unwrap();
+    assert_eq!(d.reply(late, 100), Err(StaleReply(100)));
+    assert_eq!(ticket.try_take(), None);
+    let (to, req) = d.try_recv().unwrap();
+    d.reply(to, req * 10).unwrap();
+    assert_eq!(ticket.try_take(), Some(20));
+}
+
+#[test]
+fn callers_that_time_out_under_load_never_see_a_wrong_reply() {
+    let calls = 1_000 * scale();
+    let d: Duplex<(usize, usize), (usize, usize), 2, W> = Duplex::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while let Ok((to, req)) = d.recv() {
+                std::thread::yield_now(); // slow server: some callers give up
+                let _ = d.reply(to, req);
+            }
+        });
+        let callers: Vec<_> = (0..3)
+            .map(|c| {
+                let d = &d;
+                s.spawn(move || {
+                    let mut answered = 0;
+                    for i in 0..calls {
+                        match d.call((c, i), 3) {
+                            Ok(rep) => {
+                                assert_eq!(rep, (c, i), "a reply reached the wrong caller");
+                                answered += 1;
+                            }
+                            Err(CallError::Timeout | CallError::NotSent(_)) => {}
+                        }
+                    }
+                    answered
+                })
+            })
+            .collect();
+        let answered: usize = callers.into_iter().map(|t| t.join().unwrap()).sum();
+        d.close();
+        assert!(answered <= 3 * calls);
+    });
+}

@@ -1,0 +1,680 @@
+//! The four elementary communication types, written once over any [`Transport`].
+//!
+//! | type | method | the sender ... |
+//! |---|---|---|
+//! | asynchronous message | [`Endpoint::send`] | sends and goes on |
+//! | synchronous message | [`Endpoint::send_sync`] | waits for a receipt; a missing receipt ends in [`NetError::Timeout`] |
+//! | asynchronous request | [`Endpoint::request`], [`Endpoint::collect`] | gets a [`Ticket`] and collects the reply later |
+//! | synchronous request (RPC) | [`Endpoint::call`] | waits for the reply, with a timeout |
+//!
+//! Every message travels in an envelope: one kind byte and a 64-bit sequence number
+//! (little-endian), then the payload. Receipts (`ACK`) and replies carry the sequence number
+//! of what they answer. Progress happens inside the calls: an endpoint reads its transport
+//! only while one of its methods waits, and keeps what arrives meanwhile (messages and
+//! requests for [`Endpoint::recv`], replies for their tickets) in bounded buffers.
+//!
+//! Over an unreliable transport (UDP, [`Transport::is_reliable`] `false`) the waiting calls
+//! retransmit every [`Retry::interval`], at most [`Retry::max_sends`] times, and the receiver
+//! suppresses duplicates by sequence number (a window of [`DEDUP_WINDOW`] numbers), answering a
+//! repeated synchronous message with its receipt again and a repeated request with its cached
+//! reply: each message reaches the application exactly once. Over reliable transports none of
+//! this runs.
+//!
+//! A sequence number is per sending endpoint, starting at 0: a peer that restarts starts
+//! again at 0, so an endpoint talks to one incarnation of its peer.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::NetError;
+use crate::transport::Transport;
+
+pub(crate) const MSG: u8 = 0;
+pub(crate) const MSG_RECEIPT: u8 = 1;
+pub(crate) const ACK: u8 = 2;
+pub(crate) const REQUEST: u8 = 3;
+pub(crate) const REPLY: u8 = 4;
+
+/// Envelope header: kind byte and sequence number.
+pub const ENVELOPE_LEN: usize = 9;
+
+/// How many sequence numbers above the lowest unseen one the duplicate filter remembers.
+pub const DEDUP_WINDOW: usize = 4096;
+
+/// How many received messages and requests an endpoint buffers for [`Endpoint::recv`].
+pub const INBOX_LIMIT: usize = 4096;
+
+/// How long a wait on a reliable transport blocks in one receive before it looks at its
+/// deadline again.
+const RELIABLE_SLICE: Duration = Duration::from_millis(100);
+
+/// How many replies an endpoint on an unreliable transport keeps to answer repeated requests.
+const REPLY_CACHE: usize = 256;
+
+/// Retransmission over unreliable transports.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_hosted::comm::Retry;
+///
+/// let r = Retry::default();
+/// assert!(r.max_sends >= 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Time between two sends of the same message.
+    pub interval: Duration,
+    /// Sends of one message at most, the first included.
+    pub max_sends: u32,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            interval: Duration::from_millis(20),
+            max_sends: 25,
+        }
+    }
+}
+
+/// Something received: a message or a request to answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// An asynchronous or synchronous message (its receipt has been sent).
+    Message(Vec<u8>),
+    /// A request; answer it with [`Endpoint::reply`].
+    Request(Request),
+}
+
+/// A received request, answered with [`Endpoint::reply`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request {
+    id: u64,
+    /// The request's payload.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The request's sequence number at its sender.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// The claim on the reply of an asynchronous request; see [`Endpoint::collect`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+#[must_use = "a ticket is the only way to collect the reply; dropping it leaves the reply uncollected"]
+pub struct Ticket {
+    seq: u64,
+}
+
+/// Duplicate suppression by sequence number.
+#[derive(Debug, Default)]
+pub(crate) struct Dedup {
+    // invariant: every number below `floor` counts as seen; `above` holds seen numbers >= floor
+    floor: u64,
+    above: BTreeSet<u64>,
+}
+
+impl Dedup {
+    pub(crate) fn contains(&self, seq: u64) -> bool {
+        seq < self.floor || self.above.contains(&seq)
+    }
+
+    /// Records `seq`; `true` if it had not been seen.
+    pub(crate) fn insert(&mut self, seq: u64) -> bool {
+        if seq < self.floor || !self.above.insert(seq) {
+            return false;
+        }
+        while self.above.first() == Some(&self.floor) {
+            self.above.pop_first();
+            self.floor += 1;
+        }
+        if self.above.len() > DEDUP_WINDOW {
+            // Forget the oldest hole: a message that late is treated as a duplicate.
+            if let Some(oldest) = self.above.pop_first() {
+                self.floor = oldest + 1;
+            }
+        }
+        true
+    }
+}
+
+/// Writes the envelope `[kind][seq, little-endian][payload]` into `buf`.
+pub(crate) fn encode_envelope(buf: &mut Vec<u8>, kind: u8, seq: u64, payload: &[u8]) {
+    buf.clear();
+    buf.push(kind);
+    buf.extend_from_slice(&seq.to_le_bytes());
+    buf.extend_from_slice(payload);
+}
+
+/// Splits an envelope into kind, sequence number and payload; `None` if it is too short.
+pub(crate) fn decode_envelope(env: &[u8]) -> Option<(u8, u64, &[u8])> {
+    let (head, payload) = env.split_first_chunk::<ENVELOPE_LEN>()?;
+    let mut seq = [0; 8];
+    seq.copy_from_slice(&head[1..]);
+    Some((head[0], u64::from_le_bytes(seq), payload))
+}
+
+/// One side of a conversation over a transport, offering the four communication types.
+///
+/// # Examples
+///
+/// ```
+/// use std::thread;
+/// use std::time::Duration;
+/// use lockstep_hosted::comm::{Endpoint, Incoming};
+/// use lockstep_hosted::transport::udp;
+///
+/// let (a, b) = udp::pair().unwrap();
+/// let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
+/// let t = Duration::from_secs(5);
+/// thread::scope(|s| {
+///     s.spawn(move || {
+///         // Answer one synchronous message and one request.
+///         assert_eq!(server.recv(Some(t)).unwrap(), Incoming::Message(b"note".to_vec()));
+///         let Incoming::Request(req) = server.recv(Some(t)).unwrap() else { panic!() };
+///         server.reply(&req, &req.body.to_ascii_uppercase()).unwrap();
+///     });
+///     client.send_sync(b"note", t).unwrap(); // returns once the receipt is back
+///     assert_eq!(client.call(b"hello", t).unwrap(), b"HELLO");
+/// });
+/// ```
+#[derive(Debug)]
+pub struct Endpoint<T> {
+    t: T,
+    retry: Retry,
+    next_seq: u64,
+    sbuf: Vec<u8>,
+    rbuf: Vec<u8>,
+    inbox: VecDeque<Incoming>,
+    awaiting_ack: HashSet<u64>,
+    acked: HashSet<u64>,
+    // outstanding requests: seq -> request body (kept for retransmission when unreliable)
+    outstanding: HashMap<u64, Vec<u8>>,
+    replies: HashMap<u64, Vec<u8>>,
+    seen: Dedup,
+    reply_cache: VecDeque<(u64, Vec<u8>)>,
+}
+
+impl<T: Transport> Endpoint<T> {
+    /// An endpoint over `t` with the default [`Retry`].
+    pub fn new(t: T) -> Self {
+        Self::with_retry(t, Retry::default())
+    }
+
+    /// An endpoint over `t` retransmitting (when `t` is unreliable) as `retry` says.
+    pub fn with_retry(t: T, retry: Retry) -> Self {
+        Endpoint {
+            t,
+            retry,
+            next_seq: 0,
+            sbuf: Vec::new(),
+            rbuf: Vec::new(),
+            inbox: VecDeque::new(),
+            awaiting_ack: HashSet::new(),
+            acked: HashSet::new(),
+            outstanding: HashMap::new(),
+            replies: HashMap::new(),
+            seen: Dedup::default(),
+            reply_cache: VecDeque::new(),
+        }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.t
+    }
+
+    /// The transport, mutably.
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.t
+    }
+
+    /// Gives the transport back.
+    pub fn into_inner(self) -> T {
+        self.t
+    }
+
+    /// Asynchronous message: sends `msg` and returns without waiting for anything.
+    ///
+    /// Over an unreliable transport it may be lost; it is never delivered twice.
+    ///
+    /// # Errors
+    ///
+    /// The transport's send error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
+    /// a.send(b"fire and forget").unwrap(); // returns at once: nobody has received it yet
+    /// assert_eq!(b.recv(Some(Duration::from_secs(1))).unwrap(), Incoming::Message(b"fire and forget".to_vec()));
+    /// ```
+    pub fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
+        let seq = self.take_seq();
+        self.emit(MSG, seq, msg)
+    }
+
+    /// Synchronous message: sends `msg` and waits until the receiver's endpoint has it
+    /// (its receipt arrives), retransmitting over unreliable transports.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Timeout`] ("a receipt") when no receipt came within `timeout`; transport
+    /// errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::Endpoint;
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let mut a = Endpoint::new(a);
+    /// // The receiver never receives: the missing receipt is detected by timeout.
+    /// let err = a.send_sync(b"are you there?", Duration::from_millis(20)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # drop(b);
+    /// ```
+    pub fn send_sync(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        let seq = self.take_seq();
+        self.awaiting_ack.insert(seq);
+        let result = self.emit(MSG_RECEIPT, seq, msg).and_then(|()| {
+            self.wait_for(timeout, "a receipt", MSG_RECEIPT, seq, msg, |s| {
+                s.acked.remove(&seq)
+            })
+        });
+        self.awaiting_ack.remove(&seq);
+        self.acked.remove(&seq);
+        result
+    }
+
+    /// Asynchronous request: sends `body` and returns a [`Ticket`] for the reply.
+    ///
+    /// # Errors
+    ///
+    /// The transport's send error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
+    /// let t = Duration::from_secs(1);
+    /// let ticket = client.request(b"2+2").unwrap(); // the client goes on with other work
+    /// assert_eq!(client.try_collect(&ticket).unwrap(), None); // not answered yet
+    /// let Incoming::Request(req) = server.recv(Some(t)).unwrap() else { panic!() };
+    /// server.reply(&req, b"4").unwrap();
+    /// assert_eq!(client.collect(&ticket, t).unwrap(), b"4");
+    /// ```
+    pub fn request(&mut self, body: &[u8]) -> Result<Ticket, NetError> {
+        let seq = self.take_seq();
+        let kept = if self.t.is_reliable() {
+            Vec::new()
+        } else {
+            body.to_vec()
+        };
+        self.outstanding.insert(seq, kept);
+        if let Err(e) = self.emit(REQUEST, seq, body) {
+            self.outstanding.remove(&seq);
+            return Err(e);
+        }
+        Ok(Ticket { seq })
+    }
+
+    /// Collects the reply to `ticket`, waiting at most `timeout` (retransmitting the request
+    /// over unreliable transports). After a timeout the ticket stays valid.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Timeout`] ("a reply"); transport errors; [`NetError::Protocol`] for a ticket
+    /// already collected or cancelled.
+    pub fn collect(&mut self, ticket: &Ticket, timeout: Duration) -> Result<Vec<u8>, NetError> {
+        let seq = ticket.seq;
+        let Some(body) = self.outstanding.get_mut(&seq) else {
+            return Err(NetError::Protocol {
+                addr: self.t.peer().to_owned(),
+                what: format!("ticket {seq} was already collected or cancelled"),
+            });
+        };
+        // Taken out for the wait (the key stays, so the reply is still accepted), put back
+        // if the wait ends without it.
+        let body = std::mem::take(body);
+        let waited = self.wait_for(timeout, "a reply", REQUEST, seq, &body, |s| {
+            s.replies.contains_key(&seq)
+        });
+        if let Err(e) = waited {
+            if let Some(slot) = self.outstanding.get_mut(&seq) {
+                *slot = body;
+            }
+            return Err(e);
+        }
+        self.outstanding.remove(&seq);
+        Ok(self.replies.remove(&seq).unwrap_or_default())
+    }
+
+    /// Collects the reply to `ticket` if it has arrived, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// Transport errors other than a timeout.
+    pub fn try_collect(&mut self, ticket: &Ticket) -> Result<Option<Vec<u8>>, NetError> {
+        match self.collect(ticket, Duration::ZERO) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.is_timeout() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives up on `ticket`: a late reply is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
+    /// let ticket = a.request(b"never mind").unwrap();
+    /// a.cancel(ticket);
+    /// let Incoming::Request(req) = b.recv(None).unwrap() else { panic!() };
+    /// b.reply(&req, b"too late").unwrap();
+    /// // The late reply is dropped; the next exchange is unaffected.
+    /// a.send(b"hello").unwrap();
+    /// assert_eq!(b.recv(None).unwrap(), Incoming::Message(b"hello".to_vec()));
+    /// ```
+    pub fn cancel(&mut self, ticket: Ticket) {
+        self.outstanding.remove(&ticket.seq);
+        self.replies.remove(&ticket.seq);
+    }
+
+    /// Synchronous request (RPC): sends `body` and waits at most `timeout` for the reply.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Timeout`] ("a reply") when none came in time; transport errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::Endpoint;
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, _b) = inproc::pair(4);
+    /// let mut client = Endpoint::new(a);
+    /// let err = client.call(b"nobody answers", Duration::from_millis(20)).unwrap_err();
+    /// assert!(err.to_string().contains("waiting for a reply"));
+    /// ```
+    pub fn call(&mut self, body: &[u8], timeout: Duration) -> Result<Vec<u8>, NetError> {
+        let ticket = self.request(body)?;
+        let result = self.collect(&ticket, timeout);
+        self.cancel(ticket);
+        result
+    }
+
+    /// Receives the next message or request, waiting at most `timeout` (`None`: for ever).
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Timeout`] ("a message"); [`NetError::Closed`] and other transport errors;
+    /// [`NetError::Protocol`] for a malformed envelope on a reliable transport (malformed
+    /// datagrams are dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::comm::{Endpoint, Incoming};
+    /// use lockstep_hosted::transport::inproc;
+    ///
+    /// let (a, b) = inproc::pair(4);
+    /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
+    /// assert!(b.recv(Some(Duration::ZERO)).unwrap_err().is_timeout()); // nothing yet
+    /// a.send(b"first").unwrap();
+    /// let ticket = a.request(b"second").unwrap();
+    /// assert_eq!(b.recv(None).unwrap(), Incoming::Message(b"first".to_vec()));
+    /// let Incoming::Request(req) = b.recv(None).unwrap() else { panic!() };
+    /// assert_eq!(req.body, b"second");
+    /// b.reply(&req, b"answer").unwrap();
+    /// assert_eq!(a.collect(&ticket, Duration::from_secs(1)).unwrap(), b"answer");
+    /// ```
+    pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Incoming, NetError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(m) = self.inbox.pop_front() {
+                return Ok(m);
+            }
+            let slice = deadline.map(|d| self.slice(d.saturating_duration_since(Instant::now())));
+            match self.pump(slice) {
+                Err(e) if e.is_timeout() => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(NetError::timeout(
+                            self.t.peer(),
+                            "a message",
+                            timeout.unwrap_or_default(),
+                        ));
+                    }
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+        }
+    }
+
+    /// Answers `request` with `body`.
+    ///
+    /// # Errors
+    ///
+    /// The transport's send error.
+    pub fn reply(&mut self, request: &Request, body: &[u8]) -> Result<(), NetError> {
+        if !self.t.is_reliable() {
+            if self.reply_cache.len() >= REPLY_CACHE {
+                self.reply_cache.pop_front();
+            }
+            self.reply_cache.push_back((request.id, body.to_vec()));
+        }
+        self.emit(REPLY, request.id, body)
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+
+    fn emit(&mut self, kind: u8, seq: u64, payload: &[u8]) -> Result<(), NetError> {
+        encode_envelope(&mut self.sbuf, kind, seq, payload);
+        self.t.send(&self.sbuf)
+    }
+
+    /// Pumps the transport until `done`, retransmitting `(kind, seq, payload)` on unreliable
+    /// transports, for at most `timeout`.
+    fn wait_for(
+        &mut self,
+        timeout: Duration,
+        what: &'static str,
+        kind: u8,
+        seq: u64,
+        payload: &[u8],
+        mut done: impl FnMut(&mut Self) -> bool,
+    ) -> Result<(), NetError> {
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let reliable = self.t.is_reliable();
+        let mut sends = 1;
+        let mut next_send = start + self.retry.interval;
+        loop {
+            if done(self) {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(NetError::timeout(self.t.peer(), what, timeout));
+            }
+            if !reliable && now >= next_send && sends < self.retry.max_sends {
+                self.emit(kind, seq, payload)?;
+                sends += 1;
+                next_send = now + self.retry.interval;
+            }
+            match self.pump(Some(self.slice(deadline.saturating_duration_since(now)))) {
+                Ok(()) => {}
+                Err(e) if e.is_timeout() => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// How long one pump waits when `remaining` is left: a constant quantum while more than
+    /// that remains (the retransmission interval, or [`RELIABLE_SLICE`]), so that the socket's
+    /// read timeout, cached by the transport, is not set again on every receive.
+    fn slice(&self, remaining: Duration) -> Duration {
+        let quantum = if self.t.is_reliable() {
+            RELIABLE_SLICE
+        } else {
+            self.retry.interval
+        };
+        remaining.min(quantum)
+    }
+
+    /// Receives one envelope and files it.
+    fn pump(&mut self, timeout: Option<Duration>) -> Result<(), NetError> {
+        let mut buf = std::mem::take(&mut self.rbuf);
+        let result = self
+            .t
+            .recv_into(&mut buf, timeout)
+            .and_then(|()| self.dispatch(&buf));
+        self.rbuf = buf;
+        result
+    }
+
+    fn dispatch(&mut self, env: &[u8]) -> Result<(), NetError> {
+        let reliable = self.t.is_reliable();
+        let malformed = |s: &Self, what: String| {
+            if reliable {
+                Err(NetError::Protocol {
+                    addr: s.t.peer().to_owned(),
+                    what,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let Some((kind, seq, payload)) = decode_envelope(env) else {
+            return malformed(
+                self,
+                format!("envelope of {} bytes is shorter than its header", env.len()),
+            );
+        };
+        match kind {
+            MSG | MSG_RECEIPT | REQUEST => {
+                if !reliable && self.seen.contains(seq) {
+                    // A repeat: answer it again (the first answer may have been lost), deliver
+                    // nothing.
+                    if kind == MSG_RECEIPT {
+                        self.emit(ACK, seq, &[])?;
+                    } else if kind == REQUEST
+                        && let Some((_, r)) = self.reply_cache.iter().find(|(id, _)| *id == seq)
+                    {
+                        let r = r.clone();
+                        self.emit(REPLY, seq, &r)?;
+                    }
+                    return Ok(());
+                }
+                if self.inbox.len() >= INBOX_LIMIT {
+                    if reliable {
+                        return malformed(self, "the receive buffer is full".into());
+                    }
+                    return Ok(()); // dropped unseen and unacknowledged: retransmission brings it back
+                }
+                if !reliable {
+                    self.seen.insert(seq);
+                }
+                if kind == MSG_RECEIPT {
+                    self.emit(ACK, seq, &[])?;
+                }
+                let body = payload.to_vec();
+                self.inbox.push_back(if kind == REQUEST {
+                    Incoming::Request(Request { id: seq, body })
+                } else {
+                    Incoming::Message(body)
+                });
+            }
+            ACK => {
+                if self.awaiting_ack.remove(&seq) {
+                    self.acked.insert(seq);
+                }
+            }
+            REPLY => {
+                if self.outstanding.contains_key(&seq) {
+                    self.replies.entry(seq).or_insert_with(|| payload.to_vec());
+                }
+            }
+            other => return malformed(self, format!("unknown message kind {other}")),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_suppresses_repeats_and_stays_bounded() {
+        let mut d = Dedup::default();
+        assert!(d.insert(0) && !d.insert(0));
+        assert!(d.insert(2) && d.insert(1) && !d.insert(2));
+        assert_eq!((d.floor, d.above.len()), (3, 0));
+        for s in (10..100_000).step_by(2) {
+            assert!(d.insert(s));
+        }
+        assert!(d.above.len() <= DEDUP_WINDOW);
+    }
+
+    #[test]
+    fn four_types_over_inproc() {
+        let (a, b) = crate::transport::inproc::pair(16);
+        let (mut c, mut s) = (Endpoint::new(a), Endpoint::new(b));
+        let t = Duration::from_secs(5);
+        std::thread::scope(|sc| {
+            sc.spawn(move || {
+                for _ in 0..4 {
+                    match s.recv(Some(t)).unwrap() {
+                        Incoming::Message(m) => assert!(m == b"async" || m == b"sync"),
+                        Incoming::Request(r) => s.reply(&r, &[r.body.len() as u8]).unwrap(),
+                    }
+                }
+            });
+            c.send(b"async").unwrap();
+            c.send_sync(b"sync", t).unwrap();
+            let ticket = c.request(b"abc").unwrap();
+            assert_eq!(c.call(b"abcd", t).unwrap(), [4]);
+            assert_eq!(c.collect(&ticket, t).unwrap(), [3]);
+            assert!(c.collect(&ticket, t).is_err());
+        });
+    }
+
+    #[test]
+    fn missing_receipt_times_out() {
+        let (a, _b) = crate::transport::inproc::pair(16);
+        let mut c = Endpoint::new(a);
+        let e = c.send_sync(b"x", Duration::from_millis(30)).unwrap_err();
+        assert!(e.is_timeout(), "{e}");
+        assert!(e.to_string().contains("a receipt"));
+    }
+}
