@@ -23,6 +23,8 @@ enum Kind {
     Racy,
     Atomic,
     Locked,
+    /// lockstep only: a test-and-set spin lock (`swap(true)` + spin hint) around each update.
+    SpinLocked,
 }
 
 mod ls {
@@ -75,6 +77,13 @@ mod ls {
                                         v.store(v.load(Relaxed) + d, Relaxed);
                                         l.unlock();
                                     }
+                                    Kind::SpinLocked => {
+                                        while l.0.swap(1, Acquire) != 0 {
+                                            lockstep_sim::sync::hint::spin_loop();
+                                        }
+                                        v.store(v.load(Relaxed) + d, Relaxed);
+                                        l.0.store(0, Release);
+                                    }
                                 }
                             }
                         }
@@ -118,7 +127,7 @@ mod sh {
                                     Kind::Atomic => {
                                         v.fetch_add(d, Relaxed);
                                     }
-                                    Kind::Locked => {
+                                    Kind::Locked | Kind::SpinLocked => {
                                         let _g = l.lock().unwrap();
                                         v.store(v.load(Relaxed) + d, Relaxed);
                                     }
@@ -166,7 +175,7 @@ mod lm {
                                     Kind::Atomic => {
                                         v.fetch_add(d, Relaxed);
                                     }
-                                    Kind::Locked => {
+                                    Kind::Locked | Kind::SpinLocked => {
                                         let _g = l.lock().unwrap();
                                         v.store(v.load(Relaxed) + d, Relaxed);
                                     }
@@ -335,6 +344,8 @@ fn main() {
         (Kind::Atomic, 3, 1),
         (Kind::Atomic, 2, 3),
         (Kind::Locked, 2, 1),
+        (Kind::SpinLocked, 2, 2),
+        (Kind::SpinLocked, 2, 1),
     ] {
         let mut complete = false;
         let ls = timed(|| {

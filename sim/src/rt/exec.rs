@@ -158,6 +158,14 @@ impl Runner {
                     }
                 }
                 if runnable.is_empty() {
+                    // Nothing else can run: spinning threads look again.
+                    for (i, t) in s.threads.iter().enumerate() {
+                        if let Status::Spinning(_) = t.status {
+                            runnable.push(i);
+                        }
+                    }
+                }
+                if runnable.is_empty() {
                     // Time passes only when nothing else can happen: timed waits expire.
                     for (i, t) in s.threads.iter_mut().enumerate() {
                         if let Status::Futex { timed: true, .. } = t.status {

@@ -83,7 +83,8 @@ pub(crate) enum Status {
 /// gives the same state and the same return values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Footprint {
-    /// Commutes with every other thread's step (spawning a thread, resuming after a wake).
+    /// Commutes with every other thread's step (spawning a thread, resuming after a wake or a
+    /// spin hint).
     Local,
     /// Reads (`write: false`) or changes object number `obj`.
     Object { obj: usize, write: bool },
@@ -93,7 +94,7 @@ pub(crate) enum Footprint {
     Wake { obj: usize },
     /// Waits for thread `0` to finish: conflicts with that thread's steps.
     Join(usize),
-    /// May depend on anything (spin, thread start).
+    /// May depend on anything (thread start).
     Global,
 }
 
@@ -164,6 +165,8 @@ pub(crate) struct Thread {
     pub(crate) next: Footprint,
     /// For a pending atomic operation whose footprint depends on the value: how to re-read it.
     pub(crate) peek: Option<Peek>,
+    /// Whether it did a shared-memory operation since it last resumed from a spin.
+    pub(crate) read_since_spin: bool,
     pub(crate) clock: VectorClock,
     pub(crate) yielder: *const Yielder<(), ()>,
     /// Set when a timed wait is resumed by its timeout rather than by a wake.
@@ -267,6 +270,7 @@ impl State {
                 yielder: std::ptr::null(),
                 next: Footprint::Global,
                 peek: None,
+                read_since_spin: true,
                 timed_out: false,
                 origin,
             }],
@@ -420,6 +424,7 @@ pub(crate) fn atomic<R>(
         }
     }
     thread.clock.tick(t);
+    thread.read_since_spin = true;
     if access.changed {
         s.writes += 1;
     }
@@ -515,18 +520,29 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
     }
 }
 
-/// A spin-loop hint or `yield_now`: the thread is not picked again until some thread writes.
+/// A spin-loop hint or `yield_now`: the thread is picked again only after some thread writes a
+/// value, or when no other thread can run (it may hold a value read before its last spin, so it
+/// must get to look again); spinning with nothing else to run ends as a step-limit livelock.
 pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
     {
         let mut s = exec.state.borrow_mut();
-        let w = s.writes;
         let t = s.current;
-        s.threads[t].status = Status::Spinning(w);
-        s.threads[t].next = Footprint::Global;
+        if !s.threads[t].read_since_spin {
+            // Spinning again without looking at anything (a backoff loop of hints): the
+            // previous hint already waited for a write; this one changes nothing.
+            return;
+        }
+        let now = s.writes;
+        s.threads[t].status = Status::Spinning(now);
+        // Resuming from the hint does nothing visible; what enables it (a write) never disables it.
+        s.threads[t].next = Footprint::Local;
         s.threads[t].peek = None;
     }
     park(exec);
-    exec.state.borrow_mut().push(None, Op::Spin, location);
+    let mut s = exec.state.borrow_mut();
+    let t = s.current;
+    s.threads[t].read_since_spin = false;
+    s.push(None, Op::Spin, location);
 }
 
 /// Spawns a thread running `body` (one step); returns its id.
@@ -548,6 +564,7 @@ pub(crate) fn spawn(
         yielder: std::ptr::null(),
         next: Footprint::Global,
         peek: None,
+        read_since_spin: true,
         timed_out: false,
         origin: location,
     });
