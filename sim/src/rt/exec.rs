@@ -153,7 +153,11 @@ impl Runner {
                 for (i, t) in s.threads.iter().enumerate() {
                     match t.status {
                         Status::Runnable => runnable.push(i),
-                        Status::Spinning(w) if w < s.writes => runnable.push(i),
+                        Status::Spinning(w)
+                            if t.watch.iter().any(|&o| s.objects[o].written > w) =>
+                        {
+                            runnable.push(i)
+                        }
                         _ => {}
                     }
                 }

@@ -165,8 +165,8 @@ pub(crate) struct Thread {
     pub(crate) next: Footprint,
     /// For a pending atomic operation whose footprint depends on the value: how to re-read it.
     pub(crate) peek: Option<Peek>,
-    /// Whether it did a shared-memory operation since it last resumed from a spin.
-    pub(crate) read_since_spin: bool,
+    /// Objects it touched since it last resumed from a spin: a spin waits for one to change.
+    pub(crate) watch: Vec<usize>,
     pub(crate) clock: VectorClock,
     pub(crate) yielder: *const Yielder<(), ()>,
     /// Set when a timed wait is resumed by its timeout rather than by a wake.
@@ -197,6 +197,8 @@ pub(crate) struct Object {
     /// The clock a Release store published, joined by Acquire loads (the release sequence).
     sync: VectorClock,
     cell: Option<CellState>,
+    /// The write counter at its last value-changing write.
+    pub(crate) written: u64,
 }
 
 /// A hasher for object addresses (distinct, pointer-aligned integers).
@@ -270,7 +272,7 @@ impl State {
                 yielder: std::ptr::null(),
                 next: Footprint::Global,
                 peek: None,
-                read_since_spin: true,
+                watch: Vec::new(),
                 timed_out: false,
                 origin,
             }],
@@ -307,6 +309,7 @@ impl State {
                 kind,
                 sync: VectorClock::default(),
                 cell: None,
+                written: 0,
             });
         }
         id
@@ -424,9 +427,12 @@ pub(crate) fn atomic<R>(
         }
     }
     thread.clock.tick(t);
-    thread.read_since_spin = true;
+    if !thread.watch.contains(&obj) {
+        thread.watch.push(obj);
+    }
     if access.changed {
         s.writes += 1;
+        object.written = s.writes;
     }
     s.push(Some(obj), op, location);
     r
@@ -485,6 +491,13 @@ pub(crate) fn cell_access(
                 cell.reads.push(me);
             }
         }
+        if !s.threads[t].watch.contains(&obj) {
+            s.threads[t].watch.push(obj);
+        }
+        if write {
+            s.writes += 1;
+            s.objects[obj].written = s.writes;
+        }
         let op = if write {
             Op::Write { value }
         } else {
@@ -520,14 +533,14 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
     }
 }
 
-/// A spin-loop hint or `yield_now`: the thread is picked again only after some thread writes a
-/// value, or when no other thread can run (it may hold a value read before its last spin, so it
+/// A spin-loop hint or `yield_now`: the thread is picked again only after some thread changes an
+/// object it looked at since its last spin, or when no other thread can run (it may hold a value read before its last spin, so it
 /// must get to look again); spinning with nothing else to run ends as a step-limit livelock.
 pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
     {
         let mut s = exec.state.borrow_mut();
         let t = s.current;
-        if !s.threads[t].read_since_spin {
+        if s.threads[t].watch.is_empty() {
             // Spinning again without looking at anything (a backoff loop of hints): the
             // previous hint already waited for a write; this one changes nothing.
             return;
@@ -541,7 +554,7 @@ pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
     park(exec);
     let mut s = exec.state.borrow_mut();
     let t = s.current;
-    s.threads[t].read_since_spin = false;
+    s.threads[t].watch.clear();
     s.push(None, Op::Spin, location);
 }
 
@@ -564,7 +577,7 @@ pub(crate) fn spawn(
         yielder: std::ptr::null(),
         next: Footprint::Global,
         peek: None,
-        read_since_spin: true,
+        watch: Vec::new(),
         timed_out: false,
         origin: location,
     });
@@ -639,6 +652,9 @@ pub(crate) fn futex_wait(
         let obj = s.object(addr, "AtomicU32");
         let t = s.current;
         s.threads[t].clock.tick(t);
+        if !s.threads[t].watch.contains(&obj) {
+            s.threads[t].watch.push(obj);
+        }
         let op = Op::Wait {
             expected: expected.into(),
             actual: actual.into(),
@@ -715,9 +731,4 @@ pub(crate) fn futex_wake(
 /// `addr` that follows a step of its own.
 pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
     park_at(exec, touch(exec, addr, kind, write));
-}
-
-/// Notes that a shared value was written (spinning threads may run again).
-pub(crate) fn wrote(exec: &Exec) {
-    exec.state.borrow_mut().writes += 1;
 }
