@@ -284,6 +284,9 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
         return;
     }
     let Some(exec) = current() else { return };
+    if result.is_ok() {
+        super::exit(exec);
+    }
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     s.current = tid;

@@ -92,8 +92,10 @@ pub(crate) enum Footprint {
     Wait { obj: usize },
     /// A futex wake on word `obj` (it changes the queue, not the word).
     Wake { obj: usize },
-    /// Waits for thread `0` to finish: conflicts with that thread's steps.
+    /// Waits for thread `0` to finish: conflicts with that thread's `Exit`.
     Join(usize),
+    /// The thread's closure returned; this step marks it finished (it wakes joiners).
+    Exit,
     /// May depend on anything (thread start).
     Global,
 }
@@ -105,9 +107,9 @@ impl Footprint {
         use Footprint::*;
         match (self, other) {
             (Local, _) | (_, Local) => false,
-            (Join(c), Join(d)) => c == them || d == me,
-            (Join(c), _) => c == them,
-            (_, Join(d)) => d == me,
+            (Join(c), Exit) => c == them,
+            (Exit, Join(d)) => d == me,
+            (Join(_) | Exit, _) | (_, Join(_) | Exit) => false,
             (Global, _) | (_, Global) => true,
             (Object { obj: a, write: wa }, Object { obj: b, write: wb }) => a == b && (wa || wb),
             (Wait { obj: a }, Object { obj: b, write })
@@ -725,6 +727,12 @@ pub(crate) fn futex_wake(
     s.threads[t].clock.tick(t);
     s.push(Some(obj), Op::Wake { woken }, location);
     n
+}
+
+/// Parks a thread whose closure returned: finishing is a step of its own, the only one that a
+/// join waiting for it depends on.
+pub(crate) fn exit(exec: &Exec) {
+    park_at(exec, Footprint::Exit);
 }
 
 /// Parks the current thread until the scheduler picks it: makes the access to the object at
