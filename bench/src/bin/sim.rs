@@ -7,7 +7,7 @@
 //! with `SimWait`: a compare-and-swap, a swap to CONTENDED, futex wait and wake); loom and
 //! shuttle use their modelled `Mutex`.
 //!
-//! Run: `cd bench && cargo run --release --bin sim [-- --dfs-only]`.
+//! Run: `cd bench && cargo run --release --bin sim [-- --dfs-only | --first-failure-only]`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -210,6 +210,7 @@ fn main() {
     print_regime("start");
     let budget = 0.4; // seconds per measurement, roughly
     let dfs_only = std::env::args().any(|a| a == "--dfs-only");
+    let first_only = std::env::args().any(|a| a == "--first-failure-only");
 
     println!(
         "\n### Schedules per second (random schedulers; loom: its exhaustive search, capped)\n"
@@ -228,7 +229,7 @@ fn main() {
     }
     grid.push((Kind::Atomic, 2, 1));
     grid.push((Kind::Atomic, 3, 3));
-    if dfs_only {
+    if dfs_only || first_only {
         grid.clear();
     }
     let mut worst = f64::INFINITY;
@@ -347,7 +348,7 @@ fn main() {
     println!("\n### Exhaustive search (every schedule)\n");
     println!("| program | N x K | lockstep DFS | shuttle DFS | loom | lockstep time / loom time |");
     println!("|---|---|---:|---:|---:|---:|");
-    for (kind, n, k) in [
+    let exhaustive = [
         (Kind::Locked, 2, 2),
         (Kind::Atomic, 2, 2),
         (Kind::Atomic, 3, 1),
@@ -355,7 +356,15 @@ fn main() {
         (Kind::Locked, 2, 1),
         (Kind::SpinLocked, 2, 2),
         (Kind::SpinLocked, 2, 1),
-    ] {
+    ];
+    for (kind, n, k) in if first_only {
+        &exhaustive[..0]
+    } else {
+        &exhaustive[..]
+    }
+    .iter()
+    .copied()
+    {
         let mut complete = false;
         let ls = timed(|| {
             let s = lockstep_sim::check(
