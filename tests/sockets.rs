@@ -41,7 +41,6 @@ fn loopback() -> SocketAddr {
 fn load_config() -> ServerConfig {
     ServerConfig {
         workers: 8,
-        queue: 16,
         ..ServerConfig::default()
     }
 }
@@ -802,7 +801,7 @@ fn public_types_cross_threads() {
     send_sync::<lockstep::lockstep_hosted::transport::tcp::TcpTransport>();
     send_sync::<lockstep::lockstep_hosted::transport::unix::UnixTransport>();
     send_sync::<lockstep::lockstep_hosted::transport::udp::UdpTransport>();
-    send::<lockstep::lockstep_hosted::transport::inproc::InProc>();
+    send::<lockstep::lockstep_hosted::transport::inproc::InProc<4>>();
     send_sync::<Endpoint<lockstep::lockstep_hosted::transport::tcp::TcpTransport>>();
     send::<Box<dyn Transport>>();
 }

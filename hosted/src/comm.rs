@@ -252,7 +252,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// a.send(b"fire and forget").unwrap(); // returns at once: nobody has received it yet
     /// assert_eq!(b.recv(Some(Duration::from_secs(1))).unwrap(), Incoming::Message(b"fire and forget".to_vec()));
@@ -277,7 +277,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::Endpoint;
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let mut a = Endpoint::new(a);
     /// // The receiver never receives: the missing receipt is detected by timeout.
     /// let err = a.send_sync(b"are you there?", Duration::from_millis(20)).unwrap_err();
@@ -310,7 +310,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
     /// let t = Duration::from_secs(1);
     /// let ticket = client.request(b"2+2").unwrap(); // the client goes on with other work
@@ -387,7 +387,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// let ticket = a.request(b"never mind").unwrap();
     /// a.cancel(ticket);
@@ -415,7 +415,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::Endpoint;
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, _b) = inproc::pair(4);
+    /// let (a, _b) = inproc::pair::<4>();
     /// let mut client = Endpoint::new(a);
     /// let err = client.call(b"nobody answers", Duration::from_millis(20)).unwrap_err();
     /// assert!(err.to_string().contains("waiting for a reply"));
@@ -442,7 +442,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// assert!(b.recv(Some(Duration::ZERO)).unwrap_err().is_timeout()); // nothing yet
     /// a.send(b"first").unwrap();
@@ -648,7 +648,7 @@ mod tests {
 
     #[test]
     fn four_types_over_inproc() {
-        let (a, b) = crate::transport::inproc::pair(16);
+        let (a, b) = crate::transport::inproc::pair::<16>();
         let (mut c, mut s) = (Endpoint::new(a), Endpoint::new(b));
         let t = Duration::from_secs(5);
         std::thread::scope(|sc| {
@@ -671,7 +671,7 @@ mod tests {
 
     #[test]
     fn missing_receipt_times_out() {
-        let (a, _b) = crate::transport::inproc::pair(16);
+        let (a, _b) = crate::transport::inproc::pair::<16>();
         let mut c = Endpoint::new(a);
         let e = c.send_sync(b"x", Duration::from_millis(30)).unwrap_err();
         assert!(e.is_timeout(), "{e}");
