@@ -36,7 +36,7 @@ mod rpc;
 mod scenario;
 mod udp_rpc;
 
-pub use broker::{Broker, BrokerConfig, Delivery, Publisher, Subscriber};
+pub use broker::{Broker, BrokerConfig, Delivery, Publisher, SUBSCRIBER_QUEUE, Subscriber};
 pub use datagram::udp_server;
 pub use echo::{framed_echo_server, raw_echo_server};
 pub use handoff::HANDOFF_CAPACITY;
