@@ -24,6 +24,7 @@
 //! again at 0, so an endpoint talks to one incarnation of its peer.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use crate::NetError;
@@ -124,7 +125,10 @@ impl Dedup {
 
     /// Records `seq`; `true` if it had not been seen.
     pub(crate) fn insert(&mut self, seq: u64) -> bool {
-        if seq < self.floor || !self.above.insert(seq) {
+        if seq == self.floor {
+            // In order, the usual case: no set operation, so no allocation.
+            self.floor += 1;
+        } else if seq < self.floor || !self.above.insert(seq) {
             return false;
         }
         while self.above.first() == Some(&self.floor) {
@@ -140,6 +144,28 @@ impl Dedup {
         true
     }
 }
+
+/// Hashes sequence numbers: they are distinct counters from one peer, so a multiplication
+/// spreads them well enough, at a fraction of SipHash's cost (the maps are on every call's path).
+#[derive(Debug, Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type SeqMap<V> = HashMap<u64, V, BuildHasherDefault<SeqHasher>>;
+type SeqSet = HashSet<u64, BuildHasherDefault<SeqHasher>>;
 
 /// Writes the envelope `[kind][seq, little-endian][payload]` into `buf`.
 pub(crate) fn encode_envelope(buf: &mut Vec<u8>, kind: u8, seq: u64, payload: &[u8]) {
@@ -189,11 +215,11 @@ pub struct Endpoint<T> {
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
     inbox: VecDeque<Incoming>,
-    awaiting_ack: HashSet<u64>,
-    acked: HashSet<u64>,
+    awaiting_ack: SeqSet,
+    acked: SeqSet,
     // outstanding requests: seq -> request body (kept for retransmission when unreliable)
-    outstanding: HashMap<u64, Vec<u8>>,
-    replies: HashMap<u64, Vec<u8>>,
+    outstanding: SeqMap<Vec<u8>>,
+    replies: SeqMap<Vec<u8>>,
     seen: Dedup,
     reply_cache: VecDeque<(u64, Vec<u8>)>,
 }
@@ -213,10 +239,10 @@ impl<T: Transport> Endpoint<T> {
             sbuf: Vec::new(),
             rbuf: Vec::new(),
             inbox: VecDeque::new(),
-            awaiting_ack: HashSet::new(),
-            acked: HashSet::new(),
-            outstanding: HashMap::new(),
-            replies: HashMap::new(),
+            awaiting_ack: SeqSet::default(),
+            acked: SeqSet::default(),
+            outstanding: SeqMap::default(),
+            replies: SeqMap::default(),
             seen: Dedup::default(),
             reply_cache: VecDeque::new(),
         }
@@ -483,10 +509,18 @@ impl<T: Transport> Endpoint<T> {
     /// The transport's send error.
     pub fn reply(&mut self, request: &Request, body: &[u8]) -> Result<(), NetError> {
         if !self.t.is_reliable() {
-            if self.reply_cache.len() >= REPLY_CACHE {
-                self.reply_cache.pop_front();
-            }
-            self.reply_cache.push_back((request.id, body.to_vec()));
+            // Once the cache is full, the oldest entry's buffer is reused for the newest.
+            let mut kept = if self.reply_cache.len() >= REPLY_CACHE {
+                self.reply_cache
+                    .pop_front()
+                    .map(|(_, v)| v)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            kept.clear();
+            kept.extend_from_slice(body);
+            self.reply_cache.push_back((request.id, kept));
         }
         self.emit(REPLY, request.id, body)
     }
