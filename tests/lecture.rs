@@ -65,6 +65,7 @@ fn the_other_thread_scenarios_pass() {
         lecture::condition(2, 3, scale(2_000)),
         lecture::event(5),
         lecture::comm_types(),
+        lecture::models(),
         lecture::sockets(),
     ] {
         assert!(r.pass, "{}: {r}", r.name);
@@ -228,4 +229,31 @@ fn blocked_threads_sleep_in_the_kernel_and_wake_on_time() {
         assert!(set);
         assert!(took < Duration::from_secs(10));
     });
+}
+
+#[test]
+fn lecture_runs_every_scenario_and_ends_with_the_summary_table() {
+    let (ok, out) = lockstep(&["lecture"]);
+    assert!(ok, "{out}");
+    let table = out.split("scenario").last().expect("a summary table");
+    for name in [
+        "race",
+        "lock",
+        "semaphore",
+        "try-lock",
+        "rlock",
+        "resources",
+        "condition",
+        "event",
+        "models",
+        "comm-types",
+        "sockets",
+        "sim race",
+    ] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(name) && l.ends_with("pass"))
+            .unwrap_or_else(|| panic!("no passing row for {name} in {table}"));
+        assert!(row.contains('s'), "{row}");
+    }
 }

@@ -41,7 +41,6 @@ fn loopback() -> SocketAddr {
 fn load_config() -> ServerConfig {
     ServerConfig {
         workers: 8,
-        queue: 16,
         ..ServerConfig::default()
     }
 }
@@ -498,6 +497,13 @@ fn ipv6_loopback_works_where_available() {
     let mut c = tcp::connect(server.local_addr().unwrap()).unwrap();
     c.send(b"v6").unwrap();
     assert_eq!(c.recv(Some(T)).unwrap(), b"v6");
+    // UDP over ::1 with the communication types.
+    let server = udp_rpc_server(udp::bind("[::1]:0".parse().unwrap()).unwrap(), |b| {
+        b.to_vec()
+    })
+    .unwrap();
+    let mut ep = Endpoint::new(udp::connect(server.local_addr().unwrap()).unwrap());
+    assert_eq!(ep.call(b"v6 datagram", T).unwrap(), b"v6 datagram");
 }
 
 #[test]
@@ -802,7 +808,7 @@ fn public_types_cross_threads() {
     send_sync::<lockstep::lockstep_hosted::transport::tcp::TcpTransport>();
     send_sync::<lockstep::lockstep_hosted::transport::unix::UnixTransport>();
     send_sync::<lockstep::lockstep_hosted::transport::udp::UdpTransport>();
-    send::<lockstep::lockstep_hosted::transport::inproc::InProc>();
+    send::<lockstep::lockstep_hosted::transport::inproc::InProc<4>>();
     send_sync::<Endpoint<lockstep::lockstep_hosted::transport::tcp::TcpTransport>>();
     send::<Box<dyn Transport>>();
 }

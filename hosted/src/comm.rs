@@ -24,6 +24,7 @@
 //! again at 0, so an endpoint talks to one incarnation of its peer.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use crate::NetError;
@@ -124,7 +125,10 @@ impl Dedup {
 
     /// Records `seq`; `true` if it had not been seen.
     pub(crate) fn insert(&mut self, seq: u64) -> bool {
-        if seq < self.floor || !self.above.insert(seq) {
+        if seq == self.floor {
+            // In order, the usual case: no set operation, so no allocation.
+            self.floor += 1;
+        } else if seq < self.floor || !self.above.insert(seq) {
             return false;
         }
         while self.above.first() == Some(&self.floor) {
@@ -140,6 +144,28 @@ impl Dedup {
         true
     }
 }
+
+/// Hashes sequence numbers: they are distinct counters from one peer, so a multiplication
+/// spreads them well enough, at a fraction of SipHash's cost (the maps are on every call's path).
+#[derive(Debug, Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type SeqMap<V> = HashMap<u64, V, BuildHasherDefault<SeqHasher>>;
+type SeqSet = HashSet<u64, BuildHasherDefault<SeqHasher>>;
 
 /// Writes the envelope `[kind][seq, little-endian][payload]` into `buf`.
 pub(crate) fn encode_envelope(buf: &mut Vec<u8>, kind: u8, seq: u64, payload: &[u8]) {
@@ -189,11 +215,11 @@ pub struct Endpoint<T> {
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
     inbox: VecDeque<Incoming>,
-    awaiting_ack: HashSet<u64>,
-    acked: HashSet<u64>,
+    awaiting_ack: SeqSet,
+    acked: SeqSet,
     // outstanding requests: seq -> request body (kept for retransmission when unreliable)
-    outstanding: HashMap<u64, Vec<u8>>,
-    replies: HashMap<u64, Vec<u8>>,
+    outstanding: SeqMap<Vec<u8>>,
+    replies: SeqMap<Vec<u8>>,
     seen: Dedup,
     reply_cache: VecDeque<(u64, Vec<u8>)>,
 }
@@ -213,10 +239,10 @@ impl<T: Transport> Endpoint<T> {
             sbuf: Vec::new(),
             rbuf: Vec::new(),
             inbox: VecDeque::new(),
-            awaiting_ack: HashSet::new(),
-            acked: HashSet::new(),
-            outstanding: HashMap::new(),
-            replies: HashMap::new(),
+            awaiting_ack: SeqSet::default(),
+            acked: SeqSet::default(),
+            outstanding: SeqMap::default(),
+            replies: SeqMap::default(),
             seen: Dedup::default(),
             reply_cache: VecDeque::new(),
         }
@@ -252,7 +278,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// a.send(b"fire and forget").unwrap(); // returns at once: nobody has received it yet
     /// assert_eq!(b.recv(Some(Duration::from_secs(1))).unwrap(), Incoming::Message(b"fire and forget".to_vec()));
@@ -277,7 +303,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::Endpoint;
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let mut a = Endpoint::new(a);
     /// // The receiver never receives: the missing receipt is detected by timeout.
     /// let err = a.send_sync(b"are you there?", Duration::from_millis(20)).unwrap_err();
@@ -310,7 +336,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
     /// let t = Duration::from_secs(1);
     /// let ticket = client.request(b"2+2").unwrap(); // the client goes on with other work
@@ -387,7 +413,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// let ticket = a.request(b"never mind").unwrap();
     /// a.cancel(ticket);
@@ -415,7 +441,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::Endpoint;
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, _b) = inproc::pair(4);
+    /// let (a, _b) = inproc::pair::<4>();
     /// let mut client = Endpoint::new(a);
     /// let err = client.call(b"nobody answers", Duration::from_millis(20)).unwrap_err();
     /// assert!(err.to_string().contains("waiting for a reply"));
@@ -442,7 +468,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// assert!(b.recv(Some(Duration::ZERO)).unwrap_err().is_timeout()); // nothing yet
     /// a.send(b"first").unwrap();
@@ -483,10 +509,18 @@ impl<T: Transport> Endpoint<T> {
     /// The transport's send error.
     pub fn reply(&mut self, request: &Request, body: &[u8]) -> Result<(), NetError> {
         if !self.t.is_reliable() {
-            if self.reply_cache.len() >= REPLY_CACHE {
-                self.reply_cache.pop_front();
-            }
-            self.reply_cache.push_back((request.id, body.to_vec()));
+            // Once the cache is full, the oldest entry's buffer is reused for the newest.
+            let mut kept = if self.reply_cache.len() >= REPLY_CACHE {
+                self.reply_cache
+                    .pop_front()
+                    .map(|(_, v)| v)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            kept.clear();
+            kept.extend_from_slice(body);
+            self.reply_cache.push_back((request.id, kept));
         }
         self.emit(REPLY, request.id, body)
     }
@@ -648,7 +682,7 @@ mod tests {
 
     #[test]
     fn four_types_over_inproc() {
-        let (a, b) = crate::transport::inproc::pair(16);
+        let (a, b) = crate::transport::inproc::pair::<16>();
         let (mut c, mut s) = (Endpoint::new(a), Endpoint::new(b));
         let t = Duration::from_secs(5);
         std::thread::scope(|sc| {
@@ -671,7 +705,7 @@ mod tests {
 
     #[test]
     fn missing_receipt_times_out() {
-        let (a, _b) = crate::transport::inproc::pair(16);
+        let (a, _b) = crate::transport::inproc::pair::<16>();
         let mut c = Endpoint::new(a);
         let e = c.send_sync(b"x", Duration::from_millis(30)).unwrap_err();
         assert!(e.is_timeout(), "{e}");

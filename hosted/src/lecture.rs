@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::{Condvar, Event, Mutex, ReentrantMutex, Semaphore};
 
-pub use crate::lecture_ipc::{boundaries, comm_types};
+pub use crate::lecture_ipc::{boundaries, comm_types, models};
 pub use crate::server::sockets;
 
 /// The lecture's thread count for the counter scenarios.

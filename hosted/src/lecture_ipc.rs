@@ -167,3 +167,140 @@ fn comm_steps(notes: &mut Vec<String>) -> Result<Vec<bool>, NetError> {
     ok.push(missing.is_err() && seen.len() == 4);
     Ok(ok)
 }
+
+/// The lecture's IPC models in one process, on the core's channels with futex blocking:
+/// point-to-point (each message to exactly one of several receivers, through a bounded MPMC
+/// queue), broadcast (every receiver sees every message, in order) and publish-subscribe
+/// (subscribers get only the topics they chose).
+///
+/// # Examples
+///
+/// ```
+/// let r = lockstep_hosted::lecture::models();
+/// assert!(r.pass, "{r}");
+/// ```
+pub fn models() -> Report {
+    use crate::{Broadcast, PubSub, Queue};
+    use lockstep_core::channel::{BroadcastError, Topic, Topics};
+
+    const MESSAGES: u64 = 1_000;
+    let start = Instant::now();
+    let mut notes = Vec::new();
+    let mut ok = Vec::new();
+
+    // Point-to-point: 2 senders, 2 receivers; each message is taken by exactly one receiver.
+    let q: Queue<u64, 16> = Queue::new();
+    let (a, b) = thread::scope(|s| {
+        let rx = || {
+            s.spawn(|| {
+                let mut got = Vec::new();
+                while let Ok(v) = q.recv_timeout(WAIT) {
+                    got.push(v);
+                }
+                got
+            })
+        };
+        let (ra, rb) = (rx(), rx());
+        let senders: Vec<_> = (0..2u64)
+            .map(|p| {
+                let q = &q;
+                s.spawn(move || {
+                    for i in (p..MESSAGES).step_by(2) {
+                        q.send(i).expect("the queue stays open while sending");
+                    }
+                })
+            })
+            .collect();
+        for t in senders {
+            t.join().expect("senders do not panic");
+        }
+        q.close();
+        (ra.join().expect("receiver"), rb.join().expect("receiver"))
+    });
+    let mut all: Vec<u64> = a.iter().chain(&b).copied().collect();
+    all.sort_unstable();
+    let exactly_once = all == (0..MESSAGES).collect::<Vec<_>>();
+    notes.push(format!(
+        "point-to-point: {MESSAGES} messages, 2 senders -> 2 receivers took {} + {}, each exactly once: {exactly_once}",
+        a.len(),
+        b.len()
+    ));
+    ok.push(exactly_once);
+
+    // Broadcast: every receiver sees every message, in order.
+    let bc: Broadcast<u64, 64> = Broadcast::new();
+    let mut receivers: Vec<_> = (0..3).map(|_| bc.subscribe()).collect();
+    let seen: Vec<Vec<u64>> = thread::scope(|s| {
+        let handles: Vec<_> = receivers
+            .iter_mut()
+            .map(|rx| {
+                s.spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        match rx.recv_timeout(WAIT) {
+                            Ok(v) => got.push(v),
+                            Err(BroadcastError::Closed | BroadcastError::Timeout) => break,
+                            Err(BroadcastError::Lagged(_) | BroadcastError::Empty) => {}
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        for i in 0..50 {
+            bc.send(i);
+        }
+        bc.close();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("receiver"))
+            .collect()
+    });
+    let all_seen = seen.iter().all(|g| *g == (0..50).collect::<Vec<_>>());
+    notes.push(format!(
+        "broadcast: 50 messages -> 3 receivers, every receiver saw all in order: {all_seen}"
+    ));
+    ok.push(all_seen);
+
+    // Publish-subscribe: subscribers get only the topics they chose.
+    const WEATHER: Topic = Topic::new(0);
+    const NEWS: Topic = Topic::new(1);
+    const SPORTS: Topic = Topic::new(2);
+    let ps: PubSub<u32, 64> = PubSub::new();
+    let mut a = ps.subscribe(Topics::EMPTY.with(WEATHER).with(NEWS));
+    let mut b = ps.subscribe(Topics::EMPTY.with(SPORTS));
+    for i in 0..10 {
+        for t in [WEATHER, NEWS, SPORTS] {
+            ps.publish(t, i);
+        }
+    }
+    ps.close();
+    let drain = |topics: &mut Vec<u8>, r: Result<(Topic, u32), BroadcastError>| match r {
+        Ok((t, _)) => {
+            topics.push(t.id());
+            true
+        }
+        Err(_) => false,
+    };
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    while drain(&mut ta, a.try_recv()) {}
+    while drain(&mut tb, b.try_recv()) {}
+    let only_chosen =
+        ta.len() == 20 && ta.iter().all(|t| *t < 2) && tb.len() == 10 && tb.iter().all(|t| *t == 2);
+    notes.push(format!(
+        "publish-subscribe: 10 posts on each of weather, news, sports; weather+news subscriber got {}, sports subscriber got {}",
+        ta.len(),
+        tb.len()
+    ));
+    ok.push(only_chosen);
+
+    let n = ok.iter().filter(|o| **o).count();
+    Report {
+        name: "models",
+        expected: format!("{0}/{0} models behaved", ok.len()),
+        got: format!("{n}/{} models behaved", ok.len()),
+        pass: n == ok.len(),
+        elapsed: start.elapsed(),
+        notes,
+    }
+}

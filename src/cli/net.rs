@@ -362,7 +362,6 @@ impl NetCommand {
                     BrokerConfig {
                         broadcast,
                         server: config(&serve),
-                        ..BrokerConfig::default()
                     },
                 );
                 let mode = if broadcast { "broadcast" } else { "topic" };

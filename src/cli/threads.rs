@@ -1,5 +1,5 @@
 //! The lecture's scenarios as subcommands: `race`, `lock`, `semaphore`, `try-lock`, `rlock`,
-//! `resources`, `condition`, `event`, `comm-types` (`sockets` is in `net.rs`). The scenarios themselves live in
+//! `resources`, `condition`, `event`, `models`, `comm-types` (`sockets` is in `net.rs`). The scenarios themselves live in
 //! `lockstep_hosted::lecture`; this file parses options and prints.
 
 use std::process::ExitCode;
@@ -69,6 +69,8 @@ pub(crate) enum ThreadCommand {
     },
     /// The four communication types over UDP, and a missing receipt detected by timeout.
     CommTypes,
+    /// IPC models on the core's channels: point-to-point, broadcast, publish-subscribe.
+    Models,
     /// An Event: set, clear, is_set, wait with a timeout.
     Event {
         /// Number of waiting threads.
@@ -101,6 +103,7 @@ impl ThreadCommand {
             } => lecture::condition(producers, consumers, items),
             ThreadCommand::Event { waiters } => lecture::event(waiters),
             ThreadCommand::CommTypes => lecture::comm_types(),
+            ThreadCommand::Models => lecture::models(),
         }
     }
 
