@@ -386,3 +386,18 @@ fn spsc_queue_delivers_in_order() {
     });
     assert!(stats.schedules > 0);
 }
+
+#[test]
+fn timed_acquire_gives_up_only_when_nothing_else_can_run() {
+    let stats = check(Config::dfs(None), || {
+        let s = Arc::new(Semaphore::<SimWait>::bounded(1));
+        s.acquire();
+        let s2 = Arc::clone(&s);
+        let waiter = thread::spawn(move || s2.acquire_timeout(3));
+        // The holder waits for the waiter, so the waiter's time runs out: it must say so.
+        assert!(!waiter.join().unwrap());
+        s.release().unwrap();
+        assert_eq!(s.available(), 1);
+    });
+    assert!(stats.complete);
+}
