@@ -804,6 +804,22 @@ mod tests {
     }
 
     #[test]
+    fn a_new_epoch_resets_the_filter_and_old_ones_stay_out() {
+        let mut p = PeerState::default();
+        assert_eq!(p.check(7, 0), Fresh::New);
+        p.record(0);
+        p.keep_reply(0, b"old", 4);
+        assert_eq!(p.check(7, 0), Fresh::Repeat);
+        // The peer restarted: same numbers, new epoch, nothing remembered.
+        assert_eq!(p.check(9, 0), Fresh::New);
+        assert_eq!(p.reply_to(0), None);
+        p.record(0);
+        // A late datagram of the replaced incarnation is ignored.
+        assert_eq!(p.check(7, 1), Fresh::Stale);
+        assert_eq!(p.check(9, 0), Fresh::Repeat);
+    }
+
+    #[test]
     fn four_types_over_inproc() {
         let (a, b) = crate::transport::inproc::pair::<16>();
         let (mut c, mut s) = (Endpoint::new(a), Endpoint::new(b));
