@@ -355,12 +355,15 @@ fn run(
         sched.end(steps);
         if outcome.abandoned {
             stats.abandoned += 1;
+            runner.recycle(outcome);
             continue;
         }
         stats.schedules += 1;
         stats.steps += steps;
         stats.longest = stats.longest.max(steps);
-        if outcome.failure.is_some() {
+        if outcome.failure.is_none() {
+            runner.recycle(outcome);
+        } else {
             let found = (steps, outcome.preemptions);
             let best = if config.shrink && !matches!(config.strategy, Strategy::Replay(_)) {
                 shrink(&mut runner, f, origin, outcome, config.shrink_budget)

@@ -7,7 +7,7 @@
 //! with `SimWait`: a compare-and-swap, a swap to CONTENDED, futex wait and wake); loom and
 //! shuttle use their modelled `Mutex`.
 //!
-//! Run: `cd bench && cargo run --release --bin sim`.
+//! Run: `cd bench && cargo run --release --bin sim [-- --dfs-only]`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -23,6 +23,8 @@ enum Kind {
     Racy,
     Atomic,
     Locked,
+    /// lockstep only: a test-and-set spin lock (`swap(true)` + spin hint) around each update.
+    SpinLocked,
 }
 
 mod ls {
@@ -75,6 +77,13 @@ mod ls {
                                         v.store(v.load(Relaxed) + d, Relaxed);
                                         l.unlock();
                                     }
+                                    Kind::SpinLocked => {
+                                        while l.0.swap(1, Acquire) != 0 {
+                                            lockstep_sim::sync::hint::spin_loop();
+                                        }
+                                        v.store(v.load(Relaxed) + d, Relaxed);
+                                        l.0.store(0, Release);
+                                    }
                                 }
                             }
                         }
@@ -118,7 +127,7 @@ mod sh {
                                     Kind::Atomic => {
                                         v.fetch_add(d, Relaxed);
                                     }
-                                    Kind::Locked => {
+                                    Kind::Locked | Kind::SpinLocked => {
                                         let _g = l.lock().unwrap();
                                         v.store(v.load(Relaxed) + d, Relaxed);
                                     }
@@ -166,7 +175,7 @@ mod lm {
                                     Kind::Atomic => {
                                         v.fetch_add(d, Relaxed);
                                     }
-                                    Kind::Locked => {
+                                    Kind::Locked | Kind::SpinLocked => {
                                         let _g = l.lock().unwrap();
                                         v.store(v.load(Relaxed) + d, Relaxed);
                                     }
@@ -200,6 +209,7 @@ fn main() {
     std::panic::set_hook(Box::new(|_| {}));
     print_regime("start");
     let budget = 0.4; // seconds per measurement, roughly
+    let dfs_only = std::env::args().any(|a| a == "--dfs-only");
 
     println!(
         "\n### Schedules per second (random schedulers; loom: its exhaustive search, capped)\n"
@@ -218,6 +228,9 @@ fn main() {
     }
     grid.push((Kind::Atomic, 2, 1));
     grid.push((Kind::Atomic, 3, 3));
+    if dfs_only {
+        grid.clear();
+    }
     let mut worst = f64::INFINITY;
     for (kind, n, k) in grid {
         // Calibrate each tool's count to the budget from a short probe.
@@ -281,7 +294,12 @@ fn main() {
     );
     println!("| N | K | lockstep PCT(3) | shuttle PCT(3) | lockstep random | shuttle random |");
     println!("|---:|---:|---:|---:|---:|---:|");
-    for (n, k) in [(2, 1), (2, 2), (3, 1)] {
+    let sizes: &[(usize, usize)] = if dfs_only {
+        &[]
+    } else {
+        &[(2, 1), (2, 2), (3, 1)]
+    };
+    for &(n, k) in sizes {
         let mut cols = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
         for seed in 0..20u64 {
             for (i, pct) in [(0, true), (2, false)] {
@@ -335,6 +353,8 @@ fn main() {
         (Kind::Atomic, 3, 1),
         (Kind::Atomic, 2, 3),
         (Kind::Locked, 2, 1),
+        (Kind::SpinLocked, 2, 2),
+        (Kind::SpinLocked, 2, 1),
     ] {
         let mut complete = false;
         let ls = timed(|| {
