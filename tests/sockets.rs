@@ -821,3 +821,24 @@ fn lecture_sockets_scenario_passes() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Result: Hello World; 400 -> 170 + 230"));
 }
+
+#[test]
+fn a_restarted_udp_client_on_the_same_port_is_not_taken_for_a_repeat() {
+    let calls = Arc::new(Mutex::new(0));
+    let count = calls.clone();
+    let server = udp_rpc_server(udp::bind(loopback()).unwrap(), move |b| {
+        *count.lock().unwrap() += 1;
+        b.to_ascii_uppercase()
+    })
+    .unwrap();
+    let to = server.local_addr().unwrap();
+    let sock = udp::bind(loopback()).unwrap();
+    let port = sock.local_addr().unwrap();
+    let mut first = Endpoint::new(udp::connect_socket(sock, to).unwrap());
+    assert_eq!(first.call(b"first life", T).unwrap(), b"FIRST LIFE");
+    drop(first);
+    // The same address, sequence numbers from 0 again: a new incarnation, a new epoch.
+    let mut second = Endpoint::new(udp::connect_socket(udp::bind(port).unwrap(), to).unwrap());
+    assert_eq!(second.call(b"second life", T).unwrap(), b"SECOND LIFE");
+    assert_eq!(*calls.lock().unwrap(), 2);
+}
