@@ -117,7 +117,10 @@ fn main() {
         ),
     );
     let q: lockstep_hosted::Queue<u64, 4> = lockstep_hosted::Queue::new();
-    row("lockstep Queue::recv on an empty queue", measure(hold, || assert_eq!(q.recv(), Ok(1)), || q.send(1).unwrap()));
+    row(
+        "lockstep Queue::recv on an empty queue",
+        measure(hold, || assert_eq!(q.recv(), Ok(1)), || q.send(1).unwrap()),
+    );
     let spin_e: lockstep_core::Event<Spin> = lockstep_core::Event::new();
     row(
         "contrast: lockstep Event<Spin> (pure spin)",
@@ -161,17 +164,38 @@ fn median3(mut f: impl FnMut() -> f64) -> f64 {
 /// The blocking ping-pong table.
 fn ping_pong_table() {
     const ROUNDS: u64 = 200_000;
-    println!("\n### Blocking ping-pong through two queues of capacity 1 ({ROUNDS} round trips, median of 3)\n");
+    println!(
+        "\n### Blocking ping-pong through two queues of capacity 1 ({ROUNDS} round trips, median of 3)\n"
+    );
     println!("| channel | M round trips/s | ns per round trip | vs crossbeam-channel |");
     println!("|---|---:|---:|---:|");
     let ls = median3(|| {
-        let (a, b): (lockstep_hosted::Queue<u64, 1>, lockstep_hosted::Queue<u64, 1>) = Default::default();
-        ping_pong(ROUNDS, &a, &b, |q, v| q.send(v).unwrap(), |q| q.recv().unwrap(), |q, v| q.send(v).unwrap(), |q| q.recv().unwrap())
+        let (a, b): (
+            lockstep_hosted::Queue<u64, 1>,
+            lockstep_hosted::Queue<u64, 1>,
+        ) = Default::default();
+        ping_pong(
+            ROUNDS,
+            &a,
+            &b,
+            |q, v| q.send(v).unwrap(),
+            |q| q.recv().unwrap(),
+            |q, v| q.send(v).unwrap(),
+            |q| q.recv().unwrap(),
+        )
     });
     let cb = median3(|| {
         let a = crossbeam_channel::bounded::<u64>(1);
         let b = crossbeam_channel::bounded::<u64>(1);
-        ping_pong(ROUNDS, &a, &b, |q, v| q.0.send(v).unwrap(), |q| q.1.recv().unwrap(), |q, v| q.0.send(v).unwrap(), |q| q.1.recv().unwrap())
+        ping_pong(
+            ROUNDS,
+            &a,
+            &b,
+            |q, v| q.0.send(v).unwrap(),
+            |q| q.1.recv().unwrap(),
+            |q, v| q.0.send(v).unwrap(),
+            |q| q.1.recv().unwrap(),
+        )
     });
     let sd = median3(|| {
         let (atx, arx) = std::sync::mpsc::sync_channel::<u64>(1);
@@ -188,7 +212,16 @@ fn ping_pong_table() {
             |q| q.1.lock().unwrap().recv().unwrap(),
         )
     });
-    for (name, r) in [("lockstep Queue<u64, 1> (hosted, futex)", ls), ("crossbeam-channel bounded(1)", cb), ("std sync_channel(1)", sd)] {
-        println!("| {name} | {:.3} | {:.0} | {:.2}x |", r / 1e6, 1e9 / r, r / cb);
+    for (name, r) in [
+        ("lockstep Queue<u64, 1> (hosted, futex)", ls),
+        ("crossbeam-channel bounded(1)", cb),
+        ("std sync_channel(1)", sd),
+    ] {
+        println!(
+            "| {name} | {:.3} | {:.0} | {:.2}x |",
+            r / 1e6,
+            1e9 / r,
+            r / cb
+        );
     }
 }

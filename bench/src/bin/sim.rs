@@ -229,6 +229,8 @@ fn main() {
     }
     grid.push((Kind::Atomic, 2, 1));
     grid.push((Kind::Atomic, 3, 3));
+    grid.push((Kind::SpinLocked, 2, 3));
+    grid.push((Kind::SpinLocked, 3, 3));
     if dfs_only || first_only {
         grid.clear();
     }
