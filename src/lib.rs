@@ -31,3 +31,5 @@ pub use lockstep_hosted::{
     Condvar, Event, Futex, Mutex, MutexGuard, RawLock, ReentrantMutex, ReentrantMutexGuard,
     Semaphore, SemaphorePermit,
 };
+
+pub mod sim_race;

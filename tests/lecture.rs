@@ -64,6 +64,9 @@ fn the_other_thread_scenarios_pass() {
         lecture::resources(3, 8, scale(200)),
         lecture::condition(2, 3, scale(2_000)),
         lecture::event(5),
+        lecture::comm_types(),
+        lecture::models(),
+        lecture::sockets(),
     ] {
         assert!(r.pass, "{}: {r}", r.name);
     }
@@ -80,7 +83,15 @@ fn the_binary_prints_result_lines_like_the_slides() {
     let (ok, out) = lockstep(&["race", "-t", "8", "-n", "20000"]);
     assert!(result_line(&out).parse::<i64>().is_ok(), "{out}");
     assert_eq!(ok, result_line(&out) != "0" || lecture::cpus() < 2, "{out}");
-    for cmd in ["try-lock", "rlock", "resources", "condition", "event"] {
+    for cmd in [
+        "try-lock",
+        "rlock",
+        "resources",
+        "condition",
+        "event",
+        "comm-types",
+        "sockets",
+    ] {
         let (ok, out) = lockstep(&[cmd]);
         assert!(ok, "{cmd}: {out}");
         result_line(&out);
@@ -218,4 +229,31 @@ fn blocked_threads_sleep_in_the_kernel_and_wake_on_time() {
         assert!(set);
         assert!(took < Duration::from_secs(10));
     });
+}
+
+#[test]
+fn lecture_runs_every_scenario_and_ends_with_the_summary_table() {
+    let (ok, out) = lockstep(&["lecture"]);
+    assert!(ok, "{out}");
+    let table = out.split("scenario").last().expect("a summary table");
+    for name in [
+        "race",
+        "lock",
+        "semaphore",
+        "try-lock",
+        "rlock",
+        "resources",
+        "condition",
+        "event",
+        "models",
+        "comm-types",
+        "sockets",
+        "sim race",
+    ] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(name) && l.ends_with("pass"))
+            .unwrap_or_else(|| panic!("no passing row for {name} in {table}"));
+        assert!(row.contains('s'), "{row}");
+    }
 }

@@ -41,7 +41,6 @@ fn loopback() -> SocketAddr {
 fn load_config() -> ServerConfig {
     ServerConfig {
         workers: 8,
-        queue: 16,
         ..ServerConfig::default()
     }
 }
@@ -498,6 +497,13 @@ fn ipv6_loopback_works_where_available() {
     let mut c = tcp::connect(server.local_addr().unwrap()).unwrap();
     c.send(b"v6").unwrap();
     assert_eq!(c.recv(Some(T)).unwrap(), b"v6");
+    // UDP over ::1 with the communication types.
+    let server = udp_rpc_server(udp::bind("[::1]:0".parse().unwrap()).unwrap(), |b| {
+        b.to_vec()
+    })
+    .unwrap();
+    let mut ep = Endpoint::new(udp::connect(server.local_addr().unwrap()).unwrap());
+    assert_eq!(ep.call(b"v6 datagram", T).unwrap(), b"v6 datagram");
 }
 
 #[test]
@@ -802,7 +808,37 @@ fn public_types_cross_threads() {
     send_sync::<lockstep::lockstep_hosted::transport::tcp::TcpTransport>();
     send_sync::<lockstep::lockstep_hosted::transport::unix::UnixTransport>();
     send_sync::<lockstep::lockstep_hosted::transport::udp::UdpTransport>();
-    send::<lockstep::lockstep_hosted::transport::inproc::InProc>();
+    send::<lockstep::lockstep_hosted::transport::inproc::InProc<4>>();
     send_sync::<Endpoint<lockstep::lockstep_hosted::transport::tcp::TcpTransport>>();
     send::<Box<dyn Transport>>();
+}
+
+#[test]
+fn lecture_sockets_scenario_passes() {
+    let r = lockstep::lockstep_hosted::server::sockets();
+    assert!(r.pass, "{r}");
+    let out = lockstep(&["sockets"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Result: Hello World; 400 -> 170 + 230"));
+}
+
+#[test]
+fn a_restarted_udp_client_on_the_same_port_is_not_taken_for_a_repeat() {
+    let calls = Arc::new(Mutex::new(0));
+    let count = calls.clone();
+    let server = udp_rpc_server(udp::bind(loopback()).unwrap(), move |b| {
+        *count.lock().unwrap() += 1;
+        b.to_ascii_uppercase()
+    })
+    .unwrap();
+    let to = server.local_addr().unwrap();
+    let sock = udp::bind(loopback()).unwrap();
+    let port = sock.local_addr().unwrap();
+    let mut first = Endpoint::new(udp::connect_socket(sock, to).unwrap());
+    assert_eq!(first.call(b"first life", T).unwrap(), b"FIRST LIFE");
+    drop(first);
+    // The same address, sequence numbers from 0 again: a new incarnation, a new epoch.
+    let mut second = Endpoint::new(udp::connect_socket(udp::bind(port).unwrap(), to).unwrap());
+    assert_eq!(second.call(b"second life", T).unwrap(), b"SECOND LIFE");
+    assert_eq!(*calls.lock().unwrap(), 2);
 }

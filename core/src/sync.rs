@@ -35,6 +35,18 @@ pub(crate) use lockstep_sim::sync::cell::UnsafeCell;
 /// sleep on its address. Without `sim` it is the same object; with `sim` it is the word the
 /// instrumented atomic wraps (reading it directly bypasses the simulator, which is right for a
 /// platform `Wait` that never runs under the simulator).
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::sync::{atomic::{AtomicU32, Ordering}, raw_atomic_u32};
+///
+/// let word = AtomicU32::new(7);
+/// let raw = raw_atomic_u32(&word);
+/// assert_eq!(raw.load(Ordering::Relaxed), 7);
+/// word.store(8, Ordering::Relaxed);
+/// assert_eq!(raw.load(Ordering::Relaxed), 8); // the same word
+/// ```
 #[cfg(not(feature = "sim"))]
 #[inline(always)]
 pub fn raw_atomic_u32(a: &atomic::AtomicU32) -> &core::sync::atomic::AtomicU32 {

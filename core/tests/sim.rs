@@ -56,7 +56,9 @@ fn mutex_is_exclusive_in_every_schedule_2x2() {
 
 #[test]
 fn mutex_is_exclusive_3x1_within_three_preemptions() {
-    let stats = check(Config::dfs(Some(3)), mutex_counter(3, 1));
+    // Every schedule takes a few seconds in a test build; LOCKSTEP_TEST_SCALE > 1 runs them all.
+    let bound = if scale() > 1 { None } else { Some(3) };
+    let stats = check(Config::dfs(bound), mutex_counter(3, 1));
     assert!(stats.exhausted, "{stats:?}");
 }
 
@@ -311,4 +313,91 @@ fn mutex_and_semaphore_work_outside_a_simulation() {
     sem.acquire();
     assert!(!sem.acquire_timeout(3));
     sem.release().unwrap();
+}
+
+/// Two producers send `(producer, seq)` pairs through a 2-slot MPMC queue; two consumers take
+/// two each. Every message arrives exactly once, and each consumer sees each producer's messages
+/// in the order they were sent (FIFO).
+fn mpmc_2p2c() {
+    let q = Arc::new(lockstep_core::Queue::<(u32, u32), 2, SimWait>::new());
+    let producers: Vec<_> = (0..2u32)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                for seq in 0..2u32 {
+                    q.send((p, seq)).unwrap();
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                let got = [q.recv().unwrap(), q.recv().unwrap()];
+                if got[0].0 == got[1].0 {
+                    assert!(got[0].1 < got[1].1, "out of order: {got:?}");
+                }
+                got
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let mut all: Vec<(u32, u32)> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        vec![(0, 0), (0, 1), (1, 0), (1, 1)],
+        "lost or duplicated messages"
+    );
+    assert!(q.try_recv().is_err());
+}
+
+#[test]
+fn mpmc_queue_delivers_exactly_once_in_fifo_order_2p2c() {
+    // Two preemptions take seconds in a test build; LOCKSTEP_TEST_SCALE > 1 runs them.
+    let bound = if scale() > 1 { 2 } else { 1 };
+    assert!(check(Config::dfs(Some(bound)), mpmc_2p2c).exhausted);
+    check(Config::pct(4, 3, 2_000 * scale()), mpmc_2p2c);
+    check(Config::random(4, 2_000 * scale()), mpmc_2p2c);
+}
+
+#[test]
+fn spsc_queue_delivers_in_order() {
+    let stats = check(Config::dfs(Some(3)).iterations(20_000 * scale()), || {
+        // Leaked so both halves are 'static; one small queue per execution.
+        let q: &'static lockstep_core::channel::Spsc<u32, 2, SimWait> =
+            Box::leak(Box::new(lockstep_core::channel::Spsc::new()));
+        let (mut tx, mut rx) = q.try_split().unwrap();
+        let producer = thread::spawn(move || {
+            for i in 0..3 {
+                tx.send(i).unwrap();
+            }
+        });
+        for i in 0..3 {
+            assert_eq!(rx.recv().unwrap(), i);
+        }
+        producer.join().unwrap();
+    });
+    assert!(stats.schedules > 0);
+}
+
+#[test]
+fn timed_acquire_gives_up_only_when_nothing_else_can_run() {
+    let stats = check(Config::dfs(None), || {
+        let s = Arc::new(Semaphore::<SimWait>::bounded(1));
+        s.acquire();
+        let s2 = Arc::clone(&s);
+        let waiter = thread::spawn(move || s2.acquire_timeout(3));
+        // The holder waits for the waiter, so the waiter's time runs out: it must say so.
+        assert!(!waiter.join().unwrap());
+        s.release().unwrap();
+        assert_eq!(s.available(), 1);
+    });
+    assert!(stats.complete);
 }

@@ -7,9 +7,10 @@
 //! | asynchronous request | [`Endpoint::request`], [`Endpoint::collect`] | gets a [`Ticket`] and collects the reply later |
 //! | synchronous request (RPC) | [`Endpoint::call`] | waits for the reply, with a timeout |
 //!
-//! Every message travels in an envelope: one kind byte and a 64-bit sequence number
-//! (little-endian), then the payload. Receipts (`ACK`) and replies carry the sequence number
-//! of what they answer. Progress happens inside the calls: an endpoint reads its transport
+//! Every message travels in an envelope: one kind byte, the sender's 32-bit incarnation
+//! number (its *epoch*, random per endpoint) and a 64-bit sequence number (little-endian),
+//! then the payload. Receipts (`ACK`) and replies carry the epoch and sequence number of what
+//! they answer, and are accepted only by the incarnation that asked. Progress happens inside the calls: an endpoint reads its transport
 //! only while one of its methods waits, and keeps what arrives meanwhile (messages and
 //! requests for [`Endpoint::recv`], replies for their tickets) in bounded buffers.
 //!
@@ -20,10 +21,13 @@
 //! reply: each message reaches the application exactly once. Over reliable transports none of
 //! this runs.
 //!
-//! A sequence number is per sending endpoint, starting at 0: a peer that restarts starts
-//! again at 0, so an endpoint talks to one incarnation of its peer.
+//! Sequence numbers count from 0 per endpoint. A peer that restarts (a new endpoint, perhaps
+//! on the same address) has a new epoch: the receiver then starts a fresh duplicate filter for
+//! it and ignores late datagrams of the incarnations it replaced, so a restarted client is
+//! neither mistaken for a repeat nor answered with replies meant for its predecessor.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use crate::NetError;
@@ -35,8 +39,11 @@ pub(crate) const ACK: u8 = 2;
 pub(crate) const REQUEST: u8 = 3;
 pub(crate) const REPLY: u8 = 4;
 
-/// Envelope header: kind byte and sequence number.
-pub const ENVELOPE_LEN: usize = 9;
+/// Envelope header: kind byte, epoch and sequence number.
+pub const ENVELOPE_LEN: usize = 13;
+
+/// How many replaced incarnations of a peer are remembered (their late datagrams ignored).
+const RETIRED_EPOCHS: usize = 8;
 
 /// How many sequence numbers above the lowest unseen one the duplicate filter remembers.
 pub const DEDUP_WINDOW: usize = 4096;
@@ -91,6 +98,7 @@ pub enum Incoming {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request {
     id: u64,
+    epoch: u32,
     /// The request's payload.
     pub body: Vec<u8>,
 }
@@ -124,7 +132,10 @@ impl Dedup {
 
     /// Records `seq`; `true` if it had not been seen.
     pub(crate) fn insert(&mut self, seq: u64) -> bool {
-        if seq < self.floor || !self.above.insert(seq) {
+        if seq == self.floor {
+            // In order, the usual case: no set operation, so no allocation.
+            self.floor += 1;
+        } else if seq < self.floor || !self.above.insert(seq) {
             return false;
         }
         while self.above.first() == Some(&self.floor) {
@@ -141,20 +152,147 @@ impl Dedup {
     }
 }
 
-/// Writes the envelope `[kind][seq, little-endian][payload]` into `buf`.
-pub(crate) fn encode_envelope(buf: &mut Vec<u8>, kind: u8, seq: u64, payload: &[u8]) {
+/// Hashes sequence numbers: they are distinct counters from one peer, so a multiplication
+/// spreads them well enough, at a fraction of SipHash's cost (the maps are on every call's path).
+#[derive(Debug, Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type SeqMap<V> = HashMap<u64, V, BuildHasherDefault<SeqHasher>>;
+type SeqSet = HashSet<u64, BuildHasherDefault<SeqHasher>>;
+
+/// Writes the envelope `[kind][epoch][seq][payload]` (little-endian) into `buf`.
+pub(crate) fn encode_envelope(buf: &mut Vec<u8>, kind: u8, epoch: u32, seq: u64, payload: &[u8]) {
     buf.clear();
     buf.push(kind);
+    buf.extend_from_slice(&epoch.to_le_bytes());
     buf.extend_from_slice(&seq.to_le_bytes());
     buf.extend_from_slice(payload);
 }
 
-/// Splits an envelope into kind, sequence number and payload; `None` if it is too short.
-pub(crate) fn decode_envelope(env: &[u8]) -> Option<(u8, u64, &[u8])> {
+/// An envelope's header fields and payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Envelope<'a> {
+    pub(crate) kind: u8,
+    pub(crate) epoch: u32,
+    pub(crate) seq: u64,
+    pub(crate) payload: &'a [u8],
+}
+
+/// Splits an envelope; `None` if it is shorter than its header.
+pub(crate) fn decode_envelope(env: &[u8]) -> Option<Envelope<'_>> {
     let (head, payload) = env.split_first_chunk::<ENVELOPE_LEN>()?;
+    let mut epoch = [0; 4];
+    epoch.copy_from_slice(&head[1..5]);
     let mut seq = [0; 8];
-    seq.copy_from_slice(&head[1..]);
-    Some((head[0], u64::from_le_bytes(seq), payload))
+    seq.copy_from_slice(&head[5..]);
+    Some(Envelope {
+        kind: head[0],
+        epoch: u32::from_le_bytes(epoch),
+        seq: u64::from_le_bytes(seq),
+        payload,
+    })
+}
+
+/// A fresh epoch: random per call (std's per-instance hash keys), mixed with the clock and
+/// the process id.
+fn new_epoch() -> u32 {
+    use std::hash::BuildHasher;
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.write_u128(now.as_nanos());
+    h.write_u32(std::process::id());
+    let x = h.finish();
+    (x ^ (x >> 32)) as u32
+}
+
+/// What a receiver keeps about one peer: its current incarnation, the ones it replaced, the
+/// duplicate filter and the recent replies of the current one.
+#[derive(Debug, Default)]
+pub(crate) struct PeerState {
+    epoch: Option<u32>,
+    retired: VecDeque<u32>,
+    seen: Dedup,
+    // (sequence number, reply), oldest first
+    replies: VecDeque<(u64, Vec<u8>)>,
+}
+
+/// Whether a fresh message (not an answer) is new, a repeat, or from a replaced incarnation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fresh {
+    New,
+    Repeat,
+    Stale,
+}
+
+impl PeerState {
+    /// Classifies `(epoch, seq)` without recording it; a new epoch replaces the current one.
+    pub(crate) fn check(&mut self, epoch: u32, seq: u64) -> Fresh {
+        if self.epoch != Some(epoch) {
+            if self.retired.contains(&epoch) {
+                return Fresh::Stale;
+            }
+            if let Some(old) = self.epoch.replace(epoch) {
+                if self.retired.len() >= RETIRED_EPOCHS {
+                    self.retired.pop_front();
+                }
+                self.retired.push_back(old);
+            }
+            self.seen = Dedup::default();
+            self.replies.clear();
+        }
+        if self.seen.contains(seq) {
+            Fresh::Repeat
+        } else {
+            Fresh::New
+        }
+    }
+
+    /// Records `seq` of the current incarnation as delivered.
+    pub(crate) fn record(&mut self, seq: u64) {
+        self.seen.insert(seq);
+    }
+
+    /// The kept reply to request `seq`, if any.
+    pub(crate) fn reply_to(&self, seq: u64) -> Option<&[u8]> {
+        self.replies
+            .iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, r)| r.as_slice())
+    }
+
+    /// Keeps `body` as the reply to `seq`, forgetting the oldest beyond `cap` (whose buffer is
+    /// reused).
+    pub(crate) fn keep_reply(&mut self, seq: u64, body: &[u8], cap: usize) {
+        let mut kept = if self.replies.len() >= cap {
+            self.replies.pop_front().map(|(_, v)| v).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        kept.clear();
+        kept.extend_from_slice(body);
+        self.replies.push_back((seq, kept));
+    }
+
+    /// The current incarnation's epoch.
+    pub(crate) fn epoch(&self) -> u32 {
+        self.epoch.unwrap_or(0)
+    }
 }
 
 /// One side of a conversation over a transport, offering the four communication types.
@@ -189,13 +327,13 @@ pub struct Endpoint<T> {
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
     inbox: VecDeque<Incoming>,
-    awaiting_ack: HashSet<u64>,
-    acked: HashSet<u64>,
+    awaiting_ack: SeqSet,
+    acked: SeqSet,
     // outstanding requests: seq -> request body (kept for retransmission when unreliable)
-    outstanding: HashMap<u64, Vec<u8>>,
-    replies: HashMap<u64, Vec<u8>>,
-    seen: Dedup,
-    reply_cache: VecDeque<(u64, Vec<u8>)>,
+    outstanding: SeqMap<Vec<u8>>,
+    replies: SeqMap<Vec<u8>>,
+    epoch: u32,
+    peer: PeerState,
 }
 
 impl<T: Transport> Endpoint<T> {
@@ -213,12 +351,12 @@ impl<T: Transport> Endpoint<T> {
             sbuf: Vec::new(),
             rbuf: Vec::new(),
             inbox: VecDeque::new(),
-            awaiting_ack: HashSet::new(),
-            acked: HashSet::new(),
-            outstanding: HashMap::new(),
-            replies: HashMap::new(),
-            seen: Dedup::default(),
-            reply_cache: VecDeque::new(),
+            awaiting_ack: SeqSet::default(),
+            acked: SeqSet::default(),
+            outstanding: SeqMap::default(),
+            replies: SeqMap::default(),
+            epoch: new_epoch(),
+            peer: PeerState::default(),
         }
     }
 
@@ -252,14 +390,14 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// a.send(b"fire and forget").unwrap(); // returns at once: nobody has received it yet
     /// assert_eq!(b.recv(Some(Duration::from_secs(1))).unwrap(), Incoming::Message(b"fire and forget".to_vec()));
     /// ```
     pub fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
         let seq = self.take_seq();
-        self.emit(MSG, seq, msg)
+        self.emit(MSG, self.epoch, seq, msg)
     }
 
     /// Synchronous message: sends `msg` and waits until the receiver's endpoint has it
@@ -277,7 +415,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::Endpoint;
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let mut a = Endpoint::new(a);
     /// // The receiver never receives: the missing receipt is detected by timeout.
     /// let err = a.send_sync(b"are you there?", Duration::from_millis(20)).unwrap_err();
@@ -287,7 +425,7 @@ impl<T: Transport> Endpoint<T> {
     pub fn send_sync(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
         let seq = self.take_seq();
         self.awaiting_ack.insert(seq);
-        let result = self.emit(MSG_RECEIPT, seq, msg).and_then(|()| {
+        let result = self.emit(MSG_RECEIPT, self.epoch, seq, msg).and_then(|()| {
             self.wait_for(timeout, "a receipt", MSG_RECEIPT, seq, msg, |s| {
                 s.acked.remove(&seq)
             })
@@ -310,7 +448,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
     /// let t = Duration::from_secs(1);
     /// let ticket = client.request(b"2+2").unwrap(); // the client goes on with other work
@@ -327,7 +465,7 @@ impl<T: Transport> Endpoint<T> {
             body.to_vec()
         };
         self.outstanding.insert(seq, kept);
-        if let Err(e) = self.emit(REQUEST, seq, body) {
+        if let Err(e) = self.emit(REQUEST, self.epoch, seq, body) {
             self.outstanding.remove(&seq);
             return Err(e);
         }
@@ -387,7 +525,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// let ticket = a.request(b"never mind").unwrap();
     /// a.cancel(ticket);
@@ -415,7 +553,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::Endpoint;
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, _b) = inproc::pair(4);
+    /// let (a, _b) = inproc::pair::<4>();
     /// let mut client = Endpoint::new(a);
     /// let err = client.call(b"nobody answers", Duration::from_millis(20)).unwrap_err();
     /// assert!(err.to_string().contains("waiting for a reply"));
@@ -442,7 +580,7 @@ impl<T: Transport> Endpoint<T> {
     /// use lockstep_hosted::comm::{Endpoint, Incoming};
     /// use lockstep_hosted::transport::inproc;
     ///
-    /// let (a, b) = inproc::pair(4);
+    /// let (a, b) = inproc::pair::<4>();
     /// let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
     /// assert!(b.recv(Some(Duration::ZERO)).unwrap_err().is_timeout()); // nothing yet
     /// a.send(b"first").unwrap();
@@ -482,13 +620,10 @@ impl<T: Transport> Endpoint<T> {
     ///
     /// The transport's send error.
     pub fn reply(&mut self, request: &Request, body: &[u8]) -> Result<(), NetError> {
-        if !self.t.is_reliable() {
-            if self.reply_cache.len() >= REPLY_CACHE {
-                self.reply_cache.pop_front();
-            }
-            self.reply_cache.push_back((request.id, body.to_vec()));
+        if !self.t.is_reliable() && request.epoch == self.peer.epoch() {
+            self.peer.keep_reply(request.id, body, REPLY_CACHE);
         }
-        self.emit(REPLY, request.id, body)
+        self.emit(REPLY, request.epoch, request.id, body)
     }
 
     fn take_seq(&mut self) -> u64 {
@@ -497,8 +632,9 @@ impl<T: Transport> Endpoint<T> {
         s
     }
 
-    fn emit(&mut self, kind: u8, seq: u64, payload: &[u8]) -> Result<(), NetError> {
-        encode_envelope(&mut self.sbuf, kind, seq, payload);
+    /// Sends an envelope: `epoch` is ours for what we originate, the asker's for answers.
+    fn emit(&mut self, kind: u8, epoch: u32, seq: u64, payload: &[u8]) -> Result<(), NetError> {
+        encode_envelope(&mut self.sbuf, kind, epoch, seq, payload);
         self.t.send(&self.sbuf)
     }
 
@@ -527,7 +663,7 @@ impl<T: Transport> Endpoint<T> {
                 return Err(NetError::timeout(self.t.peer(), what, timeout));
             }
             if !reliable && now >= next_send && sends < self.retry.max_sends {
-                self.emit(kind, seq, payload)?;
+                self.emit(kind, self.epoch, seq, payload)?;
                 sends += 1;
                 next_send = now + self.retry.interval;
             }
@@ -574,7 +710,13 @@ impl<T: Transport> Endpoint<T> {
                 Ok(())
             }
         };
-        let Some((kind, seq, payload)) = decode_envelope(env) else {
+        let Some(Envelope {
+            kind,
+            epoch,
+            seq,
+            payload,
+        }) = decode_envelope(env)
+        else {
             return malformed(
                 self,
                 format!("envelope of {} bytes is shorter than its header", env.len()),
@@ -582,18 +724,27 @@ impl<T: Transport> Endpoint<T> {
         };
         match kind {
             MSG | MSG_RECEIPT | REQUEST => {
-                if !reliable && self.seen.contains(seq) {
-                    // A repeat: answer it again (the first answer may have been lost), deliver
-                    // nothing.
-                    if kind == MSG_RECEIPT {
-                        self.emit(ACK, seq, &[])?;
-                    } else if kind == REQUEST
-                        && let Some((_, r)) = self.reply_cache.iter().find(|(id, _)| *id == seq)
-                    {
-                        let r = r.clone();
-                        self.emit(REPLY, seq, &r)?;
+                let fresh = if reliable {
+                    Fresh::New
+                } else {
+                    self.peer.check(epoch, seq)
+                };
+                match fresh {
+                    Fresh::Stale => return Ok(()), // from a replaced incarnation of the peer
+                    Fresh::Repeat => {
+                        // Answer it again (the first answer may have been lost), deliver
+                        // nothing.
+                        if kind == MSG_RECEIPT {
+                            self.emit(ACK, epoch, seq, &[])?;
+                        } else if kind == REQUEST
+                            && let Some(r) = self.peer.reply_to(seq)
+                        {
+                            let r = r.to_vec();
+                            self.emit(REPLY, epoch, seq, &r)?;
+                        }
+                        return Ok(());
                     }
-                    return Ok(());
+                    Fresh::New => {}
                 }
                 if self.inbox.len() >= INBOX_LIMIT {
                     if reliable {
@@ -602,28 +753,34 @@ impl<T: Transport> Endpoint<T> {
                     return Ok(()); // dropped unseen and unacknowledged: retransmission brings it back
                 }
                 if !reliable {
-                    self.seen.insert(seq);
+                    self.peer.record(seq);
                 }
                 if kind == MSG_RECEIPT {
-                    self.emit(ACK, seq, &[])?;
+                    self.emit(ACK, epoch, seq, &[])?;
                 }
                 let body = payload.to_vec();
                 self.inbox.push_back(if kind == REQUEST {
-                    Incoming::Request(Request { id: seq, body })
+                    Incoming::Request(Request {
+                        id: seq,
+                        epoch,
+                        body,
+                    })
                 } else {
                     Incoming::Message(body)
                 });
             }
-            ACK => {
+            // Answers count only for this incarnation's own questions.
+            ACK if epoch == self.epoch => {
                 if self.awaiting_ack.remove(&seq) {
                     self.acked.insert(seq);
                 }
             }
-            REPLY => {
+            REPLY if epoch == self.epoch => {
                 if self.outstanding.contains_key(&seq) {
                     self.replies.entry(seq).or_insert_with(|| payload.to_vec());
                 }
             }
+            ACK | REPLY => {}
             other => return malformed(self, format!("unknown message kind {other}")),
         }
         Ok(())
@@ -647,8 +804,24 @@ mod tests {
     }
 
     #[test]
+    fn a_new_epoch_resets_the_filter_and_old_ones_stay_out() {
+        let mut p = PeerState::default();
+        assert_eq!(p.check(7, 0), Fresh::New);
+        p.record(0);
+        p.keep_reply(0, b"old", 4);
+        assert_eq!(p.check(7, 0), Fresh::Repeat);
+        // The peer restarted: same numbers, new epoch, nothing remembered.
+        assert_eq!(p.check(9, 0), Fresh::New);
+        assert_eq!(p.reply_to(0), None);
+        p.record(0);
+        // A late datagram of the replaced incarnation is ignored.
+        assert_eq!(p.check(7, 1), Fresh::Stale);
+        assert_eq!(p.check(9, 0), Fresh::Repeat);
+    }
+
+    #[test]
     fn four_types_over_inproc() {
-        let (a, b) = crate::transport::inproc::pair(16);
+        let (a, b) = crate::transport::inproc::pair::<16>();
         let (mut c, mut s) = (Endpoint::new(a), Endpoint::new(b));
         let t = Duration::from_secs(5);
         std::thread::scope(|sc| {
@@ -671,7 +844,7 @@ mod tests {
 
     #[test]
     fn missing_receipt_times_out() {
-        let (a, _b) = crate::transport::inproc::pair(16);
+        let (a, _b) = crate::transport::inproc::pair::<16>();
         let mut c = Endpoint::new(a);
         let e = c.send_sync(b"x", Duration::from_millis(30)).unwrap_err();
         assert!(e.is_timeout(), "{e}");

@@ -40,6 +40,7 @@
 
 mod futex;
 pub mod lecture;
+mod lecture_ipc;
 mod reentrant;
 
 pub use futex::Futex;

@@ -355,12 +355,15 @@ fn run(
         sched.end(steps);
         if outcome.abandoned {
             stats.abandoned += 1;
+            runner.recycle(outcome);
             continue;
         }
         stats.schedules += 1;
         stats.steps += steps;
         stats.longest = stats.longest.max(steps);
-        if outcome.failure.is_some() {
+        if outcome.failure.is_none() {
+            runner.recycle(outcome);
+        } else {
             let found = (steps, outcome.preemptions);
             let best = if config.shrink && !matches!(config.strategy, Strategy::Replay(_)) {
                 shrink(&mut runner, f, origin, outcome, config.shrink_budget)
@@ -426,6 +429,18 @@ fn shrink(
             if runs[k].1 > 1 {
                 let mut c = runs.clone();
                 c[k].1 -= 1;
+                candidates.push(c);
+            }
+        }
+        // Longer runs and swapped runs can remove a preemption (a thread that runs one more
+        // step may block, making the next switch free).
+        for k in 0..runs.len() {
+            let mut c = runs.clone();
+            c[k].1 += 1;
+            candidates.push(c);
+            if k + 1 < runs.len() {
+                let mut c = runs.clone();
+                c.swap(k, k + 1);
                 candidates.push(c);
             }
         }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod lecture;
 mod net;
+mod sim;
 mod threads;
 
 /// Synchronization and IPC, from the lecture to real, fast, verified software.
@@ -25,6 +26,9 @@ enum Command {
     Threads(threads::ThreadCommand),
     #[command(flatten)]
     Net(net::NetCommand),
+    /// The deterministic simulator: find, replay, shrink and explain interleavings.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -32,5 +36,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Lecture => lecture::run(),
         Command::Threads(t) => t.run(),
         Command::Net(n) => n.run(),
+        Command::Sim(s) => s.run(),
     }
 }

@@ -171,6 +171,9 @@ pub(crate) enum NetCommand {
         #[arg(long)]
         count: Option<u64>,
     },
+    /// The lecture's socket scenario on loopback: UDP and TCP `Hello World`, boundaries,
+    /// a non-blocking receive, a busy port, a missing receipt.
+    Sockets,
     /// Shows `send(170) + send(230)` arriving as one `receive(400)` on a raw stream, and as
     /// two messages with framing.
     Boundaries,
@@ -359,7 +362,6 @@ impl NetCommand {
                     BrokerConfig {
                         broadcast,
                         server: config(&serve),
-                        ..BrokerConfig::default()
                     },
                 );
                 let mode = if broadcast { "broadcast" } else { "topic" };
@@ -393,6 +395,15 @@ impl NetCommand {
                 ExitCode::SUCCESS
             }
             NetCommand::Boundaries => boundaries()?,
+            NetCommand::Sockets => {
+                let r = server::sockets();
+                println!("{r}");
+                if r.pass {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
         })
     }
 }

@@ -1,5 +1,5 @@
-//! The lecture's thread scenarios as subcommands: `race`, `lock`, `semaphore`, `try-lock`,
-//! `rlock`, `resources`, `condition`, `event`. The scenarios themselves live in
+//! The lecture's scenarios as subcommands: `race`, `lock`, `semaphore`, `try-lock`, `rlock`,
+//! `resources`, `condition`, `event`, `models`, `comm-types` (`sockets` is in `net.rs`). The scenarios themselves live in
 //! `lockstep_hosted::lecture`; this file parses options and prints.
 
 use std::process::ExitCode;
@@ -67,6 +67,10 @@ pub(crate) enum ThreadCommand {
         #[arg(long, default_value_t = 10_000)]
         items: usize,
     },
+    /// The four communication types over UDP, and a missing receipt detected by timeout.
+    CommTypes,
+    /// IPC models on the core's channels: point-to-point, broadcast, publish-subscribe.
+    Models,
     /// An Event: set, clear, is_set, wait with a timeout.
     Event {
         /// Number of waiting threads.
@@ -98,6 +102,8 @@ impl ThreadCommand {
                 items,
             } => lecture::condition(producers, consumers, items),
             ThreadCommand::Event { waiters } => lecture::event(waiters),
+            ThreadCommand::CommTypes => lecture::comm_types(),
+            ThreadCommand::Models => lecture::models(),
         }
     }
 

@@ -1,5 +1,7 @@
-//! A blocked thread must cost no CPU: process CPU time while one thread waits 1 s on an Event,
-//! a Semaphore, a Condvar and a timed wait, beside std's Condvar and a spinning wait.
+//! Blocking: a blocked thread must cost no CPU (process CPU time while one thread waits 1 s on
+//! an Event, a Semaphore, a Condvar, an empty Queue and a timed wait, beside std's Condvar and a
+//! spinning wait), and a blocking ping-pong through two queues against crossbeam-channel and
+//! std's `sync_channel`.
 //!
 //! Run: `cd bench && cargo run --release --bin blocking`.
 
@@ -37,6 +39,9 @@ fn measure(
 }
 
 fn main() {
+    lockstep_bench::print_regime("start");
+    ping_pong_table();
+    println!();
     let hold = Duration::from_secs(1);
     println!(
         "### CPU time of the process while one thread is blocked for {} s\n",
@@ -111,9 +116,112 @@ fn main() {
             },
         ),
     );
+    let q: lockstep_hosted::Queue<u64, 4> = lockstep_hosted::Queue::new();
+    row(
+        "lockstep Queue::recv on an empty queue",
+        measure(hold, || assert_eq!(q.recv(), Ok(1)), || q.send(1).unwrap()),
+    );
     let spin_e: lockstep_core::Event<Spin> = lockstep_core::Event::new();
     row(
         "contrast: lockstep Event<Spin> (pure spin)",
         measure(hold, || spin_e.wait(), || spin_e.set()),
     );
+}
+
+/// Round trips per second of a blocking ping-pong: one thread sends `i` on `ping` and waits for
+/// it on `pong`; the other echoes. `send`/`recv` are the blocking forms.
+fn ping_pong<P: Sync, Q: Sync>(
+    rounds: u64,
+    ping: &P,
+    pong: &Q,
+    send_ping: impl Fn(&P, u64) + Sync,
+    recv_ping: impl Fn(&P) -> u64 + Sync,
+    send_pong: impl Fn(&Q, u64) + Sync,
+    recv_pong: impl Fn(&Q) -> u64 + Sync,
+) -> f64 {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..rounds {
+                let v = recv_ping(ping);
+                send_pong(pong, v);
+            }
+        });
+        for i in 0..rounds {
+            send_ping(ping, i);
+            assert_eq!(recv_pong(pong), i);
+        }
+    });
+    rounds as f64 / t.elapsed().as_secs_f64()
+}
+
+fn median3(mut f: impl FnMut() -> f64) -> f64 {
+    let mut v = [f(), f(), f()];
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[1]
+}
+
+/// The blocking ping-pong table.
+fn ping_pong_table() {
+    const ROUNDS: u64 = 200_000;
+    println!(
+        "\n### Blocking ping-pong through two queues of capacity 1 ({ROUNDS} round trips, median of 3)\n"
+    );
+    println!("| channel | M round trips/s | ns per round trip | vs crossbeam-channel |");
+    println!("|---|---:|---:|---:|");
+    let ls = median3(|| {
+        let (a, b): (
+            lockstep_hosted::Queue<u64, 1>,
+            lockstep_hosted::Queue<u64, 1>,
+        ) = Default::default();
+        ping_pong(
+            ROUNDS,
+            &a,
+            &b,
+            |q, v| q.send(v).unwrap(),
+            |q| q.recv().unwrap(),
+            |q, v| q.send(v).unwrap(),
+            |q| q.recv().unwrap(),
+        )
+    });
+    let cb = median3(|| {
+        let a = crossbeam_channel::bounded::<u64>(1);
+        let b = crossbeam_channel::bounded::<u64>(1);
+        ping_pong(
+            ROUNDS,
+            &a,
+            &b,
+            |q, v| q.0.send(v).unwrap(),
+            |q| q.1.recv().unwrap(),
+            |q, v| q.0.send(v).unwrap(),
+            |q| q.1.recv().unwrap(),
+        )
+    });
+    let sd = median3(|| {
+        let (atx, arx) = std::sync::mpsc::sync_channel::<u64>(1);
+        let (btx, brx) = std::sync::mpsc::sync_channel::<u64>(1);
+        let a = (atx, std::sync::Mutex::new(arx));
+        let b = (btx, std::sync::Mutex::new(brx));
+        ping_pong(
+            ROUNDS / 10,
+            &a,
+            &b,
+            |q, v| q.0.send(v).unwrap(),
+            |q| q.1.lock().unwrap().recv().unwrap(),
+            |q, v| q.0.send(v).unwrap(),
+            |q| q.1.lock().unwrap().recv().unwrap(),
+        )
+    });
+    for (name, r) in [
+        ("lockstep Queue<u64, 1> (hosted, futex)", ls),
+        ("crossbeam-channel bounded(1)", cb),
+        ("std sync_channel(1)", sd),
+    ] {
+        println!(
+            "| {name} | {:.3} | {:.0} | {:.2}x |",
+            r / 1e6,
+            1e9 / r,
+            r / cb
+        );
+    }
 }

@@ -164,97 +164,145 @@ fn call_udp_rtt() -> f64 {
     e / ROUNDS as f64
 }
 
-/// Medians of `RUNS` alternating runs of `ours` and `raw`.
-fn pair(mut ours: impl FnMut() -> f64, mut raw: impl FnMut() -> f64) -> (f64, f64) {
-    let (mut o, mut r) = (Vec::new(), Vec::new());
+/// CPU time (user + system) of the whole process so far, in seconds.
+fn cpu_now() -> f64 {
+    // SAFETY: `getrusage` writes a `rusage` into the pointed-to, properly aligned local; an
+    // all-zero `rusage` is a valid value to start from.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+fn framed<S: lockstep_hosted::transport::StreamSocket>((a, b): (S, S)) -> (Framed<S>, Framed<S>) {
+    (Framed::new(a, 1 << 20), Framed::new(b, 1 << 20))
+}
+
+/// One side's medians: the measured value and the CPU seconds the run took.
+struct Side {
+    value: f64,
+    cpu: f64,
+}
+
+/// Medians of `RUNS` alternating runs of `ours` and `raw`, with the CPU time of each run.
+fn pair(mut ours: impl FnMut() -> f64, mut raw: impl FnMut() -> f64) -> (Side, Side) {
+    let (mut o, mut r, mut oc, mut rc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let run = |f: &mut dyn FnMut() -> f64, v: &mut Vec<f64>, c: &mut Vec<f64>| {
+        let start = cpu_now();
+        v.push(f());
+        c.push(cpu_now() - start);
+    };
     for i in 0..RUNS {
         // Alternate which goes first, so that neither always runs on a warmer machine.
         if i % 2 == 0 {
-            o.push(ours());
-            r.push(raw());
+            run(&mut ours, &mut o, &mut oc);
+            run(&mut raw, &mut r, &mut rc);
         } else {
-            r.push(raw());
-            o.push(ours());
+            run(&mut raw, &mut r, &mut rc);
+            run(&mut ours, &mut o, &mut oc);
         }
     }
-    (median(&mut o), median(&mut r))
+    (
+        Side {
+            value: median(&mut o),
+            cpu: median(&mut oc),
+        },
+        Side {
+            value: median(&mut r),
+            cpu: median(&mut rc),
+        },
+    )
+}
+
+/// Prints one table row; `time` says whether the value is a time (lower is better) or a rate.
+fn row(name: &str, goal: &str, (o, r): (Side, Side), time: bool) {
+    let show = |v: f64| {
+        if time {
+            format!("{:.2} us", v * 1e6)
+        } else {
+            format!("{:.2} GB/s", v / 1e9)
+        }
+    };
+    let ratio = if time {
+        r.value / o.value
+    } else {
+        o.value / r.value
+    };
+    // The same work on both sides: less CPU is better.
+    let cpu_ratio = r.cpu / o.cpu;
+    println!(
+        "| {name} | {} | {} | {ratio:.2}x | {cpu_ratio:.2}x | {goal} |",
+        show(o.value),
+        show(r.value)
+    );
 }
 
 fn main() {
     print_regime("start");
     println!();
-    println!("| measure | lockstep | raw std | ratio (>= 1: lockstep as fast) | goal |");
-    println!("|---|---|---|---|---|");
-    let us = |s: f64| format!("{:.2} us", s * 1e6);
-    let gbs = |b: f64| format!("{:.2} GB/s", b / 1e9);
-
-    let (o, r) = pair(
-        || {
-            let (a, b) = tcp_pair();
-            framed_rtt(Framed::new(a, 1 << 20), Framed::new(b, 1 << 20))
-        },
-        || raw_rtt(tcp_pair()),
+    println!("| measure | lockstep | raw std | speed ratio | CPU-time ratio | goal |");
+    println!("|---|---|---|---|---|---|");
+    row(
+        &format!("TCP round trip, {SMALL} B, nodelay"),
+        "0.9x",
+        pair(
+            || {
+                let (a, b) = framed(tcp_pair());
+                framed_rtt(a, b)
+            },
+            || raw_rtt(tcp_pair()),
+        ),
+        true,
     );
-    println!(
-        "| TCP round trip, {SMALL} B, nodelay | {} | {} | {:.2}x | 0.9x |",
-        us(o),
-        us(r),
-        r / o
+    row(
+        &format!("Unix stream round trip, {SMALL} B"),
+        "0.9x",
+        pair(
+            || {
+                let (a, b) = framed(unix_pair());
+                framed_rtt(a, b)
+            },
+            || raw_rtt(unix_pair()),
+        ),
+        true,
     );
-
-    let (o, r) = pair(
-        || {
-            let (a, b) = unix_pair();
-            framed_rtt(Framed::new(a, 1 << 20), Framed::new(b, 1 << 20))
-        },
-        || raw_rtt(unix_pair()),
+    row(
+        "TCP one-way, 64 KiB messages",
+        "0.9x",
+        pair(
+            || {
+                let (a, b) = framed(tcp_pair());
+                framed_tput(a, b)
+            },
+            || raw_tput(tcp_pair()),
+        ),
+        false,
     );
-    println!(
-        "| Unix stream round trip, {SMALL} B | {} | {} | {:.2}x | 0.9x |",
-        us(o),
-        us(r),
-        r / o
+    row(
+        "Unix stream one-way, 64 KiB messages",
+        "0.9x",
+        pair(
+            || {
+                let (a, b) = framed(unix_pair());
+                framed_tput(a, b)
+            },
+            || raw_tput(unix_pair()),
+        ),
+        false,
     );
-
-    let (o, r) = pair(
-        || {
-            let (a, b) = tcp_pair();
-            framed_tput(Framed::new(a, 1 << 20), Framed::new(b, 1 << 20))
-        },
-        || raw_tput(tcp_pair()),
+    row(
+        &format!("UDP request/reply ({SMALL} B), `Endpoint::call` vs raw ping-pong"),
+        "0.8x",
+        pair(call_udp_rtt, raw_udp_rtt),
+        true,
     );
-    println!(
-        "| TCP one-way, 64 KiB messages | {} | {} | {:.2}x | 0.9x |",
-        gbs(o),
-        gbs(r),
-        o / r
-    );
-
-    let (o, r) = pair(
-        || {
-            let (a, b) = unix_pair();
-            framed_tput(Framed::new(a, 1 << 20), Framed::new(b, 1 << 20))
-        },
-        || raw_tput(unix_pair()),
-    );
-    println!(
-        "| Unix stream one-way, 64 KiB messages | {} | {} | {:.2}x | 0.9x |",
-        gbs(o),
-        gbs(r),
-        o / r
-    );
-
-    let (o, r) = pair(call_udp_rtt, raw_udp_rtt);
-    println!(
-        "| UDP request/reply ({SMALL} B), `Endpoint::call` vs raw ping-pong | {} | {} | {:.2}x | 0.8x |",
-        us(o),
-        us(r),
-        r / o
-    );
-
     println!();
     println!(
         "{ROUNDS} round trips or {BIG_MSGS} x 64 KiB per run; medians of {RUNS} alternating runs."
     );
+    println!("Ratios >= 1: lockstep as fast (speed) or as frugal (CPU time) as raw std.");
     print_regime("end");
 }

@@ -6,11 +6,12 @@
 //! an asynchronous message or, confirmed, a synchronous request answered with the number of
 //! subscribers reached, and each delivery is an asynchronous message to the subscriber.
 //!
-//! Each subscriber has a bounded queue in the broker ([`BrokerConfig::subscriber_queue`]):
+//! Each subscriber has a bounded queue in the broker (the core's [`Queue`](lockstep_core::Queue)
+//! of [`SUBSCRIBER_QUEUE`] deliveries):
 //! a publisher that outpaces a subscriber waits (backpressure) rather than growing memory; a
 //! subscriber whose connection breaks is removed.
 
-use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
+use lockstep_core::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +28,13 @@ const OP_SUBSCRIBE: u8 = b'S';
 /// nothing is published.
 const SUBSCRIBER_POLL: Duration = Duration::from_millis(50);
 
+/// Deliveries waiting for one subscriber, at most: a publisher that outpaces the subscriber
+/// waits once its queue holds this many.
+pub const SUBSCRIBER_QUEUE: usize = 1024;
+
+/// One subscriber's queue of deliveries.
+type Deliveries = crate::Queue<Arc<[u8]>, SUBSCRIBER_QUEUE>;
+
 /// How a [`Broker`] runs.
 ///
 /// # Examples
@@ -36,25 +44,13 @@ const SUBSCRIBER_POLL: Duration = Duration::from_millis(50);
 ///
 /// assert!(!BrokerConfig::default().broadcast);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BrokerConfig {
     /// Deliver every publication to every subscriber, whatever its topics.
     pub broadcast: bool,
-    /// Deliveries waiting for one subscriber, at most.
-    pub subscriber_queue: usize,
     /// The stream server underneath. Each subscriber holds one worker while subscribed, so
     /// `workers` must exceed the number of subscribers.
     pub server: ServerConfig,
-}
-
-impl Default for BrokerConfig {
-    fn default() -> Self {
-        BrokerConfig {
-            broadcast: false,
-            subscriber_queue: 1024,
-            server: ServerConfig::default(),
-        }
-    }
 }
 
 /// A message as a subscriber receives it.
@@ -70,7 +66,7 @@ pub struct Delivery {
 struct Sub {
     id: u64,
     topics: Vec<String>,
-    tx: SyncSender<Arc<[u8]>>,
+    queue: Arc<Deliveries>,
 }
 
 #[derive(Debug, Default)]
@@ -85,17 +81,17 @@ impl State {
 
     /// Fans `delivery` out to the matching subscribers; returns how many took it.
     fn publish(&self, topic: &str, delivery: Arc<[u8]>, broadcast: bool) -> u32 {
-        let targets: Vec<SyncSender<Arc<[u8]>>> = self
+        let targets: Vec<Arc<Deliveries>> = self
             .lock()
             .1
             .iter()
             .filter(|s| broadcast || s.topics.iter().any(|t| t == topic))
-            .map(|s| s.tx.clone())
+            .map(|s| s.queue.clone())
             .collect();
         // Outside the lock: a full subscriber queue blocks this publisher only.
         targets
             .iter()
-            .filter(|tx| tx.send(delivery.clone()).is_ok())
+            .filter(|q| q.send(delivery.clone()).is_ok())
             .count() as u32
     }
 }
@@ -126,7 +122,7 @@ impl Broker {
     /// ```
     pub fn start<L: Listener>(listener: L, config: BrokerConfig) -> ServerHandle {
         let state = Arc::new(State::default());
-        let (broadcast, queue) = (config.broadcast, config.subscriber_queue.max(1));
+        let broadcast = config.broadcast;
         serve(
             listener,
             config.server,
@@ -154,7 +150,7 @@ impl Broker {
                                     .filter(|t| !t.is_empty())
                                     .map(str::to_owned)
                                     .collect();
-                                return serve_subscriber(&mut ep, r, topics, &state, queue, conn);
+                                return serve_subscriber(&mut ep, r, topics, &state, conn);
                             }
                             _ => {
                                 return Err(NetError::Protocol {
@@ -189,7 +185,13 @@ struct Unsubscribe<'a>(&'a State, u64);
 
 impl Drop for Unsubscribe<'_> {
     fn drop(&mut self) {
-        self.0.lock().1.retain(|s| s.id != self.1);
+        self.0.lock().1.retain(|s| {
+            if s.id == self.1 {
+                // Releases publishers blocked on this subscriber's full queue.
+                s.queue.close();
+            }
+            s.id != self.1
+        });
     }
 }
 
@@ -198,21 +200,24 @@ fn serve_subscriber<T: Transport>(
     request: crate::comm::Request,
     topics: Vec<String>,
     state: &State,
-    queue: usize,
     conn: &Conn<'_>,
 ) -> Result<(), NetError> {
-    let (tx, rx) = sync_channel(queue);
+    let queue = Arc::new(Deliveries::new());
     let id = {
         let mut g = state.lock();
         g.0 += 1;
         let id = g.0;
-        g.1.push(Sub { id, topics, tx });
+        g.1.push(Sub {
+            id,
+            topics,
+            queue: queue.clone(),
+        });
         id
     };
     let _unsubscribe = Unsubscribe(state, id);
     ep.reply(&request, b"OK")?;
     loop {
-        match rx.recv_timeout(SUBSCRIBER_POLL) {
+        match queue.recv_timeout(SUBSCRIBER_POLL) {
             Ok(d) => {
                 ep.send(&d)?;
                 conn.count_message();
@@ -228,7 +233,7 @@ fn serve_subscriber<T: Transport>(
                     Ok(_) => {}
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            Err(RecvTimeoutError::Closed) => return Ok(()),
         }
     }
 }

@@ -1,59 +1,61 @@
-//! The bounded queue between the accept loop and the worker pool.
+//! The bounded queue between the accept loop and the worker pool: the core's [`Queue`] with
+//! the hosted futex, the lecture's bounded buffer between one producer and many consumers.
 //!
-//! One small module so that the queue underneath can be exchanged: today std's `sync_channel`
-//! (its receiver shared by the workers behind a mutex), polled with `try_send` so that a full
-//! queue still notices a shutdown.
+//! [`Queue`]: lockstep_core::Queue
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The accept loop's end.
-#[derive(Debug)]
-pub(crate) struct Tx<T>(SyncSender<T>);
+use lockstep_core::SendTimeoutError;
 
-/// The workers' end (cloneable).
-#[derive(Debug)]
-pub(crate) struct Rx<T>(Arc<Mutex<Receiver<T>>>);
+/// Accepted connections waiting for a worker, at most: when every worker is busy and this many
+/// wait, the accept loop stops accepting and new clients wait in the kernel's backlog.
+pub const HANDOFF_CAPACITY: usize = 64;
 
-impl<T> Clone for Rx<T> {
+/// How often a blocked accept loop looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+type Q<T> = crate::Queue<T, HANDOFF_CAPACITY>;
+
+/// Both ends of the handoff: the accept loop sends, the workers receive.
+#[derive(Debug)]
+pub(crate) struct Handoff<T>(Arc<Q<T>>);
+
+impl<T> Clone for Handoff<T> {
     fn clone(&self) -> Self {
-        Rx(Arc::clone(&self.0))
+        Handoff(Arc::clone(&self.0))
     }
 }
 
-/// A queue holding at most `capacity` items.
-pub(crate) fn bounded<T>(capacity: usize) -> (Tx<T>, Rx<T>) {
-    let (tx, rx) = sync_channel(capacity);
-    (Tx(tx), Rx(Arc::new(Mutex::new(rx))))
-}
+impl<T> Handoff<T> {
+    pub(crate) fn new() -> Self {
+        Handoff(Arc::new(Q::new()))
+    }
 
-impl<T> Tx<T> {
     /// Sends `item`, waiting while the queue is full until `give_up()` says to stop; then the
     /// item is handed back.
     pub(crate) fn send_until(&self, mut item: T, give_up: impl Fn() -> bool) -> Result<(), T> {
-        let mut pause = Duration::from_micros(50);
         loop {
-            match self.0.try_send(item) {
+            match self.0.send_timeout(item, STOP_POLL) {
                 Ok(()) => return Ok(()),
-                Err(TrySendError::Disconnected(back)) => return Err(back),
-                Err(TrySendError::Full(back)) => {
+                Err(SendTimeoutError::Closed(back)) => return Err(back),
+                Err(SendTimeoutError::Timeout(back)) => {
                     if give_up() {
                         return Err(back);
                     }
                     item = back;
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(5));
                 }
             }
         }
     }
-}
 
-impl<T> Rx<T> {
-    /// Receives the next item; `None` once the sender is gone and the queue is empty.
+    /// Receives the next item; `None` once the queue is closed and drained.
     pub(crate) fn recv(&self) -> Option<T> {
-        let rx = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        rx.recv().ok()
+        self.0.recv().ok()
+    }
+
+    /// Closes the queue: workers drain what is queued, then stop.
+    pub(crate) fn close(&self) {
+        self.0.close();
     }
 }

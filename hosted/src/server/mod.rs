@@ -2,8 +2,10 @@
 //! broker, each stoppable through its [`ServerHandle`].
 //!
 //! The stream servers share one shape, the lecture's producer/consumer: an accept loop
-//! (the producer) hands each connection through a bounded queue to a fixed pool of worker
-//! threads (the consumers). When every worker is busy and the queue is full, the accept loop
+//! (the producer) hands each connection through a bounded queue (the core's
+//! [`Queue`](lockstep_core::Queue) of [`HANDOFF_CAPACITY`] slots, blocking in the kernel
+//! through the futex) to a fixed pool of worker threads (the consumers). When every worker is
+//! busy and the queue is full, the accept loop
 //! stops accepting and new clients wait in the kernel's backlog (backpressure). A connection
 //! limit turns clients away beyond [`ServerConfig::max_connections`], and a connection that
 //! stays silent for [`ServerConfig::idle_timeout`] is closed.
@@ -31,12 +33,15 @@ mod echo;
 mod handoff;
 mod pool;
 mod rpc;
+mod scenario;
 mod udp_rpc;
 
-pub use broker::{Broker, BrokerConfig, Delivery, Publisher, Subscriber};
+pub use broker::{Broker, BrokerConfig, Delivery, Publisher, SUBSCRIBER_QUEUE, Subscriber};
 pub use datagram::udp_server;
 pub use echo::{framed_echo_server, raw_echo_server};
+pub use handoff::HANDOFF_CAPACITY;
 pub use rpc::rpc_server;
+pub use scenario::sockets;
 pub use udp_rpc::{UDP_PEERS, udp_rpc_server};
 
 pub use pool::{Conn, Handler, serve};
@@ -58,8 +63,6 @@ pub const LECTURE_PORT: u16 = 5242;
 pub struct ServerConfig {
     /// Worker threads serving connections (the pool's fixed size).
     pub workers: usize,
-    /// Accepted connections waiting for a worker, at most.
-    pub queue: usize,
     /// Connections served or waiting, at most; further clients are closed at once.
     pub max_connections: usize,
     /// A connection silent for this long is closed.
@@ -72,7 +75,6 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             workers: 8,
-            queue: 64,
             max_connections: 256,
             idle_timeout: Duration::from_secs(60),
             stream: StreamConfig::default(),

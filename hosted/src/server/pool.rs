@@ -135,11 +135,11 @@ fn serve_boxed<L: Listener>(
     // Connections accepted and not yet finished (queued or served).
     let active = Arc::new(AtomicUsize::new(0));
     let config = Arc::new(config);
-    let (tx, rx) = handoff::bounded::<(u64, L::Stream)>(config.queue.max(1));
+    let handoff = handoff::Handoff::<(u64, L::Stream)>::new();
     let mut threads = Vec::with_capacity(config.workers + 1);
     for i in 0..config.workers.max(1) {
         let (rx, shared, registry, active, config, handler) = (
-            rx.clone(),
+            handoff.clone(),
             shared.clone(),
             registry.clone(),
             active.clone(),
@@ -152,7 +152,6 @@ fn serve_boxed<L: Listener>(
             .expect("spawning a server worker thread");
         threads.push(t);
     }
-    drop(rx);
     let label = listener.label();
     let local = listener.socket_addr();
     let wake = listener.waker();
@@ -161,7 +160,11 @@ fn serve_boxed<L: Listener>(
         let (shared, active, config) = (shared.clone(), active.clone(), config.clone());
         let t = thread::Builder::new()
             .name("lockstep-accept".into())
-            .spawn(move || accept_loop(&listener, &tx, &shared, &active, &config))
+            .spawn(move || {
+                accept_loop(&listener, &handoff, &shared, &active, &config);
+                // Workers serve what is queued (or drop it when stopping), then exit.
+                handoff.close();
+            })
             .expect("spawning a server accept thread");
         threads.push(t);
     }
@@ -178,7 +181,7 @@ fn serve_boxed<L: Listener>(
 
 fn accept_loop<L: Listener>(
     listener: &L,
-    tx: &handoff::Tx<(u64, L::Stream)>,
+    tx: &handoff::Handoff<(u64, L::Stream)>,
     shared: &Shared,
     active: &AtomicUsize,
     config: &ServerConfig,
@@ -225,7 +228,7 @@ fn accept_loop<L: Listener>(
 }
 
 fn worker<S: StreamSocket>(
-    rx: &handoff::Rx<(u64, S)>,
+    rx: &handoff::Handoff<(u64, S)>,
     shared: &Shared,
     registry: &Registry,
     active: &AtomicUsize,

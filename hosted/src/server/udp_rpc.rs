@@ -14,7 +14,10 @@ use std::thread;
 
 use super::{ServerHandle, Shared, pool::Registry};
 use crate::NetError;
-use crate::comm::{ACK, Dedup, MSG, MSG_RECEIPT, REPLY, REQUEST, decode_envelope, encode_envelope};
+use crate::comm::{
+    ACK, Envelope, Fresh, MSG, MSG_RECEIPT, PeerState, REPLY, REQUEST, decode_envelope,
+    encode_envelope,
+};
 use crate::transport::udp::MAX_DATAGRAM;
 
 /// How many client addresses a UDP RPC server remembers.
@@ -22,12 +25,6 @@ pub const UDP_PEERS: usize = 1024;
 
 /// Replies kept per client for answering retransmitted requests.
 const REPLIES_PER_PEER: usize = 64;
-
-#[derive(Debug, Default)]
-struct Peer {
-    seen: Dedup,
-    replies: VecDeque<(u64, Vec<u8>)>,
-}
 
 /// Runs an RPC server on a bound UDP socket: each request from an
 /// [`Endpoint`](crate::comm::Endpoint) is answered with `handler(request body)`, exactly once
@@ -64,10 +61,11 @@ pub fn udp_rpc_server(
         thread::Builder::new()
             .name("lockstep-udp-rpc".into())
             .spawn(move || {
-                let mut peers: HashMap<SocketAddr, Peer> = HashMap::new();
+                let mut peers: HashMap<SocketAddr, PeerState> = HashMap::new();
                 let mut order: VecDeque<SocketAddr> = VecDeque::new();
                 let mut buf = vec![0; MAX_DATAGRAM + 1];
                 let mut out = Vec::new();
+                let mut body;
                 while !shared.stopping() {
                     let (n, from) = match sock.recv_from(&mut buf) {
                         Ok(r) => r,
@@ -79,7 +77,13 @@ pub fn udp_rpc_server(
                     if shared.stopping() {
                         break;
                     }
-                    let Some((kind, seq, payload)) = decode_envelope(&buf[..n]) else {
+                    let Some(Envelope {
+                        kind,
+                        epoch,
+                        seq,
+                        payload,
+                    }) = decode_envelope(&buf[..n])
+                    else {
                         shared.log_error(format!("{from}: a datagram of {n} bytes is no envelope"));
                         continue;
                     };
@@ -93,35 +97,33 @@ pub fn udp_rpc_server(
                         shared.count_accepted();
                     }
                     let peer = peers.entry(from).or_default();
-                    let reply: Option<(u8, Vec<u8>)> = match kind {
-                        MSG | MSG_RECEIPT => {
-                            if peer.seen.insert(seq) {
+                    if !matches!(kind, MSG | MSG_RECEIPT | REQUEST) {
+                        shared.log_error(format!("{from}: unexpected message kind {kind}"));
+                        continue;
+                    }
+                    let fresh = peer.check(epoch, seq);
+                    if fresh == Fresh::New {
+                        peer.record(seq);
+                    }
+                    let answer: Option<(u8, &[u8])> = match (kind, fresh) {
+                        (_, Fresh::Stale) => None, // a replaced incarnation of this client
+                        (MSG | MSG_RECEIPT, f) => {
+                            if f == Fresh::New {
                                 shared.count_message();
                             }
-                            (kind == MSG_RECEIPT).then(|| (ACK, Vec::new()))
+                            (kind == MSG_RECEIPT).then_some((ACK, &[][..]))
                         }
-                        REQUEST if peer.seen.insert(seq) => {
-                            let r = handler(payload);
+                        (_, Fresh::New) => {
+                            body = handler(payload);
                             shared.count_message();
-                            if peer.replies.len() >= REPLIES_PER_PEER {
-                                peer.replies.pop_front();
-                            }
-                            peer.replies.push_back((seq, r.clone()));
-                            Some((REPLY, r))
+                            peer.keep_reply(seq, &body, REPLIES_PER_PEER);
+                            Some((REPLY, &body[..]))
                         }
-                        // A repeat: the cached reply again, if it is still kept.
-                        REQUEST => peer
-                            .replies
-                            .iter()
-                            .find(|(s, _)| *s == seq)
-                            .map(|(_, r)| (REPLY, r.clone())),
-                        _ => {
-                            shared.log_error(format!("{from}: unexpected message kind {kind}"));
-                            None
-                        }
+                        // A repeated request: the kept reply again, if it is still kept.
+                        (_, Fresh::Repeat) => peer.reply_to(seq).map(|r| (REPLY, r)),
                     };
-                    if let Some((kind, body)) = reply {
-                        encode_envelope(&mut out, kind, seq, &body);
+                    if let Some((kind, body)) = answer {
+                        encode_envelope(&mut out, kind, epoch, seq, body);
                         if let Err(e) = sock.send_to(&out, from) {
                             shared.log_error(format!("{from}: {e}"));
                         }

@@ -63,6 +63,8 @@ pub struct FrameReader {
     body_len: Option<usize>,
     body_got: usize,
     frame: Vec<u8>,
+    // whether the last frame was large (read ahead little before the next header)
+    large: bool,
 }
 
 /// What [`FrameReader::read_frame`] can fail with, before an address is attached.
@@ -155,6 +157,7 @@ impl FrameReader {
             body_len: None,
             body_got: 0,
             frame: Vec::new(),
+            large: false,
         }
     }
 
@@ -231,7 +234,10 @@ impl FrameReader {
                         self.start_body()?;
                         continue;
                     }
-                    if !self.fill(src)? {
+                    // After a large frame, expect another: read little ahead, so that its
+                    // body goes straight into the frame instead of through the read buffer.
+                    let ahead = if self.large { SPILL } else { READ_BUF };
+                    if !self.fill(src, ahead)? {
                         return self.eof();
                     }
                 }
@@ -266,7 +272,7 @@ impl FrameReader {
                         self.body_got += into_body;
                         self.pos = 0;
                         self.filled = n - into_body;
-                    } else if !self.fill(src)? {
+                    } else if !self.fill(src, READ_BUF)? {
                         return self.eof();
                     }
                 }
@@ -289,15 +295,16 @@ impl FrameReader {
         }
         self.body_len = Some(len);
         self.body_got = 0;
+        self.large = len >= READ_BUF / 2;
         Ok(())
     }
 
     /// Refills the read buffer (only called when it is empty); `false` at end of stream.
-    fn fill(&mut self, src: &mut impl Read) -> Result<bool, FrameError> {
+    fn fill(&mut self, src: &mut impl Read, ahead: usize) -> Result<bool, FrameError> {
         debug_assert_eq!(self.pos, self.filled);
         self.pos = 0;
         self.filled = 0;
-        let n = read_some(src, &mut self.rbuf)?;
+        let n = read_some(src, &mut self.rbuf[..ahead])?;
         self.filled = n;
         Ok(n > 0)
     }

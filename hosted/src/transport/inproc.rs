@@ -1,26 +1,27 @@
 //! The in-process transport: two bounded queues, one per direction.
 //!
-//! Reliable and ordered; a full queue blocks the sender (backpressure); dropping one end
-//! closes the connection for the other.
-//!
-//! The queue is std's `sync_channel`; the bounded MPMC queue of `lockstep-core` takes its place
-//! once it offers a hosted, heap-shared form.
+//! Each direction is the core's [`Queue`](lockstep_core::Queue) of `N` slots with the hosted
+//! futex: reliable and ordered; a full queue blocks the sender (backpressure) and an empty one
+//! the receiver, in the kernel, without spinning. Dropping one end closes both directions: the
+//! other end receives what is still queued, then [`NetError::Closed`], and its sends fail.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::Transport;
-use crate::NetError;
+use lockstep_core::{RecvTimeoutError, TryRecvError};
 
-/// One end of an in-process connection.
+use super::Transport;
+use crate::{NetError, Queue};
+
+/// One end of an in-process connection whose directions hold `N` messages each.
 #[derive(Debug)]
-pub struct InProc {
-    tx: SyncSender<Vec<u8>>,
-    rx: Receiver<Vec<u8>>,
-    name: String,
+pub struct InProc<const N: usize> {
+    tx: Arc<Queue<Vec<u8>, N>>,
+    rx: Arc<Queue<Vec<u8>, N>>,
+    name: &'static str,
 }
 
-/// Two connected in-process ends, each direction holding at most `capacity` messages.
+/// Two connected in-process ends, each direction holding at most `N` messages.
 ///
 /// # Examples
 ///
@@ -28,49 +29,55 @@ pub struct InProc {
 /// use std::time::Duration;
 /// use lockstep_hosted::transport::{inproc, Transport};
 ///
-/// let (mut a, b) = inproc::pair(1);
+/// let (mut a, mut b) = inproc::pair::<1>();
 /// a.send(b"x").unwrap();
 /// drop(b);
 /// assert!(a.send(b"y").unwrap_err().is_disconnect());
 /// ```
-pub fn pair(capacity: usize) -> (InProc, InProc) {
-    let (tx_a, rx_b) = sync_channel(capacity);
-    let (tx_b, rx_a) = sync_channel(capacity);
+pub fn pair<const N: usize>() -> (InProc<N>, InProc<N>) {
+    let (ab, ba) = (Arc::new(Queue::new()), Arc::new(Queue::new()));
     (
         InProc {
-            tx: tx_a,
-            rx: rx_a,
-            name: "in-process peer b".into(),
+            tx: ab.clone(),
+            rx: ba.clone(),
+            name: "in-process peer b",
         },
         InProc {
-            tx: tx_b,
-            rx: rx_b,
-            name: "in-process peer a".into(),
+            tx: ba,
+            rx: ab,
+            name: "in-process peer a",
         },
     )
 }
 
-impl Transport for InProc {
+impl<const N: usize> Drop for InProc<N> {
+    fn drop(&mut self) {
+        self.tx.close();
+        self.rx.close();
+    }
+}
+
+impl<const N: usize> Transport for InProc<N> {
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
         self.tx.send(msg.to_vec()).map_err(|_| NetError::Closed {
-            addr: self.name.clone(),
+            addr: self.name.into(),
         })
     }
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {
         let closed = || NetError::Closed {
-            addr: self.name.clone(),
+            addr: self.name.into(),
         };
-        let timed_out = || NetError::timeout(&self.name, "a message", timeout.unwrap_or_default());
+        let timed_out = || NetError::timeout(self.name, "a message", timeout.unwrap_or_default());
         *buf = match timeout {
             None => self.rx.recv().map_err(|_| closed())?,
             Some(t) if t.is_zero() => self.rx.try_recv().map_err(|e| match e {
                 TryRecvError::Empty => timed_out(),
-                TryRecvError::Disconnected => closed(),
+                TryRecvError::Closed => closed(),
             })?,
             Some(t) => self.rx.recv_timeout(t).map_err(|e| match e {
                 RecvTimeoutError::Timeout => timed_out(),
-                RecvTimeoutError::Disconnected => closed(),
+                RecvTimeoutError::Closed => closed(),
             })?,
         };
         Ok(())
@@ -85,6 +92,6 @@ impl Transport for InProc {
     }
 
     fn peer(&self) -> &str {
-        &self.name
+        self.name
     }
 }

@@ -37,7 +37,7 @@ pub use framing::{DEFAULT_MAX_FRAME, Framed};
 /// use std::time::Duration;
 /// use lockstep_hosted::transport::{inproc, Transport};
 ///
-/// let (mut a, mut b) = inproc::pair(4);
+/// let (mut a, mut b) = inproc::pair::<4>();
 /// a.send(b"hello").unwrap();
 /// assert_eq!(b.recv(Some(Duration::from_secs(1))).unwrap(), b"hello");
 /// // Nothing more: a zero timeout polls without blocking.

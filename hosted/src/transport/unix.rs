@@ -4,7 +4,10 @@
 //! stale file: it connects to it first, and only if nobody answers (connection refused) does
 //! it remove the file and bind anew; a live listener is reported as
 //! [`NetError::SocketInUse`], and a path that is not a socket is never removed. New socket
-//! files get owner-only permissions (`0600`), so other users cannot connect.
+//! files get owner-only permissions (`0600`), so other users cannot connect. The mode is set
+//! right after `bind` (changing the process-wide umask instead would race with other
+//! threads); for a socket that must never be reachable by others, not even during that
+//! moment, put it in a directory only its owner can enter, as `$XDG_RUNTIME_DIR` is.
 
 use std::fs;
 use std::io;

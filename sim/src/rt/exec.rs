@@ -9,7 +9,7 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::trace::{Op, Trace};
-use super::{Body, CURRENT, Exec, State, Status, TEARDOWN, current};
+use super::{Body, CURRENT, Exec, Footprint, State, Status, TEARDOWN, current};
 use crate::explain::FailureKind;
 use crate::scheduler::Scheduler;
 
@@ -62,6 +62,8 @@ pub(crate) struct Runner {
     pool: Vec<DefaultStack>,
     stack_size: usize,
     max_steps: usize,
+    /// Buffers of a finished execution, reused by the next one.
+    spare: (Trace, Vec<usize>),
 }
 
 impl std::fmt::Debug for Runner {
@@ -79,6 +81,7 @@ impl Runner {
             pool: Vec::new(),
             stack_size,
             max_steps,
+            spare: (Vec::new(), Vec::new()),
         }
     }
 
@@ -111,7 +114,8 @@ impl Runner {
             "lockstep-sim: `check` cannot run inside a simulation"
         );
         let exec = Box::new(Exec {
-            state: RefCell::new(State::new(origin)),
+            yielder: Cell::new(std::ptr::null()),
+            state: RefCell::new(State::new(origin, std::mem::take(&mut self.spare.0))),
         });
         CURRENT.with(|c| c.set(&*exec));
         // SAFETY: every coroutine holding this reference finishes or is unwound below, before
@@ -119,7 +123,7 @@ impl Runner {
         let f: &'static dyn Fn() =
             unsafe { std::mem::transmute::<&dyn Fn(), &'static dyn Fn()>(f) };
         let mut cos: Vec<Option<Co>> = Vec::new();
-        let mut schedule = Vec::new();
+        let mut schedule = std::mem::take(&mut self.spare.1);
         let mut preemptions = 0;
         let mut runnable = Vec::new();
         let mut prev: Option<usize> = None;
@@ -149,8 +153,20 @@ impl Runner {
                 for (i, t) in s.threads.iter().enumerate() {
                     match t.status {
                         Status::Runnable => runnable.push(i),
-                        Status::Spinning(w) if w < s.writes => runnable.push(i),
+                        Status::Spinning(w)
+                            if t.watch.iter().any(|&o| s.objects[o].written > w) =>
+                        {
+                            runnable.push(i)
+                        }
                         _ => {}
+                    }
+                }
+                if runnable.is_empty() {
+                    // Nothing else can run: spinning threads look again.
+                    for (i, t) in s.threads.iter().enumerate() {
+                        if let Status::Spinning(_) = t.status {
+                            runnable.push(i);
+                        }
                     }
                 }
                 if runnable.is_empty() {
@@ -180,7 +196,12 @@ impl Runner {
             if scheduler.needs_footprints() {
                 let s = exec.state.borrow();
                 next.clear();
-                next.extend(s.threads.iter().map(|t| t.next));
+                next.extend(s.threads.iter().map(|t| match (t.peek, t.next) {
+                    (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
+                        p.footprint(obj)
+                    }
+                    (_, n) => n,
+                }));
             }
             let Some(t) = scheduler.pick(&runnable, prev, &next) else {
                 abandoned = true;
@@ -195,6 +216,7 @@ impl Runner {
                 let mut s = exec.state.borrow_mut();
                 s.current = t;
                 s.step += 1;
+                exec.yielder.set(s.threads[t].yielder);
                 if let Status::Spinning(_) = s.threads[t].status {
                     s.threads[t].status = Status::Runnable;
                 }
@@ -230,6 +252,14 @@ impl Runner {
         }
     }
 
+    /// Hands a finished execution's buffers back for reuse.
+    pub(crate) fn recycle(&mut self, outcome: Outcome) {
+        let (mut trace, mut schedule) = (outcome.trace, outcome.schedule);
+        trace.clear();
+        schedule.clear();
+        self.spare = (trace, schedule);
+    }
+
     fn resume(&mut self, cos: &mut [Option<Co>], t: usize) {
         let Some(co) = cos[t].as_mut() else { return };
         if let CoroutineResult::Return(()) = co.resume(())
@@ -244,6 +274,7 @@ impl Runner {
 fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
     if let Some(exec) = current() {
         exec.state.borrow_mut().threads[tid].yielder = yielder;
+        exec.yielder.set(yielder);
     }
     let result = catch_unwind(AssertUnwindSafe(body));
     if TEARDOWN.with(Cell::get) {
@@ -253,6 +284,9 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
         return;
     }
     let Some(exec) = current() else { return };
+    if result.is_ok() {
+        super::exit(exec);
+    }
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     s.current = tid;
@@ -278,7 +312,15 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
                         .unwrap_or_else(|| "Box<dyn Any>".to_owned())
                 });
             s.threads[tid].status = Status::Finished;
-            s.push(None, Op::Panic, origin);
+            // The panic's own location is in the message; the row names the thread's last
+            // operation, which is where the failing check read its value.
+            let last = s
+                .trace
+                .iter()
+                .rev()
+                .find(|e| e.thread == tid)
+                .map_or(origin, |e| e.location);
+            s.push(None, Op::Panic, last);
             s.failure = Some(FailureKind::Panic {
                 thread: tid,
                 message,

@@ -14,6 +14,7 @@
 
 pub(crate) mod clock;
 pub(crate) mod exec;
+mod footprint;
 pub(crate) mod trace;
 
 use std::cell::{Cell, RefCell};
@@ -26,6 +27,7 @@ use corosensei::Yielder;
 
 use crate::explain::{FailureKind, RaceAccess};
 use clock::VectorClock;
+pub(crate) use footprint::{Footprint, Peek, Pending};
 use trace::{Event, Op};
 
 thread_local! {
@@ -77,44 +79,16 @@ pub(crate) enum Status {
     Finished,
 }
 
-/// What a thread's next step touches, for partial-order reduction: two steps of different
-/// threads commute unless they touch the same object and one writes, one joins the other's
-/// thread, or one is `Global`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Footprint {
-    /// Commutes with every other thread's step (spawning a thread, resuming after a wake).
-    Local,
-    /// Reads (`write: false`) or writes object number `obj`.
-    Object { obj: usize, write: bool },
-    /// Waits for thread `0` to finish: conflicts with that thread's steps.
-    Join(usize),
-    /// May depend on anything (spin, thread start).
-    Global,
-}
-
-impl Footprint {
-    /// Whether this step of thread `me` may not commute with step `other` of thread `them`.
-    #[inline]
-    pub(crate) fn conflicts(self, me: usize, other: Footprint, them: usize) -> bool {
-        match (self, other) {
-            (Footprint::Local, _) | (_, Footprint::Local) => false,
-            (Footprint::Object { obj: a, write: wa }, Footprint::Object { obj: b, write: wb }) => {
-                a == b && (wa || wb)
-            }
-            (Footprint::Join(c), Footprint::Join(d)) => c == them || d == me,
-            (Footprint::Join(c), _) => c == them,
-            (_, Footprint::Join(d)) => d == me,
-            _ => true,
-        }
-    }
-}
-
 /// One simulated thread.
 #[derive(Debug)]
 pub(crate) struct Thread {
     pub(crate) status: Status,
     /// What its next step touches.
     pub(crate) next: Footprint,
+    /// For a pending atomic operation whose footprint depends on the value: how to re-read it.
+    pub(crate) peek: Option<Peek>,
+    /// Objects it touched since it last resumed from a spin: a spin waits for one to change.
+    pub(crate) watch: Vec<usize>,
     pub(crate) clock: VectorClock,
     pub(crate) yielder: *const Yielder<(), ()>,
     /// Set when a timed wait is resumed by its timeout rather than by a wake.
@@ -145,6 +119,8 @@ pub(crate) struct Object {
     /// The clock a Release store published, joined by Acquire loads (the release sequence).
     sync: VectorClock,
     cell: Option<CellState>,
+    /// The write counter at its last value-changing write.
+    pub(crate) written: u64,
 }
 
 /// A hasher for object addresses (distinct, pointer-aligned integers).
@@ -179,6 +155,8 @@ pub(crate) struct State {
     /// Counts writes that changed a value; spinning threads wait for it to move.
     pub(crate) writes: u64,
     index: HashMap<usize, usize, BuildHasherDefault<AddrHasher>>,
+    /// The last `(address, object)` looked up (0: none); most operations repeat the last object.
+    last: (usize, usize),
     pub(crate) objects: Vec<Object>,
     pub(crate) trace: Vec<Event>,
     pub(crate) failure: Option<FailureKind>,
@@ -192,6 +170,8 @@ pub(crate) struct State {
 #[derive(Debug)]
 pub(crate) struct Exec {
     pub(crate) state: RefCell<State>,
+    /// The yielder of the thread running now (set by the driver before each resume).
+    pub(crate) yielder: Cell<*const Yielder<(), ()>>,
 }
 
 /// A thread's closure, waiting for the driver to start it.
@@ -204,7 +184,7 @@ impl std::fmt::Debug for Body {
 }
 
 impl State {
-    pub(crate) fn new(origin: &'static Location<'static>) -> Self {
+    pub(crate) fn new(origin: &'static Location<'static>, trace: Vec<Event>) -> Self {
         let mut clock = VectorClock::default();
         clock.tick(0);
         State {
@@ -213,6 +193,8 @@ impl State {
                 clock,
                 yielder: std::ptr::null(),
                 next: Footprint::Global,
+                peek: None,
+                watch: Vec::new(),
                 timed_out: false,
                 origin,
             }],
@@ -220,8 +202,9 @@ impl State {
             step: 0,
             writes: 0,
             index: HashMap::default(),
+            last: (0, 0),
             objects: Vec::new(),
-            trace: Vec::new(),
+            trace,
             failure: None,
             spawned: VecDeque::new(),
             seq: 0,
@@ -230,7 +213,17 @@ impl State {
     }
 
     /// The object number of `addr`, registering it on first use.
+    #[inline]
     fn object(&mut self, addr: usize, kind: &'static str) -> usize {
+        if self.last.0 == addr {
+            return self.last.1;
+        }
+        let id = self.object_slow(addr, kind);
+        self.last = (addr, id);
+        id
+    }
+
+    fn object_slow(&mut self, addr: usize, kind: &'static str) -> usize {
         let next = self.objects.len();
         let id = *self.index.entry(addr).or_insert(next);
         if id == next {
@@ -238,6 +231,7 @@ impl State {
                 kind,
                 sync: VectorClock::default(),
                 cell: None,
+                written: 0,
             });
         }
         id
@@ -257,13 +251,11 @@ impl State {
 /// Suspends the current thread to the driver; returns when the scheduler picks it again.
 #[inline]
 fn park(exec: &Exec) {
-    let y = {
-        let s = exec.state.borrow();
-        s.threads[s.current].yielder
-    };
-    // SAFETY: `yielder` was set by `exec::thread_main` to the yielder of this very coroutine,
-    // which lives on the coroutine's stack for as long as the coroutine runs; we are running on
-    // that coroutine now (only simulated threads reach instrumented operations).
+    let y = exec.yielder.get();
+    // SAFETY: the driver sets `yielder` to the running thread's yielder before resuming it (and
+    // `exec::thread_main` on its first run); that yielder lives on the coroutine's stack for as
+    // long as the coroutine runs, and we are running on that coroutine now (only simulated
+    // threads reach instrumented operations).
     unsafe { (*y).suspend(()) }
 }
 
@@ -274,6 +266,7 @@ fn park_at(exec: &Exec, next: Footprint) {
         let mut s = exec.state.borrow_mut();
         let t = s.current;
         s.threads[t].next = next;
+        s.threads[t].peek = None;
     }
     park(exec);
 }
@@ -322,15 +315,23 @@ pub(crate) fn atomic<R>(
     addr: usize,
     kind: &'static str,
     write: bool,
+    peek: Option<Peek>,
     location: &'static Location<'static>,
     f: impl FnOnce() -> (R, Op, AtomicAccess),
 ) -> R {
-    park_at(exec, touch(exec, addr, kind, write));
+    let obj = {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, kind);
+        let t = s.current;
+        s.threads[t].next = Footprint::Object { obj, write };
+        s.threads[t].peek = peek;
+        obj
+    };
+    park(exec);
     let (r, op, access) = f();
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
-    let obj = s.object(addr, kind);
     let thread = &mut s.threads[t];
     let object = &mut s.objects[obj];
     if access.load.is_some_and(acquires) {
@@ -348,8 +349,12 @@ pub(crate) fn atomic<R>(
         }
     }
     thread.clock.tick(t);
+    if !thread.watch.contains(&obj) {
+        thread.watch.push(obj);
+    }
     if access.changed {
         s.writes += 1;
+        object.written = s.writes;
     }
     s.push(Some(obj), op, location);
     r
@@ -408,6 +413,13 @@ pub(crate) fn cell_access(
                 cell.reads.push(me);
             }
         }
+        if !s.threads[t].watch.contains(&obj) {
+            s.threads[t].watch.push(obj);
+        }
+        if write {
+            s.writes += 1;
+            s.objects[obj].written = s.writes;
+        }
         let op = if write {
             Op::Write { value }
         } else {
@@ -437,20 +449,35 @@ pub(crate) fn cell_access(
 pub(crate) fn forget(exec: &Exec, addr: usize) {
     if let Ok(mut s) = exec.state.try_borrow_mut() {
         s.index.remove(&addr);
+        if s.last.0 == addr {
+            s.last = (0, 0);
+        }
     }
 }
 
-/// A spin-loop hint or `yield_now`: the thread is not picked again until some thread writes.
+/// A spin-loop hint or `yield_now`: the thread is picked again only after some thread changes an
+/// object it looked at since its last spin, or when no other thread can run (it may hold a value read before its last spin, so it
+/// must get to look again); spinning with nothing else to run ends as a step-limit livelock.
 pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
     {
         let mut s = exec.state.borrow_mut();
-        let w = s.writes;
         let t = s.current;
-        s.threads[t].status = Status::Spinning(w);
-        s.threads[t].next = Footprint::Global;
+        if s.threads[t].watch.is_empty() {
+            // Spinning again without looking at anything (a backoff loop of hints): the
+            // previous hint already waited for a write; this one changes nothing.
+            return;
+        }
+        let now = s.writes;
+        s.threads[t].status = Status::Spinning(now);
+        // Resuming from the hint does nothing visible; what enables it (a write) never disables it.
+        s.threads[t].next = Footprint::Local;
+        s.threads[t].peek = None;
     }
     park(exec);
-    exec.state.borrow_mut().push(None, Op::Spin, location);
+    let mut s = exec.state.borrow_mut();
+    let t = s.current;
+    s.threads[t].watch.clear();
+    s.push(None, Op::Spin, location);
 }
 
 /// Spawns a thread running `body` (one step); returns its id.
@@ -471,6 +498,8 @@ pub(crate) fn spawn(
         clock,
         yielder: std::ptr::null(),
         next: Footprint::Global,
+        peek: None,
+        watch: Vec::new(),
         timed_out: false,
         origin: location,
     });
@@ -524,8 +553,20 @@ pub(crate) fn futex_wait(
     location: &'static Location<'static>,
 ) -> WaitEnd {
     let addr = word as *const _ as usize;
-    let fp = touch(exec, addr, "AtomicU32", true);
-    park_at(exec, fp);
+    {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "AtomicU32");
+        let t = s.current;
+        s.threads[t].next = Footprint::Wait { obj };
+        s.threads[t].peek = Some(Peek {
+            word: word as *const std::sync::atomic::AtomicU32 as *const (),
+            read: read_u32,
+            pending: Pending::Wait {
+                expected: expected.into(),
+            },
+        });
+    }
+    park(exec);
     let actual = word.load(Ordering::SeqCst);
     {
         let mut s = exec.state.borrow_mut();
@@ -533,6 +574,9 @@ pub(crate) fn futex_wait(
         let obj = s.object(addr, "AtomicU32");
         let t = s.current;
         s.threads[t].clock.tick(t);
+        if !s.threads[t].watch.contains(&obj) {
+            s.threads[t].watch.push(obj);
+        }
         let op = Op::Wait {
             expected: expected.into(),
             actual: actual.into(),
@@ -561,6 +605,15 @@ pub(crate) fn futex_wait(
     }
 }
 
+/// Reads a plain `AtomicU32` for [`Peek`].
+fn read_u32(p: *const ()) -> i128 {
+    // SAFETY: `p` points to the word a parked thread is waiting on; that thread's `futex_wait`
+    // borrows it until it resumes, and peeks happen only while it is parked.
+    let word = unsafe { &*(p as *const std::sync::atomic::AtomicU32) };
+    // Relaxed: all simulated threads run on this OS thread.
+    word.load(Ordering::Relaxed).into()
+}
+
 /// Wakes one (the longest waiting) or every thread waiting on the word at `addr` (one step).
 pub(crate) fn futex_wake(
     exec: &Exec,
@@ -568,7 +621,8 @@ pub(crate) fn futex_wake(
     all: bool,
     location: &'static Location<'static>,
 ) -> usize {
-    park_at(exec, touch(exec, addr, "AtomicU32", true));
+    let obj = exec.state.borrow_mut().object(addr, "AtomicU32");
+    park_at(exec, Footprint::Wake { obj });
     let mut s = exec.state.borrow_mut();
     let mut waiters: Vec<(u64, usize)> = s
         .threads
@@ -595,13 +649,14 @@ pub(crate) fn futex_wake(
     n
 }
 
+/// Parks a thread whose closure returned: finishing is a step of its own, the only one that a
+/// join waiting for it depends on.
+pub(crate) fn exit(exec: &Exec) {
+    park_at(exec, Footprint::Exit);
+}
+
 /// Parks the current thread until the scheduler picks it: makes the access to the object at
 /// `addr` that follows a step of its own.
 pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
     park_at(exec, touch(exec, addr, kind, write));
-}
-
-/// Notes that a shared value was written (spinning threads may run again).
-pub(crate) fn wrote(exec: &Exec) {
-    exec.state.borrow_mut().writes += 1;
 }

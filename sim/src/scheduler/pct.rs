@@ -2,7 +2,8 @@
 //! "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010).
 //!
 //! Each thread gets a random priority; the highest-priority runnable thread always runs. At
-//! `depth - 1` random steps the running thread's priority drops below every initial one. A bug
+//! `depth - 1` random steps the running thread's priority drops below every initial one (steps
+//! are counted only where more than one thread can run, so no change point is wasted). A bug
 //! that needs `d` ordering constraints is found by one execution with probability at least
 //! `1 / (n * k^(d-1))` for `n` threads and `k` steps, when `depth >= d`. Spinning threads are not
 //! runnable until another thread writes, so a high-priority spinner cannot starve the others.
@@ -17,10 +18,11 @@ pub(crate) struct Pct {
     rng: Rng,
     /// Priority per thread, higher runs first; initial ones are `>= depth`.
     priorities: Vec<u64>,
-    /// Steps (1-based) at which the running thread's priority drops; sorted.
+    /// Choice points (1-based: steps with more than one runnable thread) at which the running
+    /// thread's priority drops; sorted.
     change_points: Vec<usize>,
     step: usize,
-    /// The longest execution seen, the `k` that change points are drawn from.
+    /// The most choice points an execution had so far, the `k` that change points are drawn from.
     longest: usize,
 }
 
@@ -44,7 +46,8 @@ impl Scheduler for Pct {
         self.priorities.clear();
         self.change_points.clear();
         self.step = 0;
-        let k = self.longest.max(1);
+        // Before any execution, assume 16 choice points; then the most seen so far.
+        let k = if self.longest == 0 { 16 } else { self.longest };
         for _ in 1..self.depth {
             self.change_points.push(1 + self.rng.below(k));
         }
@@ -58,6 +61,10 @@ impl Scheduler for Pct {
         _prev: Option<usize>,
         _next: &[Footprint],
     ) -> Option<usize> {
+        if runnable.len() == 1 {
+            // Not a choice: change points are spent only where they can change the schedule.
+            return Some(runnable[0]);
+        }
         self.step += 1;
         let top = *runnable.iter().max().unwrap_or(&0);
         while self.priorities.len() <= top {
@@ -83,7 +90,7 @@ impl Scheduler for Pct {
         Some(t)
     }
 
-    fn end(&mut self, steps: usize) {
-        self.longest = self.longest.max(steps);
+    fn end(&mut self, _steps: usize) {
+        self.longest = self.longest.max(self.step);
     }
 }

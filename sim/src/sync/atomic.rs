@@ -17,7 +17,7 @@ use std::panic::Location;
 pub use core::sync::atomic::Ordering;
 
 use crate::rt::trace::Op;
-use crate::rt::{self, AtomicAccess, Exec};
+use crate::rt::{self, AtomicAccess, Exec, Peek, Pending};
 
 /// An atomic fence; inside a simulation it orders happens-before conservatively (every fence
 /// synchronizes with every earlier fence), outside it is `core::sync::atomic::fence`.
@@ -129,9 +129,24 @@ macro_rules! atomic {
                 e: &Exec,
                 loc: &'static Location<'static>,
                 write: bool,
+                pending: Option<Pending>,
                 f: impl FnOnce(&core::sync::atomic::$name) -> (R, Op, AtomicAccess),
             ) -> R {
-                rt::atomic(e, self.addr(), stringify!($name), write, loc, || f(&self.0))
+                let peek = pending.map(|pending| Peek {
+                    word: &self.0 as *const core::sync::atomic::$name as *const (),
+                    read: Self::peek_raw,
+                    pending,
+                });
+                rt::atomic(e, self.addr(), stringify!($name), write, peek, loc, || f(&self.0))
+            }
+
+            /// Reads the value behind a [`Peek`] pointer.
+            fn peek_raw(p: *const ()) -> i128 {
+                // SAFETY: `p` points to the atomic a parked thread's operation borrows; the
+                // scheduler peeks only while that thread is parked, inside that borrow.
+                let a = unsafe { &*(p as *const core::sync::atomic::$name) };
+                // Relaxed: all simulated threads run on this OS thread.
+                a.load(Ordering::Relaxed) as i128
             }
 
             fn rmw_sim(
@@ -140,9 +155,10 @@ macro_rules! atomic {
                 name: &'static str,
                 order: Ordering,
                 loc: &'static Location<'static>,
+                pending: Option<Pending>,
                 f: impl FnOnce(&core::sync::atomic::$name) -> $t,
             ) -> $t {
-                self.sim(e, loc, true, |a| {
+                self.sim(e, loc, true, pending, |a| {
                     let old = f(a);
                     let new = a.load(Ordering::Relaxed);
                     let op = Op::Rmw { name, old: old as i128, new: new as i128 };
@@ -156,7 +172,7 @@ macro_rules! atomic {
             pub fn load(&self, order: Ordering) -> $t {
                 match rt::current() {
                     None => self.0.load(order),
-                    Some(e) => self.sim(e, Location::caller(), false, |a| {
+                    Some(e) => self.sim(e, Location::caller(), false, None, |a| {
                         let v = a.load(order);
                         (v, Op::Load { value: v as i128 }, access(Some(order), None, false))
                     }),
@@ -169,7 +185,7 @@ macro_rules! atomic {
             pub fn store(&self, v: $t, order: Ordering) {
                 match rt::current() {
                     None => self.0.store(v, order),
-                    Some(e) => self.sim(e, Location::caller(), true, |a| {
+                    Some(e) => self.sim(e, Location::caller(), true, Some(Pending::Store { new: v as i128 }), |a| {
                         let old = a.load(Ordering::Relaxed);
                         a.store(v, order);
                         ((), Op::Store { value: v as i128 }, access(None, Some(order), old != v))
@@ -183,7 +199,10 @@ macro_rules! atomic {
             pub fn swap(&self, v: $t, order: Ordering) -> $t {
                 match rt::current() {
                     None => self.0.swap(v, order),
-                    Some(e) => self.rmw_sim(e, "swap", order, Location::caller(), |a| a.swap(v, order)),
+                    Some(e) => {
+                        let pending = Some(Pending::Store { new: v as i128 });
+                        self.rmw_sim(e, "swap", order, Location::caller(), pending, |a| a.swap(v, order))
+                    }
                 }
             }
 
@@ -230,7 +249,8 @@ macro_rules! atomic {
                 failure: Ordering,
                 loc: &'static Location<'static>,
             ) -> Result<$t, $t> {
-                self.sim(e, loc, true, |a| {
+                let pending = Pending::Cas { expected: current as i128, new: new as i128 };
+                self.sim(e, loc, true, Some(pending), |a| {
                     let r = a.compare_exchange(current, new, success, failure);
                     let actual = match r { Ok(v) | Err(v) => v };
                     let op = Op::CompareExchange {
@@ -263,7 +283,7 @@ macro_rules! atomic {
                     return self.0.fetch_update(set_order, fetch_order, f);
                 };
                 let loc = Location::caller();
-                let mut prev = self.sim(e, loc, false, |a| {
+                let mut prev = self.sim(e, loc, false, None, |a| {
                     let v = a.load(fetch_order);
                     (v, Op::Load { value: v as i128 }, access(Some(fetch_order), None, false))
                 });
@@ -317,7 +337,7 @@ macro_rules! rmw_methods {
         pub fn $m(&self, v: $t, order: Ordering) -> $t {
             match rt::current() {
                 None => self.0.$m(v, order),
-                Some(e) => self.rmw_sim(e, stringify!($m), order, Location::caller(), |a| a.$m(v, order)),
+                Some(e) => self.rmw_sim(e, stringify!($m), order, Location::caller(), None, |a| a.$m(v, order)),
             }
         }
     )*};
@@ -340,7 +360,7 @@ atomic!(
     pub fn fetch_not(&self, order: Ordering) -> bool {
         match rt::current() {
             None => self.0.fetch_not(order),
-            Some(e) => self.rmw_sim(e, "fetch_not", order, Location::caller(), |a| {
+            Some(e) => self.rmw_sim(e, "fetch_not", order, Location::caller(), None, |a| {
                 a.fetch_not(order)
             }),
         }

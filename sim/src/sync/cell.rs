@@ -221,7 +221,6 @@ impl<T: Copy + TryInto<i128>> SharedCell<T> {
                 value.try_into().ok(),
                 loc,
             );
-            rt::wrote(e);
         }
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = value;
     }

@@ -1,0 +1,186 @@
+//! `lockstep sim race`: the lecture's race under the deterministic simulator. The program is
+//! `lockstep::sim_race`; the simulator is `lockstep_sim`; this file parses options and prints.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use lockstep::sim_race::{self, Sync};
+use lockstep_sim::{Config, Schedule, Stats, try_check};
+
+/// The simulator's subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SimCommand {
+    /// Threads racing on `count += 100; count -= 100`: find the lost update, shrink it, print
+    /// the interleaving step by step and how to replay it; or prove the locked version clean.
+    Race(RaceArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SyncArg {
+    None,
+    Lock,
+    Semaphore,
+    Atomic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchedulerArg {
+    Random,
+    Pct,
+    Dfs,
+}
+
+/// Options of `lockstep sim race`.
+#[derive(Debug, Args)]
+pub(crate) struct RaceArgs {
+    /// Number of threads.
+    #[arg(long, short = 't', default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    threads: u32,
+    /// Rounds of `count += 100; count -= 100` per thread.
+    #[arg(long, short = 'n', default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    iters: u32,
+    /// How the counter is protected.
+    #[arg(long, value_enum, default_value_t = SyncArg::None)]
+    sync: SyncArg,
+    /// The scheduler exploring the interleavings.
+    #[arg(long, value_enum, default_value_t = SchedulerArg::Random)]
+    scheduler: SchedulerArg,
+    /// Seed of the random and PCT schedulers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Executions to run (random and PCT, default 100,000; a cap for DFS, default 10,000,000).
+    #[arg(long)]
+    schedules: Option<usize>,
+    /// PCT's bug depth.
+    #[arg(long, default_value_t = 3)]
+    depth: usize,
+    /// DFS preemption bound (default: none, every schedule).
+    #[arg(long)]
+    bound: Option<usize>,
+    /// Replay this schedule string (as printed after a failure) instead of searching.
+    #[arg(long)]
+    replay: Option<String>,
+    /// Also draw the failing interleaving as an SVG swimlane picture into this file.
+    #[arg(long)]
+    svg: Option<std::path::PathBuf>,
+}
+
+impl SimCommand {
+    pub(crate) fn run(self) -> ExitCode {
+        match self {
+            SimCommand::Race(args) => race(&args),
+        }
+    }
+}
+
+fn race(args: &RaceArgs) -> ExitCode {
+    let sync = match args.sync {
+        SyncArg::None => Sync::None,
+        SyncArg::Lock => Sync::Lock,
+        SyncArg::Semaphore => Sync::Semaphore,
+        SyncArg::Atomic => Sync::Atomic,
+    };
+    let (threads, iters) = (args.threads as usize, args.iters as usize);
+    let schedules = args.schedules.unwrap_or(match args.scheduler {
+        SchedulerArg::Dfs => 10_000_000,
+        _ => 100_000,
+    });
+    let (config, what) = match (&args.replay, args.scheduler) {
+        (Some(s), _) => match s.parse::<Schedule>() {
+            Ok(schedule) => (Config::replay(schedule), format!("replaying schedule {s}")),
+            Err(e) => {
+                eprintln!("error: --replay: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, SchedulerArg::Random) => (
+            Config::random(args.seed, schedules),
+            format!(
+                "random scheduler, seed {}, up to {} schedules",
+                args.seed, schedules
+            ),
+        ),
+        (None, SchedulerArg::Pct) => (
+            Config::pct(args.seed, args.depth, schedules),
+            format!(
+                "PCT depth {}, seed {}, up to {} schedules",
+                args.depth, args.seed, schedules
+            ),
+        ),
+        (None, SchedulerArg::Dfs) => (
+            Config::dfs(args.bound).iterations(schedules.max(1)),
+            match args.bound {
+                Some(b) => format!("exhaustive DFS, at most {b} preemptions"),
+                None => "exhaustive DFS, every schedule".to_owned(),
+            },
+        ),
+    };
+    println!(
+        "lockstep sim race: {threads} threads x {iters} rounds of `count += 100; count -= 100`, sync {sync}"
+    );
+    println!("{what}");
+    let bar = if args.replay.is_none() {
+        let bar = match args.scheduler {
+            SchedulerArg::Dfs => ProgressBar::new_spinner(),
+            _ => ProgressBar::new(schedules as u64),
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {elapsed} {pos} schedules {per_sec} {wide_bar}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let config = match &bar {
+        Some(b) => {
+            let b = b.clone();
+            config.progress(10_000, move |s: &Stats| b.set_position(s.schedules as u64))
+        }
+        None => config,
+    };
+    let start = Instant::now();
+    let result = try_check(config, sim_race::race(threads, iters, sync));
+    let elapsed = start.elapsed();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(stats) => {
+            let verdict = if stats.complete {
+                "the search was complete: every schedule was explored (up to commuting steps)"
+            } else if stats.exhausted {
+                "every schedule within the preemption bound was explored; not complete"
+            } else {
+                "not complete: the schedule budget ran out"
+            };
+            println!(
+                "no failure in {} schedules ({} steps, {:.3} s, {:.0} schedules/s): {verdict}",
+                stats.schedules,
+                stats.steps,
+                elapsed.as_secs_f64(),
+                stats.schedules as f64 / elapsed.as_secs_f64().max(1e-9)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            println!("{failure}");
+            println!(
+                "replay: lockstep sim race -t {threads} -n {iters} --sync {sync} --replay {}",
+                failure.schedule
+            );
+            if let Some(path) = &args.svg {
+                if let Err(e) = std::fs::write(path, failure.svg()) {
+                    eprintln!("error: writing {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                println!("swimlane picture written to {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
