@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use lockstep_bench::{cache_line_round_trip_ns, median, print_regime};
+use lockstep_bench::{median, print_regime};
 use lockstep_core::Queue;
 use lockstep_core::channel::Spsc;
 
@@ -276,6 +276,29 @@ impl HlTx<'_> {
     }
 }
 
+/// The floor: one `AtomicU64` bounced between the same two pinned threads, `PING_ROUNDS` times.
+fn ping_floor() -> Duration {
+    let word = std::sync::atomic::AtomicU64::new(0);
+    pair(
+        || {
+            for i in 0..PING_ROUNDS {
+                word.store(2 * i + 1, Ordering::Release);
+                while word.load(Ordering::Acquire) != 2 * i + 2 {
+                    spin_loop();
+                }
+            }
+        },
+        || {
+            for i in 0..PING_ROUNDS {
+                while word.load(Ordering::Acquire) != 2 * i + 1 {
+                    spin_loop();
+                }
+                word.store(2 * i + 2, Ordering::Release);
+            }
+        },
+    )
+}
+
 fn ping_lockstep() -> Duration {
     let mut a: Box<Spsc<u64, CAP>> = Box::new(Spsc::new());
     let mut b: Box<Spsc<u64, CAP>> = Box::new(Spsc::new());
@@ -431,16 +454,20 @@ fn ping_table() {
     println!("| queue | round trip | / floor |");
     println!("|---|---|---|");
     let ns = |secs: f64| secs * 1e9 / PING_ROUNDS as f64;
-    let mut floor_probe =
-        || Duration::from_secs_f64(cache_line_round_trip_ns() * PING_ROUNDS as f64 / 1e9);
     let t = interleaved(&mut [
-        &mut floor_probe,
+        &mut ping_floor,
         &mut ping_lockstep,
         &mut ping_rtrb,
         &mut ping_heapless,
     ]);
     let [floor, pl, pr, ph] = [0, 1, 2, 3].map(|k| ns(t[k]));
-    row("floor: one AtomicU64 bounced", floor, "ns", floor, "");
+    row(
+        "floor: one AtomicU64 bounced (pinned)",
+        floor,
+        "ns",
+        floor,
+        "",
+    );
     row("lockstep `Spsc`", pl, "ns", floor, "");
     row("rtrb", pr, "ns", floor, "");
     row("heapless spsc", ph, "ns", floor, "");
