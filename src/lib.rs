@@ -27,6 +27,7 @@ pub use lockstep_core;
 pub use lockstep_hosted;
 pub use lockstep_sim;
 
+pub use lockstep_hosted::{Broadcast, Duplex, PubSub, Queue, Rendezvous, Spsc};
 pub use lockstep_hosted::{
     Condvar, Event, Futex, Mutex, MutexGuard, RawLock, ReentrantMutex, ReentrantMutexGuard,
     Semaphore, SemaphorePermit,

@@ -621,3 +621,218 @@ impl<Req, Rep, const N: usize, W: Wait> fmt::Debug for Ticket<'_, Req, Rep, N, W
             .finish()
     }
 }
+
+impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
+    /// The calling side as a handle of its own, to give to code that only makes calls.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Duplex;
+    ///
+    /// let d: Duplex<u8, u8, 2> = Duplex::new();
+    /// let (client, server) = (d.client(), d.server());
+    /// let ticket = client.call_async(4).unwrap();
+    /// let (to, n) = server.recv().unwrap();
+    /// server.reply(to, n * 2).unwrap();
+    /// assert_eq!(ticket.wait(), 8);
+    /// ```
+    pub fn client(&self) -> Client<'_, Req, Rep, N, W> {
+        Client { duplex: self }
+    }
+
+    /// The serving side as a handle of its own, to give to code that only answers calls.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Duplex;
+    ///
+    /// let d: Duplex<u8, u8, 2> = Duplex::new();
+    /// assert!(d.server().try_recv().is_err());
+    /// ```
+    pub fn server(&self) -> Server<'_, Req, Rep, N, W> {
+        Server { duplex: self }
+    }
+}
+
+/// The calling side of a [`Duplex`] (a copyable handle): [`call`](Self::call) and
+/// [`call_async`](Self::call_async), as on the channel itself.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::{CallError, Duplex};
+///
+/// let d: Duplex<u8, u8, 1> = Duplex::new();
+/// let client = d.client();
+/// assert_eq!(client.call(1, 5), Err(CallError::Timeout)); // nobody serves
+/// ```
+pub struct Client<'a, Req, Rep, const N: usize, W: Wait = Spin> {
+    duplex: &'a Duplex<Req, Rep, N, W>,
+}
+
+impl<'a, Req, Rep, const N: usize, W: Wait> Client<'a, Req, Rep, N, W> {
+    /// The synchronous request; see [`Duplex::call`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Duplex::call`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::{CallError, Duplex};
+    ///
+    /// let d: Duplex<u8, u8, 1> = Duplex::new();
+    /// d.close();
+    /// assert_eq!(d.client().call(1, 5), Err(CallError::NotSent(1)));
+    /// ```
+    pub fn call(&self, req: Req, timeout: W::Timeout) -> Result<Rep, CallError<Req>> {
+        self.duplex.call(req, timeout)
+    }
+
+    /// The asynchronous request; see [`Duplex::call_async`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Duplex::call_async`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Duplex;
+    ///
+    /// let d: Duplex<u8, u8, 1> = Duplex::new();
+    /// let mut ticket = d.client().call_async(1).unwrap();
+    /// assert_eq!(ticket.try_take(), None);
+    /// ```
+    pub fn call_async(&self, req: Req) -> Result<Ticket<'a, Req, Rep, N, W>, SendError<Req>> {
+        self.duplex.call_async(req)
+    }
+}
+
+impl<Req, Rep, const N: usize, W: Wait> Clone for Client<'_, Req, Rep, N, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Req, Rep, const N: usize, W: Wait> Copy for Client<'_, Req, Rep, N, W> {}
+
+impl<Req, Rep, const N: usize, W: Wait> fmt::Debug for Client<'_, Req, Rep, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+/// The serving side of a [`Duplex`] (a copyable handle): receive requests and reply, as on
+/// the channel itself.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_core::channel::Duplex;
+///
+/// let d: Duplex<u8, u8, 1> = Duplex::new();
+/// let server = d.server();
+/// let t = d.call_async(3).unwrap();
+/// let (to, n) = server.recv().unwrap();
+/// server.reply(to, n + 1).unwrap();
+/// assert_eq!(t.wait(), 4);
+/// ```
+pub struct Server<'a, Req, Rep, const N: usize, W: Wait = Spin> {
+    duplex: &'a Duplex<Req, Rep, N, W>,
+}
+
+impl<Req, Rep, const N: usize, W: Wait> Server<'_, Req, Rep, N, W> {
+    /// See [`Duplex::try_recv`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Duplex::try_recv`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{TryRecvError, channel::Duplex};
+    ///
+    /// let d: Duplex<u8, u8, 1> = Duplex::new();
+    /// assert_eq!(d.server().try_recv().unwrap_err(), TryRecvError::Empty);
+    /// ```
+    pub fn try_recv(&self) -> Result<(ReplyTo, Req), TryRecvError> {
+        self.duplex.try_recv()
+    }
+
+    /// See [`Duplex::recv`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Duplex::recv`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Duplex;
+    ///
+    /// let d: Duplex<u8, u8, 1> = Duplex::new();
+    /// d.close();
+    /// assert!(d.server().recv().is_err());
+    /// ```
+    pub fn recv(&self) -> Result<(ReplyTo, Req), RecvError> {
+        self.duplex.recv()
+    }
+
+    /// See [`Duplex::recv_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Duplex::recv_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{RecvTimeoutError, channel::Duplex};
+    ///
+    /// let d: Duplex<u8, u8, 1> = Duplex::new();
+    /// assert_eq!(d.server().recv_timeout(3).unwrap_err(), RecvTimeoutError::Timeout);
+    /// ```
+    pub fn recv_timeout(&self, timeout: W::Timeout) -> Result<(ReplyTo, Req), RecvTimeoutError> {
+        self.duplex.recv_timeout(timeout)
+    }
+
+    /// See [`Duplex::reply`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Duplex::reply`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Duplex;
+    ///
+    /// let d: Duplex<u8, u8, 1> = Duplex::new();
+    /// let t = d.call_async(1).unwrap();
+    /// let (to, _) = d.server().recv().unwrap();
+    /// assert!(d.server().reply(to, 2).is_ok());
+    /// assert_eq!(t.wait(), 2);
+    /// ```
+    pub fn reply(&self, to: ReplyTo, rep: Rep) -> Result<(), StaleReply<Rep>> {
+        self.duplex.reply(to, rep)
+    }
+}
+
+impl<Req, Rep, const N: usize, W: Wait> Clone for Server<'_, Req, Rep, N, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Req, Rep, const N: usize, W: Wait> Copy for Server<'_, Req, Rep, N, W> {}
+
+impl<Req, Rep, const N: usize, W: Wait> fmt::Debug for Server<'_, Req, Rep, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").finish_non_exhaustive()
+    }
+}

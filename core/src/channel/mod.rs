@@ -6,7 +6,7 @@
 //! | [`Queue`] | bounded buffer | MPMC, `N` slots, asynchronous message |
 //! | [`Spsc`] with [`Producer`]/[`Consumer`] | producer/consumer | one sender, one receiver, fastest |
 //! | [`Rendezvous`] | synchronous message | capacity 0: `send` returns once a receiver took it |
-//! | [`Duplex`] | duplex, request/reply | synchronous [`call`](Duplex::call) with a timeout, asynchronous [`call_async`](Duplex::call_async) with a [`Ticket`] |
+//! | [`Duplex`] with [`Client`]/[`Server`] | duplex, request/reply | synchronous [`call`](Duplex::call) with a timeout, asynchronous [`call_async`](Duplex::call_async) with a [`Ticket`] |
 //! | [`Broadcast`] | broadcast | every receiver sees every message; slow ones learn how many they missed |
 //! | [`PubSub`] | publish & subscribe | subscribers choose topics and get only those |
 //!
@@ -29,7 +29,7 @@ mod spsc;
 #[cfg(feature = "async")]
 pub use async_queue::AsyncQueue;
 pub use broadcast::{Broadcast, BroadcastError, Receiver};
-pub use duplex::{CallError, Duplex, ReplyTo, StaleReply, Ticket};
+pub use duplex::{CallError, Client, Duplex, ReplyTo, Server, StaleReply, Ticket};
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };

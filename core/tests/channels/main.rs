@@ -50,6 +50,8 @@ fn send_sync() {
     send::<lockstep_core::channel::Receiver<'static, std::string::String, 4>>();
     send_sync::<lockstep_core::channel::PubSub<std::string::String, 4>>();
     send::<lockstep_core::channel::Subscriber<'static, std::string::String, 4>>();
+    send_sync::<lockstep_core::channel::Client<'static, u8, u8, 4>>();
+    send_sync::<lockstep_core::channel::Server<'static, u8, u8, 4>>();
     send_sync::<lockstep_core::channel::Rendezvous<std::string::String>>();
     send_sync::<lockstep_core::channel::Duplex<std::string::String, std::string::String, 4>>();
     send::<lockstep_core::channel::Ticket<'static, std::string::String, std::string::String, 4>>();
