@@ -325,7 +325,7 @@ fn ping_heapless() -> Duration {
 
 /// Longest an MPMC run may take before it is abandoned (reported as 0): with four spinning
 /// threads on two shared cores a preempted thread can stall the others for long.
-const MPMC_BUDGET: Duration = Duration::from_secs(10);
+const MPMC_BUDGET: Duration = Duration::from_secs(5);
 
 /// 2 producers + 2 consumers; `push` and `pop` retry with a spin hint, then yield.
 fn mpmc<Q: Sync>(

@@ -91,6 +91,16 @@ impl Backoff {
         }
     }
 
+    /// Backs off after losing a compare-and-swap to another thread, which eases contention on
+    /// real hardware. Under the simulator it does nothing: the winner made progress, so there is
+    /// no write to wait for, and a spin hint would be read as waiting for one.
+    #[inline]
+    pub(crate) fn contended(&mut self) {
+        if !cfg!(feature = "sim") {
+            self.spin();
+        }
+    }
+
     /// Spins once more, or returns `false` if the backoff has run its course (the other
     /// thread is probably preempted, so waiting here longer only burns its core).
     #[inline]

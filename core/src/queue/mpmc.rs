@@ -150,9 +150,12 @@ impl<T, const N: usize> Ring<T, N> {
                             .store(tail.wrapping_add(1).wrapping_sub(index), Release);
                         return Ok(());
                     }
-                    // Another producer won the position: retry at once with the fresh `tail`
-                    // (it made progress, so there is nothing to wait for).
-                    Err(current) => tail = current,
+                    // Another producer won the position: back off, then retry with the fresh
+                    // `tail`.
+                    Err(current) => {
+                        tail = current;
+                        backoff.contended();
+                    }
                 }
             } else if stamp.wrapping_add(Self::LAP) == tail.wrapping_add(1) {
                 // The slot still holds the value of the previous lap: full, unless a consumer is
@@ -220,8 +223,12 @@ impl<T, const N: usize> Ring<T, N> {
                             .store(head.wrapping_add(Self::LAP).wrapping_sub(index), Release);
                         return Ok(value);
                     }
-                    // Another consumer won the position: retry at once with the fresh `head`.
-                    Err(current) => head = current,
+                    // Another consumer won the position: back off, then retry with the fresh
+                    // `head`.
+                    Err(current) => {
+                        head = current;
+                        backoff.contended();
+                    }
                 }
             } else if stamp == head {
                 // The slot is empty for this lap: the queue is empty unless a producer is between
