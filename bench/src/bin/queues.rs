@@ -10,7 +10,7 @@
 //! An argument `spsc`, `ping` or `mpmc` runs one section only.
 
 use std::hint::spin_loop;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
@@ -23,7 +23,7 @@ const SPSC_MSGS: u64 = 10_000_000;
 const CAP: usize = 1024;
 const PING_ROUNDS: u64 = 300_000;
 const MPMC_PER_PRODUCER: u64 = 2_000_000;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 fn pin(core: usize) {
     if let Some(ids) = core_affinity::get_core_ids() {
@@ -49,10 +49,16 @@ fn pair(producer: impl FnOnce() + Send, consumer: impl FnOnce() + Send) -> Durat
     t.elapsed()
 }
 
-/// The median of `RUNS` runs of `f`, in seconds.
-fn med(mut f: impl FnMut() -> Duration) -> f64 {
-    let mut v: Vec<f64> = (0..RUNS).map(|_| f().as_secs_f64()).collect();
-    median(&mut v)
+/// Runs every contender `RUNS` times, round-robin (so a change of the machine's regime during
+/// the section hits them all alike), and returns the median seconds of each.
+fn interleaved(contenders: &mut [&mut dyn FnMut() -> Duration]) -> Vec<f64> {
+    let mut samples = vec![Vec::new(); contenders.len()];
+    for _ in 0..RUNS {
+        for (k, f) in contenders.iter_mut().enumerate() {
+            samples[k].push(f().as_secs_f64());
+        }
+    }
+    samples.iter_mut().map(|v| median(v)).collect()
 }
 
 fn spsc_lockstep() -> Duration {
@@ -294,6 +300,10 @@ fn ping_heapless() -> Duration {
     ping_pong!(HlTx(at), HlRx(ar), HlTx(bt), HlRx(br), put, get)
 }
 
+/// Longest an MPMC run may take before it is abandoned (reported as 0): with four spinning
+/// threads on two shared cores a preempted thread can stall the others for long.
+const MPMC_BUDGET: Duration = Duration::from_secs(10);
+
 /// 2 producers + 2 consumers; `push` and `pop` retry with a spin hint, then yield.
 fn mpmc<Q: Sync>(
     q: &Q,
@@ -301,17 +311,21 @@ fn mpmc<Q: Sync>(
     pop: impl Fn(&Q) -> Option<u64> + Sync,
 ) -> Duration {
     let received = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     let total = 2 * MPMC_PER_PRODUCER as usize;
     let t = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..2 {
-            let push = &push;
+            let (push, stop) = (&push, &stop);
             s.spawn(move || {
                 for i in 0..MPMC_PER_PRODUCER {
                     let mut tries = 0u32;
                     while !push(q, i) {
                         tries += 1;
                         if tries % 64 == 0 {
+                            if stop.load(Ordering::Relaxed) {
+                                return;
+                            }
                             std::thread::yield_now();
                         } else {
                             spin_loop();
@@ -321,11 +335,11 @@ fn mpmc<Q: Sync>(
             });
         }
         for _ in 0..2 {
-            let (pop, received) = (&pop, &received);
+            let (pop, received, stop) = (&pop, &received, &stop);
             s.spawn(move || {
                 let mut tries = 0u32;
                 let mut mine = 0;
-                while received.load(Ordering::Relaxed) < total {
+                while received.load(Ordering::Relaxed) < total && !stop.load(Ordering::Relaxed) {
                     if pop(q).is_some() {
                         mine += 1;
                         if mine == 1024 {
@@ -345,8 +359,18 @@ fn mpmc<Q: Sync>(
                 }
             });
         }
+        while received.load(Ordering::Relaxed) < total && t.elapsed() < MPMC_BUDGET {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, Ordering::Relaxed);
     });
-    t.elapsed()
+    // Drain what an abandoned run left behind.
+    while pop(q).is_some() {}
+    if received.load(Ordering::Relaxed) < total {
+        Duration::from_secs(1_000_000)
+    } else {
+        t.elapsed()
+    }
 }
 
 fn row(name: &str, value: f64, unit: &str, base: f64, ratio_label: &str) {
@@ -377,15 +401,18 @@ fn main() {
 
 fn spsc_table(mmsg: impl Fn(f64, u64) -> f64) {
     println!(
-        "\n### SPSC, 10M u64, capacity 1024, two pinned threads spinning (median of {RUNS})\n"
+        "\n### SPSC, 10M u64, capacity 1024, two pinned threads spinning (median of {RUNS}, runs interleaved)\n"
     );
     println!("| queue | throughput | lockstep Spsc / peer |");
     println!("|---|---|---|");
-    let ls = mmsg(med(spsc_lockstep), SPSC_MSGS);
-    let rt = mmsg(med(spsc_rtrb), SPSC_MSGS);
-    let hl = mmsg(med(spsc_heapless), SPSC_MSGS);
-    let aq = mmsg(med(spsc_array_queue), SPSC_MSGS);
-    let lq = mmsg(med(spsc_lockstep_queue), SPSC_MSGS);
+    let t = interleaved(&mut [
+        &mut spsc_lockstep,
+        &mut spsc_rtrb,
+        &mut spsc_heapless,
+        &mut spsc_array_queue,
+        &mut spsc_lockstep_queue,
+    ]);
+    let [ls, rt, hl, aq, lq] = [0, 1, 2, 3, 4].map(|k| mmsg(t[k], SPSC_MSGS));
     println!("| lockstep `Spsc` | {ls:.1} Mmsg/s | 1.00x |");
     for (name, v) in [
         ("rtrb", rt),
@@ -398,15 +425,21 @@ fn spsc_table(mmsg: impl Fn(f64, u64) -> f64) {
 }
 
 fn ping_table() {
-    println!("\n### Ping-pong round trip through two SPSC rings, spinning (median of {RUNS})\n");
+    println!(
+        "\n### Ping-pong round trip through two SPSC rings, spinning (median of {RUNS}, runs interleaved)\n"
+    );
     println!("| queue | round trip | / floor |");
     println!("|---|---|---|");
     let ns = |secs: f64| secs * 1e9 / PING_ROUNDS as f64;
-    let mut floors: Vec<f64> = (0..RUNS).map(|_| cache_line_round_trip_ns()).collect();
-    let floor = median(&mut floors);
-    let pl = ns(med(ping_lockstep));
-    let pr = ns(med(ping_rtrb));
-    let ph = ns(med(ping_heapless));
+    let mut floor_probe =
+        || Duration::from_secs_f64(cache_line_round_trip_ns() * PING_ROUNDS as f64 / 1e9);
+    let t = interleaved(&mut [
+        &mut floor_probe,
+        &mut ping_lockstep,
+        &mut ping_rtrb,
+        &mut ping_heapless,
+    ]);
+    let [floor, pl, pr, ph] = [0, 1, 2, 3].map(|k| ns(t[k]));
     row("floor: one AtomicU64 bounced", floor, "ns", floor, "");
     row("lockstep `Spsc`", pl, "ns", floor, "");
     row("rtrb", pr, "ns", floor, "");
@@ -415,33 +448,25 @@ fn ping_table() {
 
 fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
     println!(
-        "\n### MPMC, 2 producers + 2 consumers, 2M u64 each producer, unpinned on 2 cores (median of {RUNS})\n"
+        "\n### MPMC, 2 producers + 2 consumers, 2M u64 each producer, unpinned on 2 cores (median of {RUNS}, runs interleaved)\n"
     );
     println!("| queue | throughput | lockstep `Queue` / peer |");
     println!("|---|---|---|");
     let n = 2 * MPMC_PER_PRODUCER;
     let lq: Box<Queue<u64, CAP>> = Box::new(Queue::new());
-    eprintln!("lockstep...");
-    let m_ls = mmsg(
-        med(|| mpmc(&*lq, |q, v| q.try_send(v).is_ok(), |q| q.try_recv().ok())),
-        n,
-    );
-    eprintln!("aq...");
     let aq = ArrayQueue::<u64>::new(CAP);
-    let m_aq = mmsg(med(|| mpmc(&aq, |q, v| q.push(v).is_ok(), |q| q.pop())), n);
     // heapless's MPMC indices are u8 without its `mpmc_large` feature: 128 slots at most.
     #[allow(deprecated)] // deprecated as not lock-free under preemption; measured as a peer
     let hq: Box<heapless::mpmc::Queue<u64, 128>> = Box::new(heapless::mpmc::Queue::new());
-    let m_hl = mmsg(
-        med(|| mpmc(&*hq, |q, v| q.enqueue(v).is_ok(), |q| q.dequeue())),
-        n,
-    );
     let ec: Box<embassy_sync::channel::Channel<CriticalSectionRawMutex, u64, CAP>> =
         Box::new(embassy_sync::channel::Channel::new());
-    let m_em = mmsg(
-        med(|| mpmc(&*ec, |q, v| q.try_send(v).is_ok(), |q| q.try_receive().ok())),
-        n,
-    );
+    let t = interleaved(&mut [
+        &mut || mpmc(&*lq, |q, v| q.try_send(v).is_ok(), |q| q.try_recv().ok()),
+        &mut || mpmc(&aq, |q, v| q.push(v).is_ok(), |q| q.pop()),
+        &mut || mpmc(&*hq, |q, v| q.enqueue(v).is_ok(), |q| q.dequeue()),
+        &mut || mpmc(&*ec, |q, v| q.try_send(v).is_ok(), |q| q.try_receive().ok()),
+    ]);
+    let [m_ls, m_aq, m_hl, m_em] = [0, 1, 2, 3].map(|k| mmsg(t[k], n));
     println!("| lockstep `Queue` | {m_ls:.1} Mmsg/s | 1.00x |");
     for (name, v) in [
         ("crossbeam ArrayQueue", m_aq),
