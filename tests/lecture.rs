@@ -257,3 +257,28 @@ fn lecture_runs_every_scenario_and_ends_with_the_summary_table() {
         assert!(row.contains('s'), "{row}");
     }
 }
+
+#[test]
+fn an_event_waiter_sees_a_set_even_if_it_is_cleared_at_once() {
+    // The waiter is asleep in the kernel when `set(); clear();` happens; it must still return
+    // `true`. A few attempts, in case a loaded machine has not put the waiter to sleep yet (the
+    // bug this guards against failed every attempt).
+    let saw = (0..3).any(|_| {
+        let e = Event::new();
+        let started = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                started.store(true, std::sync::atomic::Ordering::SeqCst);
+                e.wait_timeout(Duration::from_secs(5))
+            });
+            while !started.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            e.set();
+            e.clear();
+            h.join().unwrap()
+        })
+    });
+    assert!(saw, "the waiter missed a set that was cleared at once");
+}

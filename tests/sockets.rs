@@ -842,3 +842,43 @@ fn a_restarted_udp_client_on_the_same_port_is_not_taken_for_a_repeat() {
     assert_eq!(second.call(b"second life", T).unwrap(), b"SECOND LIFE");
     assert_eq!(*calls.lock().unwrap(), 2);
 }
+
+#[test]
+fn a_peer_trickling_a_frame_cannot_stretch_a_timed_receive() {
+    use std::io::Write;
+
+    use lockstep::lockstep_hosted::transport::{Transport, tcp};
+
+    let listener = tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut raw = tcp::connect_raw(
+        addr,
+        &lockstep::lockstep_hosted::transport::tcp::StreamConfig::default(),
+    )
+    .unwrap();
+    let mut framed = tcp::accept(&listener).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // A header announcing 1,000 bytes, then one byte every 20 ms, for at most 4 s.
+            raw.write_all(&1000u32.to_be_bytes()).unwrap();
+            for _ in 0..200 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) || raw.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let t = std::time::Instant::now();
+        let r = framed.recv(Some(std::time::Duration::from_millis(300)));
+        let took = t.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(r.unwrap_err().is_timeout());
+        // At most twice the timeout, with room for a loaded machine; without the deadline the
+        // receive lasted until the trickle stopped (4 s).
+        assert!(
+            took < std::time::Duration::from_millis(2000),
+            "took {took:?}"
+        );
+    });
+}

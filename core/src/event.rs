@@ -9,20 +9,27 @@ use crate::sync::atomic::{
 };
 use crate::wait::{Spin, Wait};
 
-/// The flag is clear and nobody is blocked in `W::wait` on it.
-const CLEAR: u32 = 0;
-/// The flag is set: waiters return at once.
+/// Bit 0 of the word: the flag is set; waiters return at once.
 const SET: u32 = 1;
-/// The flag is clear and a waiter may be blocked on it: `set` must wake everyone.
-const CLEAR_WAITING: u32 = 2;
+/// Bit 1 of the word: the flag is clear and a waiter may be blocked on it: `set` must wake all.
+const WAITING: u32 = 2;
+/// The generation (bits 2..) counts `set` calls that found the flag clear (wrapping).
+const GENERATION: u32 = 4;
+
+/// The generation of a state word.
+#[inline]
+fn generation(state: u32) -> u32 {
+    state / GENERATION
+}
 
 /// A flag that one side sets and others wait for (the lecture's Event).
 ///
 /// [`set`](Self::set) wakes every waiter; waits return at once while the flag is set, until
 /// [`clear`](Self::clear). A waiter never misses a `set` that happens after it started waiting,
-/// even if the flag is cleared again before the waiter runs: it sleeps only on the word value
-/// "clear, somebody waits", which every `set` replaces before waking. Setting an event nobody
-/// waits for is one atomic swap and no wake.
+/// even if the flag is cleared again before the waiter runs: every `set` of a clear flag starts
+/// a new generation, and a waiter returns once the generation it started in has ended (as
+/// Python's `Event.wait` returns `True` when woken by `set`). Setting an event nobody waits for
+/// is one atomic read-modify-write and no wake.
 ///
 /// # Examples
 ///
@@ -40,18 +47,20 @@ const CLEAR_WAITING: u32 = 2;
 /// });
 /// ```
 pub struct Event<W = Spin> {
-    /// | value           | meaning                                        |
-    /// |-----------------|------------------------------------------------|
-    /// | `CLEAR`         | clear; nobody blocked (or `W` needs no wake)   |
-    /// | `SET`           | set                                            |
-    /// | `CLEAR_WAITING` | clear; a waiter may be blocked: `set` wakes all |
+    /// | bits          | meaning                                                       |
+    /// |---------------|---------------------------------------------------------------|
+    /// | 0 (`SET`)     | the flag is set                                               |
+    /// | 1 (`WAITING`) | clear, and a waiter may be blocked: `set` wakes all (never with `SET`) |
+    /// | 2.. (`GENERATION`) | how many times a clear flag was set, wrapping (a waiter sleeping through exactly 2^30 set/clear pairs would miss them) |
     state: AtomicU32,
     _wait: PhantomData<fn() -> W>,
 }
 
-// Memory ordering: `set` writes SET with Release and waiters read it with Acquire, so what the
-// setter did before `set` is visible to every thread that returns from a wait. `clear` is a
-// Relaxed compare-and-swap: it publishes nothing, it only makes later waits block.
+// Memory ordering: `set` is a Release read-modify-write and waiters read the word with Acquire,
+// so what the setter did before `set` is visible to every thread that returns from a wait. A
+// waiter that reads a later `clear` still synchronizes with the `set`: `clear` is a
+// read-modify-write, so it continues the set's release sequence. `clear` itself is Relaxed: it
+// publishes nothing, it only makes later waits block.
 impl<W: Wait> Event<W> {
     /// Creates a clear event; usable in a `static`.
     ///
@@ -66,7 +75,7 @@ impl<W: Wait> Event<W> {
     #[inline]
     pub const fn new() -> Self {
         Self {
-            state: AtomicU32::new(CLEAR),
+            state: AtomicU32::new(0),
             _wait: PhantomData,
         }
     }
@@ -85,8 +94,24 @@ impl<W: Wait> Event<W> {
     /// ```
     #[inline]
     pub fn set(&self) {
-        // Release: pairs with the Acquire loads of the waiters, publishing the setter's writes.
-        if self.state.swap(SET, Release) == CLEAR_WAITING {
+        // Relaxed: only a guess for the first compare-and-swap.
+        let mut state = self.state.load(Relaxed);
+        loop {
+            if state & SET != 0 {
+                return;
+            }
+            let new = (state & !WAITING).wrapping_add(GENERATION) | SET;
+            // Release: pairs with the Acquire loads of the waiters, publishing the setter's
+            // writes.
+            match self
+                .state
+                .compare_exchange_weak(state, new, Release, Relaxed)
+            {
+                Ok(_) => break,
+                Err(s) => state = s,
+            }
+        }
+        if state & WAITING != 0 {
             W::wake_all(&self.state);
         }
     }
@@ -105,9 +130,9 @@ impl<W: Wait> Event<W> {
     /// ```
     #[inline]
     pub fn clear(&self) {
-        // Relaxed: clearing publishes nothing. Only SET is replaced: CLEAR_WAITING must stay, so
-        // the next `set` still wakes the threads already asleep.
-        let _ = self.state.compare_exchange(SET, CLEAR, Relaxed, Relaxed);
+        // Relaxed: clearing publishes nothing (see the impl note). Only the SET bit goes; the
+        // generation stays, so a waiter that slept through the set still sees it ended.
+        self.state.fetch_and(!SET, Relaxed);
     }
 
     /// Returns whether the flag is set.
@@ -125,7 +150,7 @@ impl<W: Wait> Event<W> {
     #[inline]
     pub fn is_set(&self) -> bool {
         // Acquire: a caller that sees the flag set may rely on what the setter wrote before.
-        self.state.load(Acquire) == SET
+        self.state.load(Acquire) & SET != 0
     }
 
     /// Blocks through `W` until the flag is set; returns at once if it already is.
@@ -169,29 +194,36 @@ impl<W: Wait> Event<W> {
         self.is_set() || self.wait_contended(Some(&mut W::deadline(timeout)))
     }
 
-    /// The slow path of the waits: returns whether the flag was seen set.
+    /// The slow path of the waits: returns whether the flag was set since the wait began.
     #[cold]
     fn wait_contended(&self, mut deadline: Option<&mut W::Deadline>) -> bool {
+        // Acquire: as in `is_set`.
+        let mut state = self.state.load(Acquire);
+        let start = generation(state);
+        let done = |state: u32| state & SET != 0 || generation(state) != start;
         loop {
-            // Acquire: as in `is_set`.
-            let mut state = self.state.load(Acquire);
-            if state == SET {
+            if done(state) {
                 return true;
             }
-            if W::NEEDS_WAKE && state == CLEAR {
-                // Relaxed: announcing a waiter publishes nothing; the SET that ends the wait is
-                // read with Acquire above.
+            if W::NEEDS_WAKE && state & WAITING == 0 {
+                // Relaxed on success: announcing a waiter publishes nothing. Acquire on failure:
+                // the value read may be the set that ends the wait.
                 match self
                     .state
-                    .compare_exchange(CLEAR, CLEAR_WAITING, Relaxed, Acquire)
+                    .compare_exchange(state, state | WAITING, Relaxed, Acquire)
                 {
-                    Ok(_) => state = CLEAR_WAITING,
-                    Err(SET) => return true,
-                    Err(s) => state = s,
+                    Ok(_) => state |= WAITING,
+                    Err(s) => {
+                        state = s;
+                        continue;
+                    }
                 }
             }
-            if !W::wait(&self.state, state, deadline.as_deref_mut()) {
-                return self.is_set();
+            let in_time = W::wait(&self.state, state, deadline.as_deref_mut());
+            // Acquire: as in `is_set`.
+            state = self.state.load(Acquire);
+            if !in_time {
+                return done(state);
             }
         }
     }
@@ -206,7 +238,7 @@ impl<W: Wait> Default for Event<W> {
 impl<W> fmt::Debug for Event<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed: a snapshot for display.
-        let set = self.state.load(Relaxed) == SET;
+        let set = self.state.load(Relaxed) & SET != 0;
         f.debug_struct("Event").field("set", &set).finish()
     }
 }

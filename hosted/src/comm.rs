@@ -132,6 +132,11 @@ impl Dedup {
 
     /// Records `seq`; `true` if it had not been seen.
     pub(crate) fn insert(&mut self, seq: u64) -> bool {
+        if seq == u64::MAX {
+            // No sender counts that far; refusing it keeps `floor + 1` from overflowing on a
+            // number a peer made up.
+            return false;
+        }
         if seq == self.floor {
             // In order, the usual case: no set operation, so no allocation.
             self.floor += 1;
@@ -592,7 +597,8 @@ impl<T: Transport> Endpoint<T> {
     /// assert_eq!(a.collect(&ticket, Duration::from_secs(1)).unwrap(), b"answer");
     /// ```
     pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Incoming, NetError> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large to add to now means: no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             if let Some(m) = self.inbox.pop_front() {
                 return Ok(m);
@@ -650,7 +656,10 @@ impl<T: Transport> Endpoint<T> {
         mut done: impl FnMut(&mut Self) -> bool,
     ) -> Result<(), NetError> {
         let start = Instant::now();
-        let deadline = start + timeout;
+        // A timeout too large to represent waits for ever, in effect (about 30 years).
+        let deadline = start
+            .checked_add(timeout)
+            .unwrap_or_else(|| start + Duration::from_secs(60 * 60 * 24 * 365 * 30));
         let reliable = self.t.is_reliable();
         let mut sends = 1;
         let mut next_send = start + self.retry.interval;
@@ -800,6 +809,19 @@ mod tests {
         for s in (10..100_000).step_by(2) {
             assert!(d.insert(s));
         }
+        assert!(d.above.len() <= DEDUP_WINDOW);
+    }
+
+    #[test]
+    fn sequence_numbers_near_the_top_do_not_overflow_the_filter() {
+        let mut d = Dedup::default();
+        for s in u64::MAX - 4095..u64::MAX {
+            assert!(d.insert(s));
+        }
+        assert!(!d.insert(u64::MAX), "the largest number is refused");
+        assert!(d.insert(u64::MAX - 4097));
+        assert!(d.insert(u64::MAX - 4096));
+        assert!(!d.insert(u64::MAX - 1), "a repeat is still a repeat");
         assert!(d.above.len() <= DEDUP_WINDOW);
     }
 

@@ -346,6 +346,7 @@ fn run(
         Strategy::Replay(s) => (Any::Replay(Replay::new(s.steps())), None),
     };
     let mut stats = Stats::default();
+    runner.record = false;
     for i in 0..config.iterations {
         if !sched.begin(i) {
             break;
@@ -369,6 +370,17 @@ fn run(
                 shrink(&mut runner, f, origin, outcome, config.shrink_budget)
             } else {
                 outcome
+            };
+            // Run the chosen schedule once more, recording its trace (executions are
+            // deterministic, so it fails the same way).
+            runner.record = true;
+            let mut replay = Replay::new(best.schedule.clone());
+            replay.begin(0);
+            let recorded = runner.run(f, origin, &mut replay);
+            let best = if recorded.failure == best.failure {
+                recorded
+            } else {
+                best
             };
             return Err(Box::new(failure(best, seed, i, found)));
         }

@@ -12,7 +12,7 @@
 //! buffer ([`READ_BUF`] bytes).
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{StreamSocket, Transport};
 use crate::NetError;
@@ -493,7 +493,15 @@ impl<S: StreamSocket> Transport for Framed<S> {
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {
         self.set_timeout(timeout)?;
-        match self.reader.read_frame_into(&mut self.sock, buf) {
+        // The socket's read timeout bounds each read; the deadline bounds the whole frame, so a
+        // peer that trickles a byte at a time cannot stretch one receive without end (it ends
+        // within twice the timeout; the partial frame is kept for the next call).
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut src = UntilDeadline {
+            inner: &mut self.sock,
+            deadline,
+        };
+        match self.reader.read_frame_into(&mut src, buf) {
             Ok(true) => Ok(()),
             Ok(false) => Err(NetError::Closed {
                 addr: self.peer.clone(),
@@ -524,6 +532,33 @@ impl<S: StreamSocket> Transport for Framed<S> {
 
     fn peer(&self) -> &str {
         &self.peer
+    }
+}
+
+/// A reader that refuses to start a read once its deadline has passed.
+struct UntilDeadline<'a, R> {
+    inner: &'a mut R,
+    deadline: Option<Instant>,
+}
+
+impl<R: Read> UntilDeadline<'_, R> {
+    fn check(&self) -> io::Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(io::ErrorKind::TimedOut.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<R: Read> Read for UntilDeadline<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.read_vectored(bufs)
     }
 }
 

@@ -64,6 +64,8 @@ pub(crate) struct Runner {
     max_steps: usize,
     /// Buffers of a finished execution, reused by the next one.
     spare: (Trace, Vec<usize>),
+    /// Whether executions record their trace.
+    pub(crate) record: bool,
 }
 
 impl std::fmt::Debug for Runner {
@@ -82,6 +84,7 @@ impl Runner {
             stack_size,
             max_steps,
             spare: (Vec::new(), Vec::new()),
+            record: true,
         }
     }
 
@@ -115,7 +118,11 @@ impl Runner {
         );
         let exec = Box::new(Exec {
             yielder: Cell::new(std::ptr::null()),
-            state: RefCell::new(State::new(origin, std::mem::take(&mut self.spare.0))),
+            state: RefCell::new(State::new(
+                origin,
+                std::mem::take(&mut self.spare.0),
+                self.record,
+            )),
         });
         CURRENT.with(|c| c.set(&*exec));
         // SAFETY: every coroutine holding this reference finishes or is unwound below, before

@@ -159,6 +159,8 @@ pub(crate) struct State {
     last: (usize, usize),
     pub(crate) objects: Vec<Object>,
     pub(crate) trace: Vec<Event>,
+    /// Whether to record the trace (searches skip it; a failure is replayed with it on).
+    pub(crate) record: bool,
     pub(crate) failure: Option<FailureKind>,
     /// Threads spawned but not started yet, with their bodies.
     pub(crate) spawned: VecDeque<(usize, Body)>,
@@ -184,7 +186,7 @@ impl std::fmt::Debug for Body {
 }
 
 impl State {
-    pub(crate) fn new(origin: &'static Location<'static>, trace: Vec<Event>) -> Self {
+    pub(crate) fn new(origin: &'static Location<'static>, trace: Vec<Event>, record: bool) -> Self {
         let mut clock = VectorClock::default();
         clock.tick(0);
         State {
@@ -205,6 +207,7 @@ impl State {
             last: (0, 0),
             objects: Vec::new(),
             trace,
+            record,
             failure: None,
             spawned: VecDeque::new(),
             seq: 0,
@@ -237,7 +240,11 @@ impl State {
         id
     }
 
+    #[inline]
     fn push(&mut self, object: Option<usize>, op: Op, location: &'static Location<'static>) {
+        if !self.record {
+            return;
+        }
         self.trace.push(Event {
             step: self.step,
             thread: self.current,
