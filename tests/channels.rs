@@ -187,3 +187,33 @@ fn broadcast_wakes_every_receiver() {
         }
     });
 }
+
+#[test]
+fn pubsub_timeout_is_one_deadline_while_other_topics_stay_busy() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    use lockstep_core::channel::{Topic, Topics};
+    use lockstep_hosted::PubSub;
+
+    let bus: PubSub<u32, 8> = PubSub::new();
+    let mut sub = bus.subscribe(Topics::EMPTY.with(Topic::new(0)));
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Another topic, every 5 ms, for at most 3 s.
+            for i in 0..600 {
+                if stop.load(Relaxed) {
+                    break;
+                }
+                bus.publish(Topic::new(1), i);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let t = Instant::now();
+        let r = sub.recv_timeout(Duration::from_millis(50));
+        let took = t.elapsed();
+        stop.store(true, Relaxed);
+        assert_eq!(r, Err(BroadcastError::Timeout));
+        assert!(took < Duration::from_millis(1500), "took {took:?}");
+    });
+}

@@ -476,7 +476,11 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         self.recv_deadline(Some(&mut W::deadline(timeout)))
     }
 
-    fn recv_deadline(&mut self, deadline: Option<&mut W::Deadline>) -> Result<T, BroadcastError> {
+    /// Returns the next message, blocking through `W` until `deadline` (if any).
+    pub(crate) fn recv_deadline(
+        &mut self,
+        deadline: Option<&mut W::Deadline>,
+    ) -> Result<T, BroadcastError> {
         let chan = self.chan;
         chan.signal
             .wait_until(deadline, || match self.try_recv() {

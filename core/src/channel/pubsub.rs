@@ -319,8 +319,8 @@ impl<T: Clone, const N: usize, W: Wait> Subscriber<'_, T, N, W> {
         }
     }
 
-    /// Returns the next message of a chosen topic, blocking through `W` for at most `timeout`
-    /// per message of another topic that arrives meanwhile.
+    /// Returns the next message of a chosen topic, blocking through `W` for at most `timeout` in
+    /// all, however many messages of other topics arrive meanwhile.
     ///
     /// # Errors
     ///
@@ -336,8 +336,9 @@ impl<T: Clone, const N: usize, W: Wait> Subscriber<'_, T, N, W> {
     /// assert_eq!(sub.recv_timeout(5), Err(BroadcastError::Timeout));
     /// ```
     pub fn recv_timeout(&mut self, timeout: W::Timeout) -> Result<(Topic, T), BroadcastError> {
+        let mut deadline = W::deadline(timeout);
         loop {
-            let (topic, value) = self.rx.recv_timeout(timeout)?;
+            let (topic, value) = self.rx.recv_deadline(Some(&mut deadline))?;
             if self.topics.contains(topic) {
                 return Ok((topic, value));
             }
