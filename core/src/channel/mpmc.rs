@@ -8,7 +8,20 @@ use super::error::{
 use super::signal::Signal;
 use crate::queue::CachePadded;
 use crate::queue::mpmc::{PopError, PushError, Ring};
+use crate::sync::hint::spin_loop;
 use crate::wait::{Spin, Wait};
+
+/// One round of waiting for another thread to finish an operation it has begun: `W`'s backoff
+/// (spin, then yield), starting over when it is used up, with a spin hint in between (the
+/// simulator reads it as "wait for a change").
+fn relax<W: Wait>(attempt: &mut u32) {
+    if W::backoff(*attempt) {
+        *attempt += 1;
+    } else {
+        spin_loop();
+        *attempt = 0;
+    }
+}
 
 /// A bounded multi-producer multi-consumer channel of exactly `N` slots, blocking through `W`
 /// (the lecture's bounded buffer).
@@ -200,16 +213,26 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
     ) -> Result<(), SendTimeoutError<T>> {
         let mut value = Some(value);
         let closed = self.not_full().wait_until(deadline, || {
-            // The closure runs only while `value` is `Some`: it returns as soon as it takes it.
-            match self.try_send(value.take()?) {
-                Ok(()) => Some(false),
-                Err(TrySendError::Closed(v)) => {
-                    value = Some(v);
-                    Some(true)
-                }
-                Err(TrySendError::Full(v)) => {
-                    value = Some(v);
-                    None
+            let mut attempt = 0;
+            loop {
+                // The closure runs only while `value` is `Some`: it returns as soon as it takes
+                // it.
+                match self.try_send(value.take()?) {
+                    Ok(()) => return Some(false),
+                    Err(TrySendError::Closed(v)) => {
+                        value = Some(v);
+                        return Some(true);
+                    }
+                    Err(TrySendError::Full(v)) => {
+                        value = Some(v);
+                        if !self.ring.popped_unreleased() {
+                            return None;
+                        }
+                        // A consumer is between its claim and its release of a slot; it may
+                        // miss our announcement (see `Ring::claimed_unpopped`), so wait for it
+                        // here rather than sleep.
+                        relax::<W>(&mut attempt);
+                    }
                 }
             }
         });
@@ -317,10 +340,21 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
     #[cold]
     fn recv_contended(&self, deadline: Option<&mut W::Deadline>) -> Result<T, RecvTimeoutError> {
         self.not_empty()
-            .wait_until(deadline, || match self.try_recv() {
-                Ok(v) => Some(Ok(v)),
-                Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
-                Err(TryRecvError::Empty) => None,
+            .wait_until(deadline, || {
+                let mut attempt = 0;
+                loop {
+                    match self.try_recv() {
+                        Ok(v) => return Some(Ok(v)),
+                        Err(TryRecvError::Closed) => return Some(Err(RecvTimeoutError::Closed)),
+                        Err(TryRecvError::Empty) if self.ring.claimed_unpopped() => {
+                            // A producer is between its claim and its write; it may miss our
+                            // announcement (see `Ring::claimed_unpopped`), so wait for it here
+                            // rather than sleep.
+                            relax::<W>(&mut attempt);
+                        }
+                        Err(TryRecvError::Empty) => return None,
+                    }
+                }
             })
             .unwrap_or(Err(RecvTimeoutError::Timeout))
     }

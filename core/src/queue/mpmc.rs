@@ -118,6 +118,37 @@ impl<T, const N: usize> Ring<T, N> {
         }
     }
 
+    /// Whether a producer has claimed a position that no consumer has popped yet, judged by the
+    /// positions alone: `false` means the queue is truly empty, not merely waiting for a
+    /// producer between its claim and its write.
+    ///
+    /// A consumer about to sleep asks this after announcing itself as a waiter. The producer's
+    /// stamp store is only Release, so it may still sit in a store buffer while the producer
+    /// reads the waiter count and finds none; its claim of `tail`, though, is SeqCst, so a
+    /// claim that this check misses comes after the announcement in the total order, and that
+    /// producer sees the waiter and wakes it.
+    pub(crate) fn claimed_unpopped(&self) -> bool {
+        // SeqCst: orders these reads after the caller's SeqCst waiter announcement, opposite the
+        // producers' SeqCst claims of `tail`.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence.
+        let tail = self.tail.load(Relaxed) & !Self::CLOSED;
+        // Relaxed: ordered by the fence.
+        tail != self.head.load(Relaxed)
+    }
+
+    /// Whether a consumer has claimed a position whose slot a producer cannot reuse yet, judged
+    /// by the positions alone: `false` means the queue is truly full (see
+    /// [`claimed_unpopped`](Self::claimed_unpopped) for why a waiting producer needs this).
+    pub(crate) fn popped_unreleased(&self) -> bool {
+        // SeqCst: as in `claimed_unpopped`, opposite the consumers' SeqCst claims of `head`.
+        fence(SeqCst);
+        // Relaxed: ordered by the fence.
+        let head = self.head.load(Relaxed);
+        // Relaxed: ordered by the fence.
+        head.wrapping_add(Self::LAP) != self.tail.load(Relaxed) & !Self::CLOSED
+    }
+
     /// Pushes `value` unless the queue is full or closed.
     #[inline]
     pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
