@@ -217,3 +217,68 @@ fn pubsub_timeout_is_one_deadline_while_other_topics_stay_busy() {
         assert!(took < Duration::from_millis(1500), "took {took:?}");
     });
 }
+
+#[test]
+fn broadcast_survives_a_panicking_drop_and_clone_without_double_drop() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::atomic::AtomicUsize;
+
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    /// Panics when dropped or cloned if its flag says so.
+    struct Touchy {
+        panic_on_drop: bool,
+        panic_on_clone: bool,
+    }
+    impl Clone for Touchy {
+        fn clone(&self) -> Self {
+            assert!(!self.panic_on_clone, "clone panics");
+            Touchy {
+                panic_on_drop: false,
+                panic_on_clone: false,
+            }
+        }
+    }
+    impl Drop for Touchy {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+            if self.panic_on_drop && !std::thread::panicking() {
+                panic!("drop panics");
+            }
+        }
+    }
+    let t = |d, c| Touchy {
+        panic_on_drop: d,
+        panic_on_clone: c,
+    };
+    {
+        let b: Broadcast<Touchy, 1> = Broadcast::new();
+        let mut rx = b.subscribe();
+        b.send(t(true, false));
+        // Overwriting the one slot drops the old message, which panics.
+        assert!(catch_unwind(AssertUnwindSafe(|| b.send(t(false, true)))).is_err());
+        assert_eq!(DROPS.load(Ordering::SeqCst), 1);
+        // The receiver missed the first message (one slot), then cloning the second panics;
+        // the slot must not stay read-locked.
+        assert!(matches!(rx.try_recv(), Err(BroadcastError::Lagged(1))));
+        assert!(catch_unwind(AssertUnwindSafe(|| rx.try_recv().map(drop))).is_err());
+        // Both would hang or corrupt before: a send still goes through.
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                b.send(t(false, false));
+                done.store(true, Ordering::SeqCst);
+            });
+            let start = Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "send hangs on a locked slot"
+                );
+                std::thread::yield_now();
+            }
+        });
+        assert_eq!(DROPS.load(Ordering::SeqCst), 2);
+    }
+    // Dropping the channel dropped the last message once: three messages, three drops.
+    assert_eq!(DROPS.load(Ordering::SeqCst), 3);
+}

@@ -218,17 +218,21 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         // Relaxed: under the writer lock.
         let old = slot.seq.load(Relaxed);
         if old <= n {
-            if old != 0 {
+            // The old message is moved out and dropped after the slot is consistent and
+            // unlocked, so a panicking `T::drop` neither leaves the slot locked nor lets
+            // `Broadcast::drop` drop the message a second time.
+            let replaced = (old != 0).then(|| {
                 // SAFETY: `seq != 0`, so the slot holds a message; the writer lock excludes
-                // readers.
-                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
-            }
-            // SAFETY: under the writer lock; the old message was dropped above.
+                // readers, and the write below replaces what is moved out here.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_read() })
+            });
+            // SAFETY: under the writer lock; the old message was moved out above.
             slot.value.with_mut(|p| unsafe { (*p).write(value) });
             // Relaxed: under the writer lock.
             slot.seq.store(n + 1, Relaxed);
             // Release: publishes the message and `seq` to the readers' Acquire lock.
             slot.lock.store(0, Release);
+            drop(replaced);
         } else {
             // A later message (a concurrent sender, a lap ahead) is already here: ours is as
             // good as overwritten.
@@ -406,6 +410,15 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     fn read(&mut self) -> Result<T, BroadcastError> {
         let slot = &self.chan.slots[self.next % N];
         slot.read_lock();
+        /// Releases the read lock when dropped, so a panicking `T::clone` does not leave the
+        /// slot locked against every later send.
+        struct Unlock<'a, T>(&'a Slot<T>);
+        impl<T> Drop for Unlock<'_, T> {
+            fn drop(&mut self) {
+                self.0.read_unlock();
+            }
+        }
+        let unlock = Unlock(slot);
         // Relaxed: under the read lock.
         let seq = slot.seq.load(Relaxed);
         if seq == self.next + 1 {
@@ -413,11 +426,11 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
             let value = slot
                 .value
                 .with(|p| unsafe { (*p).assume_init_ref().clone() });
-            slot.read_unlock();
+            drop(unlock);
             self.next += 1;
             return Ok(value);
         }
-        slot.read_unlock();
+        drop(unlock);
         if seq > self.next + 1 {
             // Overwritten: skip to the oldest message that can still be kept.
             // Relaxed: `tail` only moves forward and is at least `seq` (it counted that send).
