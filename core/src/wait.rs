@@ -65,6 +65,15 @@ pub trait Wait {
         false
     }
 
+    /// Like [`backoff`](Wait::backoff), for a wait on a hand-off from another thread (a channel
+    /// waiting for a message or a free slot): a partner on another core often answers within
+    /// microseconds, so an implementation may spin longer here than for a lock, where the holder
+    /// may be preempted. The default is [`backoff`](Wait::backoff).
+    #[inline]
+    fn backoff_handoff(attempt: u32) -> bool {
+        Self::backoff(attempt)
+    }
+
     /// Turns a relative timeout into a deadline, starting now.
     fn deadline(timeout: Self::Timeout) -> Self::Deadline;
 

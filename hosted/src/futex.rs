@@ -37,26 +37,48 @@ pub struct Futex;
 /// time slice of the thread that would release it when threads outnumber cores.
 const SPIN_READS: u32 = 40;
 
+/// Backoff rounds of a lock that spin (1, 2, 4 hints) before the yielding rounds.
+const LOCK_SPIN_ROUNDS: u32 = 3;
+/// Backoff rounds of a channel hand-off that spin (1, 2, 4, ... 64 hints).
+const HANDOFF_SPIN_ROUNDS: u32 = 7;
+/// Backoff rounds that yield the CPU before a primitive blocks.
+const YIELD_ROUNDS: u32 = 7;
+
+/// `spins` rounds of 1, 2, 4, ... spin hints, then `YIELD_ROUNDS` yields; `false` after that.
+#[inline]
+fn spin_then_yield(attempt: u32, spins: u32) -> bool {
+    if attempt < spins {
+        for _ in 0..(1u32 << attempt) {
+            std::hint::spin_loop();
+        }
+        true
+    } else if attempt < spins + YIELD_ROUNDS {
+        std::thread::yield_now();
+        true
+    } else {
+        false
+    }
+}
+
 impl Wait for Futex {
     type Timeout = Duration;
     type Deadline = Instant;
 
     /// Spins a little (1, 2, 4 spin hints), then yields the CPU for up to seven more attempts
     /// before the primitive blocks: yielding lets the holder run when threads outnumber cores,
-    /// which is what keeps 100 threads on 2 cores from convoying on a lock.
+    /// which is what keeps 100 threads on 2 cores from convoying on a lock (parking_lot's
+    /// `SpinWait` has the same shape).
     #[inline]
     fn backoff(attempt: u32) -> bool {
-        if attempt < 3 {
-            for _ in 0..(1 << attempt) {
-                std::hint::spin_loop();
-            }
-            true
-        } else if attempt < 10 {
-            std::thread::yield_now();
-            true
-        } else {
-            false
-        }
+        spin_then_yield(attempt, LOCK_SPIN_ROUNDS)
+    }
+
+    /// Spins longer (1, 2, 4, ... 64 spin hints: a few microseconds in all), then yields seven
+    /// times: a channel's partner on the other core usually answers within that, so a
+    /// ping-pong runs without a sleep and a wake per message.
+    #[inline]
+    fn backoff_handoff(attempt: u32) -> bool {
+        spin_then_yield(attempt, HANDOFF_SPIN_ROUNDS)
     }
 
     #[inline]

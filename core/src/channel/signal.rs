@@ -76,10 +76,19 @@ impl<W: Wait> Signal<W> {
         mut deadline: Option<&mut W::Deadline>,
         mut attempt: impl FnMut() -> Option<R>,
     ) -> Option<R> {
+        // Back off first (spin, then yield, as `W::backoff_handoff` decides): a message or a free slot
+        // that comes within microseconds is taken without a sleep and a wake, which is what a
+        // ping-pong needs.
+        let mut round = 0;
         loop {
             if let Some(r) = attempt() {
                 return Some(r);
             }
+            if W::backoff_handoff(round) {
+                round += 1;
+                continue;
+            }
+            round = 0;
             // Relaxed: read before the re-check below; if a notification comes after it, the
             // word differs and `W::wait` returns at once.
             let seen = self.event.load(Relaxed);
