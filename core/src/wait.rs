@@ -92,10 +92,11 @@ pub trait Wait {
 
 /// Spins with bounded exponential backoff, then relaxes with `R`: the [`Wait`] for bare metal.
 ///
-/// A `wait` call first spins with a growing number of [`spin_loop`](crate::sync::hint::spin_loop) hints
-/// (1, 2, 4, ... up to 64 per round, about 6 rounds) while the word still holds `expected`; if
-/// it is still unchanged it calls `R::relax()` once and returns, so the caller re-checks its
-/// condition. Wakes are no-ops: waiters observe the change themselves.
+/// A `wait` call first spins briefly with [`spin_loop`](crate::sync::hint::spin_loop) hints (one,
+/// then two) while the word still holds `expected`; if it is still unchanged it calls
+/// `R::relax()` once and returns, so the caller re-checks its condition. The spin is kept short
+/// so that a yielding `R` yields early: with 100 threads on 2 cores, spinning up to 64 hints per
+/// round before yielding made the lecture's lock workload 2-3x slower (`bench --bin locks`). Wakes are no-ops: waiters observe the change themselves.
 ///
 /// With the default `R = Loop` (a spin hint) this is a pure spin wait, fine when every waiting
 /// thread has a core of its own, as on a microcontroller with interrupts, and unsuitable when
@@ -123,7 +124,7 @@ impl<R> fmt::Debug for Spin<R> {
 }
 
 /// Spin hints per round double from 1 up to this; after the last round `R::relax()` runs.
-const MAX_BACKOFF: u32 = 64;
+const MAX_BACKOFF: u32 = 2;
 
 impl<R: RelaxStrategy> Wait for Spin<R> {
     /// The number of [`wait`](Wait::wait) calls (backoff cycles) before a timed operation gives up.
