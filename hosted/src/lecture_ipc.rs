@@ -58,7 +58,8 @@ pub fn boundaries() -> Result<(Vec<usize>, Vec<usize>), NetError> {
             n => raw.push(n),
         }
     }
-    let (mut fw, mut fr) = (Framed::new(w, 1024), Framed::new(r, 1024));
+    let max = crate::transport::DEFAULT_MAX_FRAME;
+    let (mut fw, mut fr) = (Framed::new(w, max), Framed::new(r, max));
     fw.send(&[b'a'; 170])?;
     fw.send(&[b'b'; 230])?;
     let mut framed = Vec::new();

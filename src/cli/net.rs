@@ -2,12 +2,11 @@
 //! sockets, RPC, publish-subscribe and the message-boundaries demo. The sockets, transports
 //! and servers live in `lockstep_hosted`; this file parses options and prints.
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use lockstep_hosted::NetError;
@@ -494,38 +493,24 @@ fn rpc_method(req: &[u8]) -> Vec<u8> {
 
 /// The lecture's lost boundaries, on an ephemeral loopback port.
 fn boundaries() -> Result<ExitCode, NetError> {
-    let l = tcp::listen("127.0.0.1:0".parse().expect("literal"))?;
-    let a = l
-        .local_addr()
-        .map_err(|e| NetError::from_io("listener", e))?;
-    let mut w = tcp::connect_raw(a, &StreamConfig::default())?;
-    let (r, _) = l.accept().map_err(|e| NetError::from_io(a, e))?;
-    let io = |e| NetError::from_io(a, e);
+    let (raw, framed) = lockstep_hosted::lecture::boundaries()?;
     println!("raw TCP stream:");
-    w.write_all(&[b'a'; 170]).map_err(io)?;
     println!("  send(170)");
-    w.write_all(&[b'b'; 230]).map_err(io)?;
     println!("  send(230)");
-    // Wait until both have arrived, as a busy receiver would find them.
-    let mut buf = vec![0; 1024];
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while r.peek(&mut buf).map_err(io)? < 400 && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(1));
+    for n in &raw {
+        if *n == 400 {
+            println!("  receive(1024) -> {n} bytes: the boundary between the two sends is gone");
+        } else {
+            println!("  receive(1024) -> {n} bytes");
+        }
     }
-    let mut r = r;
-    let n = r.read(&mut buf).map_err(io)?;
-    println!("  receive(1024) -> {n} bytes: the boundary between the two sends is gone");
     println!(
         "framed (4-byte length prefix, max {} bytes):",
         lockstep_hosted::transport::DEFAULT_MAX_FRAME
     );
-    let (mut fw, mut fr) = (Framed::new(w, 1024), Framed::new(r, 1024));
-    fw.send(&[b'a'; 170])?;
-    fw.send(&[b'b'; 230])?;
     println!("  send(170), send(230)");
-    for _ in 0..2 {
-        let m = fr.recv(Some(Duration::from_secs(5)))?;
-        println!("  recv -> one message of {} bytes", m.len());
+    for n in framed {
+        println!("  recv -> one message of {n} bytes");
     }
     Ok(ExitCode::SUCCESS)
 }

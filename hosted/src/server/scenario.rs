@@ -4,14 +4,13 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{ServerConfig, raw_echo_server, udp_server};
 use crate::NetError;
 use crate::comm::{Endpoint, Incoming};
 use crate::lecture::Report;
-use crate::transport::{Framed, Transport, tcp, udp};
+use crate::transport::{Transport, tcp, udp};
 
 const T: Duration = Duration::from_secs(5);
 
@@ -89,26 +88,9 @@ fn run(notes: &mut Vec<String>) -> Result<String, NetError> {
     drop(server);
 
     // Boundaries.
-    let l = tcp::listen(any)?;
-    let addr = l
-        .local_addr()
-        .map_err(|e| NetError::from_io("listener", e))?;
-    let io = |e| NetError::from_io(addr, e);
-    let mut w = TcpStream::connect(addr).map_err(io)?;
-    let (mut r, _) = l.accept().map_err(io)?;
-    w.write_all(&[b'a'; 170]).map_err(io)?;
-    w.write_all(&[b'b'; 230]).map_err(io)?;
-    let mut buf = [0; 1024];
-    let deadline = Instant::now() + T;
-    while r.peek(&mut buf).map_err(io)? < 400 && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(1));
-    }
-    let raw = r.read(&mut buf).map_err(io)?;
-    let (mut fw, mut fr) = (Framed::new(w, 1024), Framed::new(r, 1024));
-    assert_nonblocking(&mut fr, notes)?;
-    fw.send(&[b'a'; 170])?;
-    fw.send(&[b'b'; 230])?;
-    let (first, second) = (fr.recv(Some(T))?.len(), fr.recv(Some(T))?.len());
+    let (raw_reads, framed) = crate::lecture::boundaries()?;
+    let raw = raw_reads.first().copied().unwrap_or(0);
+    let (first, second) = (framed[0], framed[1]);
     notes.push(format!(
         "raw stream: send(170) + send(230) -> receive = {raw} bytes"
     ));
@@ -117,7 +99,8 @@ fn run(notes: &mut Vec<String>) -> Result<String, NetError> {
     ));
 
     // The four communication types with a missing receipt.
-    let (a, b) = udp::pair()?;
+    let (mut a, b) = udp::pair()?;
+    assert_nonblocking(&mut a, notes)?;
     let (mut client, mut peer) = (Endpoint::new(a), Endpoint::new(b));
     let missing = client
         .send_sync(b"anyone?", Duration::from_millis(50))
