@@ -210,7 +210,15 @@ fn pubsub_timeout_is_one_deadline_while_other_topics_stay_busy() {
             }
         });
         let t = Instant::now();
-        let r = sub.recv_timeout(Duration::from_millis(50));
+        let budget = Duration::from_millis(50);
+        // A loaded machine may let the publisher lap this receiver (`Lagged`, returned as it
+        // should be); go on with what is left of the one budget.
+        let r = loop {
+            match sub.recv_timeout(budget.saturating_sub(t.elapsed())) {
+                Err(BroadcastError::Lagged(_)) => continue,
+                other => break other,
+            }
+        };
         let took = t.elapsed();
         stop.store(true, Relaxed);
         assert_eq!(r, Err(BroadcastError::Timeout));
