@@ -2,7 +2,7 @@
 //!
 //! The four elementary communication types over UDP, then a missing receipt detected by its
 //! timeout; the program is `lockstep_hosted::lecture::comm_types`, and `lockstep comm-types`
-//! runs it too. `examples/comm_types_sockets.rs` shows the same calls written out.
+//! runs it too.
 
 fn main() {
     println!("{}", lockstep::lockstep_hosted::lecture::comm_types());

@@ -10,11 +10,7 @@ use lockstep_hosted::{Broadcast, Duplex, Queue, Rendezvous, Spsc};
 
 /// Multiplies the size of the threaded tests: `LOCKSTEP_TEST_SCALE`, 1 by default.
 fn scale() -> usize {
-    std::env::var("LOCKSTEP_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1)
+    lockstep::lockstep_sim::test_scale()
 }
 
 #[test]

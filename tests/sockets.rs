@@ -23,11 +23,7 @@ use proptest::prelude::*;
 
 /// The one knob that scales the load tests (`LOCKSTEP_TEST_SCALE=5`: 32 x 1,000).
 fn scale(n: usize) -> usize {
-    let k: usize = std::env::var("LOCKSTEP_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    n * k.max(1)
+    n * lockstep::lockstep_sim::test_scale()
 }
 
 const CLIENTS: usize = 32;
@@ -372,10 +368,8 @@ fn bad_input_closes_that_connection_only() {
     );
 }
 
+// proptest's default configuration reads PROPTEST_CASES (256 when unset).
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)))]
-
     #[test]
     fn frame_decoder_never_panics_nor_overallocates(
         bytes in proptest::collection::vec(any::<u8>(), 0..4096),

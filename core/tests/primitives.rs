@@ -19,18 +19,7 @@ type W = Spin<Yield>;
 
 /// The one knob that scales threaded tests (`LOCKSTEP_TEST_SCALE=10` runs ten times longer).
 fn scale(n: usize) -> usize {
-    let k = std::env::var("LOCKSTEP_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    n * k
-}
-
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(256)
+    n * lockstep_sim::test_scale()
 }
 
 #[allow(dead_code)]
@@ -61,7 +50,7 @@ fn sem_op() -> impl Strategy<Value = SemOp> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    // The default configuration reads PROPTEST_CASES (256 when unset).
 
     /// The count stays within 0..=max, over-release is rejected and changes nothing, and
     /// `try_acquire` succeeds exactly when a permit is free.

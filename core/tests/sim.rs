@@ -15,11 +15,7 @@ use lockstep_sim::{Config, FailureKind, check, thread, try_check};
 
 /// The test-size multiplier from `LOCKSTEP_TEST_SCALE` (1 by default).
 fn scale() -> usize {
-    std::env::var("LOCKSTEP_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1)
+    lockstep_sim::test_scale()
 }
 
 /// `threads` threads each run `iters` critical sections of a read and a write (two steps, so

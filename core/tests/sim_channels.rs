@@ -13,11 +13,7 @@ use lockstep_sim::{Config, check, thread};
 
 /// The test-size multiplier from `LOCKSTEP_TEST_SCALE` (1 by default).
 fn scale() -> usize {
-    std::env::var("LOCKSTEP_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1)
+    lockstep_sim::test_scale()
 }
 
 /// Two producers send two numbered messages each through a queue of one slot; one consumer

@@ -348,7 +348,6 @@ pub fn rlock(depth: u32) -> Report {
         recurse(&m, depth, &deepest);
         // The other thread cannot have entered: we still hold the outer guard.
         let blocked = !inner_done.wait_timeout(Duration::from_millis(10));
-        deepest.fetch_max(if blocked { m.lock_count() } else { 0 }, Ordering::Relaxed);
         if !blocked {
             other_saw.store(u32::MAX - 1, Ordering::Relaxed);
         }

@@ -51,3 +51,20 @@ pub use explain::{Failure, FailureKind, RaceAccess};
 pub use rt::in_simulation;
 pub use rt::trace::{Event, Op, Trace};
 pub use scheduler::{ParseScheduleError, Schedule};
+
+/// The multiplier of test sizes (threaded-test iterations, simulator budgets): the environment
+/// variable `LOCKSTEP_TEST_SCALE`, 1 when unset or not a positive number. CI runs with 1; raise it
+/// to search longer. Every test of the workspace reads the knob through this one function.
+///
+/// # Examples
+///
+/// ```
+/// assert!(lockstep_sim::test_scale() >= 1);
+/// ```
+pub fn test_scale() -> usize {
+    std::env::var("LOCKSTEP_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}

@@ -28,11 +28,7 @@ pub type W = Spin<Yield>;
 
 /// Multiplies the size of threaded tests: `LOCKSTEP_TEST_SCALE`, 1 by default.
 pub fn scale() -> usize {
-    std::env::var("LOCKSTEP_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1)
+    lockstep_sim::test_scale()
 }
 
 /// Compile-time `Send`/`Sync` checks of the public types.

@@ -14,7 +14,7 @@
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::time::{Duration, Instant};
 
-use super::{StreamSocket, Transport};
+use super::{SocketMode, StreamSocket, Transport};
 use crate::NetError;
 
 /// The default maximum frame size: 1 MiB.
@@ -415,8 +415,7 @@ pub struct Framed<S> {
     reader: FrameReader,
     scratch: Vec<u8>,
     peer: String,
-    read_timeout: Option<Duration>,
-    nonblocking: bool,
+    mode: SocketMode,
 }
 
 impl<S: StreamSocket> Framed<S> {
@@ -428,8 +427,7 @@ impl<S: StreamSocket> Framed<S> {
             reader: FrameReader::new(max),
             scratch: Vec::new(),
             peer,
-            read_timeout: None,
-            nonblocking: false,
+            mode: SocketMode::default(),
         }
     }
 
@@ -444,21 +442,14 @@ impl<S: StreamSocket> Framed<S> {
     }
 
     fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<(), NetError> {
-        let addr = &self.peer;
-        let want_nonblocking = timeout.is_some_and(|t| t.is_zero());
-        if want_nonblocking != self.nonblocking {
-            self.sock
-                .set_nonblocking(want_nonblocking)
-                .map_err(|e| NetError::from_io(addr, e))?;
-            self.nonblocking = want_nonblocking;
-        }
-        if !want_nonblocking && timeout != self.read_timeout {
-            self.sock
-                .set_read_timeout(timeout)
-                .map_err(|e| NetError::from_io(addr, e))?;
-            self.read_timeout = timeout;
-        }
-        Ok(())
+        let sock = &self.sock;
+        self.mode
+            .for_recv(
+                timeout,
+                |on| sock.set_nonblocking(on),
+                |t| sock.set_read_timeout(t),
+            )
+            .map_err(|e| NetError::from_io(&self.peer, e))
     }
 }
 
@@ -471,13 +462,10 @@ impl<S: StreamSocket> Transport for Framed<S> {
                 max: self.reader.max(),
             });
         }
-        if self.nonblocking {
-            // A poll left the socket non-blocking; a send waits (up to the write timeout).
-            self.sock
-                .set_nonblocking(false)
-                .map_err(|e| NetError::from_io(&self.peer, e))?;
-            self.nonblocking = false;
-        }
+        let sock = &self.sock;
+        self.mode
+            .for_send(|on| sock.set_nonblocking(on))
+            .map_err(|e| NetError::from_io(&self.peer, e))?;
         write_frame(&mut self.sock, msg, &mut self.scratch).map_err(|e| {
             if matches!(
                 e.kind(),

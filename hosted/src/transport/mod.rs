@@ -195,3 +195,46 @@ pub fn resolve(addr: &str) -> Result<SocketAddr, NetError> {
         .next()
         .ok_or_else(|| bad("resolves to no address".into()))
 }
+
+/// The blocking mode a socket was last given, so that a transport sets it only when a call
+/// needs another one (each change is a system call; the steady state makes none).
+#[derive(Debug, Default)]
+pub(crate) struct SocketMode {
+    read_timeout: Option<Duration>,
+    nonblocking: bool,
+}
+
+impl SocketMode {
+    /// Prepares a receive with `timeout`: `Some(ZERO)` polls (non-blocking), else the read
+    /// timeout is `timeout` (`None`: wait for ever).
+    pub(crate) fn for_recv(
+        &mut self,
+        timeout: Option<Duration>,
+        set_nonblocking: impl FnOnce(bool) -> io::Result<()>,
+        set_read_timeout: impl FnOnce(Option<Duration>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let want_nonblocking = timeout.is_some_and(|t| t.is_zero());
+        if want_nonblocking != self.nonblocking {
+            set_nonblocking(want_nonblocking)?;
+            self.nonblocking = want_nonblocking;
+        }
+        if !want_nonblocking && timeout != self.read_timeout {
+            set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        Ok(())
+    }
+
+    /// Prepares a send: a poll may have left the socket non-blocking, and a send waits (up to
+    /// the write timeout).
+    pub(crate) fn for_send(
+        &mut self,
+        set_nonblocking: impl FnOnce(bool) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.nonblocking {
+            set_nonblocking(false)?;
+            self.nonblocking = false;
+        }
+        Ok(())
+    }
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::{Transport, check_loopback};
+use super::{SocketMode, Transport, check_loopback};
 use crate::NetError;
 
 /// The largest UDP payload over IPv4 (65,535 - 8 - 20).
@@ -88,8 +88,7 @@ pub struct Datagram<S> {
     peer: String,
     max: usize,
     rbuf: Box<[u8]>,
-    read_timeout: Option<Duration>,
-    nonblocking: bool,
+    mode: SocketMode,
 }
 
 /// A connected UDP socket as a transport.
@@ -104,8 +103,7 @@ impl<S: DatagramSocket> Datagram<S> {
             peer,
             max,
             rbuf: vec![0; max + 1].into_boxed_slice(),
-            read_timeout: None,
-            nonblocking: false,
+            mode: SocketMode::default(),
         }
     }
 
@@ -124,12 +122,10 @@ impl<S: DatagramSocket> Transport for Datagram<S> {
                 max: self.max,
             });
         }
-        if self.nonblocking {
-            self.sock
-                .set_nonblocking(false)
-                .map_err(|e| NetError::from_io(&self.peer, e))?;
-            self.nonblocking = false;
-        }
+        let sock = &self.sock;
+        self.mode
+            .for_send(|on| sock.set_nonblocking(on))
+            .map_err(|e| NetError::from_io(&self.peer, e))?;
         match self.sock.send_datagram(msg) {
             Ok(_) => Ok(()),
             Err(e) => Err(NetError::from_io(&self.peer, e)),
@@ -137,20 +133,15 @@ impl<S: DatagramSocket> Transport for Datagram<S> {
     }
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {
+        let sock = &self.sock;
+        self.mode
+            .for_recv(
+                timeout,
+                |on| sock.set_nonblocking(on),
+                |t| sock.set_read_timeout(t),
+            )
+            .map_err(|e| NetError::from_io(&self.peer, e))?;
         let addr = &self.peer;
-        let want_nonblocking = timeout.is_some_and(|t| t.is_zero());
-        if want_nonblocking != self.nonblocking {
-            self.sock
-                .set_nonblocking(want_nonblocking)
-                .map_err(|e| NetError::from_io(addr, e))?;
-            self.nonblocking = want_nonblocking;
-        }
-        if !want_nonblocking && timeout != self.read_timeout {
-            self.sock
-                .set_read_timeout(timeout)
-                .map_err(|e| NetError::from_io(addr, e))?;
-            self.read_timeout = timeout;
-        }
         loop {
             match self.sock.recv_datagram(&mut self.rbuf) {
                 Ok(n) if n > self.max => {
