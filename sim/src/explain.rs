@@ -196,6 +196,10 @@ impl Failure {
             }
             Op::Woken { timed_out: false } => "woken".to_owned(),
             Op::Woken { timed_out: true } => "timed out".to_owned(),
+            Op::Lock => format!("lock {o}"),
+            Op::TryLock { ok: true } => format!("try_lock {o}: ok"),
+            Op::TryLock { ok: false } => format!("try_lock {o}: held, FAIL"),
+            Op::Unlock => format!("unlock {o}"),
             Op::Wake { woken } if woken.is_empty() => format!("wake {o}: nobody"),
             Op::Wake { woken } => {
                 let w: Vec<String> = woken.iter().map(|t| format!("t{t}")).collect();
@@ -306,7 +310,8 @@ impl Failure {
             let fill = match e.op {
                 Op::Panic => "#f8b4b4",
                 Op::Store { .. } | Op::Rmw { .. } | Op::Write { .. } => "#fde2b8",
-                Op::CompareExchange { ok: true, .. } => "#fde2b8",
+                Op::CompareExchange { ok: true, .. } | Op::Lock | Op::Unlock => "#fde2b8",
+                Op::TryLock { ok: true } => "#fde2b8",
                 Op::Load { .. } | Op::Read { .. } | Op::CompareExchange { .. } => "#cfe3fb",
                 _ => "#e6e6e6",
             };

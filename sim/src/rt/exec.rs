@@ -9,7 +9,7 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::trace::{Op, Trace};
-use super::{Body, CURRENT, Exec, Footprint, State, Status, TEARDOWN, current};
+use super::{Body, CURRENT, Control, Exec, Footprint, State, Status, TEARDOWN, current};
 use crate::explain::FailureKind;
 use crate::scheduler::Scheduler;
 
@@ -64,6 +64,10 @@ pub(crate) struct Runner {
     max_steps: usize,
     /// Buffers of a finished execution, reused by the next one.
     spare: (Trace, Vec<usize>),
+    /// The last execution's state, reused (with its allocations) by the next one.
+    exec: Option<Box<Exec>>,
+    /// The coroutines of the running execution, by thread.
+    cos: Vec<Option<Co>>,
     /// Whether executions record their trace.
     pub(crate) record: bool,
 }
@@ -84,6 +88,8 @@ impl Runner {
             stack_size,
             max_steps,
             spare: (Vec::new(), Vec::new()),
+            exec: None,
+            cos: Vec::new(),
             record: true,
         }
     }
@@ -106,42 +112,71 @@ impl Runner {
     }
 
     /// Runs `f` once under `scheduler`.
-    pub(crate) fn run<S: Scheduler + ?Sized>(
+    pub(crate) fn run(
         &mut self,
         f: &dyn Fn(),
         origin: &'static Location<'static>,
-        scheduler: &mut S,
+        scheduler: &mut dyn Scheduler,
     ) -> Outcome {
         assert!(
             current().is_none(),
             "lockstep-sim: `check` cannot run inside a simulation"
         );
-        let exec = Box::new(Exec {
-            yielder: Cell::new(std::ptr::null()),
-            state: RefCell::new(State::new(
-                origin,
-                std::mem::take(&mut self.spare.0),
-                self.record,
-            )),
-        });
+        // SAFETY: the scheduler is used through this pointer only while `run` runs (by the
+        // driver below and by simulated threads, which run only inside `resume` calls made
+        // here), and `run` holds the `&mut` borrow for all that time.
+        let scheduler: *mut (dyn Scheduler + 'static) = unsafe {
+            std::mem::transmute::<*mut dyn Scheduler, *mut (dyn Scheduler + 'static)>(scheduler)
+        };
+        let mut exec = match self.exec.take() {
+            Some(exec) => exec,
+            None => Box::new(Exec {
+                yielder: Cell::new(std::ptr::null()),
+                state: RefCell::new(State::new(origin, Vec::new(), self.record)),
+                control: RefCell::new(Control {
+                    scheduler,
+                    max_steps: self.max_steps,
+                    starting: true,
+                    runnable: Vec::new(),
+                    next: Vec::new(),
+                    schedule: Vec::new(),
+                    preemptions: 0,
+                    prev: None,
+                    abandoned: false,
+                    decided: None,
+                }),
+            }),
+        };
+        {
+            let s = exec.state.get_mut();
+            s.trace = std::mem::take(&mut self.spare.0);
+            s.reset(origin, self.record);
+            let c = exec.control.get_mut();
+            c.scheduler = scheduler;
+            c.max_steps = self.max_steps;
+            c.starting = true;
+            c.schedule = std::mem::take(&mut self.spare.1);
+            c.schedule.clear();
+            c.preemptions = 0;
+            c.prev = None;
+            c.abandoned = false;
+            c.decided = None;
+            exec.yielder.set(std::ptr::null());
+        }
         CURRENT.with(|c| c.set(&*exec));
         // SAFETY: every coroutine holding this reference finishes or is unwound below, before
         // `run` returns, so the erased lifetime never outlives `f`.
         let f: &'static dyn Fn() =
             unsafe { std::mem::transmute::<&dyn Fn(), &'static dyn Fn()>(f) };
-        let mut cos: Vec<Option<Co>> = Vec::new();
-        let mut schedule = std::mem::take(&mut self.spare.1);
-        let mut preemptions = 0;
-        let mut runnable = Vec::new();
-        let mut prev: Option<usize> = None;
-        let mut next = Vec::new();
-        let mut abandoned = false;
+        let mut cos = std::mem::take(&mut self.cos);
+        cos.clear();
         exec.state
             .borrow_mut()
             .spawned
             .push_back((0, Body(Box::new(f))));
-        'run: loop {
+        loop {
             // Start new threads: each runs to its first operation outside any step.
+            exec.control.borrow_mut().starting = true;
             loop {
                 let next = exec.state.borrow_mut().spawned.pop_front();
                 let Some((tid, body)) = next else { break };
@@ -150,89 +185,22 @@ impl Runner {
                 exec.state.borrow_mut().current = tid;
                 self.resume(&mut cos, tid);
                 if exec.state.borrow().failure.is_some() {
-                    break 'run;
+                    break;
                 }
             }
-            {
-                let mut s = exec.state.borrow_mut();
-                let s = &mut *s;
-                runnable.clear();
-                for (i, t) in s.threads.iter().enumerate() {
-                    match t.status {
-                        Status::Runnable => runnable.push(i),
-                        Status::Spinning(w)
-                            if t.watch.iter().any(|&o| s.objects[o].written > w) =>
-                        {
-                            runnable.push(i)
-                        }
-                        _ => {}
-                    }
-                }
-                if runnable.is_empty() {
-                    // Nothing else can run: spinning threads look again.
-                    for (i, t) in s.threads.iter().enumerate() {
-                        if let Status::Spinning(_) = t.status {
-                            runnable.push(i);
-                        }
-                    }
-                }
-                if runnable.is_empty() {
-                    // Time passes only when nothing else can happen: timed waits expire.
-                    for (i, t) in s.threads.iter_mut().enumerate() {
-                        if let Status::Futex { timed: true, .. } = t.status {
-                            t.status = Status::Runnable;
-                            t.timed_out = true;
-                            runnable.push(i);
-                        }
-                    }
-                }
-                if runnable.is_empty() {
-                    let blocked: Vec<usize> = (0..s.threads.len())
-                        .filter(|&i| s.threads[i].status != Status::Finished)
-                        .collect();
-                    if !blocked.is_empty() {
-                        s.failure = Some(FailureKind::Deadlock { blocked });
-                    }
-                    break 'run;
-                }
-                if s.step >= self.max_steps {
-                    s.failure = Some(FailureKind::StepLimit { steps: s.step });
-                    break 'run;
-                }
+            if exec.state.borrow().failure.is_some() {
+                break;
             }
-            if scheduler.needs_footprints() {
-                let s = exec.state.borrow();
-                next.clear();
-                next.extend(s.threads.iter().map(|t| match (t.peek, t.next) {
-                    (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
-                        p.footprint(obj)
-                    }
-                    (_, n) => n,
-                }));
-            }
-            let Some(t) = scheduler.pick(&runnable, prev, &next) else {
-                abandoned = true;
+            exec.control.borrow_mut().starting = false;
+            // The thread that parked last may already have picked the next step (see `park`).
+            let decided = exec.control.borrow_mut().decided.take();
+            let Some(t) = decided.unwrap_or_else(|| decide(&exec)) else {
                 break;
             };
-            debug_assert!(runnable.contains(&t));
-            if prev.is_some_and(|p| p != t && runnable.contains(&p)) {
-                preemptions += 1;
-            }
-            schedule.push(t);
-            {
-                let mut s = exec.state.borrow_mut();
-                s.current = t;
-                s.step += 1;
-                exec.yielder.set(s.threads[t].yielder);
-                if let Status::Spinning(_) = s.threads[t].status {
-                    s.threads[t].status = Status::Runnable;
-                }
-            }
             self.resume(&mut cos, t);
             if exec.state.borrow().failure.is_some() {
                 break;
             }
-            prev = Some(t);
         }
         CURRENT.with(|c| c.set(std::ptr::null()));
         TEARDOWN.with(|c| c.set(true));
@@ -247,16 +215,31 @@ impl Runner {
             }
         }
         TEARDOWN.with(|c| c.set(false));
-        let state = exec.state.into_inner();
-        Outcome {
-            failure: state.failure,
-            schedule,
-            preemptions,
-            trace: state.trace,
-            objects: state.objects.iter().map(|o| o.kind).collect(),
-            threads: state.threads.len(),
-            abandoned,
-        }
+        self.cos = cos;
+        let outcome = {
+            let c = exec.control.get_mut();
+            let s = exec.state.get_mut();
+            let failure = s.failure.take();
+            // Bodies of threads that never started: dropped now, with the simulation off.
+            s.spawned.clear();
+            // The object types name values in a failure's table: collected only when needed.
+            let objects = if failure.is_some() || s.record {
+                s.objects.iter().map(|o| o.kind).collect()
+            } else {
+                Vec::new()
+            };
+            Outcome {
+                failure,
+                schedule: std::mem::take(&mut c.schedule),
+                preemptions: c.preemptions,
+                trace: std::mem::take(&mut s.trace),
+                objects,
+                threads: s.threads.len(),
+                abandoned: c.abandoned,
+            }
+        };
+        self.exec = Some(exec);
+        outcome
     }
 
     /// Hands a finished execution's buffers back for reuse.
@@ -275,6 +258,92 @@ impl Runner {
             self.pool.push(co.into_stack());
         }
     }
+}
+
+/// Picks the thread that takes the next step, and makes it current: the step's bookkeeping
+/// (schedule, preemptions, step count). `None` ends the execution: a deadlock or the step limit
+/// (recorded as the failure), or the scheduler abandoned it.
+///
+/// Called by the driver, or by the parking thread itself (see `park`), with no borrow of the
+/// state or the control held.
+pub(crate) fn decide(exec: &Exec) -> Option<usize> {
+    let mut c = exec.control.borrow_mut();
+    let c = &mut *c;
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    c.runnable.clear();
+    for (i, t) in s.threads.iter().enumerate() {
+        match t.status {
+            // A thread about to lock a held mutex cannot take its step.
+            Status::Runnable if t.wants.is_none_or(|m| s.objects[m].held.is_none()) => {
+                c.runnable.push(i)
+            }
+            Status::Spinning(w) if t.watch.iter().any(|&o| s.objects[o].written > w) => {
+                c.runnable.push(i)
+            }
+            _ => {}
+        }
+    }
+    if c.runnable.is_empty() {
+        // Nothing else can run: spinning threads look again.
+        for (i, t) in s.threads.iter().enumerate() {
+            if let Status::Spinning(_) = t.status {
+                c.runnable.push(i);
+            }
+        }
+    }
+    if c.runnable.is_empty() {
+        // Time passes only when nothing else can happen: timed waits expire.
+        for (i, t) in s.threads.iter_mut().enumerate() {
+            if let Status::Futex { timed: true, .. } = t.status {
+                t.status = Status::Runnable;
+                t.timed_out = true;
+                c.runnable.push(i);
+            }
+        }
+    }
+    if c.runnable.is_empty() {
+        let blocked: Vec<usize> = (0..s.threads.len())
+            .filter(|&i| s.threads[i].status != Status::Finished)
+            .collect();
+        if !blocked.is_empty() {
+            s.failure = Some(FailureKind::Deadlock { blocked });
+        }
+        return None;
+    }
+    if s.step >= c.max_steps {
+        s.failure = Some(FailureKind::StepLimit { steps: s.step });
+        return None;
+    }
+    // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
+    let scheduler = unsafe { &mut *c.scheduler };
+    if scheduler.needs_footprints() {
+        c.next.clear();
+        c.next
+            .extend(s.threads.iter().map(|t| match (t.peek, t.next) {
+                (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
+                    p.footprint(obj)
+                }
+                (_, n) => n,
+            }));
+    }
+    let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next) else {
+        c.abandoned = true;
+        return None;
+    };
+    debug_assert!(c.runnable.contains(&t));
+    if c.prev.is_some_and(|p| p != t && c.runnable.contains(&p)) {
+        c.preemptions += 1;
+    }
+    c.prev = Some(t);
+    c.schedule.push(t);
+    s.current = t;
+    s.step += 1;
+    exec.yielder.set(s.threads[t].yielder);
+    if let Status::Spinning(_) = s.threads[t].status {
+        s.threads[t].status = Status::Runnable;
+    }
+    Some(t)
 }
 
 /// The body of every simulated thread's coroutine.

@@ -93,6 +93,9 @@ pub(crate) struct Thread {
     pub(crate) yielder: *const Yielder<(), ()>,
     /// Set when a timed wait is resumed by its timeout rather than by a wake.
     pub(crate) timed_out: bool,
+    /// The modelled mutex (object number) its next step locks: it cannot run while that mutex
+    /// is held.
+    pub(crate) wants: Option<usize>,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
 }
@@ -121,6 +124,8 @@ pub(crate) struct Object {
     cell: Option<CellState>,
     /// The write counter at its last value-changing write.
     pub(crate) written: u64,
+    /// For a modelled mutex: the thread holding it.
+    pub(crate) held: Option<usize>,
 }
 
 /// A hasher for object addresses (distinct, pointer-aligned integers).
@@ -166,14 +171,46 @@ pub(crate) struct State {
     pub(crate) spawned: VecDeque<(usize, Body)>,
     seq: u64,
     fence: VectorClock,
+    /// Threads and objects of earlier executions, kept for their allocations.
+    free_threads: Vec<Thread>,
+    free_objects: Vec<Object>,
 }
 
 /// One execution: its state behind a `RefCell` (threads and driver take turns).
-#[derive(Debug)]
 pub(crate) struct Exec {
     pub(crate) state: RefCell<State>,
     /// The yielder of the thread running now (set by the driver before each resume).
     pub(crate) yielder: Cell<*const Yielder<(), ()>>,
+    /// How the next step is chosen.
+    pub(crate) control: RefCell<Control>,
+}
+
+impl std::fmt::Debug for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exec")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The choice of steps: the scheduler and what it has picked so far. The driver and a parking
+/// thread (which may pick the next step itself, see [`park`]) take turns with it.
+pub(crate) struct Control {
+    /// The run's scheduler (valid for the whole run; see `exec::Runner::run`).
+    pub(crate) scheduler: *mut dyn crate::scheduler::Scheduler,
+    pub(crate) max_steps: usize,
+    /// True while the driver starts new threads: each must park back to the driver.
+    pub(crate) starting: bool,
+    pub(crate) runnable: Vec<usize>,
+    pub(crate) next: Vec<Footprint>,
+    /// The thread picked at each step.
+    pub(crate) schedule: Vec<usize>,
+    pub(crate) preemptions: usize,
+    /// The thread that took the previous step.
+    pub(crate) prev: Option<usize>,
+    pub(crate) abandoned: bool,
+    /// A choice made by a parking thread for the driver to carry out (`Some(None)`: stop).
+    pub(crate) decided: Option<Option<usize>>,
 }
 
 /// A thread's closure, waiting for the driver to start it.
@@ -187,19 +224,8 @@ impl std::fmt::Debug for Body {
 
 impl State {
     pub(crate) fn new(origin: &'static Location<'static>, trace: Vec<Event>, record: bool) -> Self {
-        let mut clock = VectorClock::default();
-        clock.tick(0);
-        State {
-            threads: vec![Thread {
-                status: Status::Runnable,
-                clock,
-                yielder: std::ptr::null(),
-                next: Footprint::Global,
-                peek: None,
-                watch: Vec::new(),
-                timed_out: false,
-                origin,
-            }],
+        let mut s = State {
+            threads: Vec::new(),
             current: 0,
             step: 0,
             writes: 0,
@@ -212,7 +238,69 @@ impl State {
             spawned: VecDeque::new(),
             seq: 0,
             fence: VectorClock::default(),
+            free_threads: Vec::new(),
+            free_objects: Vec::new(),
+        };
+        s.reset(origin, record);
+        s
+    }
+
+    /// Makes this the state of a new execution whose thread 0 starts at `origin`, keeping the
+    /// allocations of the last one.
+    pub(crate) fn reset(&mut self, origin: &'static Location<'static>, record: bool) {
+        self.free_threads.append(&mut self.threads);
+        self.free_objects.append(&mut self.objects);
+        self.current = 0;
+        self.step = 0;
+        self.writes = 0;
+        self.index.clear();
+        self.last = (0, 0);
+        self.trace.clear();
+        self.record = record;
+        self.failure = None;
+        self.spawned.clear();
+        self.seq = 0;
+        self.fence.clear();
+        let mut clock = self.new_clock();
+        clock.tick(0);
+        self.add_thread(clock, origin);
+    }
+
+    /// An empty clock, reusing a free thread's allocation if there is one.
+    fn new_clock(&mut self) -> VectorClock {
+        match self.free_threads.last_mut() {
+            Some(t) => {
+                let mut c = std::mem::take(&mut t.clock);
+                c.clear();
+                c
+            }
+            None => VectorClock::default(),
         }
+    }
+
+    /// Adds a runnable thread with `clock`, spawned at `origin`; returns its number.
+    fn add_thread(&mut self, clock: VectorClock, origin: &'static Location<'static>) -> usize {
+        let fresh = Thread {
+            status: Status::Runnable,
+            clock,
+            yielder: std::ptr::null(),
+            next: Footprint::Global,
+            peek: None,
+            watch: Vec::new(),
+            timed_out: false,
+            wants: None,
+            origin,
+        };
+        let thread = match self.free_threads.pop() {
+            Some(mut t) => {
+                let mut watch = std::mem::take(&mut t.watch);
+                watch.clear();
+                Thread { watch, ..fresh }
+            }
+            None => fresh,
+        };
+        self.threads.push(thread);
+        self.threads.len() - 1
     }
 
     /// The object number of `addr`, registering it on first use.
@@ -230,12 +318,27 @@ impl State {
         let next = self.objects.len();
         let id = *self.index.entry(addr).or_insert(next);
         if id == next {
-            self.objects.push(Object {
-                kind,
-                sync: VectorClock::default(),
-                cell: None,
-                written: 0,
-            });
+            let object = match self.free_objects.pop() {
+                Some(mut o) => {
+                    o.kind = kind;
+                    o.sync.clear();
+                    if let Some(c) = &mut o.cell {
+                        c.write = None;
+                        c.reads.clear();
+                    }
+                    o.written = 0;
+                    o.held = None;
+                    o
+                }
+                None => Object {
+                    kind,
+                    sync: VectorClock::default(),
+                    cell: None,
+                    written: 0,
+                    held: None,
+                },
+            };
+            self.objects.push(object);
         }
         id
     }
@@ -255,9 +358,26 @@ impl State {
     }
 }
 
-/// Suspends the current thread to the driver; returns when the scheduler picks it again.
+/// Ends the current thread's step; returns when the scheduler picks it again.
+///
+/// The thread picks the next step itself when the driver has nothing else to do first (no new
+/// thread to start, no failure): if it picks itself, it goes on without a switch to the driver
+/// and back, which is most steps of a PCT or DFS run. Otherwise it leaves the choice for the
+/// driver and suspends. The picks are the same either way.
 #[inline]
 fn park(exec: &Exec) {
+    let inline = {
+        let s = exec.state.borrow();
+        s.spawned.is_empty() && s.failure.is_none() && !exec.control.borrow().starting
+    };
+    if inline {
+        let me = exec.state.borrow().current;
+        let t = exec::decide(exec);
+        if t == Some(me) {
+            return;
+        }
+        exec.control.borrow_mut().decided = Some(t);
+    }
     let y = exec.yielder.get();
     // SAFETY: the driver sets `yielder` to the running thread's yielder before resuming it (and
     // `exec::thread_main` on its first run); that yielder lives on the coroutine's stack for as
@@ -498,18 +618,10 @@ pub(crate) fn spawn(
     let s = &mut *s;
     let t = s.current;
     let child = s.threads.len();
-    let mut clock = s.threads[t].clock.clone();
+    let mut clock = s.new_clock();
+    clock.assign(&s.threads[t].clock);
     clock.tick(child);
-    s.threads.push(Thread {
-        status: Status::Runnable,
-        clock,
-        yielder: std::ptr::null(),
-        next: Footprint::Global,
-        peek: None,
-        watch: Vec::new(),
-        timed_out: false,
-        origin: location,
-    });
+    s.add_thread(clock, location);
     s.threads[t].clock.tick(t);
     s.spawned.push_back((child, Body(body)));
     s.push(None, Op::Spawn { child }, location);
@@ -666,4 +778,85 @@ pub(crate) fn exit(exec: &Exec) {
 /// `addr` that follows a step of its own.
 pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
     park_at(exec, touch(exec, addr, kind, write));
+}
+
+/// Locks the modelled mutex at `addr` (one step): the thread is not picked while another holds
+/// it, and the step that takes it joins the clock the last unlock published.
+pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "Mutex");
+        let t = s.current;
+        let thread = &mut s.threads[t];
+        thread.next = Footprint::Object { obj, write: true };
+        thread.peek = None;
+        thread.wants = Some(obj);
+    }
+    park(exec);
+    let mut s = exec.state.borrow_mut();
+    let obj = s.object(addr, "Mutex");
+    acquire_mutex(&mut s, obj, location, Op::Lock);
+}
+
+/// Takes the modelled mutex `obj`, which is free: the current thread's step.
+fn acquire_mutex(s: &mut State, obj: usize, location: &'static Location<'static>, op: Op) {
+    let t = s.current;
+    debug_assert!(
+        s.objects[obj].held.is_none(),
+        "picked while the mutex is held"
+    );
+    s.objects[obj].held = Some(t);
+    let thread = &mut s.threads[t];
+    thread.wants = None;
+    thread.clock.join(&s.objects[obj].sync);
+    thread.clock.tick(t);
+    if !thread.watch.contains(&obj) {
+        thread.watch.push(obj);
+    }
+    s.writes += 1;
+    s.objects[obj].written = s.writes;
+    s.push(Some(obj), op, location);
+}
+
+/// Tries to lock the modelled mutex at `addr` (one step); `false` if another thread holds it.
+pub(crate) fn mutex_try_lock(
+    exec: &Exec,
+    addr: usize,
+    location: &'static Location<'static>,
+) -> bool {
+    park_at(exec, touch(exec, addr, "Mutex", true));
+    let mut s = exec.state.borrow_mut();
+    let obj = s.object(addr, "Mutex");
+    if s.objects[obj].held.is_none() {
+        acquire_mutex(&mut s, obj, location, Op::TryLock { ok: true });
+        return true;
+    }
+    let t = s.current;
+    let thread = &mut s.threads[t];
+    thread.clock.tick(t);
+    if !thread.watch.contains(&obj) {
+        thread.watch.push(obj);
+    }
+    s.push(Some(obj), Op::TryLock { ok: false }, location);
+    false
+}
+
+/// Unlocks the modelled mutex at `addr`: not a step of its own (it only lets waiting threads be
+/// picked, and the thread's next operation is a step), but recorded, and it publishes the
+/// thread's clock to the next locker.
+pub(crate) fn mutex_unlock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    let obj = s.object(addr, "Mutex");
+    let t = s.current;
+    if s.objects[obj].held != Some(t) {
+        // A guard taken outside this execution (before `check`): nothing to hand on.
+        return;
+    }
+    s.objects[obj].held = None;
+    s.objects[obj].sync.assign(&s.threads[t].clock);
+    s.threads[t].clock.tick(t);
+    s.writes += 1;
+    s.objects[obj].written = s.writes;
+    s.push(Some(obj), Op::Unlock, location);
 }

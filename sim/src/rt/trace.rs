@@ -114,6 +114,15 @@ pub enum Op {
         /// Whether the timeout passed instead of a wake.
         timed_out: bool,
     },
+    /// A modelled mutex was locked (the thread waited, unscheduled, while another held it).
+    Lock,
+    /// A modelled mutex's `try_lock`: `ok` if it took the lock.
+    TryLock {
+        /// Whether it took the lock.
+        ok: bool,
+    },
+    /// A modelled mutex was unlocked.
+    Unlock,
     /// A wake of one or all waiters of a word, naming the threads woken.
     Wake {
         /// The threads woken.

@@ -1,0 +1,273 @@
+//! [`Mutex`]: a modelled mutual-exclusion lock with `std::sync::Mutex`'s API.
+//!
+//! Inside a running check, taking the lock is one scheduling step, and a thread whose next step
+//! would take a held lock is not scheduled until the holder unlocks (as with loom's and
+//! shuttle's `Mutex`): the interleavings explored are those of the critical sections, not of a
+//! lock algorithm's own atomics. Unlocking is recorded in the trace and publishes the holder's
+//! view of memory to the next locker (happens-before, for data-race detection) but is not a step
+//! of its own. A thread that locks a mutex it already holds, or threads that wait for each
+//! other's mutexes, end the execution as a deadlock.
+//!
+//! To check a lock *algorithm* instead (such as `lockstep_core::Mutex`), build it on
+//! [`atomic`](super::atomic) and [`futex`](super::futex): then every step of the algorithm is
+//! explored.
+//!
+//! Outside a check it is `std::sync::Mutex`.
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+
+use crate::rt;
+
+/// A mutual-exclusion lock whose `lock` is one step under the simulator (see the [module
+/// docs](self)); `std::sync::Mutex` outside a check.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use lockstep_sim::{Config, check, thread};
+/// use lockstep_sim::sync::Mutex;
+///
+/// let stats = check(Config::dfs(None), || {
+///     let count = Arc::new(Mutex::new(0));
+///     let c = Arc::clone(&count);
+///     let h = thread::spawn(move || *c.lock().unwrap() += 100);
+///     *count.lock().unwrap() += 100;
+///     h.join().unwrap();
+///     assert_eq!(*count.lock().unwrap(), 200);
+/// });
+/// assert!(stats.complete);
+/// ```
+#[derive(Default)]
+pub struct Mutex<T: ?Sized> {
+    inner: std::sync::Mutex<T>,
+}
+
+/// The guard of a locked [`Mutex`]; unlocks when dropped.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    /// Dropped first in `drop`, so the real lock is free before the simulator hands it on.
+    guard: ManuallyDrop<std::sync::MutexGuard<'a, T>>,
+    /// The mutex's address: its object in the simulation.
+    addr: usize,
+    /// Where `lock` was called, for the unlock's trace row.
+    location: &'static Location<'static>,
+}
+
+impl<T> Mutex<T> {
+    /// Creates an unlocked mutex holding `value` (usable in a `static`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// static M: lockstep_sim::sync::Mutex<u32> = lockstep_sim::sync::Mutex::new(0);
+    /// *M.lock().unwrap() += 1;
+    /// assert_eq!(*M.lock().unwrap(), 1);
+    /// ```
+    pub const fn new(value: T) -> Self {
+        Self {
+            inner: std::sync::Mutex::new(value),
+        }
+    }
+
+    /// Consumes the mutex and returns the value.
+    ///
+    /// # Errors
+    ///
+    /// A [`PoisonError`] (holding the value) if a thread panicked while holding the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockstep_sim::sync::Mutex::new(5);
+    /// assert_eq!(m.into_inner().unwrap(), 5);
+    /// ```
+    pub fn into_inner(self) -> LockResult<T> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again after the value is moved out; the
+        // simulator forgets the object in `Drop`, which is skipped here, so forget it now.
+        let inner = unsafe { std::ptr::read(&this.inner) };
+        if let Some(e) = rt::current() {
+            rt::forget(e, this.addr());
+        }
+        inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    fn addr(&self) -> usize {
+        self as *const Self as *const () as usize
+    }
+
+    /// Locks the mutex, blocking until it is free.
+    ///
+    /// Inside a check this is one step, and the thread is not scheduled while another holds the
+    /// lock; locking a mutex the thread already holds is reported as a deadlock.
+    ///
+    /// # Errors
+    ///
+    /// A [`PoisonError`] holding the guard if a thread panicked while holding the lock (as
+    /// `std::sync::Mutex`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockstep_sim::sync::Mutex::new(vec![1]);
+    /// m.lock().unwrap().push(2);
+    /// assert_eq!(*m.lock().unwrap(), [1, 2]);
+    /// ```
+    #[track_caller]
+    pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+        let location = Location::caller();
+        if let Some(e) = rt::current() {
+            rt::mutex_lock(e, self.addr(), location);
+        }
+        // Inside a check the simulator just made this thread the only holder, so this never
+        // blocks (all simulated threads share one OS thread).
+        let wrap = |guard| self.guard(guard, location);
+        match self.inner.lock() {
+            Ok(g) => Ok(wrap(g)),
+            Err(p) => Err(PoisonError::new(wrap(p.into_inner()))),
+        }
+    }
+
+    /// Locks the mutex if it is free now, without blocking.
+    ///
+    /// Inside a check this is one step.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError::WouldBlock`] if another thread holds the lock (or this one does),
+    /// [`TryLockError::Poisoned`] as for [`lock`](Self::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockstep_sim::sync::Mutex::new(1);
+    /// let g = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_err());
+    /// drop(g);
+    /// assert!(m.try_lock().is_ok());
+    /// ```
+    #[track_caller]
+    pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
+        let location = Location::caller();
+        if let Some(e) = rt::current()
+            && !rt::mutex_try_lock(e, self.addr(), location)
+        {
+            return Err(TryLockError::WouldBlock);
+        }
+        let wrap = |guard| self.guard(guard, location);
+        match self.inner.try_lock() {
+            Ok(g) => Ok(wrap(g)),
+            Err(TryLockError::Poisoned(p)) => Err(TryLockError::Poisoned(PoisonError::new(wrap(
+                p.into_inner(),
+            )))),
+            Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
+        }
+    }
+
+    fn guard<'a>(
+        &'a self,
+        guard: std::sync::MutexGuard<'a, T>,
+        location: &'static Location<'static>,
+    ) -> MutexGuard<'a, T> {
+        MutexGuard {
+            guard: ManuallyDrop::new(guard),
+            addr: self.addr(),
+            location,
+        }
+    }
+
+    /// Whether a thread panicked while holding the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!lockstep_sim::sync::Mutex::new(()).is_poisoned());
+    /// ```
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.is_poisoned()
+    }
+
+    /// The value, through a unique borrow (no locking needed).
+    ///
+    /// # Errors
+    ///
+    /// A [`PoisonError`] holding the reference if a thread panicked while holding the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut m = lockstep_sim::sync::Mutex::new(1);
+    /// *m.get_mut().unwrap() = 2;
+    /// assert_eq!(*m.lock().unwrap(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        self.inner.get_mut()
+    }
+}
+
+impl<T: ?Sized> Drop for Mutex<T> {
+    fn drop(&mut self) {
+        if let Some(e) = rt::current() {
+            rt::forget(e, self.addr());
+        }
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Reads through the real lock only: a debug print is not a step of the simulation.
+        match self.inner.try_lock() {
+            Ok(g) => f.debug_struct("Mutex").field("data", &&*g).finish(),
+            Err(_) => f.debug_struct("Mutex").field("data", &"<locked>").finish(),
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped exactly once, here; the field is not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.guard) };
+        if let Some(e) = rt::current() {
+            rt::mutex_unlock(e, self.addr, self.location);
+        }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
