@@ -31,7 +31,7 @@
 //! ```
 //!
 //! What is modelled: interleavings of operations on the instrumented atomics and cells, spawn,
-//! join, futex-shaped waits and spin hints. What is not: weak memory (every operation is
+//! join, futex-shaped waits, spin hints and a [`Mutex`](sync::Mutex) (one step per lock). What is not: weak memory (every operation is
 //! executed sequentially consistently; orderings only feed race detection), thread-locals
 //! (simulated threads share the OS thread's), and real time.
 

@@ -382,14 +382,14 @@ fn main() {
     .iter()
     .copied()
     {
-        let mut complete = false;
+        let mut stats = None;
         let ls = timed(|| {
-            let s = lockstep_sim::check(
+            stats = Some(lockstep_sim::check(
                 lockstep_sim::Config::dfs(None).iterations(1_000_000),
                 ls::program(kind, n, k, false),
-            );
-            complete = s.complete;
+            ));
         });
+        let stats = stats.expect("the search ran");
         let sh = timed(|| {
             shuttle::Runner::new(
                 shuttle::scheduler::DfsScheduler::new(Some(1_000_000), false),
@@ -403,9 +403,11 @@ fn main() {
             b.check(lm::program(kind, n, k));
         });
         println!(
-            "| {kind:?} | {n} x {k} | {} in {:.3} s (complete: {complete}) | {} in {:.3} s | {} in {:.3} s | {:.2}x |",
-            ls.0,
+            "| {kind:?} | {n} x {k} | {} (+{} abandoned) in {:.3} s (complete: {}) | {} in {:.3} s | {} in {:.3} s | {:.2}x |",
+            stats.schedules,
+            stats.abandoned,
             ls.1,
+            stats.complete,
             sh.0,
             sh.1,
             lo.0,
@@ -414,10 +416,10 @@ fn main() {
         );
     }
     println!(
-        "\n(lockstep counts executions run to the end; DFS also abandons executions that would"
+        "\n(lockstep's DFS abandons part way the executions that would only repeat explored ones"
     );
     println!(
-        "only repeat explored ones, which are not counted. Optimal DPOR on the atomic program"
+        "(sleep sets); they are counted apart. Optimal DPOR on the atomic and locked programs"
     );
     println!("visits (2KN)!/((2K)!)^N traces: 70 for 2 x 2, 90 for 3 x 1, 924 for 2 x 3.)\n");
     print_regime("end");
