@@ -25,7 +25,8 @@
 //! ```
 //!
 //! Cargo features, each additive: `lock_api` and `embassy` (raw-mutex interop for [`SpinLock`]),
-//! `critical-section` (`CriticalSectionMutex`), `sim` (the simulator's atomics).
+//! `critical-section` (`CriticalSectionMutex`), `async` (`channel::AsyncQueue` and
+//! `channel::AsyncSpsc`, with `send().await` and `recv().await`), `sim` (the simulator's atomics).
 #![no_std]
 #![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 

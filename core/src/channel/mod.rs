@@ -10,13 +10,17 @@
 //! | [`Broadcast`] | broadcast | every receiver sees every message; slow ones learn how many they missed |
 //! | [`PubSub`] | publish & subscribe | subscribers choose topics and get only those |
 //!
-//! With the cargo feature `async`, `AsyncQueue` offers `send().await` and `recv().await`.
+//! With the cargo feature `async`, `AsyncQueue` (MPMC) and `AsyncSpsc` (with `AsyncProducer` and
+//! `AsyncConsumer`) offer `send().await` and `recv().await`.
 //!
 //! Errors follow std and crossbeam: operations that fail hand the message back.
 
 #[cfg(feature = "async")]
 #[path = "../interop/async_queue.rs"]
 mod async_queue;
+#[cfg(feature = "async")]
+#[path = "../interop/async_spsc.rs"]
+mod async_spsc;
 mod broadcast;
 mod duplex;
 mod error;
@@ -28,6 +32,8 @@ mod spsc;
 
 #[cfg(feature = "async")]
 pub use async_queue::AsyncQueue;
+#[cfg(feature = "async")]
+pub use async_spsc::{AsyncConsumer, AsyncProducer, AsyncSpsc};
 pub use broadcast::{Broadcast, BroadcastError, Receiver};
 pub use duplex::{CallError, Client, Duplex, ReplyTo, Server, StaleReply, Ticket};
 pub use error::{

@@ -18,7 +18,7 @@ use crate::sync::atomic::{
 use crate::wait::Spin;
 
 /// The wakers of the tasks waiting on one side, and whether there are any.
-struct Wakers<const K: usize> {
+pub(super) struct Wakers<const K: usize> {
     /// Set (SeqCst) when a waker is registered, cleared when they are woken.
     waiting: AtomicBool,
     /// Held only to register or wake, never across an `await`; a spin lock suffices.
@@ -30,14 +30,14 @@ struct Wakers<const K: usize> {
 // side changes the queue with a SeqCst read-modify-write, issues a SeqCst fence and reads
 // `waiting`. One of them sees the other: the retry succeeds, or the waker is woken.
 impl<const K: usize> Wakers<K> {
-    const fn new() -> Self {
+    pub(super) const fn new() -> Self {
         Self {
             waiting: AtomicBool::new(false),
             list: Mutex::new(MultiWakerRegistration::new()),
         }
     }
 
-    fn register(&self, waker: &Waker) {
+    pub(super) fn register(&self, waker: &Waker) {
         self.list.lock().register(waker);
         // SeqCst: the waiter's half of the Dekker pair.
         self.waiting.store(true, SeqCst);
@@ -45,7 +45,7 @@ impl<const K: usize> Wakers<K> {
     }
 
     #[inline]
-    fn wake(&self) {
+    pub(super) fn wake(&self) {
         // SeqCst: the notifier's half of the Dekker pair.
         fence(SeqCst);
         // Relaxed: ordered by the fence.

@@ -24,7 +24,7 @@ impl Wake for Unpark {
 
 /// Runs `fut` to completion on this thread, parking while it is pending. The park has a
 /// timeout, so a lost wake-up shows as slowness, never as a hang; `lost` counts such timeouts.
-fn block_on<F: Future>(fut: F, lost: &std::sync::atomic::AtomicUsize) -> F::Output {
+pub(crate) fn block_on<F: Future>(fut: F, lost: &std::sync::atomic::AtomicUsize) -> F::Output {
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut fut = pin!(fut);

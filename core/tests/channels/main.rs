@@ -5,6 +5,8 @@
 
 #[cfg(feature = "async")]
 mod async_queue;
+#[cfg(feature = "async")]
+mod async_spsc;
 mod broadcast;
 mod duplex;
 mod mpmc;
@@ -42,6 +44,12 @@ fn send_sync() {
     send::<lockstep_core::channel::Consumer<'static, std::string::String, 4>>();
     #[cfg(feature = "async")]
     send_sync::<lockstep_core::channel::AsyncQueue<std::string::String, 4>>();
+    #[cfg(feature = "async")]
+    send_sync::<lockstep_core::channel::AsyncSpsc<std::string::String, 4>>();
+    #[cfg(feature = "async")]
+    send::<lockstep_core::channel::AsyncProducer<'static, std::string::String, 4>>();
+    #[cfg(feature = "async")]
+    send::<lockstep_core::channel::AsyncConsumer<'static, std::string::String, 4>>();
     send_sync::<lockstep_core::channel::Broadcast<std::string::String, 4>>();
     send::<lockstep_core::channel::Receiver<'static, std::string::String, 4>>();
     send_sync::<lockstep_core::channel::PubSub<std::string::String, 4>>();
