@@ -19,8 +19,9 @@ use crate::wait::{Spin, Wait};
 /// A single-producer single-consumer channel of exactly `N` slots: the fastest channel here,
 /// used through its [`Producer`] and [`Consumer`] halves.
 ///
-/// The ring is Lamport's, with each side caching the other's index on its own cache line (see
-/// `queue::spsc`), so a steady stream touches the shared lines about once per lap. Wait-free:
+/// The ring is Lamport's, with the producer caching the consumer's index and the consumer
+/// polling a stamp in each slot (see `queue::spsc`): a steady stream touches the other side's
+/// index about once per lap, and a message costs the consumer one cache line. Wait-free:
 /// neither side ever waits for the other inside an operation. A send or receive that does not
 /// block calls `W` only if the other side is blocked (with [`Spin`], never).
 ///

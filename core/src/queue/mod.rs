@@ -2,8 +2,8 @@
 //! `channel`).
 //!
 //! - [`mpmc`]: Dmitry Vyukov's bounded MPMC queue, one sequence stamp per slot.
-//! - [`spsc`]: Leslie Lamport's single-producer single-consumer ring, with each side caching the
-//!   other side's index.
+//! - [`spsc`]: Leslie Lamport's single-producer single-consumer ring; the producer caches the
+//!   consumer's index and the consumer polls a stamp in each slot.
 
 pub(crate) mod mpmc;
 pub(crate) mod spsc;
