@@ -137,6 +137,7 @@ impl Runner {
                     scheduler,
                     max_steps: self.max_steps,
                     starting: true,
+                    footprints: false,
                     runnable: Vec::new(),
                     next: Vec::new(),
                     schedule: Vec::new(),
@@ -155,6 +156,8 @@ impl Runner {
             c.scheduler = scheduler;
             c.max_steps = self.max_steps;
             c.starting = true;
+            // SAFETY: as for `scheduler` above: valid for the whole run.
+            c.footprints = unsafe { (*scheduler).needs_footprints() };
             c.schedule = std::mem::take(&mut self.spare.1);
             c.schedule.clear();
             c.preemptions = 0;
@@ -317,7 +320,7 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
     }
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
-    if scheduler.needs_footprints() {
+    if c.footprints {
         c.next.clear();
         c.next
             .extend(s.threads.iter().map(|t| match (t.peek, t.next) {

@@ -201,6 +201,8 @@ pub(crate) struct Control {
     pub(crate) max_steps: usize,
     /// True while the driver starts new threads: each must park back to the driver.
     pub(crate) starting: bool,
+    /// Whether the scheduler looks at footprints (asked once per run).
+    pub(crate) footprints: bool,
     pub(crate) runnable: Vec<usize>,
     pub(crate) next: Vec<Footprint>,
     /// The thread picked at each step.
@@ -366,12 +368,12 @@ impl State {
 /// driver and suspends. The picks are the same either way.
 #[inline]
 fn park(exec: &Exec) {
-    let inline = {
+    let me = {
         let s = exec.state.borrow();
-        s.spawned.is_empty() && s.failure.is_none() && !exec.control.borrow().starting
+        let inline = s.spawned.is_empty() && s.failure.is_none() && !exec.control.borrow().starting;
+        inline.then_some(s.current)
     };
-    if inline {
-        let me = exec.state.borrow().current;
+    if let Some(me) = me {
         let t = exec::decide(exec);
         if t == Some(me) {
             return;
