@@ -132,75 +132,110 @@ fn lecture_bounded_semaphore_one_is_a_lock() {
     assert!(stats.complete);
 }
 
+/// Two waiters and a set: each waiter wakes and sees the data published before the set.
+fn event_two_waiters() {
+    let ev = Arc::new(Event::<SimWait>::new());
+    let data = Arc::new(SharedCell::new(0u32));
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let (ev, data) = (Arc::clone(&ev), Arc::clone(&data));
+            thread::spawn(move || {
+                ev.wait();
+                assert!(ev.is_set());
+                // set() publishes with Release, wait() reads with Acquire: no data race.
+                assert_eq!(data.get(), 42);
+            })
+        })
+        .collect();
+    data.set(42);
+    ev.set();
+    for h in waiters {
+        h.join().unwrap();
+    }
+}
+
 #[test]
 fn event_waiter_never_misses_a_set() {
-    let stats = check(Config::dfs(None), || {
-        let ev = Arc::new(Event::<SimWait>::new());
-        let data = Arc::new(SharedCell::new(0u32));
-        let waiters: Vec<_> = (0..2)
-            .map(|_| {
-                let (ev, data) = (Arc::clone(&ev), Arc::clone(&data));
-                thread::spawn(move || {
-                    ev.wait();
-                    assert!(ev.is_set());
-                    // set() publishes with Release, wait() reads with Acquire: no data race.
-                    assert_eq!(data.get(), 42);
-                })
-            })
-            .collect();
-        data.set(42);
-        ev.set();
-        for h in waiters {
-            h.join().unwrap();
-        }
-    });
+    let stats = check(Config::dfs(None), event_two_waiters);
     assert!(stats.complete, "{stats:?}");
+}
+
+/// A consumer waits on a condition variable for a flag its producer sets under the mutex.
+fn condvar_handoff() {
+    let pair = Arc::new((
+        Mutex::<bool, SimWait>::new(false),
+        Condvar::<SimWait>::new(),
+    ));
+    let p2 = Arc::clone(&pair);
+    let consumer = thread::spawn(move || {
+        let (m, cv) = &*p2;
+        let g = cv.wait_while(m.lock(), |ready| !*ready);
+        assert!(*g);
+    });
+    let (m, cv) = &*pair;
+    *m.lock() = true;
+    cv.notify_one();
+    consumer.join().unwrap();
 }
 
 #[test]
 fn condvar_has_no_lost_wake_up() {
-    let stats = check(Config::dfs(None), || {
-        let pair = Arc::new((
-            Mutex::<bool, SimWait>::new(false),
-            Condvar::<SimWait>::new(),
-        ));
-        let p2 = Arc::clone(&pair);
-        let consumer = thread::spawn(move || {
-            let (m, cv) = &*p2;
-            let g = cv.wait_while(m.lock(), |ready| !*ready);
-            assert!(*g);
-        });
-        let (m, cv) = &*pair;
-        *m.lock() = true;
-        cv.notify_one();
-        consumer.join().unwrap();
-    });
+    let stats = check(Config::dfs(None), condvar_handoff);
     assert!(stats.complete, "{stats:?}");
+}
+
+/// Two waiters, one `notify_all`: both wake.
+fn condvar_broadcast() {
+    let pair = Arc::new((Mutex::<u32, SimWait>::new(0), Condvar::<SimWait>::new()));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let p = Arc::clone(&pair);
+            thread::spawn(move || {
+                let (m, cv) = &*p;
+                let mut g = cv.wait_while(m.lock(), |go| *go == 0);
+                *g += 1;
+            })
+        })
+        .collect();
+    let (m, cv) = &*pair;
+    *m.lock() = 1;
+    cv.notify_all();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(*m.lock(), 3);
 }
 
 #[test]
 fn condvar_notify_all_wakes_every_waiter() {
-    let stats = check(Config::dfs(Some(3)), || {
-        let pair = Arc::new((Mutex::<u32, SimWait>::new(0), Condvar::<SimWait>::new()));
-        let handles: Vec<_> = (0..2)
-            .map(|_| {
-                let p = Arc::clone(&pair);
-                thread::spawn(move || {
-                    let (m, cv) = &*p;
-                    let mut g = cv.wait_while(m.lock(), |go| *go == 0);
-                    *g += 1;
-                })
-            })
-            .collect();
-        let (m, cv) = &*pair;
-        *m.lock() = 1;
-        cv.notify_all();
-        for h in handles {
-            h.join().unwrap();
-        }
-        assert_eq!(*m.lock(), 3);
-    });
+    let stats = check(Config::dfs(Some(3)), condvar_broadcast);
     assert!(stats.exhausted, "{stats:?}");
+}
+
+/// The primitives again with store buffers (x86-TSO, `Config::weak_memory`): their wake-up
+/// protocols (a state change, then a read of the waiter count) must hold when a store is still
+/// invisible to other threads, which sequentially consistent runs cannot show.
+#[test]
+fn primitives_hold_under_weak_memory() {
+    let runs = 1_000 * scale();
+    let scenarios: [(&str, &dyn Fn()); 6] = [
+        ("mutex", &mutex_counter(3, 2)),
+        ("semaphore", &semaphore_bound(3, 1)),
+        ("event", &event_two_waiters),
+        ("condvar", &condvar_handoff),
+        ("condvar all", &condvar_broadcast),
+        ("mpmc 2p2c", &mpmc_2p2c),
+    ];
+    for (name, f) in scenarios {
+        for config in [
+            Config::pct(11, 3, runs).weak_memory(true),
+            Config::random(12, runs).weak_memory(true),
+        ] {
+            if let Err(failure) = lockstep_sim::try_check(config, f) {
+                panic!("{name} under weak memory:\n{failure}");
+            }
+        }
+    }
 }
 
 /// A lock that checks, then sets, without a compare-and-swap: two threads can both see it

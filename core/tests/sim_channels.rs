@@ -184,6 +184,59 @@ fn broadcast_receivers_see_all_or_count_what_they_missed() {
     check(Config::pct(6, 3, 500 * scale()), broadcast_counts);
 }
 
+/// A request and its reply through two one-slot SPSC rings: each side blocks for the other, so
+/// a lost wake-up on either ring leaves both asleep (a deadlock), where a single stream would be
+/// rescued by the final close.
+fn spsc_ping_pong() {
+    let there: &'static Spsc<u8, 1, SimWait> = Box::leak(Box::new(Spsc::new()));
+    let back: &'static Spsc<u8, 1, SimWait> = Box::leak(Box::new(Spsc::new()));
+    let (mut req_tx, mut req_rx) = there.try_split().unwrap();
+    let (mut rep_tx, mut rep_rx) = back.try_split().unwrap();
+    let echo = thread::spawn(move || {
+        for _ in 0..2 {
+            let v = req_rx.recv().unwrap();
+            rep_tx.send(v + 1).unwrap();
+        }
+    });
+    for i in 0..2 {
+        req_tx.send(i * 10).unwrap();
+        assert_eq!(rep_rx.recv(), Ok(i * 10 + 1));
+    }
+    echo.join().unwrap();
+}
+
+#[test]
+fn spsc_ping_pong_never_loses_a_wake_up() {
+    assert!(check(Config::dfs(Some(2)), spsc_ping_pong).exhausted);
+    check(Config::pct(9, 3, 500 * scale()), spsc_ping_pong);
+}
+
+/// Every channel again with store buffers (x86-TSO, `Config::weak_memory`): each blocking
+/// protocol (change the ring, then read the waiter count) must hold while a store is still
+/// invisible to the other threads.
+#[test]
+fn channels_hold_under_weak_memory() {
+    let runs = 500 * scale();
+    let scenarios: [(&str, fn()); 6] = [
+        ("queue", queue_exactly_once),
+        ("spsc", spsc_stream),
+        ("spsc ping-pong", spsc_ping_pong),
+        ("rendezvous", rendezvous_handover),
+        ("duplex", duplex_calls),
+        ("broadcast", broadcast_counts),
+    ];
+    for (name, f) in scenarios {
+        for config in [
+            Config::pct(21, 3, runs).weak_memory(true),
+            Config::random(22, runs).weak_memory(true),
+        ] {
+            if let Err(failure) = lockstep_sim::try_check(config, f) {
+                panic!("{name} under weak memory:\n{failure}");
+            }
+        }
+    }
+}
+
 /// The async channels under the simulator: a task's waker sets a flag that its thread spins on,
 /// so a lost wake-up leaves the thread spinning with nothing to wake it, which the simulator
 /// reports (a livelock at the step limit).
@@ -251,6 +304,10 @@ mod async_channels {
         let config = |c: Config| c.max_steps(2_000);
         check(config(Config::pct(5, 3, 300 * scale())), spsc_stream);
         check(config(Config::random(6, 300 * scale())), spsc_stream);
+        check(
+            config(Config::random(6, 300 * scale())).weak_memory(true),
+            spsc_stream,
+        );
     }
 
     /// Two senders and one receiver through a one-slot async queue.
@@ -287,5 +344,9 @@ mod async_channels {
         let config = |c: Config| c.max_steps(3_000);
         check(config(Config::pct(7, 3, 300 * scale())), queue_exactly_once);
         check(config(Config::random(8, 300 * scale())), queue_exactly_once);
+        check(
+            config(Config::random(8, 300 * scale())).weak_memory(true),
+            queue_exactly_once,
+        );
     }
 }

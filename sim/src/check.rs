@@ -64,6 +64,9 @@ pub struct Config {
     pub progress: Option<ProgressFn>,
     /// How often `progress` is called, in executions.
     pub progress_every: usize,
+    /// Whether stores go through per-thread store buffers (see
+    /// [`weak_memory`](Self::weak_memory)).
+    pub weak_memory: bool,
 }
 
 impl fmt::Debug for Config {
@@ -74,6 +77,7 @@ impl fmt::Debug for Config {
             .field("iterations", &self.iterations)
             .field("max_steps", &self.max_steps)
             .field("shrink", &self.shrink)
+            .field("weak_memory", &self.weak_memory)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +94,7 @@ impl Config {
             stack_size: 256 * 1024,
             progress: None,
             progress_every: 10_000,
+            weak_memory: false,
         }
     }
 
@@ -139,6 +144,47 @@ impl Config {
     /// ```
     pub fn replay(schedule: Schedule) -> Self {
         Self::with(Strategy::Replay(schedule), 0, 1)
+    }
+
+    /// Explores weak memory: x86's total store order (TSO). A store other than `SeqCst` goes
+    /// into its thread's store buffer and becomes visible to other threads later: when the
+    /// scheduler picks a flush of that buffer (a step of its own, `fT` in the schedule), or when
+    /// the thread drains it (a read-modify-write, a `SeqCst` store or fence, a futex call, a
+    /// plain cell write, spawn, join, exit, the modelled mutex). A load sees its own thread's
+    /// newest buffered store first. This finds the bugs of a missing `SeqCst` between a store
+    /// and a later load of another location (Dekker's pattern: both threads read the old
+    /// values), which sequentially consistent runs cannot show. Weaker models (Arm's
+    /// load-load and store-store reordering) are not explored.
+    ///
+    /// For the random and PCT schedulers and replays; DFS explores sequentially consistent
+    /// executions only, and panics if asked for this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use lockstep_sim::{Config, try_check, thread};
+    /// use lockstep_sim::sync::atomic::{AtomicBool, Ordering::{Acquire, Release}};
+    ///
+    /// // Dekker's pattern with Release stores and Acquire loads: under TSO both threads can
+    /// // read false.
+    /// let sb = || {
+    ///     let flags = Arc::new((AtomicBool::new(false), AtomicBool::new(false)));
+    ///     let f = Arc::clone(&flags);
+    ///     let h = thread::spawn(move || {
+    ///         f.1.store(true, Release);
+    ///         f.0.load(Acquire)
+    ///     });
+    ///     flags.0.store(true, Release);
+    ///     let saw_other = flags.1.load(Acquire);
+    ///     assert!(saw_other || h.join().unwrap(), "both threads read false");
+    /// };
+    /// assert!(try_check(Config::random(1, 1000), sb).is_ok());
+    /// assert!(try_check(Config::random(1, 1000).weak_memory(true), sb).is_err());
+    /// ```
+    pub fn weak_memory(mut self, on: bool) -> Self {
+        self.weak_memory = on;
+        self
     }
 
     /// Sets the step limit of one execution.
@@ -339,6 +385,19 @@ fn run(
     origin: &'static Location<'static>,
 ) -> Result<Stats, Box<Failure>> {
     let mut runner = Runner::new(config.stack_size, config.max_steps);
+    let weak = match &config.strategy {
+        Strategy::Replay(s) => config.weak_memory || s.is_weak_memory(),
+        Strategy::Dfs { .. } => {
+            assert!(
+                !config.weak_memory,
+                "lockstep-sim: DFS explores sequentially consistent executions only; use the \
+                 random or PCT scheduler with weak memory"
+            );
+            false
+        }
+        _ => config.weak_memory,
+    };
+    runner.weak = weak;
     let (mut sched, seed) = match &config.strategy {
         Strategy::Random => (Any::Random(Random::new(config.seed)), Some(config.seed)),
         Strategy::Pct { depth } => (Any::Pct(Pct::new(config.seed, *depth)), Some(config.seed)),
@@ -382,7 +441,7 @@ fn run(
             } else {
                 best
             };
-            return Err(Box::new(failure(best, seed, i, found)));
+            return Err(Box::new(failure(best, seed, i, found, weak)));
         }
         if let Some(p) = &config.progress
             && stats.schedules % config.progress_every == 0
@@ -400,10 +459,16 @@ fn run(
     Ok(stats)
 }
 
-fn failure(o: Outcome, seed: Option<u64>, iteration: usize, found: (usize, usize)) -> Failure {
+fn failure(
+    o: Outcome,
+    seed: Option<u64>,
+    iteration: usize,
+    found: (usize, usize),
+    weak: bool,
+) -> Failure {
     Failure {
         kind: o.failure.unwrap_or(FailureKind::StepLimit { steps: 0 }),
-        schedule: Schedule::from_steps(&o.schedule),
+        schedule: Schedule::from_steps(&o.schedule).weak_memory(weak),
         trace: o.trace,
         preemptions: o.preemptions,
         seed,

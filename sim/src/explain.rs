@@ -196,6 +196,8 @@ impl Failure {
             }
             Op::Woken { timed_out: false } => "woken".to_owned(),
             Op::Woken { timed_out: true } => "timed out".to_owned(),
+            Op::BufferedStore { value } => format!("store {o} := {} (buffered)", v(*value)),
+            Op::Commit { value } => format!("commit {o} := {}", v(*value)),
             Op::Lock => format!("lock {o}"),
             Op::TryLock { ok: true } => format!("try_lock {o}: ok"),
             Op::TryLock { ok: false } => format!("try_lock {o}: held, FAIL"),
@@ -311,7 +313,8 @@ impl Failure {
                 Op::Panic => "#f8b4b4",
                 Op::Store { .. } | Op::Rmw { .. } | Op::Write { .. } => "#fde2b8",
                 Op::CompareExchange { ok: true, .. } | Op::Lock | Op::Unlock => "#fde2b8",
-                Op::TryLock { ok: true } => "#fde2b8",
+                Op::TryLock { ok: true } | Op::Commit { .. } => "#fde2b8",
+                Op::BufferedStore { .. } => "#fff3d6",
                 Op::Load { .. } | Op::Read { .. } | Op::CompareExchange { .. } => "#cfe3fb",
                 _ => "#e6e6e6",
             };
@@ -374,6 +377,7 @@ impl Failure {
                 }
             }
             Op::Read { value: Some(x) } | Op::Write { value: Some(x) } => *x,
+            Op::Commit { value } => *value,
             Op::Wait { actual, .. } => *actual,
             _ => return None,
         };

@@ -31,9 +31,11 @@
 //! ```
 //!
 //! What is modelled: interleavings of operations on the instrumented atomics and cells, spawn,
-//! join, futex-shaped waits, spin hints and a [`Mutex`](sync::Mutex) (one step per lock). What is not: weak memory (every operation is
-//! executed sequentially consistently; orderings only feed race detection), thread-locals
-//! (simulated threads share the OS thread's), and real time.
+//! join, futex-shaped waits, spin hints and a [`Mutex`](sync::Mutex) (one step per lock); by
+//! default every operation is executed sequentially consistently, and with
+//! [`Config::weak_memory`] stores go through x86-TSO store buffers. What is not: reorderings
+//! weaker than TSO (Arm's), thread-locals (simulated threads share the OS thread's), and real
+//! time.
 
 pub mod sync;
 pub mod thread;

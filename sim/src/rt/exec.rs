@@ -9,7 +9,7 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::trace::{Op, Trace};
-use super::{Body, CURRENT, Control, Exec, Footprint, State, Status, TEARDOWN, current};
+use super::{Body, CURRENT, Control, Exec, FLUSH, Footprint, State, Status, TEARDOWN, current};
 use crate::explain::FailureKind;
 use crate::scheduler::Scheduler;
 
@@ -70,6 +70,8 @@ pub(crate) struct Runner {
     cos: Vec<Option<Co>>,
     /// Whether executions record their trace.
     pub(crate) record: bool,
+    /// Whether non-SeqCst stores go through store buffers (weak memory).
+    pub(crate) weak: bool,
 }
 
 impl std::fmt::Debug for Runner {
@@ -91,6 +93,7 @@ impl Runner {
             exec: None,
             cos: Vec::new(),
             record: true,
+            weak: false,
         }
     }
 
@@ -132,6 +135,7 @@ impl Runner {
             Some(exec) => exec,
             None => Box::new(Exec {
                 yielder: Cell::new(std::ptr::null()),
+                weak: Cell::new(false),
                 state: RefCell::new(State::new(origin, Vec::new(), self.record)),
                 control: RefCell::new(Control {
                     scheduler,
@@ -165,6 +169,7 @@ impl Runner {
             c.abandoned = false;
             c.decided = None;
             exec.yielder.set(std::ptr::null());
+            exec.weak.set(self.weak);
         }
         CURRENT.with(|c| c.set(&*exec));
         // SAFETY: every coroutine holding this reference finishes or is unwound below, before
@@ -270,6 +275,19 @@ impl Runner {
 /// Called by the driver, or by the parking thread itself (see `park`), with no borrow of the
 /// state or the control held.
 pub(crate) fn decide(exec: &Exec) -> Option<usize> {
+    loop {
+        let picked = choose(exec)?;
+        if picked < FLUSH {
+            return Some(picked);
+        }
+        // A store buffer flush: not a thread's step, so choose again after it.
+        exec.state.borrow_mut().commit_oldest(picked - FLUSH);
+    }
+}
+
+/// One choice of [`decide`]: a thread (made current, with the step's bookkeeping) or, with weak
+/// memory, `FLUSH + t` for a flush of thread `t`'s oldest buffered store (counted as a step).
+fn choose(exec: &Exec) -> Option<usize> {
     let mut c = exec.control.borrow_mut();
     let c = &mut *c;
     let mut s = exec.state.borrow_mut();
@@ -285,6 +303,15 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
                 c.runnable.push(i)
             }
             _ => {}
+        }
+    }
+    if exec.weak.get() {
+        // Any non-empty store buffer may flush its oldest store now (after every thread, so
+        // the list stays ascending).
+        for (i, t) in s.threads.iter().enumerate() {
+            if !t.buffer.is_empty() {
+                c.runnable.push(FLUSH + i);
+            }
         }
     }
     if c.runnable.is_empty() {
@@ -340,8 +367,11 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
     }
     c.prev = Some(t);
     c.schedule.push(t);
-    s.current = t;
     s.step += 1;
+    if t >= FLUSH {
+        return Some(t);
+    }
+    s.current = t;
     exec.yielder.set(s.threads[t].yielder);
     if let Status::Spinning(_) = s.threads[t].status {
         s.threads[t].status = Status::Runnable;

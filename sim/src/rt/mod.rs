@@ -9,8 +9,9 @@
 //!
 //! The values live in the real atomics (one OS thread, so every operation is sequentially
 //! consistent); vector clocks track happens-before from the orderings the code asked for, and
-//! are used only to find data races on cells. Weak-memory behaviour (a Relaxed load reading a
-//! stale value) is not modelled.
+//! are used only to find data races on cells. With weak memory on, a non-SeqCst store waits in
+//! its thread's store buffer ([`Buffered`]) until a flush (a scheduling choice, `FLUSH + t`) or
+//! a draining operation writes it to the real atomic: x86-TSO.
 
 pub(crate) mod clock;
 pub(crate) mod exec;
@@ -96,9 +97,27 @@ pub(crate) struct Thread {
     /// The modelled mutex (object number) its next step locks: it cannot run while that mutex
     /// is held.
     pub(crate) wants: Option<usize>,
+    /// Its store buffer (weak memory): stores made but not yet visible to other threads, oldest
+    /// first.
+    pub(crate) buffer: VecDeque<Buffered>,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
 }
+
+/// A store in its thread's store buffer (weak memory), not yet written to the atomic.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Buffered {
+    obj: usize,
+    addr: usize,
+    value: i128,
+    /// Writes `value` to the atomic at `addr`.
+    write: fn(usize, i128),
+    location: &'static Location<'static>,
+}
+
+/// The schedule entry of a store-buffer flush: `FLUSH + t` makes the oldest buffered store of
+/// thread `t` visible (weak memory only; schedules print it as `f<t>`).
+pub(crate) const FLUSH: usize = 1000;
 
 /// The last accesses to a cell, for data-race detection (FastTrack-style epochs).
 #[derive(Debug, Default)]
@@ -183,6 +202,8 @@ pub(crate) struct Exec {
     pub(crate) yielder: Cell<*const Yielder<(), ()>>,
     /// How the next step is chosen.
     pub(crate) control: RefCell<Control>,
+    /// Whether stores other than SeqCst go through store buffers (weak memory, x86-TSO).
+    pub(crate) weak: Cell<bool>,
 }
 
 impl std::fmt::Debug for Exec {
@@ -291,13 +312,20 @@ impl State {
             watch: Vec::new(),
             timed_out: false,
             wants: None,
+            buffer: VecDeque::new(),
             origin,
         };
         let thread = match self.free_threads.pop() {
             Some(mut t) => {
                 let mut watch = std::mem::take(&mut t.watch);
                 watch.clear();
-                Thread { watch, ..fresh }
+                let mut buffer = std::mem::take(&mut t.buffer);
+                buffer.clear();
+                Thread {
+                    watch,
+                    buffer,
+                    ..fresh
+                }
             }
             None => fresh,
         };
@@ -357,6 +385,26 @@ impl State {
             op,
             location,
         });
+    }
+
+    /// Makes the oldest buffered store of thread `t` visible: writes it to the atomic (weak
+    /// memory).
+    pub(crate) fn commit_oldest(&mut self, t: usize) {
+        let Some(b) = self.threads[t].buffer.pop_front() else {
+            return;
+        };
+        (b.write)(b.addr, b.value);
+        self.writes += 1;
+        self.objects[b.obj].written = self.writes;
+        if self.record {
+            self.trace.push(Event {
+                step: self.step,
+                thread: t,
+                object: Some(b.obj),
+                op: Op::Commit { value: b.value },
+                location: b.location,
+            });
+        }
     }
 }
 
@@ -457,6 +505,10 @@ pub(crate) fn atomic<R>(
         obj
     };
     park(exec);
+    if write {
+        // A read-modify-write or a SeqCst store (locked on x86) empties the store buffer first.
+        drain(exec);
+    }
     let (r, op, access) = f();
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
@@ -489,9 +541,83 @@ pub(crate) fn atomic<R>(
     r
 }
 
+/// Makes every store in the current thread's buffer visible, oldest first (weak memory): what
+/// a locked instruction, an `xchg` (a SeqCst store), `mfence` or a system call does on x86.
+#[inline]
+pub(crate) fn drain(exec: &Exec) {
+    if !exec.weak.get() {
+        return;
+    }
+    let mut s = exec.state.borrow_mut();
+    let t = s.current;
+    while !s.threads[t].buffer.is_empty() {
+        s.commit_oldest(t);
+    }
+}
+
+/// A store that goes into the current thread's store buffer (weak memory, one step): other
+/// threads see the old value until a flush (a scheduling choice of its own) or a drain writes
+/// it. `write` stores a value into the atomic at `addr`.
+pub(crate) fn buffered_store(
+    exec: &Exec,
+    addr: usize,
+    kind: &'static str,
+    value: i128,
+    write: fn(usize, i128),
+    order: Ordering,
+    location: &'static Location<'static>,
+) {
+    park_at(exec, touch(exec, addr, kind, true));
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    let obj = s.object(addr, kind);
+    let t = s.current;
+    let thread = &mut s.threads[t];
+    let object = &mut s.objects[obj];
+    // Happens-before at the store, not at its flush: an Acquire load of the old value then
+    // joins the new clock, which may hide a race but never invents one.
+    if releases(order) {
+        object.sync.assign(&thread.clock);
+    } else {
+        object.sync.clear();
+    }
+    thread.clock.tick(t);
+    if !thread.watch.contains(&obj) {
+        thread.watch.push(obj);
+    }
+    thread.buffer.push_back(Buffered {
+        obj,
+        addr,
+        value,
+        write,
+        location,
+    });
+    s.push(Some(obj), Op::BufferedStore { value }, location);
+}
+
+/// The value of the current thread's newest buffered store to the atomic at `addr`, if any: a
+/// load reads its own thread's buffer first (store forwarding).
+#[inline]
+pub(crate) fn forwarded(exec: &Exec, addr: usize) -> Option<i128> {
+    if !exec.weak.get() {
+        return None;
+    }
+    let s = exec.state.borrow();
+    let t = s.current;
+    s.threads[t]
+        .buffer
+        .iter()
+        .rev()
+        .find(|b| b.addr == addr)
+        .map(|b| b.value)
+}
+
 /// A fence: not a step; modelled conservatively as synchronizing with every other fence of the
 /// same or stronger kind (a single global fence clock), which may hide races but never invents one.
 pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'static>) {
+    if order == Ordering::SeqCst {
+        drain(exec);
+    }
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
@@ -514,6 +640,11 @@ pub(crate) fn cell_access(
     value: Option<i128>,
     location: &'static Location<'static>,
 ) {
+    if write {
+        // Plain stores are not buffered here: make the atomic ones before it visible first, so
+        // stores still become visible in program order (x86-TSO).
+        drain(exec);
+    }
     let race = {
         let mut s = exec.state.borrow_mut();
         let s = &mut *s;
@@ -577,6 +708,10 @@ pub(crate) fn cell_access(
 /// Forgets the object at `addr` (it is being dropped; the address may be reused).
 pub(crate) fn forget(exec: &Exec, addr: usize) {
     if let Ok(mut s) = exec.state.try_borrow_mut() {
+        // A buffered store must never be written to memory that is gone.
+        for t in s.threads.iter_mut() {
+            t.buffer.retain(|b| b.addr != addr);
+        }
         s.index.remove(&addr);
         if s.last.0 == addr {
             s.last = (0, 0);
@@ -616,10 +751,15 @@ pub(crate) fn spawn(
     location: &'static Location<'static>,
 ) -> usize {
     park_at(exec, Footprint::Local);
+    drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
     let child = s.threads.len();
+    assert!(
+        child < FLUSH,
+        "lockstep-sim: at most {FLUSH} threads in one execution"
+    );
     let mut clock = s.new_clock();
     clock.assign(&s.threads[t].clock);
     clock.tick(child);
@@ -633,6 +773,7 @@ pub(crate) fn spawn(
 /// Waits for thread `child` to finish (one step, then blocked until it has).
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
     park_at(exec, Footprint::Join(child));
+    drain(exec);
     loop {
         {
             let mut s = exec.state.borrow_mut();
@@ -688,6 +829,7 @@ pub(crate) fn futex_wait(
         });
     }
     park(exec);
+    drain(exec);
     let actual = word.load(Ordering::SeqCst);
     {
         let mut s = exec.state.borrow_mut();
@@ -744,6 +886,7 @@ pub(crate) fn futex_wake(
 ) -> usize {
     let obj = exec.state.borrow_mut().object(addr, "AtomicU32");
     park_at(exec, Footprint::Wake { obj });
+    drain(exec);
     let mut s = exec.state.borrow_mut();
     let mut waiters: Vec<(u64, usize)> = s
         .threads
@@ -774,6 +917,7 @@ pub(crate) fn futex_wake(
 /// join waiting for it depends on.
 pub(crate) fn exit(exec: &Exec) {
     park_at(exec, Footprint::Exit);
+    drain(exec);
 }
 
 /// Parks the current thread until the scheduler picks it: makes the access to the object at
@@ -795,6 +939,7 @@ pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'
         thread.wants = Some(obj);
     }
     park(exec);
+    drain(exec);
     let mut s = exec.state.borrow_mut();
     let obj = s.object(addr, "Mutex");
     acquire_mutex(&mut s, obj, location, Op::Lock);
@@ -827,6 +972,7 @@ pub(crate) fn mutex_try_lock(
     location: &'static Location<'static>,
 ) -> bool {
     park_at(exec, touch(exec, addr, "Mutex", true));
+    drain(exec);
     let mut s = exec.state.borrow_mut();
     let obj = s.object(addr, "Mutex");
     if s.objects[obj].held.is_none() {
@@ -847,6 +993,7 @@ pub(crate) fn mutex_try_lock(
 /// picked, and the thread's next operation is a step), but recorded, and it publishes the
 /// thread's clock to the next locker.
 pub(crate) fn mutex_unlock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let obj = s.object(addr, "Mutex");

@@ -114,6 +114,18 @@ pub enum Op {
         /// Whether the timeout passed instead of a wake.
         timed_out: bool,
     },
+    /// An atomic store that went into the thread's store buffer (weak memory): other threads
+    /// do not see it until its [`Commit`](Op::Commit).
+    BufferedStore {
+        /// The value stored.
+        value: i128,
+    },
+    /// A buffered store became visible to every thread (in the column of the thread that
+    /// stored it).
+    Commit {
+        /// The value written.
+        value: i128,
+    },
     /// A modelled mutex was locked (the thread waited, unscheduled, while another held it).
     Lock,
     /// A modelled mutex's `try_lock`: `ok` if it took the lock.

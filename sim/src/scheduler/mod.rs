@@ -7,6 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::rt::FLUSH;
 pub(crate) use crate::rt::Footprint;
 
 mod dfs;
@@ -81,6 +82,10 @@ impl Rng {
 /// The threads that ran, step by step, run-length encoded: `0x3-1x2-0` means thread 0 for three
 /// steps, thread 1 for two, then thread 0 for one.
 ///
+/// With weak memory ([`Config::weak_memory`](crate::Config::weak_memory)) the string starts
+/// with `w:`, and `fT` is a step that makes thread `T`'s oldest buffered store visible:
+/// `w:0x2-f0-1x3`.
+///
 /// Replaying a schedule runs the recorded thread at each step; where that thread cannot run
 /// (the code changed) or the schedule has ended, the replay continues without preemption (the
 /// thread that ran last, else the lowest runnable thread). So a schedule stays meaningful when
@@ -100,6 +105,8 @@ impl Rng {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Schedule {
     runs: Vec<(usize, usize)>,
+    /// Recorded with store buffers (weak memory): a replay needs them too.
+    weak: bool,
 }
 
 impl Schedule {
@@ -119,7 +126,33 @@ impl Schedule {
                 _ => runs.push((t, 1)),
             }
         }
-        Schedule { runs }
+        Schedule { runs, weak: false }
+    }
+
+    /// The same schedule, marked as recorded with store buffers (weak memory) or not: a replay
+    /// turns them on if it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = lockstep_sim::Schedule::from_steps(&[0, 1]).weak_memory(true);
+    /// assert_eq!(s.to_string(), "w:0-1");
+    /// assert!(s.is_weak_memory());
+    /// ```
+    pub fn weak_memory(mut self, on: bool) -> Self {
+        self.weak = on;
+        self
+    }
+
+    /// Whether the schedule was recorded with store buffers (weak memory).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!("w:0".parse::<lockstep_sim::Schedule>().unwrap().is_weak_memory());
+    /// ```
+    pub fn is_weak_memory(&self) -> bool {
+        self.weak
     }
 
     /// The schedule from `(thread, count)` runs (zero counts are dropped).
@@ -190,14 +223,20 @@ impl Schedule {
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.weak {
+            f.write_str("w:")?;
+        }
         for (i, &(t, n)) in self.runs.iter().enumerate() {
             if i > 0 {
                 f.write_str("-")?;
             }
-            if n == 1 {
-                write!(f, "{t}")?;
+            if t >= FLUSH {
+                write!(f, "f{}", t - FLUSH)?;
             } else {
-                write!(f, "{t}x{n}")?;
+                write!(f, "{t}")?;
+            }
+            if n > 1 {
+                write!(f, "x{n}")?;
             }
         }
         Ok(())
@@ -210,7 +249,10 @@ impl fmt::Display for Schedule {
 ///
 /// ```
 /// let e = "0x".parse::<lockstep_sim::Schedule>().unwrap_err();
-/// assert_eq!(e.to_string(), "invalid schedule run `0x`: expected THREAD or THREADxCOUNT");
+/// assert_eq!(
+///     e.to_string(),
+///     "invalid schedule run `0x`: expected THREAD or THREADxCOUNT (fTHREAD for a flush)"
+/// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseScheduleError {
@@ -221,7 +263,7 @@ impl fmt::Display for ParseScheduleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid schedule run `{}`: expected THREAD or THREADxCOUNT",
+            "invalid schedule run `{}`: expected THREAD or THREADxCOUNT (fTHREAD for a flush)",
             self.run
         )
     }
@@ -234,9 +276,13 @@ impl FromStr for Schedule {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
+        let (weak, s) = match s.strip_prefix("w:") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
         let mut runs = Vec::new();
         if s.is_empty() {
-            return Ok(Schedule { runs });
+            return Ok(Schedule { runs, weak });
         }
         for run in s.split('-') {
             let err = || ParseScheduleError {
@@ -246,12 +292,25 @@ impl FromStr for Schedule {
                 Some((t, n)) => (t, n.parse::<usize>().map_err(|_| err())?),
                 None => (run, 1),
             };
-            let t = t.parse::<usize>().map_err(|_| err())?;
+            let t = match t.strip_prefix('f') {
+                Some(t) => {
+                    FLUSH
+                        + t.parse::<usize>()
+                            .ok()
+                            .filter(|&t| t < FLUSH)
+                            .ok_or_else(err)?
+                }
+                None => t
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&t| t < FLUSH)
+                    .ok_or_else(err)?,
+            };
             if n == 0 {
                 return Err(err());
             }
             runs.push((t, n));
         }
-        Ok(Schedule::from_runs(&runs))
+        Ok(Schedule::from_runs(&runs).weak_memory(weak))
     }
 }

@@ -5,9 +5,11 @@
 //! it, then performs the operation on the real atomic and records it in the trace, with the
 //! value read or written and the caller's location. Orderings feed the happens-before relation
 //! used to find data races on cells (Acquire loads join the clock a Release store published),
-//! but every operation is executed sequentially consistently: weak-memory outcomes are not
-//! explored, so ordering comments are reviewed, not proven. `compare_exchange_weak` never
-//! fails spuriously here.
+//! and by default every operation is executed sequentially consistently. With
+//! [`Config::weak_memory`](crate::Config::weak_memory) a store other than SeqCst goes into the
+//! thread's store buffer and a load reads the thread's own buffered store first (x86-TSO);
+//! weaker reorderings (Arm's) are not explored. `compare_exchange_weak` never fails spuriously
+//! here.
 //!
 //! Outside a running check every operation is the plain atomic's, after one thread-local read.
 
@@ -64,6 +66,30 @@ fn store_part(o: Ordering) -> Ordering {
         o => o,
     }
 }
+
+/// Converts a value widened to `i128` (as the trace and the store buffers keep it) back.
+trait FromBits {
+    fn from_bits(v: i128) -> Self;
+}
+
+impl FromBits for bool {
+    fn from_bits(v: i128) -> bool {
+        v != 0
+    }
+}
+
+macro_rules! from_bits {
+    ($($t:ty),*) => {$(
+        impl FromBits for $t {
+            fn from_bits(v: i128) -> $t {
+                // The value was widened from this type: the cast gives it back exactly.
+                v as $t
+            }
+        }
+    )*};
+}
+
+from_bits!(u32, usize, u64, i32, i64, isize);
 
 macro_rules! atomic {
     ($name:ident, $t:ty, $zero:expr, $ex:literal, $($int:tt)*) => {
@@ -149,6 +175,25 @@ macro_rules! atomic {
                 a.load(Ordering::Relaxed) as i128
             }
 
+            /// Writes a buffered store's value into the atomic at `addr` (weak memory).
+            fn write_raw(addr: usize, v: i128) {
+                // SAFETY: `addr` is the address of a live atomic of this type (it is
+                // `repr(transparent)` over the plain one): a buffered store is dropped when its
+                // atomic is, before the memory can go (`rt::forget`).
+                let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
+                // Relaxed: all simulated threads run on this OS thread.
+                a.store(<$t as FromBits>::from_bits(v), Ordering::Relaxed);
+            }
+
+            /// Reads the value a load by the current thread sees: its own newest buffered store
+            /// to this atomic if there is one (weak memory), else the atomic's.
+            fn read(&self, e: &Exec, a: &core::sync::atomic::$name, order: Ordering) -> $t {
+                match rt::forwarded(e, self.addr()) {
+                    Some(v) => <$t as FromBits>::from_bits(v),
+                    None => a.load(order),
+                }
+            }
+
             fn rmw_sim(
                 &self,
                 e: &Exec,
@@ -173,7 +218,7 @@ macro_rules! atomic {
                 match rt::current() {
                     None => self.0.load(order),
                     Some(e) => self.sim(e, Location::caller(), false, None, |a| {
-                        let v = a.load(order);
+                        let v = self.read(e, a, order);
                         (v, Op::Load { value: v as i128 }, access(Some(order), None, false))
                     }),
                 }
@@ -185,6 +230,15 @@ macro_rules! atomic {
             pub fn store(&self, v: $t, order: Ordering) {
                 match rt::current() {
                     None => self.0.store(v, order),
+                    Some(e) if order != Ordering::SeqCst && e.weak.get() => rt::buffered_store(
+                        e,
+                        self.addr(),
+                        stringify!($name),
+                        v as i128,
+                        Self::write_raw,
+                        order,
+                        Location::caller(),
+                    ),
                     Some(e) => self.sim(e, Location::caller(), true, Some(Pending::Store { new: v as i128 }), |a| {
                         let old = a.load(Ordering::Relaxed);
                         a.store(v, order);
@@ -284,7 +338,7 @@ macro_rules! atomic {
                 };
                 let loc = Location::caller();
                 let mut prev = self.sim(e, loc, false, None, |a| {
-                    let v = a.load(fetch_order);
+                    let v = self.read(e, a, fetch_order);
                     (v, Op::Load { value: v as i128 }, access(Some(fetch_order), None, false))
                 });
                 while let Some(next) = f(prev) {

@@ -1,0 +1,185 @@
+//! Weak memory (x86-TSO store buffers, `Config::weak_memory`): the outcomes only store
+//! buffering allows are found, shrunk and replayed; fences and SeqCst stores rule them out; what
+//! TSO keeps (store order, a thread seeing its own stores) holds; and sequentially consistent
+//! runs never show them.
+
+use std::sync::Arc;
+
+use lockstep_sim::sync::atomic::{AtomicBool, AtomicU32, Ordering, Ordering::*, fence};
+use lockstep_sim::sync::futex;
+use lockstep_sim::{Config, FailureKind, Op, Schedule, check, thread, try_check};
+
+/// Store buffering (Dekker's pattern): each thread stores its flag, then reads the other's.
+/// Under TSO both can read `false`.
+fn store_buffering(store: Ordering, fenced: bool) -> impl Fn() {
+    move || {
+        let flags = Arc::new((AtomicBool::new(false), AtomicBool::new(false)));
+        let f = Arc::clone(&flags);
+        let h = thread::spawn(move || {
+            f.1.store(true, store);
+            if fenced {
+                fence(SeqCst);
+            }
+            f.0.load(Acquire)
+        });
+        flags.0.store(true, store);
+        if fenced {
+            fence(SeqCst);
+        }
+        let saw_other = flags.1.load(Acquire);
+        let other_saw_me = h.join().unwrap();
+        assert!(saw_other || other_saw_me, "both threads read false");
+    }
+}
+
+fn configs() -> [Config; 2] {
+    [
+        Config::random(1, 2_000).weak_memory(true),
+        Config::pct(2, 3, 2_000).weak_memory(true),
+    ]
+}
+
+#[test]
+fn store_buffering_is_found_only_with_weak_memory() {
+    for config in configs() {
+        let f = try_check(config, store_buffering(Release, false)).unwrap_err();
+        assert!(matches!(f.kind, FailureKind::Panic { .. }), "{f}");
+        assert!(f.schedule.is_weak_memory());
+        assert!(f.to_string().contains("w:"), "{f}");
+        let buffered = f
+            .trace
+            .iter()
+            .filter(|e| matches!(e.op, Op::BufferedStore { .. }))
+            .count();
+        assert_eq!(buffered, 2, "{f}");
+    }
+    // Sequentially consistent runs, even every one of them, never show it.
+    assert!(check(Config::dfs(None), store_buffering(Release, false)).complete);
+    check(Config::random(1, 2_000), store_buffering(Release, false));
+}
+
+#[test]
+fn a_seqcst_fence_or_seqcst_stores_rule_store_buffering_out() {
+    for config in configs() {
+        check(config.clone(), store_buffering(Release, true));
+        check(config, store_buffering(SeqCst, false));
+    }
+}
+
+#[test]
+fn a_weak_memory_failure_replays_from_its_schedule_string() {
+    let f = try_check(
+        Config::random(3, 2_000).weak_memory(true),
+        store_buffering(Relaxed, false),
+    )
+    .unwrap_err();
+    let text = f.schedule.to_string();
+    let parsed: Schedule = text.parse().unwrap();
+    assert_eq!(parsed, f.schedule);
+    // The replay turns store buffers on from the `w:` of the string alone.
+    let again = try_check(Config::replay(parsed), store_buffering(Relaxed, false)).unwrap_err();
+    assert_eq!(again.trace, f.trace);
+    assert_eq!(again.table(), f.table());
+}
+
+/// Message passing: data, then a flag; TSO keeps the two stores in order, so a reader that sees
+/// the flag sees the data.
+fn message_passing() {
+    let s = Arc::new((AtomicU32::new(0), AtomicBool::new(false)));
+    let s2 = Arc::clone(&s);
+    let h = thread::spawn(move || {
+        s2.0.store(42, Relaxed);
+        s2.1.store(true, Release);
+    });
+    if s.1.load(Acquire) {
+        assert_eq!(s.0.load(Relaxed), 42, "flag seen before the data");
+    }
+    h.join().unwrap();
+}
+
+#[test]
+fn stores_become_visible_in_program_order_and_a_thread_sees_its_own() {
+    for config in configs() {
+        check(config.clone(), message_passing);
+        check(config, || {
+            let a = AtomicU32::new(0);
+            a.store(7, Relaxed);
+            assert_eq!(a.load(Relaxed), 7, "its own buffered store");
+            assert_eq!(
+                a.fetch_add(1, Relaxed),
+                7,
+                "a read-modify-write drains first"
+            );
+        });
+    }
+}
+
+#[test]
+fn a_spinner_waiting_for_a_buffered_store_gets_it() {
+    for config in configs() {
+        check(config.max_steps(500), || {
+            let flag = Arc::new(AtomicBool::new(false));
+            let f = Arc::clone(&flag);
+            let h = thread::spawn(move || {
+                while !f.load(Acquire) {
+                    lockstep_sim::sync::hint::spin_loop();
+                }
+            });
+            flag.store(true, Release);
+            h.join().unwrap();
+        });
+    }
+}
+
+/// The lost wake-up of a waiter count read after a Release store: the notifier's store waits in
+/// its buffer while it reads "no waiters", the waiter registers and reads the old value, and
+/// sleeps for good. A SeqCst fence after the store (or a SeqCst read-modify-write) fixes it.
+fn notify_after_release_store(fenced: bool) -> impl Fn() {
+    move || {
+        let s = Arc::new((AtomicU32::new(0), AtomicU32::new(0)));
+        let s2 = Arc::clone(&s);
+        let waiter = thread::spawn(move || {
+            let (ready, waiters) = &*s2;
+            waiters.fetch_add(1, SeqCst);
+            while ready.load(Acquire) == 0 {
+                futex::wait(ready, 0, false);
+            }
+        });
+        let (ready, waiters) = &*s;
+        ready.store(1, Release);
+        if fenced {
+            fence(SeqCst);
+        }
+        if waiters.load(SeqCst) > 0 {
+            futex::wake_one(ready);
+        }
+        waiter.join().unwrap();
+    }
+}
+
+#[test]
+fn a_lost_wakeup_through_store_buffering_is_a_deadlock() {
+    for config in configs() {
+        let f = try_check(config.clone(), notify_after_release_store(false)).unwrap_err();
+        assert!(matches!(f.kind, FailureKind::Deadlock { .. }), "{f}");
+        check(config, notify_after_release_store(true));
+    }
+    check(Config::dfs(None), notify_after_release_store(false));
+}
+
+#[test]
+fn schedule_strings_carry_flushes_and_the_weak_mark() {
+    let s: Schedule = "w:0x2-f1-1x3-f0x2".parse().unwrap();
+    assert!(s.is_weak_memory());
+    assert_eq!(s.to_string(), "w:0x2-f1-1x3-f0x2");
+    assert_eq!(s.len(), 8);
+    assert!("0-fx".parse::<Schedule>().is_err());
+    assert!("f".parse::<Schedule>().is_err());
+    assert!(!"0-1".parse::<Schedule>().unwrap().is_weak_memory());
+}
+
+#[test]
+#[should_panic(expected = "DFS explores sequentially consistent executions only")]
+fn dfs_refuses_weak_memory() {
+    check(Config::dfs(None).weak_memory(true), || {});
+}
