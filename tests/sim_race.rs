@@ -10,7 +10,10 @@ fn lost_update_is_found_by_every_scheduler_and_replays_identically() {
         Config::random(1, 10_000),
         Config::pct(1, 3, 10_000),
         Config::dfs(None),
+        Config::random(1, 10_000).weak_memory(true),
+        Config::pct(1, 3, 10_000).weak_memory(true),
     ] {
+        let weak = config.weak_memory;
         let failure = try_check(config, race(2, 1, Sync::None)).unwrap_err();
         assert!(
             matches!(&failure.kind, FailureKind::Panic { message, .. } if message.contains("lost update"))
@@ -24,6 +27,21 @@ fn lost_update_is_found_by_every_scheduler_and_replays_identically() {
         assert_eq!(again.kind, failure.kind);
         assert_eq!(again.schedule, failure.schedule);
         assert_eq!(again.table(), failure.table());
+        assert_eq!(failure.schedule.is_weak_memory(), weak);
+    }
+}
+
+#[test]
+fn synchronized_counters_stay_clean_with_store_buffers() {
+    for sync in [Sync::Lock, Sync::Semaphore, Sync::Atomic] {
+        for config in [
+            Config::random(5, 2_000).weak_memory(true),
+            Config::pct(5, 3, 2_000).weak_memory(true),
+        ] {
+            if let Err(f) = try_check(config, race(2, 2, sync)) {
+                panic!("{sync}:\n{f}");
+            }
+        }
     }
 }
 

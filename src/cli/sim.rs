@@ -65,6 +65,10 @@ pub(crate) struct RaceArgs {
     /// Also draw the failing interleaving as an SVG swimlane picture into this file.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
+    /// Give every thread an x86-TSO store buffer (random and PCT schedulers): stores become
+    /// visible to the other threads later, as the scheduler flushes them.
+    #[arg(long)]
+    weak_memory: bool,
 }
 
 impl SimCommand {
@@ -87,6 +91,12 @@ fn race(args: &RaceArgs) -> ExitCode {
         SchedulerArg::Dfs => 10_000_000,
         _ => 100_000,
     });
+    if args.weak_memory && args.replay.is_none() && matches!(args.scheduler, SchedulerArg::Dfs) {
+        eprintln!(
+            "error: --weak-memory needs --scheduler random or pct: DFS explores sequentially consistent executions only"
+        );
+        return ExitCode::from(2);
+    }
     let (config, what) = match (&args.replay, args.scheduler) {
         (Some(s), _) => match s.parse::<Schedule>() {
             Ok(schedule) => (Config::replay(schedule), format!("replaying schedule {s}")),
@@ -117,10 +127,19 @@ fn race(args: &RaceArgs) -> ExitCode {
             },
         ),
     };
+    let config = if args.weak_memory {
+        config.weak_memory(true)
+    } else {
+        config
+    };
     println!(
         "lockstep sim race: {threads} threads x {iters} rounds of `count += 100; count -= 100`, sync {sync}"
     );
-    println!("{what}");
+    if config.weak_memory {
+        println!("{what}, with store buffers (weak memory)");
+    } else {
+        println!("{what}");
+    }
     let bar = if args.replay.is_none() {
         let bar = match args.scheduler {
             SchedulerArg::Dfs => ProgressBar::new_spinner(),
