@@ -547,9 +547,10 @@ fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
     let n = 2 * MPMC_PER_PRODUCER;
     let lq: Box<Queue<u64, CAP>> = Box::new(Queue::new());
     let aq = ArrayQueue::<u64>::new(CAP);
-    // heapless's MPMC indices are u8 without its `mpmc_large` feature: 128 slots at most.
+    // With its `mpmc_large` feature (see Cargo.toml) heapless's MPMC positions are usize, so it
+    // takes the same capacity as the others.
     #[allow(deprecated)] // deprecated as not lock-free under preemption; measured as a peer
-    let hq: Box<heapless::mpmc::Queue<u64, 128>> = Box::new(heapless::mpmc::Queue::new());
+    let hq: Box<heapless::mpmc::Queue<u64, CAP>> = Box::new(heapless::mpmc::Queue::new());
     let ec: Box<embassy_sync::channel::Channel<CriticalSectionRawMutex, u64, CAP>> =
         Box::new(embassy_sync::channel::Channel::new());
     let t = interleaved(&mut [
@@ -564,7 +565,7 @@ fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
     println!("| lockstep `Queue` | {m_ls:.1} Mmsg/s | 1.00x |");
     for (name, v) in [
         ("crossbeam ArrayQueue", m_aq),
-        ("heapless mpmc (128 slots)", m_hl),
+        ("heapless mpmc", m_hl),
         ("embassy-sync Channel", m_em),
     ] {
         if v < 0.01 {
