@@ -18,7 +18,7 @@
 //! `ArrayQueue` does, to tell a full queue from a slot being read): a consumer polling an empty
 //! queue would pull `tail` into its cache at every try, and the next producer's claim would wait
 //! for the line to come back. Consumers read only `head`, the slots and a closed flag kept beside
-//! `head`; producers read only `tail` and the slots.
+//! `head` (and `tail` once the queue is closed); producers read only `tail` and the slots.
 
 use core::mem::MaybeUninit;
 
