@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use lockstep_core::channel::{Broadcast, BroadcastError, Duplex, Rendezvous, Spsc};
-use lockstep_core::{Queue, RecvError, SimWait};
+use lockstep_core::sync::hint::spin_loop;
+use lockstep_core::{Queue, RecvError, SimWait, TryRecvError};
 use lockstep_sim::{Config, check, thread};
 
 /// The test-size multiplier from `LOCKSTEP_TEST_SCALE` (1 by default).
@@ -57,6 +58,62 @@ fn queue_delivers_exactly_once_in_order_without_lost_wakeups() {
     assert!(check(Config::dfs(Some(1)), queue_exactly_once).exhausted);
     check(Config::pct(1, 3, 500 * scale()), queue_exactly_once);
     check(Config::random(2, 500 * scale()), queue_exactly_once);
+}
+
+/// One producer `try_send`s three messages through a queue of one slot and closes it; two
+/// consumers `try_recv` until they see `Closed`. Nothing blocks: `Full` and `Empty` are retried
+/// after a spin hint, so every interleaving of the non-blocking paths (a slot claimed but not
+/// yet written or released, a stale position, `close` racing a pop) is reachable.
+fn queue_try_ops_drain_before_closed() {
+    let q = Arc::new(Queue::<u8, 1, SimWait>::new());
+    let producer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            for i in 0..3 {
+                let mut v = i;
+                while let Err(e) = q.try_send(v) {
+                    v = e.into_inner();
+                    spin_loop();
+                }
+            }
+            q.close();
+        })
+    };
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    match q.try_recv() {
+                        Ok(v) => got.push(v),
+                        Err(TryRecvError::Empty) => spin_loop(),
+                        Err(TryRecvError::Closed) => return got,
+                    }
+                }
+            })
+        })
+        .collect();
+    producer.join().unwrap();
+    let mut all: Vec<u8> = consumers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, [0, 1, 2], "a message was lost or duplicated");
+}
+
+#[test]
+fn queue_try_recv_reports_closed_only_when_drained() {
+    assert!(check(Config::dfs(Some(1)), queue_try_ops_drain_before_closed).exhausted);
+    check(
+        Config::pct(1, 3, 500 * scale()),
+        queue_try_ops_drain_before_closed,
+    );
+    check(
+        Config::random(2, 500 * scale()),
+        queue_try_ops_drain_before_closed,
+    );
 }
 
 /// A producer streams three messages through a one-slot SPSC ring, blocking when full.

@@ -5,7 +5,9 @@
 //! - SPSC: 10M `u64` through a ring of capacity 1024, two pinned threads spinning on full/empty.
 //! - Ping-pong: round trip of one `u64` through two SPSC rings (spinning), beside the floor of
 //!   one shared atomic bounced between the same two cores.
-//! - MPMC: 2 producers + 2 consumers, 2M `u64` per producer, unpinned on the 2 cores.
+//! - MPMC: 2 producers + 2 consumers, 2M `u64` per producer, unpinned on the 2 cores; beside the
+//!   non-blocking rows, the blocking `send`/`recv` of lockstep's hosted (futex) `Queue` and of
+//!   crossbeam-channel.
 //!
 //! An argument `spsc`, `ping` or `mpmc` runs one section only.
 
@@ -423,6 +425,69 @@ fn mpmc<Q: Sync>(
     }
 }
 
+/// 2 producers + 2 consumers through blocking `send`/`recv`: each producer sends
+/// `MPMC_PER_PRODUCER` values and then gives up its side (the last one closes the channel); each
+/// consumer receives until the channel is closed and drained, and returns how many it got.
+fn mpmc_blocking(
+    producers: [Box<dyn FnOnce() + Send + '_>; 2],
+    consumers: [Box<dyn FnOnce() -> usize + Send + '_>; 2],
+) -> Duration {
+    let t = Instant::now();
+    let received: usize = std::thread::scope(|s| {
+        for p in producers {
+            s.spawn(p);
+        }
+        let c: Vec<_> = consumers.into_iter().map(|c| s.spawn(c)).collect();
+        c.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(received, 2 * MPMC_PER_PRODUCER as usize);
+    t.elapsed()
+}
+
+/// The blocking rows: lockstep's hosted `Queue` (the last producer calls `close`).
+fn mpmc_blocking_lockstep() -> Duration {
+    let q: Box<lockstep_hosted::Queue<u64, CAP>> = Box::new(lockstep_hosted::Queue::new());
+    let producing = AtomicUsize::new(2);
+    let (q, producing) = (&*q, &producing);
+    let producer = move || {
+        for i in 0..MPMC_PER_PRODUCER {
+            q.send(i).unwrap();
+        }
+        if producing.fetch_sub(1, Ordering::AcqRel) == 1 {
+            q.close();
+        }
+    };
+    let consumer = move || {
+        let mut n = 0;
+        while q.recv().is_ok() {
+            n += 1;
+        }
+        n
+    };
+    mpmc_blocking(
+        [Box::new(producer), Box::new(producer)],
+        [Box::new(consumer), Box::new(consumer)],
+    )
+}
+
+/// crossbeam-channel `bounded(CAP)`: each producer owns a `Sender`; the channel disconnects
+/// when both are dropped.
+fn mpmc_blocking_crossbeam() -> Duration {
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAP);
+    let producer = |tx: crossbeam_channel::Sender<u64>| {
+        move || {
+            for i in 0..MPMC_PER_PRODUCER {
+                tx.send(i).unwrap();
+            }
+        }
+    };
+    let consumer = |rx: crossbeam_channel::Receiver<u64>| move || rx.iter().count();
+    mpmc_blocking(
+        [Box::new(producer(tx.clone())), Box::new(producer(tx))],
+        [Box::new(consumer(rx.clone())), Box::new(consumer(rx))],
+    )
+}
+
 fn main() {
     print_regime("start");
     let mmsg = |secs: f64, n: u64| n as f64 / secs / 1e6;
@@ -506,9 +571,10 @@ fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
     let n = 2 * MPMC_PER_PRODUCER;
     let lq: Box<Queue<u64, CAP>> = Box::new(Queue::new());
     let aq = ArrayQueue::<u64>::new(CAP);
-    // heapless's MPMC indices are u8 without its `mpmc_large` feature: 128 slots at most.
+    // With its `mpmc_large` feature (see Cargo.toml) heapless's MPMC positions are usize, so it
+    // takes the same capacity as the others.
     #[allow(deprecated)] // deprecated as not lock-free under preemption; measured as a peer
-    let hq: Box<heapless::mpmc::Queue<u64, 128>> = Box::new(heapless::mpmc::Queue::new());
+    let hq: Box<heapless::mpmc::Queue<u64, CAP>> = Box::new(heapless::mpmc::Queue::new());
     let ec: Box<embassy_sync::channel::Channel<CriticalSectionRawMutex, u64, CAP>> =
         Box::new(embassy_sync::channel::Channel::new());
     let t = interleaved(&mut [
@@ -516,12 +582,14 @@ fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
         &mut || mpmc(&aq, |q, v| q.push(v).is_ok(), |q| q.pop()),
         &mut || mpmc(&*hq, |q, v| q.enqueue(v).is_ok(), |q| q.dequeue()),
         &mut || mpmc(&*ec, |q, v| q.try_send(v).is_ok(), |q| q.try_receive().ok()),
+        &mut mpmc_blocking_lockstep,
+        &mut mpmc_blocking_crossbeam,
     ]);
-    let [m_ls, m_aq, m_hl, m_em] = [0, 1, 2, 3].map(|k| mmsg(t[k], n));
+    let [m_ls, m_aq, m_hl, m_em, b_ls, b_cb] = [0, 1, 2, 3, 4, 5].map(|k| mmsg(t[k], n));
     println!("| lockstep `Queue` | {m_ls:.1} Mmsg/s | 1.00x |");
     for (name, v) in [
         ("crossbeam ArrayQueue", m_aq),
-        ("heapless mpmc (128 slots)", m_hl),
+        ("heapless mpmc", m_hl),
         ("embassy-sync Channel", m_em),
     ] {
         if v < 0.01 {
@@ -533,4 +601,12 @@ fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
             println!("| {name} | {v:.1} Mmsg/s | {:.2}x |", m_ls / v);
         }
     }
+    println!("\nBlocking `send`/`recv`, same workload (the last producer closes the channel):\n");
+    println!("| channel | throughput | lockstep hosted `Queue` / peer |");
+    println!("|---|---|---|");
+    println!("| lockstep hosted `Queue` (futex) | {b_ls:.1} Mmsg/s | 1.00x |");
+    println!(
+        "| crossbeam-channel bounded(1024) | {b_cb:.1} Mmsg/s | {:.2}x |",
+        b_ls / b_cb
+    );
 }

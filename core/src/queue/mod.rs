@@ -67,49 +67,30 @@ impl<T> Deref for CachePadded<T> {
     }
 }
 
-/// Exponential backoff for the short retries inside the queue algorithms (another thread is
-/// between two steps of its operation): 1, 2, 4, ... up to 64 spin hints.
+/// Exponential backoff for the retries inside the queue algorithms after another thread on the
+/// same side got ahead: 1, 2, 4, ... up to 64 spin hints.
 #[derive(Debug, Default)]
 pub(crate) struct Backoff(u32);
 
 impl Backoff {
-    /// Spins a little longer each call.
+    /// Backs off after another thread on the same side got ahead (it won a compare-and-swap,
+    /// or moved a position on since this thread read it), which eases contention on real
+    /// hardware: the retry would meet the same cache line still moving. Spins a little longer
+    /// each call.
+    ///
+    /// Under the simulator it does nothing: the other thread made progress, so there is no write
+    /// to wait for, and a spin hint would be read as waiting for one.
     #[inline]
-    pub(crate) fn spin(&mut self) {
-        // Under the simulator a spin hint means "run others until some thread writes", so one
-        // hint models the whole delay (several in a row would wait for several writes).
-        let hints = if cfg!(feature = "sim") {
-            1
-        } else {
-            1u32 << self.0.min(Self::LIMIT)
-        };
-        for _ in 0..hints {
+    pub(crate) fn contended(&mut self) {
+        if cfg!(feature = "sim") {
+            return;
+        }
+        for _ in 0..1u32 << self.0.min(Self::LIMIT) {
             spin_loop();
         }
         if self.0 <= Self::LIMIT {
             self.0 += 1;
         }
-    }
-
-    /// Backs off after losing a compare-and-swap to another thread, which eases contention on
-    /// real hardware. Under the simulator it does nothing: the winner made progress, so there is
-    /// no write to wait for, and a spin hint would be read as waiting for one.
-    #[inline]
-    pub(crate) fn contended(&mut self) {
-        if !cfg!(feature = "sim") {
-            self.spin();
-        }
-    }
-
-    /// Spins once more, or returns `false` if the backoff has run its course (the other
-    /// thread is probably preempted, so waiting here longer only burns its core).
-    #[inline]
-    pub(crate) fn spin_bounded(&mut self) -> bool {
-        if self.0 > Self::LIMIT {
-            return false;
-        }
-        self.spin();
-        true
     }
 
     /// The last step: 64 spin hints.

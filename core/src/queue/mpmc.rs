@@ -9,17 +9,23 @@
 //! Progress: not lock-free. A producer preempted between its claim and its publish stalls the
 //! consumer of that slot (and, once the queue wraps, the producers behind it), as with every
 //! queue of this family (heapless deprecated its copy for this reason; crossbeam's `ArrayQueue`
-//! is the same algorithm). Here a pop that finds its slot claimed but not yet written backs off
-//! briefly and then reports the queue empty (the send has not completed), and a push that finds
-//! its slot not yet read reports it full, so the caller decides how to wait (through `W`) instead
-//! of spinning on a preempted thread.
+//! is the same algorithm). Here a pop that finds its slot not yet written reports the queue empty
+//! at once, whether or not a producer has claimed the slot (that send has not completed), and a
+//! push that finds its slot not yet released reports it full, so the caller decides how to wait
+//! (through `W`) instead of spinning on a preempted thread.
+//!
+//! Neither operation reads the other side's position to make that report (crossbeam's
+//! `ArrayQueue` does, to tell a full queue from a slot being read): a consumer polling an empty
+//! queue would pull `tail` into its cache at every try, and the next producer's claim would wait
+//! for the line to come back. Consumers read only `head`, the slots and a closed flag kept beside
+//! `head` (and `tail` once the queue is closed); producers read only `tail` and the slots.
 
 use core::mem::MaybeUninit;
 
 use super::{Backoff, CachePadded};
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::{
-    AtomicUsize,
+    AtomicBool, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
     fence,
 };
@@ -63,10 +69,18 @@ pub(crate) enum PopError {
     Closed,
 }
 
+/// What a consumer reads on every pop, in one cache line.
+struct Head {
+    /// The next position to pop. Written by consumers.
+    pos: AtomicUsize,
+    /// Set by `close` once `CLOSED` is in `tail`, so that a pop which finds its slot empty can
+    /// tell "closed" without reading `tail`.
+    closed: AtomicBool,
+}
+
 /// Vyukov's bounded MPMC queue of exactly `N` slots.
 pub(crate) struct Ring<T, const N: usize> {
-    /// The next position to pop. Written by consumers.
-    head: CachePadded<AtomicUsize>,
+    head: CachePadded<Head>,
     /// The next position to push, with the `CLOSED` bit. Written by producers and `close`.
     // invariant: head <= tail (as positions) and tail - head <= N
     tail: CachePadded<AtomicUsize>,
@@ -97,7 +111,10 @@ impl<T, const N: usize> Ring<T, N> {
         };
         const { assert!(N <= usize::MAX / 4, "capacity too large") };
         Self {
-            head: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(Head {
+                pos: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+            }),
             tail: CachePadded::new(AtomicUsize::new(0)),
             slots: [const {
                 Slot {
@@ -118,6 +135,13 @@ impl<T, const N: usize> Ring<T, N> {
         }
     }
 
+    /// Whether stamp or position `a` comes before `b` (at most a few laps apart, so the wrapping
+    /// difference tells the order).
+    #[inline(always)]
+    fn before(a: usize, b: usize) -> bool {
+        a.wrapping_sub(b) > usize::MAX / 2
+    }
+
     /// Whether a producer has claimed a position that no consumer has popped yet, judged by the
     /// positions alone: `false` means the queue is truly empty, not merely waiting for a
     /// producer between its claim and its write.
@@ -134,7 +158,7 @@ impl<T, const N: usize> Ring<T, N> {
         // Relaxed: ordered by the fence.
         let tail = self.tail.load(Relaxed) & !Self::CLOSED;
         // Relaxed: ordered by the fence.
-        tail != self.head.load(Relaxed)
+        tail != self.head.pos.load(Relaxed)
     }
 
     /// Whether a consumer has claimed a position whose slot a producer cannot reuse yet, judged
@@ -144,7 +168,7 @@ impl<T, const N: usize> Ring<T, N> {
         // SeqCst: as in `claimed_unpopped`, opposite the consumers' SeqCst claims of `head`.
         fence(SeqCst);
         // Relaxed: ordered by the fence.
-        let head = self.head.load(Relaxed);
+        let head = self.head.pos.load(Relaxed);
         // Relaxed: ordered by the fence.
         head.wrapping_add(Self::LAP) != self.tail.load(Relaxed) & !Self::CLOSED
     }
@@ -166,8 +190,8 @@ impl<T, const N: usize> Ring<T, N> {
             // previous value happens before our write.
             let stamp = slot.stamp.load(Acquire).wrapping_add(index);
             if stamp == tail {
-                // SeqCst: the claim is in the single total order with the fence of `pop`'s
-                // emptiness check, and with the waiter count that the channel reads after it.
+                // SeqCst: the claim is in the single total order with the fence of
+                // `claimed_unpopped`, and with the waiter count that the channel reads after it.
                 match self
                     .tail
                     .compare_exchange_weak(tail, Self::next(tail), SeqCst, Relaxed)
@@ -188,39 +212,23 @@ impl<T, const N: usize> Ring<T, N> {
                         backoff.contended();
                     }
                 }
-            } else if stamp.wrapping_add(Self::LAP) == tail.wrapping_add(1) {
-                // The slot still holds the value of the previous lap: full, unless a consumer is
-                // between its claim and its read.
-                // SeqCst: orders this check after our stamp load in the total order, opposite
-                // the consumers' SeqCst claims of `head`.
-                fence(SeqCst);
-                // Relaxed: ordered by the fence.
-                let head = self.head.load(Relaxed);
-                if head.wrapping_add(Self::LAP) == tail {
-                    return Err(PushError::Full(value));
-                }
-                // A consumer between its claim and its read: wait for it a little, then report
-                // full rather than spin on a thread that may be preempted. The stamp is read
-                // again right before the spin hint, so the hint never follows a stale read (the
-                // simulator takes a hint as "wait for a write from now on").
-                // Acquire: as above.
-                if slot.stamp.load(Acquire).wrapping_add(index) == stamp && !backoff.spin_bounded()
-                {
-                    return Err(PushError::Full(value));
-                }
-                // Relaxed: a new guess.
-                tail = self.tail.load(Relaxed);
+            } else if Self::before(stamp, tail) {
+                // The slot has not been released for position `tail` yet: it holds the value of
+                // the previous lap, or a consumer is between its claim and its read of that
+                // value, or (rarely) the previous lap's producer is between its claim and its
+                // write. Either way no slot is free now, so the queue is full. (`tail` is not
+                // stale: nobody can have claimed a position whose slot was not released for it.)
+                // The blocking `send` tells a truly full queue from a slot about to be released
+                // with `popped_unreleased`.
+                return Err(PushError::Full(value));
             } else {
-                // Our `tail` is stale, or the slot's previous lap is not done yet: catch up,
-                // spinning only if neither `tail` nor the stamp moved since we looked (the stamp
-                // is read last, right before the hint, as in the full case).
-                // Relaxed: a new guess.
-                let current = self.tail.load(Relaxed);
-                // Acquire: as above.
-                if current == tail && slot.stamp.load(Acquire).wrapping_add(index) == stamp {
-                    backoff.spin();
-                }
-                tail = current;
+                // The stamp is ahead of `tail`: another producer claimed the position since we
+                // read `tail`. Back off, as after a lost compare-and-swap (the same contention,
+                // seen one step earlier), then retry with a fresh `tail`.
+                backoff.contended();
+                // Relaxed: a new guess. It is newer than `tail`: the Acquire stamp load saw the
+                // write of a thread that had moved `tail` past it.
+                tail = self.tail.load(Relaxed);
             }
         }
     }
@@ -230,7 +238,7 @@ impl<T, const N: usize> Ring<T, N> {
     pub(crate) fn pop(&self) -> Result<T, PopError> {
         let mut backoff = Backoff::default();
         // Relaxed: a guess; the compare-and-swap below decides.
-        let mut head = self.head.load(Relaxed);
+        let mut head = self.head.pos.load(Relaxed);
         loop {
             let index = head & Self::INDEX;
             // SAFETY: `index < N`, as in `push`.
@@ -238,10 +246,11 @@ impl<T, const N: usize> Ring<T, N> {
             // Acquire: pairs with the Release stamp store in `push`, so the value is visible.
             let stamp = slot.stamp.load(Acquire).wrapping_add(index);
             if stamp == head.wrapping_add(1) {
-                // SeqCst: the claim is in the single total order with `push`'s fullness check
-                // and with the waiter count that the channel reads after it.
+                // SeqCst: the claim is in the single total order with the fence of
+                // `popped_unreleased`, and with the waiter count that the channel reads after it.
                 match self
                     .head
+                    .pos
                     .compare_exchange_weak(head, Self::next(head), SeqCst, Relaxed)
                 {
                     Ok(_) => {
@@ -261,41 +270,29 @@ impl<T, const N: usize> Ring<T, N> {
                         backoff.contended();
                     }
                 }
-            } else if stamp == head {
-                // The slot is empty for this lap: the queue is empty unless a producer is between
-                // its claim and its write.
-                // SeqCst: opposite the producers' SeqCst claims of `tail` (see `push`).
-                fence(SeqCst);
-                // Relaxed: ordered by the fence.
-                let tail = self.tail.load(Relaxed);
-                if tail & !Self::CLOSED == head {
-                    return Err(if tail & Self::CLOSED != 0 {
-                        PopError::Closed
-                    } else {
-                        PopError::Empty
-                    });
+            } else if Self::before(stamp, head.wrapping_add(1)) {
+                // No value has been written for position `head` (the slot is empty for this lap,
+                // or a consumer of the previous lap has not released it yet), so the queue is
+                // empty now. (`head` is not stale: nobody can have claimed a position whose
+                // value was not written.) A producer may be between its claim and its write, but
+                // its send has not completed, so "empty" is a truthful answer for this moment;
+                // the blocking `recv` tells the cases apart with `claimed_unpopped`.
+                // Acquire: pairs with the SeqCst store in `close`, which comes after `CLOSED`
+                // is in `tail`, so the `tail` read below sees its final value.
+                if self.head.closed.load(Acquire) {
+                    // Relaxed: ordered by the Acquire load above.
+                    if self.tail.load(Relaxed) & !Self::CLOSED == head {
+                        // No position was claimed beyond ours, and none can be any more.
+                        return Err(PopError::Closed);
+                    }
                 }
-                // A producer between its claim and its write: wait for it a little, then report
-                // empty rather than spin on a thread that may be preempted (its send has not
-                // completed, so "empty" is a truthful answer for this moment). The stamp is read
-                // again right before the spin hint, as in `push`.
-                // Acquire: as above.
-                if slot.stamp.load(Acquire).wrapping_add(index) == stamp && !backoff.spin_bounded()
-                {
-                    return Err(PopError::Empty);
-                }
-                // Relaxed: a new guess.
-                head = self.head.load(Relaxed);
+                return Err(PopError::Empty);
             } else {
-                // Our `head` is stale, or the slot's previous lap is not done yet: catch up, as
-                // in `push`.
-                // Relaxed: a new guess.
-                let current = self.head.load(Relaxed);
-                // Acquire: as above.
-                if current == head && slot.stamp.load(Acquire).wrapping_add(index) == stamp {
-                    backoff.spin();
-                }
-                head = current;
+                // The stamp is ahead: another consumer claimed the position since we read
+                // `head`. Back off and retry, as in `push`.
+                backoff.contended();
+                // Relaxed: a new guess, newer than `head` (as in `push`).
+                head = self.head.pos.load(Relaxed);
             }
         }
     }
@@ -303,9 +300,14 @@ impl<T, const N: usize> Ring<T, N> {
     /// Closes the queue: every later push fails; pops drain what is left. Returns `true` if
     /// this call closed it.
     pub(crate) fn close(&self) -> bool {
-        // SeqCst: in the total order with the claims of `tail` and the emptiness checks, so a
-        // consumer that sees the queue empty and closed has seen every successful push.
-        self.tail.fetch_or(Self::CLOSED, SeqCst) & Self::CLOSED == 0
+        // SeqCst: in the total order with the claims of `tail`: a claim either comes first (and
+        // its push succeeds) or fails on `CLOSED`.
+        let closed = self.tail.fetch_or(Self::CLOSED, SeqCst) & Self::CLOSED == 0;
+        // SeqCst: after `CLOSED` is in `tail`, for the Acquire load in `pop`; and in the total
+        // order with the SeqCst waiter announcements of blocked receivers, so that a receiver
+        // that announced itself after the channel's wake-up read sees the flag when it retries.
+        self.head.closed.store(true, SeqCst);
+        closed
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -321,7 +323,7 @@ impl<T, const N: usize> Ring<T, N> {
             // SeqCst: read `tail`, `head` and `tail` again in one total order, so a consistent
             // pair is recognised by the two `tail` reads agreeing.
             let tail = self.tail.load(SeqCst);
-            let head = self.head.load(SeqCst);
+            let head = self.head.pos.load(SeqCst);
             if self.tail.load(SeqCst) == tail {
                 let tail = tail & !Self::CLOSED;
                 let (hix, tix) = (head & Self::INDEX, tail & Self::INDEX);
@@ -342,7 +344,7 @@ impl<T, const N: usize> Ring<T, N> {
 impl<T, const N: usize> Drop for Ring<T, N> {
     fn drop(&mut self) {
         // Relaxed: `&mut self` means no other thread is using the queue.
-        let mut head = self.head.load(Relaxed);
+        let mut head = self.head.pos.load(Relaxed);
         // Relaxed: as above.
         let tail = self.tail.load(Relaxed) & !Self::CLOSED;
         while head != tail {
