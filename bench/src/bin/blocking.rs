@@ -88,7 +88,8 @@ fn main() {
     let g = held.lock();
     row("lockstep Mutex::lock on a held lock", {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let r = std::thread::scope(|s| {
+        
+        std::thread::scope(|s| {
             let cpu0 = process_cpu();
             let t0 = Instant::now();
             let h = s.spawn(|| {
@@ -100,8 +101,7 @@ fn main() {
             rx.recv().unwrap();
             h.join().unwrap();
             (process_cpu() - cpu0, t0.elapsed())
-        });
-        r
+        })
     });
     let sm = std::sync::Mutex::new(false);
     let scv = std::sync::Condvar::new();

@@ -28,11 +28,10 @@ const MPMC_PER_PRODUCER: u64 = 2_000_000;
 const RUNS: usize = 5;
 
 fn pin(core: usize) {
-    if let Some(ids) = core_affinity::get_core_ids() {
-        if !ids.is_empty() {
+    if let Some(ids) = core_affinity::get_core_ids()
+        && !ids.is_empty() {
             core_affinity::set_for_current(ids[core % ids.len()]);
         }
-    }
 }
 
 /// Runs `producer` and `consumer` on two pinned threads; returns the wall time of the pair.
@@ -374,7 +373,7 @@ fn mpmc<Q: Sync>(
                     let mut tries = 0u32;
                     while !push(q, i) {
                         tries += 1;
-                        if tries % 64 == 0 {
+                        if tries.is_multiple_of(64) {
                             if stop.load(Ordering::Relaxed) {
                                 return;
                             }
@@ -402,7 +401,7 @@ fn mpmc<Q: Sync>(
                         received.fetch_add(mine, Ordering::Relaxed);
                         mine = 0;
                         tries += 1;
-                        if tries % 64 == 0 {
+                        if tries.is_multiple_of(64) {
                             std::thread::yield_now();
                         } else {
                             spin_loop();
