@@ -416,8 +416,14 @@ impl State {
 /// driver and suspends. The picks are the same either way.
 #[inline]
 fn park(exec: &Exec) {
+    // This thread's yielder, read before `decide` points `exec.yielder` at the thread it picks.
+    let y = exec.yielder.get();
     let me = {
         let s = exec.state.borrow();
+        debug_assert!(
+            std::ptr::eq(y, s.threads[s.current].yielder),
+            "a thread must suspend through its own yielder"
+        );
         let inline = s.spawned.is_empty() && s.failure.is_none() && !exec.control.borrow().starting;
         inline.then_some(s.current)
     };
@@ -428,11 +434,10 @@ fn park(exec: &Exec) {
         }
         exec.control.borrow_mut().decided = Some(t);
     }
-    let y = exec.yielder.get();
-    // SAFETY: the driver sets `yielder` to the running thread's yielder before resuming it (and
-    // `exec::thread_main` on its first run); that yielder lives on the coroutine's stack for as
-    // long as the coroutine runs, and we are running on that coroutine now (only simulated
-    // threads reach instrumented operations).
+    // SAFETY: `y` was read on entry, when `yielder` was still the running thread's own (set by
+    // `decide` before this thread was picked, and by `exec::thread_main` on its first run); that
+    // yielder lives on the coroutine's stack for as long as the coroutine runs, and we are
+    // running on that coroutine now (only simulated threads reach instrumented operations).
     unsafe { (*y).suspend(()) }
 }
 
