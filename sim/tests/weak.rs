@@ -183,3 +183,32 @@ fn schedule_strings_carry_flushes_and_the_weak_mark() {
 fn dfs_refuses_weak_memory() {
     check(Config::dfs(None).weak_memory(true), || {});
 }
+
+#[test]
+fn exclusive_access_sees_every_store_buffered_or_not() {
+    check(Config::random(4, 200).weak_memory(true), || {
+        let mut a = AtomicU32::new(0);
+        a.store(3, Relaxed);
+        assert_eq!(*a.get_mut(), 3, "get_mut after a buffered store");
+        a.store(4, Release);
+        assert_eq!(a.into_inner(), 4, "into_inner after a buffered store");
+        let b = Arc::new(AtomicU32::new(0));
+        let b2 = Arc::clone(&b);
+        thread::spawn(move || b2.store(9, Relaxed)).join().unwrap();
+        assert_eq!(Arc::try_unwrap(b).unwrap().into_inner(), 9, "after join");
+    });
+}
+
+#[test]
+fn moving_an_atomic_with_a_buffered_store_keeps_the_value() {
+    check(Config::random(6, 200).weak_memory(true), || {
+        let a = AtomicU32::new(1);
+        a.store(2, Relaxed);
+        // The move copies the atomic's memory; the buffered store is its newest value.
+        let shared = Arc::new(a);
+        let s2 = Arc::clone(&shared);
+        let seen = thread::spawn(move || s2.load(Acquire)).join().unwrap();
+        assert_eq!(seen, 2);
+        assert_eq!(shared.load(Relaxed), 2);
+    });
+}

@@ -11,7 +11,8 @@
 //! consistent); vector clocks track happens-before from the orderings the code asked for, and
 //! are used only to find data races on cells. With weak memory on, a non-SeqCst store waits in
 //! its thread's store buffer ([`Buffered`]) until a flush (a scheduling choice, `FLUSH + t`) or
-//! a draining operation writes it to the real atomic: x86-TSO.
+//! a draining operation commits it: x86-TSO. The real atomic holds the newest value at once
+//! (so moving the atomic keeps it); other threads read the object's [`Visible`] value meanwhile.
 
 pub(crate) mod clock;
 pub(crate) mod exec;
@@ -104,15 +105,29 @@ pub(crate) struct Thread {
     pub(crate) origin: &'static Location<'static>,
 }
 
-/// A store in its thread's store buffer (weak memory), not yet written to the atomic.
+/// A store in its thread's store buffer (weak memory): the other threads do not see it yet.
+///
+/// The atomic's memory already holds the newest value stored (so a move of the atomic, or its
+/// own thread, sees it); what the other threads see while stores to it are buffered is the
+/// object's [`Visible`] value. A commit only changes that, and never writes memory, so a buffered
+/// store to an atomic that has since moved or gone is harmless.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Buffered {
     obj: usize,
-    addr: usize,
     value: i128,
-    /// Writes `value` to the atomic at `addr`.
-    write: fn(usize, i128),
+    /// Issue order among all stores: the modification order of the atomic.
+    seq: u64,
     location: &'static Location<'static>,
+}
+
+/// What other threads read from an atomic while stores to it are buffered: the newest (in
+/// issue order) committed store, or the value before the first buffered one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Visible {
+    seq: u64,
+    value: i128,
+    /// Buffered stores to the object, over all threads.
+    pending: u32,
 }
 
 /// The schedule entry of a store-buffer flush: `FLUSH + t` makes the oldest buffered store of
@@ -145,6 +160,8 @@ pub(crate) struct Object {
     pub(crate) written: u64,
     /// For a modelled mutex: the thread holding it.
     pub(crate) held: Option<usize>,
+    /// With weak memory, while stores to it are buffered: what other threads read.
+    visible: Option<Visible>,
 }
 
 /// A hasher for object addresses (distinct, pointer-aligned integers).
@@ -358,6 +375,7 @@ impl State {
                     }
                     o.written = 0;
                     o.held = None;
+                    o.visible = None;
                     o
                 }
                 None => Object {
@@ -366,6 +384,7 @@ impl State {
                     cell: None,
                     written: 0,
                     held: None,
+                    visible: None,
                 },
             };
             self.objects.push(object);
@@ -387,15 +406,31 @@ impl State {
         });
     }
 
-    /// Makes the oldest buffered store of thread `t` visible: writes it to the atomic (weak
-    /// memory).
+    /// Makes the oldest buffered store of thread `t` visible to every thread (weak memory). It
+    /// never writes memory (see [`Buffered`]).
     pub(crate) fn commit_oldest(&mut self, t: usize) {
         let Some(b) = self.threads[t].buffer.pop_front() else {
             return;
         };
-        (b.write)(b.addr, b.value);
-        self.writes += 1;
-        self.objects[b.obj].written = self.writes;
+        let object = &mut self.objects[b.obj];
+        let mut changed = false;
+        if let Some(v) = &mut object.visible {
+            // A store issued later by another thread may have committed first: it stays.
+            if b.seq > v.seq {
+                changed = v.value != b.value;
+                v.seq = b.seq;
+                v.value = b.value;
+            }
+            v.pending -= 1;
+            if v.pending == 0 {
+                // Memory holds the newest store, which has now committed.
+                object.visible = None;
+            }
+        }
+        if changed {
+            self.writes += 1;
+            self.objects[b.obj].written = self.writes;
+        }
         if self.record {
             self.trace.push(Event {
                 step: self.step,
@@ -404,6 +439,24 @@ impl State {
                 op: Op::Commit { value: b.value },
                 location: b.location,
             });
+        }
+    }
+
+    /// Commits other threads' buffers, each up to its last store to object `obj` (a legal
+    /// moment for those commits), so that memory is what every thread sees: before an operation
+    /// that works on memory itself (a read-modify-write, a SeqCst store, a futex wait).
+    fn settle_others(&mut self, obj: usize) {
+        if self.objects[obj].visible.is_none() {
+            return;
+        }
+        let me = self.current;
+        for t in 0..self.threads.len() {
+            if t == me {
+                continue;
+            }
+            while self.threads[t].buffer.iter().any(|b| b.obj == obj) {
+                self.commit_oldest(t);
+            }
         }
     }
 }
@@ -510,9 +563,12 @@ pub(crate) fn atomic<R>(
         obj
     };
     park(exec);
-    if write {
-        // A read-modify-write or a SeqCst store (locked on x86) empties the store buffer first.
+    if write && exec.weak.get() {
+        // A read-modify-write or a SeqCst store (locked on x86) empties the store buffer first,
+        // and works on memory, which must then hold what every thread sees.
         drain(exec);
+        let mut s = exec.state.borrow_mut();
+        s.settle_others(obj);
     }
     let (r, op, access) = f();
     let mut s = exec.state.borrow_mut();
@@ -561,13 +617,15 @@ pub(crate) fn drain(exec: &Exec) {
 }
 
 /// A store that goes into the current thread's store buffer (weak memory, one step): other
-/// threads see the old value until a flush (a scheduling choice of its own) or a drain writes
-/// it. `write` stores a value into the atomic at `addr`.
+/// threads go on reading the object's visible value until a flush (a scheduling choice of its
+/// own) or a drain commits it. `read` and `write` access the atomic at `addr`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn buffered_store(
     exec: &Exec,
     addr: usize,
     kind: &'static str,
     value: i128,
+    read: fn(usize) -> i128,
     write: fn(usize, i128),
     order: Ordering,
     location: &'static Location<'static>,
@@ -577,9 +635,22 @@ pub(crate) fn buffered_store(
     let s = &mut *s;
     let obj = s.object(addr, kind);
     let t = s.current;
-    let thread = &mut s.threads[t];
+    s.seq += 1;
+    let seq = s.seq;
     let object = &mut s.objects[obj];
-    // Happens-before at the store, not at its flush: an Acquire load of the old value then
+    match &mut object.visible {
+        Some(v) => v.pending += 1,
+        None => {
+            object.visible = Some(Visible {
+                seq: 0,
+                value: read(addr),
+                pending: 1,
+            })
+        }
+    }
+    write(addr, value);
+    let thread = &mut s.threads[t];
+    // Happens-before at the store, not at its commit: an Acquire load of the old value then
     // joins the new clock, which may hide a race but never invents one.
     if releases(order) {
         object.sync.assign(&thread.clock);
@@ -592,29 +663,31 @@ pub(crate) fn buffered_store(
     }
     thread.buffer.push_back(Buffered {
         obj,
-        addr,
         value,
-        write,
+        seq,
         location,
     });
     s.push(Some(obj), Op::BufferedStore { value }, location);
 }
 
-/// The value of the current thread's newest buffered store to the atomic at `addr`, if any: a
-/// load reads its own thread's buffer first (store forwarding).
+/// What a load of the atomic at `addr` by the current thread reads while stores to it are
+/// buffered (weak memory): its own newest buffered store (store forwarding), else the object's
+/// visible value; `None`: memory.
 #[inline]
 pub(crate) fn forwarded(exec: &Exec, addr: usize) -> Option<i128> {
     if !exec.weak.get() {
         return None;
     }
     let s = exec.state.borrow();
-    let t = s.current;
-    s.threads[t]
+    let obj = *s.index.get(&addr)?;
+    let visible = s.objects[obj].visible?;
+    let own = s.threads[s.current]
         .buffer
         .iter()
         .rev()
-        .find(|b| b.addr == addr)
-        .map(|b| b.value)
+        .find(|b| b.obj == obj)
+        .map(|b| b.value);
+    Some(own.unwrap_or(visible.value))
 }
 
 /// A fence: not a step; modelled conservatively as synchronizing with every other fence of the
@@ -710,13 +783,33 @@ pub(crate) fn cell_access(
     }
 }
 
+/// Settles the atomic at `addr` for exclusive access (weak memory): every store to it happened
+/// before, so memory, which holds the newest, is the value; its buffered stores are dropped.
+pub(crate) fn settle(exec: &Exec, addr: usize) {
+    if !exec.weak.get() {
+        return;
+    }
+    if let Ok(mut s) = exec.state.try_borrow_mut() {
+        discard(&mut s, addr);
+    }
+}
+
+/// Drops the buffered stores to the atomic at `addr` (they never write memory, see
+/// [`Buffered`]).
+fn discard(s: &mut State, addr: usize) {
+    if let Some(&obj) = s.index.get(&addr)
+        && s.objects[obj].visible.take().is_some()
+    {
+        for t in s.threads.iter_mut() {
+            t.buffer.retain(|b| b.obj != obj);
+        }
+    }
+}
+
 /// Forgets the object at `addr` (it is being dropped; the address may be reused).
 pub(crate) fn forget(exec: &Exec, addr: usize) {
     if let Ok(mut s) = exec.state.try_borrow_mut() {
-        // A buffered store must never be written to memory that is gone.
-        for t in s.threads.iter_mut() {
-            t.buffer.retain(|b| b.addr != addr);
-        }
+        discard(&mut s, addr);
         s.index.remove(&addr);
         if s.last.0 == addr {
             s.last = (0, 0);
@@ -835,7 +928,13 @@ pub(crate) fn futex_wait(
     }
     park(exec);
     drain(exec);
-    let actual = word.load(Ordering::SeqCst);
+    // The kernel reads what is committed: another thread's buffered store to the word is not
+    // seen yet (weak memory).
+    let actual = match forwarded(exec, addr) {
+        // The value was widened from this `u32`.
+        Some(v) => v as u32,
+        None => word.load(Ordering::SeqCst),
+    };
     {
         let mut s = exec.state.borrow_mut();
         let s = &mut *s;

@@ -135,6 +135,10 @@ macro_rules! atomic {
             /// Returns a mutable reference (exclusive access: not a scheduling point).
             #[inline]
             pub fn get_mut(&mut self) -> &mut $t {
+                if let Some(e) = rt::current() {
+                    // Exclusive access: every store to it happened before, buffered ones too.
+                    rt::settle(e, self.addr());
+                }
                 self.0.get_mut()
             }
 
@@ -142,6 +146,11 @@ macro_rules! atomic {
             #[inline]
             pub fn into_inner(self) -> $t {
                 let this = ManuallyDrop::new(self);
+                if let Some(e) = rt::current() {
+                    // As in `get_mut`; and the atomic's memory is about to go.
+                    rt::settle(e, this.addr());
+                    rt::forget(e, this.addr());
+                }
                 this.0.load(Ordering::Relaxed)
             }
 
@@ -177,12 +186,19 @@ macro_rules! atomic {
 
             /// Writes a buffered store's value into the atomic at `addr` (weak memory).
             fn write_raw(addr: usize, v: i128) {
-                // SAFETY: `addr` is the address of a live atomic of this type (it is
-                // `repr(transparent)` over the plain one): a buffered store is dropped when its
-                // atomic is, before the memory can go (`rt::forget`).
+                // SAFETY: called by `rt::buffered_store` with the address of `self`, borrowed
+                // for that call (the type is `repr(transparent)` over the plain atomic).
                 let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
                 // Relaxed: all simulated threads run on this OS thread.
                 a.store(<$t as FromBits>::from_bits(v), Ordering::Relaxed);
+            }
+
+            /// Reads the atomic at `addr` (weak memory: the value before a buffered store).
+            fn read_raw(addr: usize) -> i128 {
+                // SAFETY: as in `write_raw`.
+                let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
+                // Relaxed: all simulated threads run on this OS thread.
+                a.load(Ordering::Relaxed) as i128
             }
 
             /// Reads the value a load by the current thread sees: its own newest buffered store
@@ -235,6 +251,7 @@ macro_rules! atomic {
                         self.addr(),
                         stringify!($name),
                         v as i128,
+                        Self::read_raw,
                         Self::write_raw,
                         order,
                         Location::caller(),
