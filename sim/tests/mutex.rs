@@ -205,3 +205,36 @@ fn outside_a_check_it_is_a_real_lock() {
     assert_eq!(*m.lock().unwrap(), 40_000);
     assert!(!m.is_poisoned());
 }
+
+static SHARED: Mutex<u32> = Mutex::new(0);
+
+/// A real bug under a `static` mutex: the value checked is wrong. Unwinding the failing
+/// execution must not poison the mutex for the next one (shrinking and the recorded replay
+/// would then report a `PoisonError` instead of the bug).
+fn wrong_sum_under_a_static_mutex() {
+    *SHARED.lock().unwrap() = 0;
+    let h = thread::spawn(|| *SHARED.lock().unwrap() += 1);
+    let mut g = SHARED.lock().unwrap();
+    *g += 1;
+    // Panics while holding the guard: std would poison the mutex.
+    assert_eq!(*g, 2, "the other thread has not added yet");
+    drop(g);
+    h.join().unwrap();
+}
+
+#[test]
+fn a_static_mutex_is_not_poisoned_by_a_failed_execution() {
+    let f = try_check(Config::dfs(None), wrong_sum_under_a_static_mutex).unwrap_err();
+    assert!(
+        matches!(&f.kind, FailureKind::Panic { message, .. } if message.contains("has not added yet")),
+        "{f}"
+    );
+    assert!(!f.trace.is_empty());
+    let again = try_check(
+        Config::replay(f.schedule.clone()),
+        wrong_sum_under_a_static_mutex,
+    )
+    .unwrap_err();
+    assert_eq!(again.table(), f.table());
+    assert!(!SHARED.is_poisoned());
+}

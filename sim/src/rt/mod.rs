@@ -51,6 +51,11 @@ pub(crate) fn current<'a>() -> Option<&'a Exec> {
     unsafe { p.as_ref() }
 }
 
+/// Whether a finished execution's threads are being unwound (the simulation is off meanwhile).
+pub(crate) fn tearing_down() -> bool {
+    TEARDOWN.with(Cell::get)
+}
+
 /// Whether this OS thread is inside a running simulation.
 ///
 /// # Examples

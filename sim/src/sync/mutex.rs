@@ -8,6 +8,14 @@
 //! of its own. A thread that locks a mutex it already holds, or threads that wait for each
 //! other's mutexes, end the execution as a deadlock.
 //!
+//! Poisoning is std's outside a check. Inside one it is not modelled: a panic ends the execution
+//! anyway, and the poison that unwinding the execution's threads leaves behind is cleared, so a
+//! `static` mutex starts every execution clean.
+//!
+//! A limitation: when a failed execution is torn down, its threads are unwound one after another
+//! with the simulation off; a destructor that locks a modelled mutex which a thread not yet
+//! unwound holds would wait for it for ever. Destructors of simulated code should not lock.
+//!
 //! To check a lock *algorithm* instead (such as `lockstep_core::Mutex`), build it on
 //! [`atomic`](super::atomic) and [`futex`](super::futex): then every step of the algorithm is
 //! explored.
@@ -52,8 +60,8 @@ pub struct Mutex<T: ?Sized> {
 pub struct MutexGuard<'a, T: ?Sized> {
     /// Dropped first in `drop`, so the real lock is free before the simulator hands it on.
     guard: ManuallyDrop<std::sync::MutexGuard<'a, T>>,
-    /// The mutex's address: its object in the simulation.
-    addr: usize,
+    /// The mutex: its address is its object in the simulation.
+    lock: &'a Mutex<T>,
     /// Where `lock` was called, for the unlock's trace row.
     location: &'static Location<'static>,
 }
@@ -123,12 +131,16 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let location = Location::caller();
+        let wrap = |guard| self.guard(guard, location);
         if let Some(e) = rt::current() {
             rt::mutex_lock(e, self.addr(), location);
+            // The simulator just made this thread the only holder, so this never blocks (all
+            // simulated threads share one OS thread); poison is not modelled (module docs).
+            self.inner.clear_poison();
+            return Ok(wrap(
+                self.inner.lock().unwrap_or_else(PoisonError::into_inner),
+            ));
         }
-        // Inside a check the simulator just made this thread the only holder, so this never
-        // blocks (all simulated threads share one OS thread).
-        let wrap = |guard| self.guard(guard, location);
         match self.inner.lock() {
             Ok(g) => Ok(wrap(g)),
             Err(p) => Err(PoisonError::new(wrap(p.into_inner()))),
@@ -156,12 +168,19 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let location = Location::caller();
-        if let Some(e) = rt::current()
-            && !rt::mutex_try_lock(e, self.addr(), location)
-        {
-            return Err(TryLockError::WouldBlock);
-        }
         let wrap = |guard| self.guard(guard, location);
+        if let Some(e) = rt::current() {
+            if !rt::mutex_try_lock(e, self.addr(), location) {
+                return Err(TryLockError::WouldBlock);
+            }
+            // As in `lock`.
+            self.inner.clear_poison();
+            return match self.inner.try_lock() {
+                Ok(g) => Ok(wrap(g)),
+                Err(TryLockError::Poisoned(p)) => Ok(wrap(p.into_inner())),
+                Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
+            };
+        }
         match self.inner.try_lock() {
             Ok(g) => Ok(wrap(g)),
             Err(TryLockError::Poisoned(p)) => Err(TryLockError::Poisoned(PoisonError::new(wrap(
@@ -178,7 +197,7 @@ impl<T: ?Sized> Mutex<T> {
     ) -> MutexGuard<'a, T> {
         MutexGuard {
             guard: ManuallyDrop::new(guard),
-            addr: self.addr(),
+            lock: self,
             location,
         }
     }
@@ -255,7 +274,12 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
         // SAFETY: dropped exactly once, here; the field is not used afterwards.
         unsafe { ManuallyDrop::drop(&mut self.guard) };
         if let Some(e) = rt::current() {
-            rt::mutex_unlock(e, self.addr, self.location);
+            // A panic inside the check poisoned it: poison is not modelled (module docs).
+            self.lock.inner.clear_poison();
+            rt::mutex_unlock(e, self.lock.addr(), self.location);
+        } else if rt::tearing_down() {
+            // Unwinding a finished execution's thread poisoned it; that is not the program's.
+            self.lock.inner.clear_poison();
         }
     }
 }
