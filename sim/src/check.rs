@@ -154,7 +154,10 @@ impl Config {
     /// newest buffered store first. This finds the bugs of a missing `SeqCst` between a store
     /// and a later load of another location (Dekker's pattern: both threads read the old
     /// values), which sequentially consistent runs cannot show. Weaker models (Arm's
-    /// load-load and store-store reordering) are not explored.
+    /// load-load and store-store reordering) are not explored. Every outcome it shows is one
+    /// x86 allows, but not every such outcome is explored: a store, a read-modify-write or a
+    /// SeqCst store to an atomic first commits the other threads' buffered stores to that same
+    /// atomic, so two threads' stores to one atomic are never buffered at once.
     ///
     /// For the random and PCT schedulers and replays; DFS explores sequentially consistent
     /// executions only, and panics if asked for this.

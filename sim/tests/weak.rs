@@ -212,3 +212,113 @@ fn moving_an_atomic_with_a_buffered_store_keeps_the_value() {
         assert_eq!(shared.load(Relaxed), 2);
     });
 }
+
+/// Coherence: main stores x=1; the other thread stores x=2, then y=1. If main then reads y==1
+/// and x==1, main's store came after the other's in x's order, so x ends 1 on x86.
+fn coherence() {
+    let v = Arc::new((AtomicU32::new(0), AtomicU32::new(0)));
+    let w = Arc::clone(&v);
+    let h = thread::spawn(move || {
+        w.0.store(2, Relaxed);
+        w.1.store(1, Relaxed);
+    });
+    v.0.store(1, Relaxed);
+    let r1 = v.1.load(Relaxed);
+    let r2 = v.0.load(Relaxed);
+    h.join().unwrap();
+    let last = v.0.load(Relaxed);
+    assert!(
+        !(r1 == 1 && r2 == 1 && last == 2),
+        "x86-TSO forbids r1=1 r2=1 final 2"
+    );
+}
+
+#[test]
+fn stores_to_one_atomic_commit_in_one_order_that_every_thread_sees() {
+    for config in configs() {
+        check(config.clone(), coherence);
+        check(config.iterations(5_000), coherence);
+    }
+}
+
+struct Published {
+    data: lockstep_sim::sync::cell::UnsafeCell<u32>,
+    flag: AtomicU32,
+}
+
+// SAFETY: `data` is written before the Release store of `flag` and read only after an Acquire
+// load that saw it, which is what the test checks.
+unsafe impl Sync for Published {}
+
+/// A Release store that another thread's buffered Relaxed store to the same atomic follows: an
+/// Acquire load that reads the Release store's value synchronizes with it (no data race).
+fn release_then_someone_elses_relaxed_store() {
+    let s = Arc::new(Published {
+        data: lockstep_sim::sync::cell::UnsafeCell::new(0),
+        flag: AtomicU32::new(0),
+    });
+    let (s1, s2) = (Arc::clone(&s), Arc::clone(&s));
+    let h1 = thread::spawn(move || {
+        // SAFETY: published by the Release store below; nobody reads it before.
+        s1.data.with_mut(|p| unsafe { *p = 42 });
+        s1.flag.store(1, Release);
+    });
+    let h2 = thread::spawn(move || s2.flag.store(2, Relaxed));
+    if s.flag.load(Acquire) == 1 {
+        // SAFETY: the Acquire load read the Release store that published it.
+        assert_eq!(s.data.with(|p| unsafe { *p }), 42);
+    }
+    h1.join().unwrap();
+    h2.join().unwrap();
+}
+
+#[test]
+fn a_buffered_relaxed_store_does_not_invent_a_data_race() {
+    for config in configs() {
+        check(config, release_then_someone_elses_relaxed_store);
+    }
+    check(Config::dfs(None), release_then_someone_elses_relaxed_store);
+}
+
+#[test]
+fn an_atomic_at_the_address_of_a_moved_one_reads_its_own_value() {
+    check(Config::random(7, 50).weak_memory(true), || {
+        let b = Box::new(AtomicU32::new(0));
+        b.store(5, Relaxed); // buffered, at the box's address
+        let moved: AtomicU32 = *b; // moved out; the box is freed without a drop at its address
+        let fresh = Box::new(AtomicU32::new(7)); // often at the same address
+        assert_eq!(fresh.load(Relaxed), 7);
+        assert_eq!(moved.load(Relaxed), 5);
+    });
+}
+
+#[test]
+fn a_flush_is_not_a_preemption() {
+    let f = try_check(
+        Config::replay("w:0x2-f0-0".parse().unwrap()).shrink(false),
+        || {
+            let x = AtomicU32::new(0);
+            let y = AtomicU32::new(0);
+            x.store(1, Relaxed);
+            y.store(1, Relaxed);
+            x.load(Relaxed);
+            panic!("end");
+        },
+    )
+    .unwrap_err();
+    assert_eq!(f.preemptions, 0, "{f}");
+}
+
+#[test]
+fn an_acquire_store_is_refused_with_weak_memory_too() {
+    for weak in [false, true] {
+        let f = try_check(Config::random(1, 1).weak_memory(weak), || {
+            AtomicU32::new(0).store(1, Acquire);
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&f.kind, FailureKind::Panic { message, .. } if message.contains("acquire store")),
+            "{f}"
+        );
+    }
+}

@@ -362,15 +362,16 @@ fn choose(exec: &Exec) -> Option<usize> {
         return None;
     };
     debug_assert!(c.runnable.contains(&t));
+    c.schedule.push(t);
+    s.step += 1;
+    if t >= FLUSH {
+        // A flush is not a thread's step: it neither preempts nor becomes the previous thread.
+        return Some(t);
+    }
     if c.prev.is_some_and(|p| p != t && c.runnable.contains(&p)) {
         c.preemptions += 1;
     }
     c.prev = Some(t);
-    c.schedule.push(t);
-    s.step += 1;
-    if t >= FLUSH {
-        return Some(t);
-    }
     s.current = t;
     exec.yielder.set(s.threads[t].yielder);
     if let Status::Spinning(_) = s.threads[t].status {

@@ -133,6 +133,9 @@ pub(crate) struct Visible {
     value: i128,
     /// Buffered stores to the object, over all threads.
     pending: u32,
+    /// The value the newest buffered store wrote to memory: if memory holds something else, the
+    /// atomic has moved away (or gone without a drop) and another now lives at the address.
+    newest: i128,
 }
 
 /// The schedule entry of a store-buffer flush: `FLUSH + t` makes the oldest buffered store of
@@ -639,28 +642,38 @@ pub(crate) fn buffered_store(
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let obj = s.object(addr, kind);
+    let memory = read(addr);
+    if s.objects[obj].visible.is_some_and(|v| v.newest != memory) {
+        discard_object(s, obj);
+    }
+    // Another thread's buffered stores to this atomic commit first (a legal moment for them):
+    // the stores buffered for one atomic are then always one thread's, in its order, so the
+    // order they commit in is the order they were made, as on x86.
+    s.settle_others(obj);
     let t = s.current;
     s.seq += 1;
     let seq = s.seq;
     let object = &mut s.objects[obj];
     match &mut object.visible {
-        Some(v) => v.pending += 1,
+        Some(v) => {
+            v.pending += 1;
+            v.newest = value;
+        }
         None => {
             object.visible = Some(Visible {
                 seq: 0,
-                value: read(addr),
+                value: memory,
                 pending: 1,
+                newest: value,
             })
         }
     }
     write(addr, value);
     let thread = &mut s.threads[t];
-    // Happens-before at the store, not at its commit: an Acquire load of the old value then
-    // joins the new clock, which may hide a race but never invents one.
+    // Happens-before at the store, not at its commit, and only ever added to: an Acquire load
+    // of an older value then joins this clock too, which may hide a race but never invents one.
     if releases(order) {
-        object.sync.assign(&thread.clock);
-    } else {
-        object.sync.clear();
+        object.sync.join(&thread.clock);
     }
     thread.clock.tick(t);
     if !thread.watch.contains(&obj) {
@@ -675,17 +688,22 @@ pub(crate) fn buffered_store(
     s.push(Some(obj), Op::BufferedStore { value }, location);
 }
 
-/// What a load of the atomic at `addr` by the current thread reads while stores to it are
-/// buffered (weak memory): its own newest buffered store (store forwarding), else the object's
-/// visible value; `None`: memory.
+/// What a load of the atomic at `addr` (holding `memory`) by the current thread reads while
+/// stores to it are buffered (weak memory): its own newest buffered store (store forwarding),
+/// else the object's visible value; `None`: memory.
 #[inline]
-pub(crate) fn forwarded(exec: &Exec, addr: usize) -> Option<i128> {
+pub(crate) fn forwarded(exec: &Exec, addr: usize, memory: i128) -> Option<i128> {
     if !exec.weak.get() {
         return None;
     }
-    let s = exec.state.borrow();
+    let mut s = exec.state.borrow_mut();
     let obj = *s.index.get(&addr)?;
     let visible = s.objects[obj].visible?;
+    if visible.newest != memory {
+        // The buffered stores were to an atomic that has moved away from this address.
+        discard_object(&mut s, obj);
+        return None;
+    }
     let own = s.threads[s.current]
         .buffer
         .iter()
@@ -802,9 +820,14 @@ pub(crate) fn settle(exec: &Exec, addr: usize) {
 /// Drops the buffered stores to the atomic at `addr` (they never write memory, see
 /// [`Buffered`]).
 fn discard(s: &mut State, addr: usize) {
-    if let Some(&obj) = s.index.get(&addr)
-        && s.objects[obj].visible.take().is_some()
-    {
+    if let Some(&obj) = s.index.get(&addr) {
+        discard_object(s, obj);
+    }
+}
+
+/// Drops the buffered stores to object `obj`.
+fn discard_object(s: &mut State, obj: usize) {
+    if s.objects[obj].visible.take().is_some() {
         for t in s.threads.iter_mut() {
             t.buffer.retain(|b| b.obj != obj);
         }
@@ -935,10 +958,11 @@ pub(crate) fn futex_wait(
     drain(exec);
     // The kernel reads what is committed: another thread's buffered store to the word is not
     // seen yet (weak memory).
-    let actual = match forwarded(exec, addr) {
+    let memory = word.load(Ordering::SeqCst);
+    let actual = match forwarded(exec, addr, memory.into()) {
         // The value was widened from this `u32`.
         Some(v) => v as u32,
-        None => word.load(Ordering::SeqCst),
+        None => memory,
     };
     {
         let mut s = exec.state.borrow_mut();

@@ -204,9 +204,11 @@ macro_rules! atomic {
             /// Reads the value a load by the current thread sees: its own newest buffered store
             /// to this atomic if there is one (weak memory), else the atomic's.
             fn read(&self, e: &Exec, a: &core::sync::atomic::$name, order: Ordering) -> $t {
-                match rt::forwarded(e, self.addr()) {
+                // The load itself first: it panics on an ordering a load cannot have.
+                let memory = a.load(order);
+                match rt::forwarded(e, self.addr(), memory as i128) {
                     Some(v) => <$t as FromBits>::from_bits(v),
-                    None => a.load(order),
+                    None => memory,
                 }
             }
 
@@ -246,7 +248,9 @@ macro_rules! atomic {
             pub fn store(&self, v: $t, order: Ordering) {
                 match rt::current() {
                     None => self.0.store(v, order),
-                    Some(e) if order != Ordering::SeqCst && e.weak.get() => rt::buffered_store(
+                    // Acquire and AcqRel stores go on to the plain store, which panics.
+                    Some(e) if matches!(order, Ordering::Relaxed | Ordering::Release)
+                        && e.weak.get() => rt::buffered_store(
                         e,
                         self.addr(),
                         stringify!($name),
