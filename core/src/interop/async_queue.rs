@@ -54,6 +54,60 @@ impl<const K: usize> Wakers<K> {
         }
     }
 
+    /// Sends `value` through `try_send`, waiting on these wakers while it reports full: a
+    /// failed try registers the task, then tries once more before it waits (the waiter's half of
+    /// the Dekker pair).
+    pub(super) async fn send<T>(
+        &self,
+        value: T,
+        mut try_send: impl FnMut(T) -> Result<(), TrySendError<T>>,
+    ) -> Result<(), SendError<T>> {
+        let mut value = Some(value);
+        poll_fn(|cx| {
+            // `poll_fn` is not polled again after `Ready`, so the value is there.
+            let Some(v) = value.take() else {
+                return Poll::Pending;
+            };
+            let v = match try_send(v) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
+                Err(TrySendError::Full(v)) => v,
+            };
+            self.register(cx.waker());
+            match try_send(v) {
+                Ok(()) => Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
+                Err(TrySendError::Full(v)) => {
+                    value = Some(v);
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// Receives through `try_recv`, waiting on these wakers while it reports empty (as in
+    /// [`send`](Self::send)).
+    pub(super) async fn recv<T>(
+        &self,
+        mut try_recv: impl FnMut() -> Result<T, TryRecvError>,
+    ) -> Result<T, RecvError> {
+        poll_fn(|cx| {
+            match try_recv() {
+                Ok(v) => return Poll::Ready(Ok(v)),
+                Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
+                Err(TryRecvError::Empty) => {}
+            }
+            self.register(cx.waker());
+            match try_recv() {
+                Ok(v) => Poll::Ready(Ok(v)),
+                Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
+                Err(TryRecvError::Empty) => Poll::Pending,
+            }
+        })
+        .await
+    }
+
     #[cold]
     fn wake_contended(&self) {
         let mut list = self.list.lock();
@@ -187,28 +241,7 @@ impl<T, const N: usize, const K: usize> AsyncQueue<T, N, K> {
     /// assert!(fut.as_mut().poll(&mut cx).is_ready());
     /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        let mut value = Some(value);
-        poll_fn(|cx| {
-            // `poll_fn` is not polled again after `Ready`, so the value is there.
-            let Some(v) = value.take() else {
-                return Poll::Pending;
-            };
-            let v = match self.try_send(v) {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
-                Err(TrySendError::Full(v)) => v,
-            };
-            self.senders.register(cx.waker());
-            match self.try_send(v) {
-                Ok(()) => Poll::Ready(Ok(())),
-                Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
-                Err(TrySendError::Full(v)) => {
-                    value = Some(v);
-                    Poll::Pending
-                }
-            }
-        })
-        .await
+        self.senders.send(value, |v| self.try_send(v)).await
     }
 
     /// Receives the oldest message, waiting (as a future) while the queue is empty.
@@ -230,20 +263,7 @@ impl<T, const N: usize, const K: usize> AsyncQueue<T, N, K> {
     /// assert_eq!(fut.as_mut().poll(&mut cx), core::task::Poll::Ready(Ok(3)));
     /// ```
     pub async fn recv(&self) -> Result<T, RecvError> {
-        poll_fn(|cx| {
-            match self.try_recv() {
-                Ok(v) => return Poll::Ready(Ok(v)),
-                Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
-                Err(TryRecvError::Empty) => {}
-            }
-            self.receivers.register(cx.waker());
-            match self.try_recv() {
-                Ok(v) => Poll::Ready(Ok(v)),
-                Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
-                Err(TryRecvError::Empty) => Poll::Pending,
-            }
-        })
-        .await
+        self.receivers.recv(|| self.try_recv()).await
     }
 
     /// Closes the queue and wakes every waiting task. Returns `true` if this call closed it.

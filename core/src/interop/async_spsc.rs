@@ -2,8 +2,6 @@
 //! (cargo feature `async`), each side's task woken through an embassy-sync waker registration.
 
 use core::fmt;
-use core::future::poll_fn;
-use core::task::Poll;
 
 use super::async_queue::Wakers;
 use crate::channel::{RecvError, SendError, TryRecvError, TrySendError};
@@ -303,28 +301,8 @@ impl<T, const N: usize> AsyncProducer<'_, T, N> {
     /// assert_eq!(second.as_mut().poll(&mut cx), core::task::Poll::Ready(Ok(())));
     /// ```
     pub async fn send(&mut self, value: T) -> Result<(), SendError<T>> {
-        let mut value = Some(value);
-        poll_fn(|cx| {
-            // `poll_fn` is not polled again after `Ready`, so the value is there.
-            let Some(v) = value.take() else {
-                return Poll::Pending;
-            };
-            let v = match self.try_send(v) {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
-                Err(TrySendError::Full(v)) => v,
-            };
-            self.chan.shared.sender.register(cx.waker());
-            match self.try_send(v) {
-                Ok(()) => Poll::Ready(Ok(())),
-                Err(TrySendError::Closed(v)) => Poll::Ready(Err(SendError(v))),
-                Err(TrySendError::Full(v)) => {
-                    value = Some(v);
-                    Poll::Pending
-                }
-            }
-        })
-        .await
+        let chan = self.chan;
+        chan.shared.sender.send(value, |v| self.try_send(v)).await
     }
 
     /// Closes the channel: later sends fail, the consumer drains what is left and its waiting
@@ -489,20 +467,8 @@ impl<T, const N: usize> AsyncConsumer<'_, T, N> {
     /// assert_eq!(fut.as_mut().poll(&mut cx), core::task::Poll::Ready(Ok(3)));
     /// ```
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        poll_fn(|cx| {
-            match self.try_recv() {
-                Ok(v) => return Poll::Ready(Ok(v)),
-                Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
-                Err(TryRecvError::Empty) => {}
-            }
-            self.chan.shared.receiver.register(cx.waker());
-            match self.try_recv() {
-                Ok(v) => Poll::Ready(Ok(v)),
-                Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
-                Err(TryRecvError::Empty) => Poll::Pending,
-            }
-        })
-        .await
+        let chan = self.chan;
+        chan.shared.receiver.recv(|| self.try_recv()).await
     }
 
     /// The number of queued messages (at least this many, as the consumer sees it).

@@ -120,16 +120,13 @@ pub(crate) struct Thread {
 pub(crate) struct Buffered {
     obj: usize,
     value: i128,
-    /// Issue order among all stores: the modification order of the atomic.
-    seq: u64,
     location: &'static Location<'static>,
 }
 
-/// What other threads read from an atomic while stores to it are buffered: the newest (in
-/// issue order) committed store, or the value before the first buffered one.
+/// What other threads read from an atomic while stores to it are buffered: the last committed
+/// store, or the value before the first buffered one.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Visible {
-    seq: u64,
     value: i128,
     /// Buffered stores to the object, over all threads.
     pending: u32,
@@ -423,12 +420,10 @@ impl State {
         let object = &mut self.objects[b.obj];
         let mut changed = false;
         if let Some(v) = &mut object.visible {
-            // A store issued later by another thread may have committed first: it stays.
-            if b.seq > v.seq {
-                changed = v.value != b.value;
-                v.seq = b.seq;
-                v.value = b.value;
-            }
+            // The buffered stores to one atomic are one thread's (see `buffered_store`): they
+            // commit in the order they were made.
+            changed = v.value != b.value;
+            v.value = b.value;
             v.pending -= 1;
             if v.pending == 0 {
                 // Memory holds the newest store, which has now committed.
@@ -651,8 +646,6 @@ pub(crate) fn buffered_store(
     // order they commit in is the order they were made, as on x86.
     s.settle_others(obj);
     let t = s.current;
-    s.seq += 1;
-    let seq = s.seq;
     let object = &mut s.objects[obj];
     match &mut object.visible {
         Some(v) => {
@@ -661,7 +654,6 @@ pub(crate) fn buffered_store(
         }
         None => {
             object.visible = Some(Visible {
-                seq: 0,
                 value: memory,
                 pending: 1,
                 newest: value,
@@ -682,7 +674,6 @@ pub(crate) fn buffered_store(
     thread.buffer.push_back(Buffered {
         obj,
         value,
-        seq,
         location,
     });
     s.push(Some(obj), Op::BufferedStore { value }, location);

@@ -147,8 +147,8 @@ macro_rules! atomic {
             pub fn into_inner(self) -> $t {
                 let this = ManuallyDrop::new(self);
                 if let Some(e) = rt::current() {
-                    // As in `get_mut`; and the atomic's memory is about to go.
-                    rt::settle(e, this.addr());
+                    // As in `get_mut` (forgetting drops the buffered stores too); and the
+                    // atomic's memory is about to go.
                     rt::forget(e, this.addr());
                 }
                 this.0.load(Ordering::Relaxed)
