@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::explain::{Failure, FailureKind};
 use crate::rt::exec::{Outcome, Runner};
-use crate::scheduler::{Dfs, Footprint, Pct, Random, Replay, Schedule, Scheduler};
+use crate::scheduler::{Dfs, Dpor, Footprint, Pct, Random, Replay, Schedule, Scheduler};
 
 /// A progress callback (see [`Config::progress`]).
 pub type ProgressFn = Arc<dyn Fn(&Stats) + Send + Sync>;
@@ -267,6 +267,10 @@ pub struct Stats {
     pub exhausted: bool,
     /// DFS only: some schedules were skipped because of the preemption bound.
     pub pruned: bool,
+    /// Exhaustive search without a bound: an estimate of how many executions the whole search
+    /// runs (abandoned ones included), from the shape of the part explored so far; exact once
+    /// it is complete.
+    pub estimate: Option<usize>,
 }
 
 /// Runs `f` under `config`; panics with the explained, shrunk failure if one is found.
@@ -340,6 +344,7 @@ enum Any {
     Random(Random),
     Pct(Pct),
     Dfs(Dfs),
+    Dpor(Dpor),
     Replay(Replay),
 }
 
@@ -349,6 +354,7 @@ impl Scheduler for Any {
             Any::Random(s) => s.begin(i),
             Any::Pct(s) => s.begin(i),
             Any::Dfs(s) => s.begin(i),
+            Any::Dpor(s) => s.begin(i),
             Any::Replay(s) => s.begin(i),
         }
     }
@@ -359,17 +365,23 @@ impl Scheduler for Any {
         runnable: &[usize],
         prev: Option<usize>,
         next: &[Footprint],
+        causes: &[u32],
     ) -> Option<usize> {
         match self {
-            Any::Random(s) => s.pick(runnable, prev, next),
-            Any::Pct(s) => s.pick(runnable, prev, next),
-            Any::Dfs(s) => s.pick(runnable, prev, next),
-            Any::Replay(s) => s.pick(runnable, prev, next),
+            Any::Random(s) => s.pick(runnable, prev, next, causes),
+            Any::Pct(s) => s.pick(runnable, prev, next, causes),
+            Any::Dfs(s) => s.pick(runnable, prev, next, causes),
+            Any::Dpor(s) => s.pick(runnable, prev, next, causes),
+            Any::Replay(s) => s.pick(runnable, prev, next, causes),
         }
     }
 
     fn needs_footprints(&self) -> bool {
-        matches!(self, Any::Dfs(_))
+        matches!(self, Any::Dfs(_) | Any::Dpor(_))
+    }
+
+    fn exact(&self) -> bool {
+        matches!(self, Any::Dpor(_))
     }
 
     fn end(&mut self, steps: usize) {
@@ -377,6 +389,7 @@ impl Scheduler for Any {
             Any::Random(s) => s.end(steps),
             Any::Pct(s) => s.end(steps),
             Any::Dfs(s) => s.end(steps),
+            Any::Dpor(s) => s.end(steps),
             Any::Replay(s) => s.end(steps),
         }
     }
@@ -404,6 +417,9 @@ fn run(
     let (mut sched, seed) = match &config.strategy {
         Strategy::Random => (Any::Random(Random::new(config.seed)), Some(config.seed)),
         Strategy::Pct { depth } => (Any::Pct(Pct::new(config.seed, *depth)), Some(config.seed)),
+        Strategy::Dfs {
+            preemption_bound: None,
+        } => (Any::Dpor(Dpor::new()), None),
         Strategy::Dfs { preemption_bound } => (Any::Dfs(Dfs::new(*preemption_bound)), None),
         Strategy::Replay(s) => (Any::Replay(Replay::new(s.steps())), None),
     };
@@ -449,6 +465,9 @@ fn run(
         if let Some(p) = &config.progress
             && stats.schedules % config.progress_every == 0
         {
+            if let Any::Dpor(d) = &sched {
+                stats.estimate = d.estimate(stats.schedules + stats.abandoned);
+            }
             p(&stats);
         }
     }
@@ -458,6 +477,14 @@ fn run(
         stats.exhausted = exhausted;
         stats.pruned = d.pruned;
         stats.complete = exhausted && !d.pruned;
+    }
+    if let Any::Dpor(d) = &sched {
+        let exhausted = d.exhausted || (stats.schedules + stats.abandoned < config.iterations);
+        stats.exhausted = exhausted;
+        stats.complete = exhausted;
+        if exhausted {
+            stats.estimate = Some(stats.schedules + stats.abandoned);
+        }
     }
     Ok(stats)
 }

@@ -9,7 +9,10 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::trace::{Op, Trace};
-use super::{Body, CURRENT, Control, Exec, FLUSH, Footprint, State, Status, TEARDOWN, current};
+use super::{
+    ALL, Body, CURRENT, Control, Exec, FLUSH, Footprint, NO_CAUSE, State, Status, TEARDOWN,
+    current,
+};
 use crate::explain::FailureKind;
 use crate::scheduler::Scheduler;
 
@@ -142,8 +145,10 @@ impl Runner {
                     max_steps: self.max_steps,
                     starting: true,
                     footprints: false,
+                    exact: false,
                     runnable: Vec::new(),
                     next: Vec::new(),
+                    causes: Vec::new(),
                     schedule: Vec::new(),
                     preemptions: 0,
                     prev: None,
@@ -162,6 +167,8 @@ impl Runner {
             c.starting = true;
             // SAFETY: as for `scheduler` above: valid for the whole run.
             c.footprints = unsafe { (*scheduler).needs_footprints() };
+            // SAFETY: as above.
+            c.exact = unsafe { (*scheduler).exact() };
             c.schedule = std::mem::take(&mut self.spare.1);
             c.schedule.clear();
             c.preemptions = 0;
@@ -293,13 +300,26 @@ fn choose(exec: &Exec) -> Option<usize> {
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     c.runnable.clear();
+    // Threads resumed from a spin hint by another thread's write (not because nothing else
+    // could run).
+    let mut spin_resumed = 0u64;
     for (i, t) in s.threads.iter().enumerate() {
         match t.status {
-            // A thread about to lock a held mutex cannot take its step.
-            Status::Runnable if t.wants.is_none_or(|m| s.objects[m].held.is_none()) => {
+            // A thread about to lock a held mutex, or to join an unfinished thread, cannot take
+            // its step.
+            Status::Runnable
+                if t.wants.is_none_or(|m| s.objects[m].held.is_none())
+                    && match t.next {
+                        Footprint::Join(child) => s.threads[child].status == Status::Finished,
+                        _ => true,
+                    } =>
+            {
                 c.runnable.push(i)
             }
             Status::Spinning(w) if t.watch.iter().any(|&o| s.objects[o].written > w) => {
+                if i < 64 {
+                    spin_resumed |= 1 << i;
+                }
                 c.runnable.push(i)
             }
             _ => {}
@@ -323,11 +343,13 @@ fn choose(exec: &Exec) -> Option<usize> {
         }
     }
     if c.runnable.is_empty() {
-        // Time passes only when nothing else can happen: timed waits expire.
+        // Time passes only when nothing else can happen: timed waits expire, after everything
+        // that happened so far.
         for (i, t) in s.threads.iter_mut().enumerate() {
             if let Status::Futex { timed: true, .. } = t.status {
                 t.status = Status::Runnable;
                 t.timed_out = true;
+                t.cause = ALL;
                 c.runnable.push(i);
             }
         }
@@ -349,15 +371,39 @@ fn choose(exec: &Exec) -> Option<usize> {
     let scheduler = unsafe { &mut *c.scheduler };
     if c.footprints {
         c.next.clear();
-        c.next
-            .extend(s.threads.iter().map(|t| match (t.peek, t.next) {
+        c.causes.clear();
+        let exact = c.exact;
+        for (i, t) in s.threads.iter().enumerate() {
+            let next = match (t.peek, t.next) {
                 (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
-                    p.footprint(obj)
+                    p.footprint(obj, exact)
+                }
+                (_, Footprint::Wake { obj, .. }) => Footprint::Wake {
+                    obj,
+                    woke: s
+                        .threads
+                        .iter()
+                        .any(|w| matches!(w.status, Status::Futex { obj: o, .. } if o == obj)),
+                },
+                // A `try_lock` of a held mutex only looks at it.
+                (_, Footprint::Lock { obj }) if t.trying && s.objects[obj].held.is_some() => {
+                    Footprint::Object { obj, write: false }
+                }
+                (_, Footprint::Local) if i < 64 && spin_resumed & (1 << i) != 0 => {
+                    Footprint::SpinResume
                 }
                 (_, n) => n,
-            }));
+            };
+            let cause = match next {
+                Footprint::Lock { obj } => s.objects[obj].released,
+                Footprint::Join(child) => s.threads[child].exit_step,
+                _ => t.cause,
+            };
+            c.next.push(next);
+            c.causes.push(cause);
+        }
     }
-    let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next) else {
+    let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next, &c.causes) else {
         c.abandoned = true;
         return None;
     };
@@ -377,6 +423,7 @@ fn choose(exec: &Exec) -> Option<usize> {
     if let Status::Spinning(_) = s.threads[t].status {
         s.threads[t].status = Status::Runnable;
     }
+    s.threads[t].cause = NO_CAUSE;
     Some(t)
 }
 
@@ -404,12 +451,9 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
     match result {
         Ok(()) => {
             s.threads[tid].status = Status::Finished;
+            // The `Exit` step that just ran: joiners depend on it.
+            s.threads[tid].exit_step = s.step as u32 - 1;
             s.push(None, Op::Finish, origin);
-            for t in s.threads.iter_mut() {
-                if t.status == Status::Join(tid) {
-                    t.status = Status::Runnable;
-                }
-            }
         }
         Err(payload) => {
             let message = PANIC_MESSAGE

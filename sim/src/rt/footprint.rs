@@ -1,56 +1,113 @@
-//! Footprints: what a thread's next step touches, for the partial-order reduction of the DFS
-//! scheduler (two steps of different threads that commute need to run in one order only).
+//! Footprints: what a thread's next step touches, for the partial-order reductions of the
+//! exhaustive schedulers (two steps of different threads that commute need to run in one order
+//! only).
 
 /// What a thread's next step touches, for partial-order reduction: two steps of different
-/// threads commute unless they touch the same object and one changes it, one joins the other's
-/// thread, or one is `Global`. Writes that leave the value as it is count as reads: either order
-/// gives the same state and the same return values.
+/// threads commute unless they touch the same object and one changes it (see
+/// [`conflicts`](Footprint::conflicts) for the exact relation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Footprint {
     /// Commutes with every other thread's step (spawning a thread, resuming after a wake or a
-    /// spin hint).
+    /// timeout, finishing).
     Local,
-    /// Reads (`write: false`) or changes object number `obj`.
+    /// Reads (`write: false`) or changes object number `obj` (an atomic, a shared cell, a
+    /// failed `try_lock` of a modelled mutex, a futex wait that will not sleep).
     Object { obj: usize, write: bool },
-    /// A futex wait that will sleep on word `obj` (it reads the word and joins its queue).
+    /// A futex wait that will sleep on word `obj`: it reads the word and joins its queue.
     Wait { obj: usize },
-    /// A futex wake on word `obj` (it changes the queue, not the word).
-    Wake { obj: usize },
-    /// Waits for thread `0` to finish: conflicts with that thread's `Exit`.
+    /// A futex wake on word `obj`: it changes the queue (`woke`: someone was waiting) or only
+    /// looks at it (nobody was); never the word.
+    Wake { obj: usize, woke: bool },
+    /// Takes the modelled mutex `obj` (only ever picked while it is free).
+    Lock { obj: usize },
+    /// Releases the modelled mutex `obj`.
+    Unlock { obj: usize },
+    /// Waits for thread `0` to finish: picked only once it has, so it commutes with everything
+    /// (the finish orders it).
     Join(usize),
-    /// The thread's closure returned; this step marks it finished (it wakes joiners).
+    /// The thread's closure returned; this step marks it finished (it lets joiners go on).
     Exit,
-    /// May depend on anything (thread start).
+    /// Resuming from a spin hint after another thread wrote what the spinner looked at. The
+    /// optimal search never takes it: the spin iteration changed nothing, and the order in which
+    /// the spinner reads after that write is explored anyway.
+    SpinResume,
+    /// May depend on anything (a thread not started yet).
     Global,
 }
 
+/// How a step uses one location (an object's value, or a futex word's wait queue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Read,
+    Write,
+    Lock,
+    Unlock,
+}
+
+impl Kind {
+    /// Whether two uses of one location by different threads do not commute.
+    #[inline]
+    pub(crate) fn conflicts(self, other: Kind) -> bool {
+        use Kind::*;
+        !matches!(
+            (self, other),
+            (Read, Read) | (Lock, Unlock) | (Unlock, Lock) | (Unlock, Unlock)
+        )
+    }
+}
+
+/// The locations a step uses: at most two (a sleeping futex wait reads the word and writes its
+/// queue). Location `2 * obj` is object `obj`'s value, `2 * obj + 1` its futex queue.
+pub(crate) type Accesses = ([(usize, Kind); 2], usize);
+
 impl Footprint {
+    /// The locations this step uses and how.
+    #[inline]
+    pub(crate) fn accesses(self) -> Accesses {
+        use Footprint::*;
+        const NONE: (usize, Kind) = (usize::MAX, Kind::Read);
+        match self {
+            Object { obj, write } => {
+                let k = if write { Kind::Write } else { Kind::Read };
+                ([(2 * obj, k), NONE], 1)
+            }
+            Wait { obj } => ([(2 * obj, Kind::Read), (2 * obj + 1, Kind::Write)], 2),
+            Wake { obj, woke } => {
+                let k = if woke { Kind::Write } else { Kind::Read };
+                ([(2 * obj + 1, k), NONE], 1)
+            }
+            Lock { obj } => ([(2 * obj, Kind::Lock), NONE], 1),
+            Unlock { obj } => ([(2 * obj, Kind::Unlock), NONE], 1),
+            Local | Join(_) | Exit | SpinResume | Global => ([NONE, NONE], 0),
+        }
+    }
+
     /// Whether this step of thread `me` may not commute with step `other` of thread `them`.
     #[inline]
     pub(crate) fn conflicts(self, me: usize, other: Footprint, them: usize) -> bool {
-        use Footprint::*;
-        match (self, other) {
-            (Local, _) | (_, Local) => false,
-            (Join(c), Exit) => c == them,
-            (Exit, Join(d)) => d == me,
-            (Join(_) | Exit, _) | (_, Join(_) | Exit) => false,
-            (Global, _) | (_, Global) => true,
-            (Object { obj: a, write: wa }, Object { obj: b, write: wb }) => a == b && (wa || wb),
-            (Wait { obj: a }, Object { obj: b, write })
-            | (Object { obj: b, write }, Wait { obj: a }) => a == b && write,
-            (Wake { .. }, Object { .. }) | (Object { .. }, Wake { .. }) => false,
-            (Wait { obj: a } | Wake { obj: a }, Wait { obj: b } | Wake { obj: b }) => a == b,
+        if me == them {
+            return true;
         }
+        if matches!(self, Footprint::Global) || matches!(other, Footprint::Global) {
+            return true;
+        }
+        let (a, na) = self.accesses();
+        let (b, nb) = other.accesses();
+        a[..na].iter().any(|&(la, ka)| {
+            b[..nb]
+                .iter()
+                .any(|&(lb, kb)| la == lb && ka.conflicts(kb))
+        })
     }
 }
 
 /// A parked thread's pending operation on an atomic word, re-evaluated against the word's current
-/// value when the DFS scheduler asks whether it will change anything.
+/// value when an exhaustive scheduler asks what it will do.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Pending {
-    /// Stores `new` (a store or swap): a write only if the value differs.
+    /// Stores `new` (a store or swap).
     Store { new: i128 },
-    /// Compare-and-swap: a write only if it will succeed and change the value.
+    /// Compare-and-swap: a write only if it will succeed.
     Cas { expected: i128, new: i128 },
     /// A futex wait: sleeps (joins the queue) only if the word holds `expected`.
     Wait { expected: i128 },
@@ -66,19 +123,59 @@ pub(crate) struct Peek {
 
 impl Peek {
     /// The footprint of the pending operation on object `obj`, given the value now.
-    pub(crate) fn footprint(&self, obj: usize) -> Footprint {
+    ///
+    /// `exact`: a store is a write even if it leaves the value as it is, and a successful
+    /// compare-and-swap even if it stores the value it found (the optimal search counts
+    /// modification orders, as GenMC does). Otherwise such a write counts as a read: either order
+    /// gives the same state and the same return values, which the sleep-set search exploits.
+    pub(crate) fn footprint(&self, obj: usize, exact: bool) -> Footprint {
         let now = (self.read)(self.word);
         match self.pending {
             Pending::Store { new } => Footprint::Object {
                 obj,
-                write: now != new,
+                write: exact || now != new,
             },
             Pending::Cas { expected, new } => Footprint::Object {
                 obj,
-                write: now == expected && now != new,
+                write: now == expected && (exact || now != new),
             },
             Pending::Wait { expected } if now == expected => Footprint::Wait { obj },
             Pending::Wait { .. } => Footprint::Object { obj, write: false },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Footprint::*;
+
+    #[test]
+    fn reads_commute_and_writes_do_not() {
+        let r = Object { obj: 1, write: false };
+        let w = Object { obj: 1, write: true };
+        assert!(!r.conflicts(0, r, 1));
+        assert!(r.conflicts(0, w, 1));
+        assert!(w.conflicts(0, w, 1));
+        assert!(!w.conflicts(0, Object { obj: 2, write: true }, 1));
+    }
+
+    #[test]
+    fn lock_acquisitions_conflict_with_each_other_and_failed_try_locks_only() {
+        let (l, u, failed) = (Lock { obj: 3 }, Unlock { obj: 3 }, Object { obj: 3, write: false });
+        assert!(l.conflicts(0, l, 1));
+        assert!(!l.conflicts(0, u, 1));
+        assert!(l.conflicts(0, failed, 1));
+        assert!(u.conflicts(0, failed, 1));
+    }
+
+    #[test]
+    fn futex_waits_conflict_with_writes_of_the_word_and_wakes_of_its_queue() {
+        let wait = Wait { obj: 4 };
+        assert!(wait.conflicts(0, Object { obj: 4, write: true }, 1));
+        assert!(!wait.conflicts(0, Object { obj: 4, write: false }, 1));
+        assert!(wait.conflicts(0, Wake { obj: 4, woke: false }, 1));
+        assert!(!Wake { obj: 4, woke: false }.conflicts(0, Wake { obj: 4, woke: false }, 1));
+        assert!(Wake { obj: 4, woke: true }.conflicts(0, Wake { obj: 4, woke: false }, 1));
+        assert!(!Join(1).conflicts(0, Exit, 1));
     }
 }

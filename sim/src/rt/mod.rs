@@ -29,7 +29,7 @@ use corosensei::Yielder;
 
 use crate::explain::{FailureKind, RaceAccess};
 use clock::VectorClock;
-pub(crate) use footprint::{Footprint, Peek, Pending};
+pub(crate) use footprint::{Footprint, Kind, Peek, Pending};
 use trace::{Event, Op};
 
 thread_local! {
@@ -78,10 +78,13 @@ pub(crate) enum Status {
     Runnable,
     /// Hinted that it spins; runnable again once the write counter passes this value.
     Spinning(u64),
-    /// Sleeping in a futex wait on `addr`; `seq` orders waiters FIFO.
-    Futex { addr: usize, seq: u64, timed: bool },
-    /// Waiting for a thread to finish.
-    Join(usize),
+    /// Sleeping in a futex wait on `addr` (object `obj`); `seq` orders waiters FIFO.
+    Futex {
+        addr: usize,
+        obj: usize,
+        seq: u64,
+        timed: bool,
+    },
     /// Its closure returned (or it panicked).
     Finished,
 }
@@ -108,7 +111,19 @@ pub(crate) struct Thread {
     pub(crate) buffer: VecDeque<Buffered>,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
+    /// The step that made its next step possible (the spawn, the wake, [`ALL`] for a timeout),
+    /// or [`NO_CAUSE`]: happens-before for the optimal search. Cleared when it takes the step.
+    pub(crate) cause: u32,
+    /// The step that finished it (its `Exit`), once finished.
+    pub(crate) exit_step: u32,
+    /// Its next step is a `try_lock` (a read of the mutex if it is held), not a blocking lock.
+    pub(crate) trying: bool,
 }
+
+/// No step caused a thread's next step beyond its own previous one.
+pub(crate) const NO_CAUSE: u32 = u32::MAX;
+/// Every step so far happened before it (a timeout: time passed because nothing else could run).
+pub(crate) const ALL: u32 = u32::MAX - 1;
 
 /// A store in its thread's store buffer (weak memory): the other threads do not see it yet.
 ///
@@ -165,6 +180,8 @@ pub(crate) struct Object {
     pub(crate) written: u64,
     /// For a modelled mutex: the thread holding it.
     pub(crate) held: Option<usize>,
+    /// For a modelled mutex: the step that last unlocked it ([`NO_CAUSE`]: never).
+    pub(crate) released: u32,
     /// With weak memory, while stores to it are buffered: what other threads read.
     visible: Option<Visible>,
 }
@@ -246,8 +263,13 @@ pub(crate) struct Control {
     pub(crate) starting: bool,
     /// Whether the scheduler looks at footprints (asked once per run).
     pub(crate) footprints: bool,
+    /// Whether it wants them exact (see [`Peek::footprint`]).
+    pub(crate) exact: bool,
     pub(crate) runnable: Vec<usize>,
     pub(crate) next: Vec<Footprint>,
+    /// The step each thread's next step depends on beyond its own previous one (see
+    /// [`Thread::cause`]), with `next`.
+    pub(crate) causes: Vec<u32>,
     /// The thread picked at each step.
     pub(crate) schedule: Vec<usize>,
     pub(crate) preemptions: usize,
@@ -336,6 +358,9 @@ impl State {
             wants: None,
             buffer: VecDeque::new(),
             origin,
+            cause: NO_CAUSE,
+            exit_step: NO_CAUSE,
+            trying: false,
         };
         let thread = match self.free_threads.pop() {
             Some(mut t) => {
@@ -380,6 +405,7 @@ impl State {
                     }
                     o.written = 0;
                     o.held = None;
+                    o.released = NO_CAUSE;
                     o.visible = None;
                     o
                 }
@@ -389,6 +415,7 @@ impl State {
                     cell: None,
                     written: 0,
                     held: None,
+                    released: NO_CAUSE,
                     visible: None,
                 },
             };
@@ -881,35 +908,26 @@ pub(crate) fn spawn(
     clock.assign(&s.threads[t].clock);
     clock.tick(child);
     s.add_thread(clock, location);
+    // The spawn is the step the child's first step depends on.
+    s.threads[child].cause = s.step as u32 - 1;
     s.threads[t].clock.tick(t);
     s.spawned.push_back((child, Body(body)));
     s.push(None, Op::Spawn { child }, location);
     child
 }
 
-/// Waits for thread `child` to finish (one step, then blocked until it has).
+/// Waits for thread `child` to finish: one step, which can be taken only once it has.
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
     park_at(exec, Footprint::Join(child));
     drain(exec);
-    loop {
-        {
-            let mut s = exec.state.borrow_mut();
-            let s = &mut *s;
-            let t = s.current;
-            if s.threads[child].status == Status::Finished {
-                let done = s.threads[child].clock.clone();
-                s.threads[t].clock.join(&done);
-                s.threads[t].clock.tick(t);
-                s.push(None, Op::Join { child }, location);
-                return;
-            }
-            s.threads[t].status = Status::Join(child);
-            s.push(None, Op::JoinWait { child }, location);
-            // Runnable again only once the child finished: the resumption is fixed.
-            s.threads[t].next = Footprint::Local;
-        }
-        park(exec);
-    }
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    let t = s.current;
+    debug_assert_eq!(s.threads[child].status, Status::Finished);
+    let done = s.threads[child].clock.clone();
+    s.threads[t].clock.join(&done);
+    s.threads[t].clock.tick(t);
+    s.push(None, Op::Join { child }, location);
 }
 
 /// How a futex wait ended.
@@ -975,9 +993,13 @@ pub(crate) fn futex_wait(
         s.seq += 1;
         s.threads[t].status = Status::Futex {
             addr,
+            obj,
             seq: s.seq,
             timed,
         };
+        // Resuming after the wake (or the timeout) touches nothing: the wake orders it.
+        s.threads[t].next = Footprint::Local;
+        s.threads[t].peek = None;
     }
     park(exec);
     let mut s = exec.state.borrow_mut();
@@ -1009,7 +1031,7 @@ pub(crate) fn futex_wake(
     location: &'static Location<'static>,
 ) -> usize {
     let obj = exec.state.borrow_mut().object(addr, "AtomicU32");
-    park_at(exec, Footprint::Wake { obj });
+    park_at(exec, Footprint::Wake { obj, woke: true });
     drain(exec);
     let mut s = exec.state.borrow_mut();
     let mut waiters: Vec<(u64, usize)> = s
@@ -1026,8 +1048,10 @@ pub(crate) fn futex_wake(
         waiters.truncate(1);
     }
     let woken: Vec<usize> = waiters.iter().map(|&(_, i)| i).collect();
+    let step = s.step as u32 - 1;
     for &i in &woken {
         s.threads[i].status = Status::Runnable;
+        s.threads[i].cause = step;
     }
     let n = woken.len();
     let obj = s.object(addr, "AtomicU32");
@@ -1058,7 +1082,7 @@ pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'
         let obj = s.object(addr, "Mutex");
         let t = s.current;
         let thread = &mut s.threads[t];
-        thread.next = Footprint::Object { obj, write: true };
+        thread.next = Footprint::Lock { obj };
         thread.peek = None;
         thread.wants = Some(obj);
     }
@@ -1095,9 +1119,20 @@ pub(crate) fn mutex_try_lock(
     addr: usize,
     location: &'static Location<'static>,
 ) -> bool {
-    park_at(exec, touch(exec, addr, "Mutex", true));
+    {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "Mutex");
+        let t = s.current;
+        let thread = &mut s.threads[t];
+        thread.next = Footprint::Lock { obj };
+        thread.peek = None;
+        thread.trying = true;
+    }
+    park(exec);
     drain(exec);
     let mut s = exec.state.borrow_mut();
+    let t = s.current;
+    s.threads[t].trying = false;
     let obj = s.object(addr, "Mutex");
     if s.objects[obj].held.is_none() {
         acquire_mutex(&mut s, obj, location, Op::TryLock { ok: true });
@@ -1113,20 +1148,28 @@ pub(crate) fn mutex_try_lock(
     false
 }
 
-/// Unlocks the modelled mutex at `addr`: not a step of its own (it only lets waiting threads be
-/// picked, and the thread's next operation is a step), but recorded, and it publishes the
-/// thread's clock to the next locker.
+/// Unlocks the modelled mutex at `addr` (one step): publishes the thread's clock to the next
+/// locker, and lets threads waiting for it be picked.
 pub(crate) fn mutex_unlock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "Mutex");
+        let t = s.current;
+        if s.objects[obj].held != Some(t) {
+            // A guard taken outside this execution (before `check`): nothing to hand on.
+            return;
+        }
+        s.threads[t].next = Footprint::Unlock { obj };
+        s.threads[t].peek = None;
+    }
+    park(exec);
     drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let obj = s.object(addr, "Mutex");
     let t = s.current;
-    if s.objects[obj].held != Some(t) {
-        // A guard taken outside this execution (before `check`): nothing to hand on.
-        return;
-    }
     s.objects[obj].held = None;
+    s.objects[obj].released = s.step as u32 - 1;
     s.objects[obj].sync.assign(&s.threads[t].clock);
     s.threads[t].clock.tick(t);
     s.writes += 1;

@@ -104,6 +104,7 @@ impl Scheduler for Dfs {
         runnable: &[usize],
         prev: Option<usize>,
         next: &[Footprint],
+        _causes: &[u32],
     ) -> Option<usize> {
         if let Some(node) = self.stack.get(self.depth) {
             self.depth += 1;

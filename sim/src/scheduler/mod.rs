@@ -11,11 +11,13 @@ use crate::rt::FLUSH;
 pub(crate) use crate::rt::Footprint;
 
 mod dfs;
+mod dpor;
 mod pct;
 mod random;
 mod replay;
 
 pub(crate) use dfs::Dfs;
+pub(crate) use dpor::Dpor;
 pub(crate) use pct::Pct;
 pub(crate) use random::Random;
 pub(crate) use replay::Replay;
@@ -26,17 +28,25 @@ pub(crate) trait Scheduler {
     fn begin(&mut self, iteration: usize) -> bool;
 
     /// Picks one of `runnable` (ascending, never empty); `prev` ran the previous step; `next`
-    /// holds each thread's next footprint if [`needs_footprints`](Self::needs_footprints).
-    /// `None` abandons the execution (it would only repeat explored ones).
+    /// holds each thread's next footprint and `causes` the step it depends on beyond the
+    /// thread's own previous one (or `NO_CAUSE`, `ALL`) if
+    /// [`needs_footprints`](Self::needs_footprints). `None` abandons the execution (it would
+    /// only repeat explored ones, or it is blocked where the search never goes on).
     fn pick(
         &mut self,
         runnable: &[usize],
         prev: Option<usize>,
         next: &[Footprint],
+        causes: &[u32],
     ) -> Option<usize>;
 
     /// Whether `pick` looks at the footprints.
     fn needs_footprints(&self) -> bool {
+        false
+    }
+
+    /// Whether the footprints must count every store as a write (see `Peek::footprint`).
+    fn exact(&self) -> bool {
         false
     }
 

@@ -60,6 +60,7 @@ impl Scheduler for Pct {
         runnable: &[usize],
         _prev: Option<usize>,
         _next: &[Footprint],
+        _causes: &[u32],
     ) -> Option<usize> {
         if runnable.len() == 1 {
             // Not a choice: change points are spent only where they can change the schedule.

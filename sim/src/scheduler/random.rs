@@ -31,6 +31,7 @@ impl Scheduler for Random {
         runnable: &[usize],
         _prev: Option<usize>,
         _next: &[Footprint],
+        _causes: &[u32],
     ) -> Option<usize> {
         if runnable.len() == 1 {
             return Some(runnable[0]);

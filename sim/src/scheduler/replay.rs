@@ -27,6 +27,7 @@ impl Scheduler for Replay {
         runnable: &[usize],
         prev: Option<usize>,
         _next: &[Footprint],
+        _causes: &[u32],
     ) -> Option<usize> {
         let want = self.steps.get(self.pos).copied();
         self.pos += 1;

@@ -1,0 +1,402 @@
+//! Optimal dynamic partial-order reduction: every Mazurkiewicz trace of the program exactly
+//! once, none twice, none abandoned (Abdulla, Aronis, Jonsson, Sagonas, "Optimal Dynamic
+//! Partial Order Reduction", POPL 2014, and "Source Sets: A Foundation for Optimal Dynamic
+//! Partial Order Reduction", JACM 2017: source sets with wake-up trees).
+//!
+//! The search is stateless: each execution re-runs the program from the start, following the
+//! choices on the stack and then extending it. At each step the engine records the step's
+//! happens-before clock: its thread's previous step, the step that made it possible (the spawn,
+//! the wake, the exit a join waited for, the unlock a lock waited for), and every earlier step of
+//! another thread that it does not commute with (see [`Footprint::conflicts`]). Two steps race
+//! when they conflict and nothing else orders them. For each race `e ... e'` found in a new part
+//! of the execution, the sequence `v` = the steps between them that do not happen after `e`,
+//! then `e'`, is a way to run `e'` before `e`: it is inserted into the wake-up tree of the state
+//! before `e` unless a sleeping thread or an existing branch already covers it (weak initials).
+//! After a choice's subtree is explored the choice goes to sleep at its node, so a later branch
+//! never repeats it.
+//!
+//! Everything the simulator models takes part with its true dependencies: atomics and shared
+//! cells (two accesses conflict only if one writes; a store is a write even of the same value,
+//! a failed compare-and-swap a read), futex waits and wakes (a sleeping wait reads the word and
+//! joins its queue; a wake changes the queue only if somebody waits), the modelled mutex
+//! (acquisitions conflict with each other and with failed `try_lock`s; an unlock orders the
+//! next acquisition without conflicting with it), spawn and join (they order, never conflict).
+//! A thread resumed from a spin hint by another thread's write is never run: the spin iteration
+//! changed nothing, and the order in which the spinner reads after that write is explored as a
+//! race of its read. An execution in which only such threads could go on ends there and is
+//! counted as abandoned; it stays rare in programs that spin briefly.
+
+use super::{Footprint, Scheduler};
+use crate::rt::clock::VectorClock;
+use crate::rt::{ALL, Kind, NO_CAUSE};
+
+/// No event.
+const NONE: u32 = u32::MAX;
+
+/// A branch of a wake-up tree: the step `thread` takes there (its footprint as last seen), and
+/// the branches after it.
+#[derive(Debug)]
+struct Branch {
+    thread: usize,
+    fp: Footprint,
+    children: Vec<Branch>,
+}
+
+/// The state before one step of the current execution.
+#[derive(Debug)]
+struct Node {
+    /// The thread taking the step in the current execution, and what the step touches.
+    thread: usize,
+    fp: Footprint,
+    /// Threads whose next step here is already covered (with that step's footprint): the
+    /// choices explored before the current one, and those asleep on arrival.
+    sleep: Vec<(usize, Footprint)>,
+    /// The branches still to explore here, in order (the wake-up tree minus the current branch).
+    wut: Vec<Branch>,
+    /// The rest of the current branch: the next node's wake-up tree, once it is reached.
+    sub: Vec<Branch>,
+    /// Choices explored here before the current one.
+    done: usize,
+}
+
+/// One step of the current execution, for happens-before.
+#[derive(Debug, Default)]
+struct Step {
+    thread: usize,
+    fp: Footprint,
+    /// The step's vector clock: entry `t` counts thread `t`'s steps that happen before it (or
+    /// are it).
+    clock: VectorClock,
+}
+
+impl Default for Footprint {
+    fn default() -> Self {
+        Footprint::Local
+    }
+}
+
+/// What earlier steps a new step of a location conflicts with.
+#[derive(Debug, Default)]
+struct Loc {
+    /// The last step that changed it (a write, a lock or an unlock).
+    last_write: Option<u32>,
+    /// The last lock (for a modelled mutex).
+    last_lock: Option<u32>,
+    /// Reads since the last change.
+    reads: Vec<u32>,
+}
+
+/// The optimal exhaustive search (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct Dpor {
+    stack: Vec<Node>,
+    /// The next step's index in the current execution.
+    depth: usize,
+    /// The first node of the current execution that is not a replay of the previous one: races
+    /// are sought from its step on (earlier ones were, when those steps first ran).
+    branch: usize,
+    steps: Vec<Step>,
+    /// Each thread's last step in the current execution.
+    last: Vec<u32>,
+    locs: Vec<Loc>,
+    /// Scratch: the steps the current one conflicts with.
+    cands: Vec<u32>,
+    /// Whether every trace has been explored.
+    pub(crate) exhausted: bool,
+}
+
+impl Dpor {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// An estimate of the number of executions in the whole search, from the shape of the tree
+    /// seen so far (each choice taken as an equal share of its node), given `done` so far.
+    pub(crate) fn estimate(&self, done: usize) -> Option<usize> {
+        let mut share = 1.0f64;
+        let mut covered = 0.0f64;
+        for n in &self.stack {
+            let width = (n.done + 1 + n.wut.len()) as f64;
+            covered += share * n.done as f64 / width;
+            share /= width;
+        }
+        covered += share;
+        (covered > 0.0).then(|| ((done as f64 / covered).ceil() as usize).max(done))
+    }
+
+    /// Records step `j`: thread `t` with footprint `fp`, made possible by step `cause`; seeks
+    /// its races if `detect`.
+    fn record(&mut self, j: usize, t: usize, fp: Footprint, cause: u32, detect: bool) {
+        if self.steps.len() <= j {
+            self.steps.push(Step::default());
+        }
+        if self.last.len() <= t {
+            self.last.resize(t + 1, NONE);
+        }
+        let mut clock = std::mem::take(&mut self.steps[j].clock);
+        clock.clear();
+        if self.last[t] != NONE {
+            clock.assign(&self.steps[self.last[t] as usize].clock);
+        }
+        let before_cause = matches!(fp, Footprint::Lock { .. }).then(|| clock.clone());
+        match cause {
+            NO_CAUSE => {}
+            ALL => {
+                for &l in &self.last {
+                    if l != NONE {
+                        clock.join(&self.steps[l as usize].clock);
+                    }
+                }
+            }
+            c => clock.join(&self.steps[c as usize].clock),
+        }
+        // The earlier steps it conflicts with, and the locations' new state.
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
+        let (acc, n) = fp.accesses();
+        for &(l, kind) in &acc[..n] {
+            if self.locs.len() <= l {
+                self.locs.resize_with(l + 1, Loc::default);
+            }
+            let loc = &mut self.locs[l];
+            let j = j as u32;
+            match kind {
+                Kind::Read => {
+                    cands.extend(loc.last_write);
+                    loc.reads.push(j);
+                }
+                Kind::Write => {
+                    cands.extend(loc.last_write);
+                    cands.append(&mut loc.reads);
+                    loc.last_write = Some(j);
+                }
+                Kind::Lock => {
+                    cands.extend(loc.last_lock);
+                    cands.append(&mut loc.reads);
+                    loc.last_write = Some(j);
+                    loc.last_lock = Some(j);
+                }
+                Kind::Unlock => {
+                    cands.append(&mut loc.reads);
+                    loc.last_write = Some(j);
+                }
+            }
+        }
+        cands.retain(|&c| self.steps[c as usize].thread != t);
+        if detect && !cands.is_empty() {
+            // A race with `c`: nothing but the conflict orders them (for a lock, the unlock that
+            // let it go is part of the conflict, not another order).
+            let base = before_cause.as_ref().unwrap_or(&clock);
+            for (x, &c) in cands.iter().enumerate() {
+                let ct = self.steps[c as usize].thread;
+                let ci = self.steps[c as usize].clock.get(ct);
+                if base.get(ct) >= ci {
+                    continue;
+                }
+                let ordered = cands.iter().enumerate().any(|(y, &d)| {
+                    y != x && d != c && self.steps[d as usize].clock.get(ct) >= ci
+                });
+                if !ordered {
+                    self.race(c as usize, j, t, fp);
+                }
+            }
+        }
+        for &c in &cands {
+            clock.join(&self.steps[c as usize].clock);
+        }
+        clock.tick(t);
+        self.cands = cands;
+        let step = &mut self.steps[j];
+        step.thread = t;
+        step.fp = fp;
+        step.clock = clock;
+        self.last[t] = j as u32;
+    }
+
+    /// Step `i` races with step `j` (thread `t`, footprint `fp`, being recorded): schedules
+    /// `j` before `i` at node `i` unless that is covered already.
+    fn race(&mut self, i: usize, j: usize, t: usize, fp: Footprint) {
+        let it = self.steps[i].thread;
+        let ic = self.steps[i].clock.get(it);
+        let mut v: Vec<(usize, Footprint)> = self.steps[i + 1..j]
+            .iter()
+            .filter(|s| s.clock.get(it) < ic)
+            .map(|s| (s.thread, s.fp))
+            .collect();
+        v.push((t, fp));
+        let node = &mut self.stack[i];
+        if node.sleep.iter().any(|&(q, fq)| weak_initial(&v, q, fq)) {
+            return;
+        }
+        insert(&mut node.wut, v);
+    }
+}
+
+/// Whether thread `q`, whose next step has footprint `fq`, can start a sequence equivalent to
+/// `v` extended somehow: its first step in `v` depends on no earlier step of `v`, or it has none
+/// in `v` and its step commutes with all of `v`.
+fn weak_initial(v: &[(usize, Footprint)], q: usize, fq: Footprint) -> bool {
+    match v.iter().position(|e| e.0 == q) {
+        Some(k) => v[..k].iter().all(|e| !e.1.conflicts(e.0, v[k].1, q)),
+        None => v.iter().all(|e| !e.1.conflicts(e.0, fq, q)),
+    }
+}
+
+/// Inserts sequence `v` into the wake-up tree `forest`, unless a branch already covers it.
+fn insert(mut forest: &mut Vec<Branch>, mut v: Vec<(usize, Footprint)>) {
+    loop {
+        let Some(x) = forest.iter().position(|b| weak_initial(&v, b.thread, b.fp)) else {
+            let mut chain = Vec::new();
+            for &(thread, fp) in v.iter().rev() {
+                chain = vec![Branch {
+                    thread,
+                    fp,
+                    children: chain,
+                }];
+            }
+            forest.extend(chain);
+            return;
+        };
+        let b = &mut forest[x];
+        if let Some(k) = v.iter().position(|e| e.0 == b.thread) {
+            v.remove(k);
+        }
+        if b.children.is_empty() || v.is_empty() {
+            return;
+        }
+        forest = &mut b.children;
+    }
+}
+
+impl Scheduler for Dpor {
+    fn begin(&mut self, iteration: usize) -> bool {
+        self.depth = 0;
+        self.last.clear();
+        for l in &mut self.locs {
+            l.last_write = None;
+            l.last_lock = None;
+            l.reads.clear();
+        }
+        if iteration == 0 {
+            self.branch = 0;
+            return true;
+        }
+        while let Some(top) = self.stack.last_mut() {
+            top.sleep.push((top.thread, top.fp));
+            top.done += 1;
+            if !top.wut.is_empty() {
+                let b = top.wut.remove(0);
+                top.thread = b.thread;
+                top.fp = b.fp;
+                top.sub = b.children;
+                self.branch = self.stack.len() - 1;
+                return true;
+            }
+            self.stack.pop();
+        }
+        self.exhausted = true;
+        false
+    }
+
+    fn needs_footprints(&self) -> bool {
+        true
+    }
+
+    fn exact(&self) -> bool {
+        true
+    }
+
+    fn pick(
+        &mut self,
+        runnable: &[usize],
+        prev: Option<usize>,
+        next: &[Footprint],
+        causes: &[u32],
+    ) -> Option<usize> {
+        let j = self.depth;
+        let t = if let Some(node) = self.stack.get_mut(j) {
+            let t = node.thread;
+            if !runnable.contains(&t) || next[t] == Footprint::SpinResume {
+                // The branch's step is not possible here after all.
+                return None;
+            }
+            node.fp = next[t];
+            t
+        } else {
+            let (sleep, mut wut): (Vec<(usize, Footprint)>, Vec<Branch>) =
+                match self.stack.last_mut() {
+                    Some(p) => {
+                        let (pt, pf) = (p.thread, p.fp);
+                        let sleep = p
+                            .sleep
+                            .iter()
+                            .copied()
+                            .filter(|&(q, fq)| !fq.conflicts(q, pf, pt))
+                            .collect();
+                        (sleep, std::mem::take(&mut p.sub))
+                    }
+                    None => (Vec::new(), Vec::new()),
+                };
+            let (t, sub) = if wut.is_empty() {
+                let free = |q: &usize| {
+                    runnable.contains(q)
+                        && next[*q] != Footprint::SpinResume
+                        && !sleep.iter().any(|s| s.0 == *q)
+                };
+                // Go on with the thread that ran last if possible: fewer preemptions.
+                (prev.filter(free).or_else(|| runnable.iter().copied().find(free))?, Vec::new())
+            } else {
+                let b = wut.remove(0);
+                if !runnable.contains(&b.thread) || next[b.thread] == Footprint::SpinResume {
+                    return None;
+                }
+                (b.thread, b.children)
+            };
+            self.stack.push(Node {
+                thread: t,
+                fp: next[t],
+                sleep,
+                wut,
+                sub,
+                done: 0,
+            });
+            t
+        };
+        self.record(j, t, next[t], causes[t], j >= self.branch);
+        self.depth += 1;
+        Some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Footprint::Object;
+
+    const W: Footprint = Object { obj: 0, write: true };
+    const R: Footprint = Object { obj: 0, write: false };
+
+    #[test]
+    fn a_thread_is_a_weak_initial_when_nothing_before_it_conflicts() {
+        let v = [(1, R), (2, R)];
+        assert!(weak_initial(&v, 2, R));
+        assert!(weak_initial(&v, 3, R));
+        assert!(!weak_initial(&v, 3, W));
+        let v = [(1, W), (2, R)];
+        assert!(!weak_initial(&v, 2, R));
+    }
+
+    #[test]
+    fn insertion_skips_covered_sequences_and_adds_new_ones_last() {
+        let mut forest = Vec::new();
+        insert(&mut forest, vec![(1, W), (2, W)]);
+        assert_eq!(forest.len(), 1);
+        // Covered: starts with the same thread, whose branch is a chain ending in a leaf.
+        insert(&mut forest, vec![(1, W), (2, W)]);
+        assert_eq!(forest.len(), 1);
+        assert_eq!(forest[0].children.len(), 1);
+        insert(&mut forest, vec![(2, W)]);
+        assert_eq!(forest.len(), 2);
+        assert_eq!(forest[1].thread, 2);
+    }
+}

@@ -1,0 +1,94 @@
+//! The optimal exhaustive search: the number of executions it runs is the number of
+//! Mazurkiewicz traces, and it abandons none.
+
+use std::sync::Arc;
+
+use lockstep_sim::sync::Mutex;
+use lockstep_sim::sync::atomic::{AtomicI64, AtomicU32, Ordering::SeqCst};
+use lockstep_sim::{Config, Stats, check, thread};
+
+fn exhaustive(f: impl Fn()) -> Stats {
+    let stats = check(Config::dfs(None), f);
+    assert!(stats.complete, "{stats:?}");
+    stats
+}
+
+/// (2KN)! / ((2K)!)^N: every order of N threads' 2K mutually conflicting steps.
+fn minimum(n: u64, k: u64) -> usize {
+    let fact = |x: u64| (1..=x).map(u128::from).product::<u128>();
+    (fact(2 * k * n) / fact(2 * k).pow(n as u32)) as usize
+}
+
+fn atomic_counter(n: usize, k: usize) -> impl Fn() {
+    move || {
+        let count = Arc::new(AtomicI64::new(0));
+        let hs: Vec<_> = (0..n)
+            .map(|_| {
+                let c = Arc::clone(&count);
+                thread::spawn(move || {
+                    for _ in 0..k {
+                        c.fetch_add(100, SeqCst);
+                        c.fetch_sub(100, SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(count.load(SeqCst), 0);
+    }
+}
+
+fn locked_counter(n: usize, k: usize) -> impl Fn() {
+    move || {
+        let count = Arc::new(Mutex::new(0i64));
+        let hs: Vec<_> = (0..n)
+            .map(|_| {
+                let c = Arc::clone(&count);
+                thread::spawn(move || {
+                    for _ in 0..k {
+                        *c.lock().unwrap() += 100;
+                        *c.lock().unwrap() -= 100;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(*count.lock().unwrap(), 0);
+    }
+}
+
+#[test]
+fn counters_run_every_trace_once() {
+    for (n, k) in [(2, 2), (3, 1), (2, 3)] {
+        let min = minimum(n as u64, k as u64);
+        let a = exhaustive(atomic_counter(n, k));
+        let l = exhaustive(locked_counter(n, k));
+        assert_eq!((a.schedules, a.abandoned), (min, 0), "atomic {n}x{k}");
+        assert_eq!((l.schedules, l.abandoned), (min, 0), "locked {n}x{k}");
+    }
+}
+
+#[test]
+fn store_buffering_has_three_executions() {
+    let stats = exhaustive(|| {
+        let x = Arc::new(AtomicU32::new(0));
+        let y = Arc::new(AtomicU32::new(0));
+        let (x1, y1) = (Arc::clone(&x), Arc::clone(&y));
+        let h = thread::spawn(move || {
+            x1.store(1, SeqCst);
+            y1.load(SeqCst)
+        });
+        let (x2, y2) = (Arc::clone(&x), Arc::clone(&y));
+        let g = thread::spawn(move || {
+            y2.store(1, SeqCst);
+            x2.load(SeqCst)
+        });
+        let (a, b) = (h.join().unwrap(), g.join().unwrap());
+        assert!(a == 1 || b == 1);
+    });
+    assert_eq!((stats.schedules, stats.abandoned), (3, 0));
+}
