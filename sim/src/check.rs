@@ -122,16 +122,56 @@ impl Config {
         Self::with(Strategy::Pct { depth }, seed, iterations)
     }
 
-    /// Every schedule with at most `preemption_bound` preemptions (`None`: every schedule).
+    /// An exhaustive search: every execution (`None`), or every schedule with at most
+    /// `preemption_bound` preemptions.
+    ///
+    /// Without a bound the search is optimal dynamic partial-order reduction (Abdulla et al.,
+    /// POPL 2014 and JACM 2017): it runs each Mazurkiewicz trace of the program exactly once,
+    /// that is one execution per way the conflicting steps can be ordered (for atomics: per
+    /// reads-from and modification order), and abandons none. Steps conflict when they touch
+    /// the same atomic or shared cell and one writes (a store is a write even of the value
+    /// already there; a failed compare-and-swap is a read), when they are futex waits and wakes
+    /// of one word that change its queue, or acquisitions of one modelled mutex (an unlock
+    /// orders the next acquisition, it does not conflict with it); spawn and join order
+    /// threads and conflict with nothing. [`Stats::schedules`] is then the number of traces,
+    /// [`Stats::complete`] says whether the search ended, and [`Stats::estimate`] estimates
+    /// the total while it runs (see [`progress`](Self::progress)).
+    ///
+    /// Spin loops: a thread at a spin hint is resumed in this search only by nothing else being
+    /// able to run (a livelock is then found at the step limit). Once another thread writes
+    /// what it looked at, the search does not resume it: the spin iteration changed nothing,
+    /// and the executions in which it reads after that write are explored as a race of its
+    /// read. An execution in which only such spinners could go on is abandoned and counted in
+    /// [`Stats::abandoned`].
+    ///
+    /// With a bound the search is a depth-first search with sleep sets: preemption-bounded
+    /// searches find shallow bugs fast in programs too big for the full search, but may run a
+    /// trace more than once.
     ///
     /// # Examples
     ///
     /// ```
-    /// let stats = lockstep_sim::check(lockstep_sim::Config::dfs(None), || {});
+    /// use std::sync::Arc;
+    /// use lockstep_sim::{Config, check, thread};
+    /// use lockstep_sim::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    ///
+    /// // Store buffering: three executions, one per outcome other than both loads reading 0.
+    /// let stats = check(Config::dfs(None), || {
+    ///     let (x, y) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    ///     let (x1, y1) = (Arc::clone(&x), Arc::clone(&y));
+    ///     let h = thread::spawn(move || {
+    ///         x1.store(1, SeqCst);
+    ///         y1.load(SeqCst)
+    ///     });
+    ///     y.store(1, SeqCst);
+    ///     let b = x.load(SeqCst);
+    ///     assert!(h.join().unwrap() == 1 || b == 1);
+    /// });
     /// assert!(stats.complete);
+    /// assert_eq!((stats.schedules, stats.abandoned), (3, 0));
     /// ```
     pub fn dfs(preemption_bound: Option<usize>) -> Self {
-        Self::with(Strategy::Dfs { preemption_bound }, 0, 10_000_000)
+        Self::with(Strategy::Dfs { preemption_bound }, 0, usize::MAX)
     }
 
     /// One execution following `schedule`.
@@ -254,8 +294,10 @@ impl Config {
 pub struct Stats {
     /// Executions run to the end (not counting shrinking).
     pub schedules: usize,
-    /// DFS only: executions cut short because they would only repeat explored ones (every
-    /// runnable thread was asleep).
+    /// Exhaustive search only: executions cut short. With a preemption bound, because they
+    /// would only repeat explored ones (every runnable thread was asleep); without one (the
+    /// optimal search, which repeats nothing), because only a thread resumed from a spin hint
+    /// could go on (see [`Config::dfs`]): 0 on programs that do not spin.
     pub abandoned: usize,
     /// Steps over all executions.
     pub steps: usize,

@@ -92,3 +92,4 @@ fn store_buffering_has_three_executions() {
     });
     assert_eq!((stats.schedules, stats.abandoned), (3, 0));
 }
+

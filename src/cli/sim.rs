@@ -88,7 +88,7 @@ fn race(args: &RaceArgs) -> ExitCode {
     };
     let (threads, iters) = (args.threads as usize, args.iters as usize);
     let schedules = args.schedules.unwrap_or(match args.scheduler {
-        SchedulerArg::Dfs => 10_000_000,
+        SchedulerArg::Dfs => usize::MAX,
         _ => 100_000,
     });
     if args.weak_memory && args.replay.is_none() && matches!(args.scheduler, SchedulerArg::Dfs) {
@@ -123,7 +123,7 @@ fn race(args: &RaceArgs) -> ExitCode {
             Config::dfs(args.bound).iterations(schedules.max(1)),
             match args.bound {
                 Some(b) => format!("exhaustive DFS, at most {b} preemptions"),
-                None => "exhaustive DFS, every schedule".to_owned(),
+                None => "exhaustive search (optimal DPOR: every trace once)".to_owned(),
             },
         ),
     };
@@ -142,12 +142,13 @@ fn race(args: &RaceArgs) -> ExitCode {
     }
     let bar = if args.replay.is_none() {
         let bar = match args.scheduler {
-            SchedulerArg::Dfs => ProgressBar::new_spinner(),
+            SchedulerArg::Dfs => ProgressBar::no_length(),
             _ => ProgressBar::new(schedules as u64),
         };
+        // The exhaustive search estimates its total as it goes (`{len}` once known).
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} {elapsed} {pos} schedules {per_sec} {wide_bar}",
+                "{spinner} {elapsed} {pos}/{len} executions {per_sec} {wide_bar} eta {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -158,7 +159,12 @@ fn race(args: &RaceArgs) -> ExitCode {
     let config = match &bar {
         Some(b) => {
             let b = b.clone();
-            config.progress(10_000, move |s: &Stats| b.set_position(s.schedules as u64))
+            config.progress(2_000, move |s: &Stats| {
+                if let Some(total) = s.estimate {
+                    b.set_length(total as u64);
+                }
+                b.set_position((s.schedules + s.abandoned) as u64)
+            })
         }
         None => config,
     };
@@ -170,7 +176,9 @@ fn race(args: &RaceArgs) -> ExitCode {
     }
     match result {
         Ok(stats) => {
-            let verdict = if stats.complete {
+            let verdict = if stats.complete && args.bound.is_none() {
+                "the search was complete: every execution was explored once (up to commuting steps)"
+            } else if stats.complete {
                 "the search was complete: every schedule was explored (up to commuting steps)"
             } else if stats.exhausted {
                 "every schedule within the preemption bound was explored; not complete"
@@ -178,8 +186,9 @@ fn race(args: &RaceArgs) -> ExitCode {
                 "not complete: the schedule budget ran out"
             };
             println!(
-                "no failure in {} schedules ({} steps, {:.3} s, {:.0} schedules/s): {verdict}",
+                "no failure in {} executions, {} abandoned ({} steps, {:.3} s, {:.0} executions/s): {verdict}",
                 stats.schedules,
+                stats.abandoned,
                 stats.steps,
                 elapsed.as_secs_f64(),
                 stats.schedules as f64 / elapsed.as_secs_f64().max(1e-9)

@@ -316,7 +316,9 @@ fn choose(exec: &Exec) -> Option<usize> {
             {
                 c.runnable.push(i)
             }
-            Status::Spinning(w) if t.watch.iter().any(|&o| s.objects[o].written > w) => {
+            Status::Spinning { writes, .. }
+                if t.watch.iter().any(|&o| s.objects[o].written > writes) =>
+            {
                 if i < 64 {
                     spin_resumed |= 1 << i;
                 }
@@ -335,9 +337,20 @@ fn choose(exec: &Exec) -> Option<usize> {
         }
     }
     if c.runnable.is_empty() {
-        // Nothing else can run: spinning threads look again.
+        // Nothing else can run: the spinning threads that have waited longest look again (in
+        // turn, so that a scheduler that favours one spinner cannot starve the others).
+        let oldest = s
+            .threads
+            .iter()
+            .filter_map(|t| match t.status {
+                Status::Spinning { since, .. } => Some(since),
+                _ => None,
+            })
+            .min();
         for (i, t) in s.threads.iter().enumerate() {
-            if let Status::Spinning(_) = t.status {
+            if let Status::Spinning { since, .. } = t.status
+                && Some(since) == oldest
+            {
                 c.runnable.push(i);
             }
         }
@@ -370,10 +383,18 @@ fn choose(exec: &Exec) -> Option<usize> {
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
     if c.footprints {
+        // Only runnable threads' next steps matter to the schedulers that look at them.
+        let n = s.threads.len();
         c.next.clear();
+        c.next.resize(n, Footprint::Local);
         c.causes.clear();
+        c.causes.resize(n, super::NO_CAUSE);
         let exact = c.exact;
-        for (i, t) in s.threads.iter().enumerate() {
+        for &i in &c.runnable {
+            if i >= n {
+                continue;
+            }
+            let t = &s.threads[i];
             let next = match (t.peek, t.next) {
                 (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
                     p.footprint(obj, exact)
@@ -394,13 +415,12 @@ fn choose(exec: &Exec) -> Option<usize> {
                 }
                 (_, n) => n,
             };
-            let cause = match next {
+            c.causes[i] = match next {
                 Footprint::Lock { obj } => s.objects[obj].released,
                 Footprint::Join(child) => s.threads[child].exit_step,
                 _ => t.cause,
             };
-            c.next.push(next);
-            c.causes.push(cause);
+            c.next[i] = next;
         }
     }
     let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next, &c.causes) else {
@@ -420,7 +440,7 @@ fn choose(exec: &Exec) -> Option<usize> {
     c.prev = Some(t);
     s.current = t;
     exec.yielder.set(s.threads[t].yielder);
-    if let Status::Spinning(_) = s.threads[t].status {
+    if let Status::Spinning { .. } = s.threads[t].status {
         s.threads[t].status = Status::Runnable;
     }
     s.threads[t].cause = NO_CAUSE;

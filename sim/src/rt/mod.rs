@@ -76,8 +76,9 @@ pub fn in_simulation() -> bool {
 pub(crate) enum Status {
     /// Parked before its next operation; may be picked.
     Runnable,
-    /// Hinted that it spins; runnable again once the write counter passes this value.
-    Spinning(u64),
+    /// Hinted that it spins at step `since`; runnable again once the write counter passes
+    /// `writes`.
+    Spinning { writes: u64, since: usize },
     /// Sleeping in a futex wait on `addr` (object `obj`); `seq` orders waiters FIFO.
     Futex {
         addr: usize,
@@ -876,7 +877,8 @@ pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
             return;
         }
         let now = s.writes;
-        s.threads[t].status = Status::Spinning(now);
+        let since = s.step;
+        s.threads[t].status = Status::Spinning { writes: now, since };
         // Resuming from the hint does nothing visible; what enables it (a write) never disables it.
         s.threads[t].next = Footprint::Local;
         s.threads[t].peek = None;

@@ -101,6 +101,8 @@ pub(crate) struct Dpor {
     locs: Vec<Loc>,
     /// Scratch: the steps the current one conflicts with.
     cands: Vec<u32>,
+    /// Nodes popped off the stack, kept for their allocations.
+    free: Vec<Node>,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -243,6 +245,13 @@ fn weak_initial(v: &[(usize, Footprint)], q: usize, fq: Footprint) -> bool {
 }
 
 /// Inserts sequence `v` into the wake-up tree `forest`, unless a branch already covers it.
+///
+/// The walk follows, at each level, the first branch whose thread is a weak initial of what is
+/// left of `v` (removing that thread's step from `v`), and adds the rest as a new branch where
+/// none is. A leaf reached with steps of `v` left is extended by them: the exploration below
+/// a leaf starts with the sleep set of its node, which may hold a thread that is a weak initial
+/// of the rest's first race reversal but not of the rest itself (a read asleep there, and a
+/// write in the rest that it must follow), so the rest is spelt out rather than left to races.
 fn insert(mut forest: &mut Vec<Branch>, mut v: Vec<(usize, Footprint)>) {
     loop {
         let Some(x) = forest.iter().position(|b| weak_initial(&v, b.thread, b.fp)) else {
@@ -261,7 +270,7 @@ fn insert(mut forest: &mut Vec<Branch>, mut v: Vec<(usize, Footprint)>) {
         if let Some(k) = v.iter().position(|e| e.0 == b.thread) {
             v.remove(k);
         }
-        if b.children.is_empty() || v.is_empty() {
+        if v.is_empty() {
             return;
         }
         forest = &mut b.children;
@@ -292,7 +301,12 @@ impl Scheduler for Dpor {
                 self.branch = self.stack.len() - 1;
                 return true;
             }
-            self.stack.pop();
+            if let Some(mut n) = self.stack.pop() {
+                n.sleep.clear();
+                n.wut.clear();
+                n.sub.clear();
+                self.free.push(n);
+            }
         }
         self.exhausted = true;
         false
@@ -323,20 +337,26 @@ impl Scheduler for Dpor {
             node.fp = next[t];
             t
         } else {
-            let (sleep, mut wut): (Vec<(usize, Footprint)>, Vec<Branch>) =
-                match self.stack.last_mut() {
-                    Some(p) => {
-                        let (pt, pf) = (p.thread, p.fp);
-                        let sleep = p
-                            .sleep
-                            .iter()
-                            .copied()
-                            .filter(|&(q, fq)| !fq.conflicts(q, pf, pt))
-                            .collect();
-                        (sleep, std::mem::take(&mut p.sub))
-                    }
-                    None => (Vec::new(), Vec::new()),
-                };
+            let mut node = self.free.pop().unwrap_or_else(|| Node {
+                thread: 0,
+                fp: Footprint::Local,
+                sleep: Vec::new(),
+                wut: Vec::new(),
+                sub: Vec::new(),
+                done: 0,
+            });
+            let mut sleep = std::mem::take(&mut node.sleep);
+            let mut wut = std::mem::take(&mut node.wut);
+            if let Some(p) = self.stack.last_mut() {
+                let (pt, pf) = (p.thread, p.fp);
+                sleep.extend(
+                    p.sleep
+                        .iter()
+                        .copied()
+                        .filter(|&(q, fq)| !fq.conflicts(q, pf, pt)),
+                );
+                std::mem::swap(&mut wut, &mut p.sub);
+            }
             let (t, sub) = if wut.is_empty() {
                 let free = |q: &usize| {
                     runnable.contains(q)
@@ -344,7 +364,15 @@ impl Scheduler for Dpor {
                         && !sleep.iter().any(|s| s.0 == *q)
                 };
                 // Go on with the thread that ran last if possible: fewer preemptions.
-                (prev.filter(free).or_else(|| runnable.iter().copied().find(free))?, Vec::new())
+                let t = prev.filter(free).or_else(|| runnable.iter().copied().find(free));
+                let Some(t) = t else {
+                    node.sleep = sleep;
+                    node.wut = wut;
+                    node.sleep.clear();
+                    self.free.push(node);
+                    return None;
+                };
+                (t, std::mem::take(&mut node.sub))
             } else {
                 let b = wut.remove(0);
                 if !runnable.contains(&b.thread) || next[b.thread] == Footprint::SpinResume {
@@ -352,14 +380,13 @@ impl Scheduler for Dpor {
                 }
                 (b.thread, b.children)
             };
-            self.stack.push(Node {
-                thread: t,
-                fp: next[t],
-                sleep,
-                wut,
-                sub,
-                done: 0,
-            });
+            node.thread = t;
+            node.fp = next[t];
+            node.sleep = sleep;
+            node.wut = wut;
+            node.sub = sub;
+            node.done = 0;
+            self.stack.push(node);
             t
         };
         self.record(j, t, next[t], causes[t], j >= self.branch);
@@ -391,10 +418,13 @@ mod tests {
         let mut forest = Vec::new();
         insert(&mut forest, vec![(1, W), (2, W)]);
         assert_eq!(forest.len(), 1);
-        // Covered: starts with the same thread, whose branch is a chain ending in a leaf.
+        // Covered: the same sequence again.
         insert(&mut forest, vec![(1, W), (2, W)]);
         assert_eq!(forest.len(), 1);
         assert_eq!(forest[0].children.len(), 1);
+        // A leaf with steps left over is extended by them.
+        insert(&mut forest, vec![(1, W), (2, W), (3, W)]);
+        assert_eq!(forest[0].children[0].children.len(), 1);
         insert(&mut forest, vec![(2, W)]);
         assert_eq!(forest.len(), 2);
         assert_eq!(forest[1].thread, 2);
