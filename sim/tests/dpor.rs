@@ -93,3 +93,29 @@ fn store_buffering_has_three_executions() {
     assert_eq!((stats.schedules, stats.abandoned), (3, 0));
 }
 
+
+/// Prints the exhaustive-search table of BENCHMARKS.md (run with `--release --ignored`).
+#[test]
+#[ignore = "a timing table, run by hand"]
+fn exhaustive_search_table() {
+    let row = |name: &str, min: usize, f: &dyn Fn()| {
+        let start = std::time::Instant::now();
+        let s = exhaustive(f);
+        let t = start.elapsed();
+        println!(
+            "| {name} | {min} | {} | {} | {:.3} s |",
+            s.schedules,
+            s.abandoned,
+            t.as_secs_f64()
+        );
+    };
+    println!("| program | minimum | executions | abandoned | time |");
+    println!("|---|---|---|---|---|");
+    for (n, k) in [(2, 2), (3, 1), (2, 3), (3, 2), (3, 3)] {
+        let min = minimum(n as u64, k as u64);
+        row(&format!("atomic counter {n}x{k}"), min, &atomic_counter(n, k));
+        if (n, k) != (3, 3) {
+            row(&format!("locked counter {n}x{k}"), min, &locked_counter(n, k));
+        }
+    }
+}
