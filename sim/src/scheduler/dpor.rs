@@ -103,6 +103,8 @@ pub(crate) struct Dpor {
     cands: Vec<u32>,
     /// Nodes popped off the stack, kept for their allocations.
     free: Vec<Node>,
+    /// Scratch: the sequence a race inserts.
+    seq: Vec<(usize, Footprint)>,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -220,17 +222,20 @@ impl Dpor {
     fn race(&mut self, i: usize, j: usize, t: usize, fp: Footprint) {
         let it = self.steps[i].thread;
         let ic = self.steps[i].clock.get(it);
-        let mut v: Vec<(usize, Footprint)> = self.steps[i + 1..j]
-            .iter()
-            .filter(|s| s.clock.get(it) < ic)
-            .map(|s| (s.thread, s.fp))
-            .collect();
+        let mut v = std::mem::take(&mut self.seq);
+        v.clear();
+        v.extend(
+            self.steps[i + 1..j]
+                .iter()
+                .filter(|s| s.clock.get(it) < ic)
+                .map(|s| (s.thread, s.fp)),
+        );
         v.push((t, fp));
         let node = &mut self.stack[i];
-        if node.sleep.iter().any(|&(q, fq)| weak_initial(&v, q, fq)) {
-            return;
+        if !node.sleep.iter().any(|&(q, fq)| weak_initial(&v, q, fq)) {
+            insert(&mut node.wut, &mut v);
         }
-        insert(&mut node.wut, v);
+        self.seq = v;
     }
 }
 
@@ -252,9 +257,9 @@ fn weak_initial(v: &[(usize, Footprint)], q: usize, fq: Footprint) -> bool {
 /// a leaf starts with the sleep set of its node, which may hold a thread that is a weak initial
 /// of the rest's first race reversal but not of the rest itself (a read asleep there, and a
 /// write in the rest that it must follow), so the rest is spelt out rather than left to races.
-fn insert(mut forest: &mut Vec<Branch>, mut v: Vec<(usize, Footprint)>) {
+fn insert(mut forest: &mut Vec<Branch>, v: &mut Vec<(usize, Footprint)>) {
     loop {
-        let Some(x) = forest.iter().position(|b| weak_initial(&v, b.thread, b.fp)) else {
+        let Some(x) = forest.iter().position(|b| weak_initial(v, b.thread, b.fp)) else {
             let mut chain = Vec::new();
             for &(thread, fp) in v.iter().rev() {
                 chain = vec![Branch {
@@ -416,16 +421,16 @@ mod tests {
     #[test]
     fn insertion_skips_covered_sequences_and_adds_new_ones_last() {
         let mut forest = Vec::new();
-        insert(&mut forest, vec![(1, W), (2, W)]);
+        insert(&mut forest, &mut vec![(1, W), (2, W)]);
         assert_eq!(forest.len(), 1);
         // Covered: the same sequence again.
-        insert(&mut forest, vec![(1, W), (2, W)]);
+        insert(&mut forest, &mut vec![(1, W), (2, W)]);
         assert_eq!(forest.len(), 1);
         assert_eq!(forest[0].children.len(), 1);
         // A leaf with steps left over is extended by them.
-        insert(&mut forest, vec![(1, W), (2, W), (3, W)]);
+        insert(&mut forest, &mut vec![(1, W), (2, W), (3, W)]);
         assert_eq!(forest[0].children[0].children.len(), 1);
-        insert(&mut forest, vec![(2, W)]);
+        insert(&mut forest, &mut vec![(2, W)]);
         assert_eq!(forest.len(), 2);
         assert_eq!(forest[1].thread, 2);
     }
