@@ -56,6 +56,50 @@ mod ls {
         }
     }
 
+    /// A litmus test of GenMC's suite, every access SeqCst.
+    pub(crate) fn litmus(name: &'static str) -> impl Fn() + Send + Sync + 'static {
+        move || {
+            let a = Arc::new((AtomicI64::new(0), AtomicI64::new(0)));
+            let body = move |t: usize, a: Arc<(AtomicI64, AtomicI64)>| {
+                let (x, y) = (&a.0, &a.1);
+                match (name, t) {
+                    ("SB", 0) => {
+                        x.store(1, SeqCst);
+                        y.load(SeqCst);
+                    }
+                    ("SB", _) => {
+                        y.store(1, SeqCst);
+                        x.load(SeqCst);
+                    }
+                    ("2+2W", 0) => {
+                        x.store(1, SeqCst);
+                        y.store(2, SeqCst);
+                    }
+                    ("2+2W", _) => {
+                        y.store(1, SeqCst);
+                        x.store(2, SeqCst);
+                    }
+                    ("CoRR2", 0) => x.store(1, SeqCst),
+                    ("CoRR2", 1) => x.store(2, SeqCst),
+                    _ => {
+                        x.load(SeqCst);
+                        x.load(SeqCst);
+                    }
+                }
+            };
+            let threads = if name == "CoRR2" { 4 } else { 2 };
+            let hs: Vec<_> = (0..threads)
+                .map(|t| {
+                    let a = Arc::clone(&a);
+                    thread::spawn(move || body(t, a))
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        }
+    }
+
     pub(crate) fn program(
         kind: Kind,
         n: usize,
@@ -112,8 +156,53 @@ mod ls {
 mod sh {
     use super::*;
     use shuttle::sync::Mutex;
-    use shuttle::sync::atomic::{AtomicI64, Ordering::Relaxed};
+    use shuttle::sync::atomic::{AtomicI64, Ordering::Relaxed, Ordering::SeqCst};
     use shuttle::thread;
+
+    /// A litmus test of GenMC's suite, every access SeqCst.
+    pub(crate) fn litmus(name: &'static str) -> impl Fn() + Send + Sync + 'static {
+        move || {
+            RUNS.fetch_add(1, R);
+            let a = Arc::new((AtomicI64::new(0), AtomicI64::new(0)));
+            let body = move |t: usize, a: Arc<(AtomicI64, AtomicI64)>| {
+                let (x, y) = (&a.0, &a.1);
+                match (name, t) {
+                    ("SB", 0) => {
+                        x.store(1, SeqCst);
+                        y.load(SeqCst);
+                    }
+                    ("SB", _) => {
+                        y.store(1, SeqCst);
+                        x.load(SeqCst);
+                    }
+                    ("2+2W", 0) => {
+                        x.store(1, SeqCst);
+                        y.store(2, SeqCst);
+                    }
+                    ("2+2W", _) => {
+                        y.store(1, SeqCst);
+                        x.store(2, SeqCst);
+                    }
+                    ("CoRR2", 0) => x.store(1, SeqCst),
+                    ("CoRR2", 1) => x.store(2, SeqCst),
+                    _ => {
+                        x.load(SeqCst);
+                        x.load(SeqCst);
+                    }
+                }
+            };
+            let threads = if name == "CoRR2" { 4 } else { 2 };
+            let hs: Vec<_> = (0..threads)
+                .map(|t| {
+                    let a = Arc::clone(&a);
+                    thread::spawn(move || body(t, a))
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        }
+    }
 
     pub(crate) fn program(
         kind: Kind,
@@ -165,8 +254,53 @@ mod sh {
 mod lm {
     use super::*;
     use loom::sync::Mutex;
-    use loom::sync::atomic::{AtomicI64, Ordering::Relaxed};
+    use loom::sync::atomic::{AtomicI64, Ordering::Relaxed, Ordering::SeqCst};
     use loom::thread;
+
+    /// A litmus test of GenMC's suite, every access SeqCst.
+    pub(crate) fn litmus(name: &'static str) -> impl Fn() + Send + Sync + 'static {
+        move || {
+            RUNS.fetch_add(1, R);
+            let a = Arc::new((AtomicI64::new(0), AtomicI64::new(0)));
+            let body = move |t: usize, a: Arc<(AtomicI64, AtomicI64)>| {
+                let (x, y) = (&a.0, &a.1);
+                match (name, t) {
+                    ("SB", 0) => {
+                        x.store(1, SeqCst);
+                        y.load(SeqCst);
+                    }
+                    ("SB", _) => {
+                        y.store(1, SeqCst);
+                        x.load(SeqCst);
+                    }
+                    ("2+2W", 0) => {
+                        x.store(1, SeqCst);
+                        y.store(2, SeqCst);
+                    }
+                    ("2+2W", _) => {
+                        y.store(1, SeqCst);
+                        x.store(2, SeqCst);
+                    }
+                    ("CoRR2", 0) => x.store(1, SeqCst),
+                    ("CoRR2", 1) => x.store(2, SeqCst),
+                    _ => {
+                        x.load(SeqCst);
+                        x.load(SeqCst);
+                    }
+                }
+            };
+            let threads = if name == "CoRR2" { 4 } else { 2 };
+            let hs: Vec<_> = (0..threads)
+                .map(|t| {
+                    let a = Arc::clone(&a);
+                    thread::spawn(move || body(t, a))
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        }
+    }
 
     pub(crate) fn program(kind: Kind, n: usize, k: usize) -> impl Fn() + Send + Sync + 'static {
         move || {
@@ -360,17 +494,22 @@ fn main() {
         println!("| {n} | {k} | {} | {} | {} | {} |", m[0], m[1], m[2], m[3]);
     }
 
-    println!("\n### Exhaustive search (every schedule)\n");
-    println!("| program | N x K | lockstep DFS | shuttle DFS | loom | lockstep time / loom time |");
-    println!("|---|---|---:|---:|---:|---:|");
+    println!("\n### Exhaustive search (every execution)\n");
+    println!(
+        "| program | N x K | minimum | lockstep (optimal DPOR) | shuttle DFS | loom | lockstep time / loom time |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
     let exhaustive = [
         (Kind::Locked, 2, 2),
-        (Kind::Locked, 2, 3),
         (Kind::Locked, 3, 1),
+        (Kind::Locked, 2, 3),
+        (Kind::Locked, 3, 2),
         (Kind::FutexLocked, 2, 1),
+        (Kind::FutexLocked, 2, 2),
         (Kind::Atomic, 2, 2),
         (Kind::Atomic, 3, 1),
         (Kind::Atomic, 2, 3),
+        (Kind::Atomic, 3, 2),
         (Kind::SpinLocked, 2, 2),
         (Kind::SpinLocked, 2, 1),
     ];
@@ -402,8 +541,15 @@ fn main() {
             b.max_duration = Some(Duration::from_secs(30));
             b.check(lm::program(kind, n, k));
         });
+        let fact = |x: usize| (1..=x as u128).product::<u128>();
+        let minimum = match kind {
+            Kind::Atomic | Kind::Locked => {
+                (fact(2 * k * n) / fact(2 * k).pow(n as u32)).to_string()
+            }
+            _ => "-".to_owned(),
+        };
         println!(
-            "| {kind:?} | {n} x {k} | {} (+{} abandoned) in {:.3} s (complete: {}) | {} in {:.3} s | {} in {:.3} s | {:.2}x |",
+            "| {kind:?} | {n} x {k} | {minimum} | {} (+{} abandoned) in {:.3} s (complete: {}) | {} in {:.3} s | {} in {:.3} s | {:.2}x |",
             stats.schedules,
             stats.abandoned,
             ls.1,
@@ -415,12 +561,38 @@ fn main() {
             ls.1 / lo.1
         );
     }
-    println!(
-        "\n(lockstep's DFS abandons part way the executions that would only repeat explored ones"
-    );
-    println!(
-        "(sleep sets); they are counted apart. Optimal DPOR on the atomic and locked programs"
-    );
-    println!("visits (2KN)!/((2K)!)^N traces: 70 for 2 x 2, 90 for 3 x 1, 924 for 2 x 3.)\n");
+    println!("\n### Exhaustive search of litmus tests (SeqCst; GenMC's expected SC counts)\n");
+    println!("| test | GenMC | lockstep | shuttle DFS | loom |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, expected) in [("SB", 3), ("2+2W", 3), ("CoRR2", 72)] {
+        if first_only {
+            break;
+        }
+        let mut stats = None;
+        let ls = timed(|| {
+            stats = Some(lockstep_sim::check(
+                lockstep_sim::Config::dfs(None),
+                ls::litmus(name),
+            ));
+        });
+        let stats = stats.expect("the search ran");
+        let sh = timed(|| {
+            shuttle::Runner::new(
+                shuttle::scheduler::DfsScheduler::new(Some(1_000_000), false),
+                sh::config(),
+            )
+            .run(sh::litmus(name));
+        });
+        let lo = timed(|| {
+            let mut b = loom::model::Builder::new();
+            b.max_duration = Some(Duration::from_secs(30));
+            b.check(lm::litmus(name));
+        });
+        println!(
+            "| {name} | {expected} | {} (+{} abandoned) in {:.4} s | {} in {:.4} s | {} in {:.4} s |",
+            stats.schedules, stats.abandoned, ls.1, sh.0, sh.1, lo.0, lo.1
+        );
+    }
+    println!();
     print_regime("end");
 }
