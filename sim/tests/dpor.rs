@@ -119,3 +119,11 @@ fn exhaustive_search_table() {
         }
     }
 }
+
+/// A fixed workload for instruction counts (`valgrind --tool=callgrind`).
+#[test]
+#[ignore = "a profiling workload, run by hand"]
+fn profile_workload() {
+    let s = exhaustive(atomic_counter(3, 2));
+    assert_eq!(s.schedules, 34_650);
+}

@@ -137,6 +137,14 @@ impl Dpor {
         if self.last.len() <= t {
             self.last.resize(t + 1, NONE);
         }
+        if !detect {
+            // A replayed step of the previous execution's prefix: its clock is still the one
+            // stored; only the locations' state is rebuilt.
+            debug_assert_eq!((self.steps[j].thread, self.steps[j].fp), (t, fp));
+            self.track(j, fp, None);
+            self.last[t] = j as u32;
+            return;
+        }
         let mut clock = std::mem::take(&mut self.steps[j].clock);
         clock.clear();
         if self.last[t] != NONE {
@@ -157,35 +165,7 @@ impl Dpor {
         // The earlier steps it conflicts with, and the locations' new state.
         let mut cands = std::mem::take(&mut self.cands);
         cands.clear();
-        let (acc, n) = fp.accesses();
-        for &(l, kind) in &acc[..n] {
-            if self.locs.len() <= l {
-                self.locs.resize_with(l + 1, Loc::default);
-            }
-            let loc = &mut self.locs[l];
-            let j = j as u32;
-            match kind {
-                Kind::Read => {
-                    cands.extend(loc.last_write);
-                    loc.reads.push(j);
-                }
-                Kind::Write => {
-                    cands.extend(loc.last_write);
-                    cands.append(&mut loc.reads);
-                    loc.last_write = Some(j);
-                }
-                Kind::Lock => {
-                    cands.extend(loc.last_lock);
-                    cands.append(&mut loc.reads);
-                    loc.last_write = Some(j);
-                    loc.last_lock = Some(j);
-                }
-                Kind::Unlock => {
-                    cands.append(&mut loc.reads);
-                    loc.last_write = Some(j);
-                }
-            }
-        }
+        self.track(j, fp, Some(&mut cands));
         cands.retain(|&c| self.steps[c as usize].thread != t);
         if detect && !cands.is_empty() {
             // A race with `c`: nothing but the conflict orders them (for a lock, the unlock that
@@ -215,6 +195,45 @@ impl Dpor {
         step.fp = fp;
         step.clock = clock;
         self.last[t] = j as u32;
+    }
+
+    /// Updates the state of the locations step `j` uses; collects into `cands` the earlier
+    /// steps it conflicts with.
+    fn track(&mut self, j: usize, fp: Footprint, mut cands: Option<&mut Vec<u32>>) {
+        let (acc, n) = fp.accesses();
+        for &(l, kind) in &acc[..n] {
+            if self.locs.len() <= l {
+                self.locs.resize_with(l + 1, Loc::default);
+            }
+            let loc = &mut self.locs[l];
+            let j = j as u32;
+            if let Some(c) = cands.as_deref_mut() {
+                match kind {
+                    Kind::Read => c.extend(loc.last_write),
+                    Kind::Write => {
+                        c.extend(loc.last_write);
+                        c.extend_from_slice(&loc.reads);
+                    }
+                    Kind::Lock => {
+                        c.extend(loc.last_lock);
+                        c.extend_from_slice(&loc.reads);
+                    }
+                    Kind::Unlock => c.extend_from_slice(&loc.reads),
+                }
+            }
+            match kind {
+                Kind::Read => loc.reads.push(j),
+                Kind::Write | Kind::Unlock => {
+                    loc.reads.clear();
+                    loc.last_write = Some(j);
+                }
+                Kind::Lock => {
+                    loc.reads.clear();
+                    loc.last_write = Some(j);
+                    loc.last_lock = Some(j);
+                }
+            }
+        }
     }
 
     /// Step `i` races with step `j` (thread `t`, footprint `fp`, being recorded): schedules
