@@ -93,7 +93,6 @@ fn store_buffering_has_three_executions() {
     assert_eq!((stats.schedules, stats.abandoned), (3, 0));
 }
 
-
 /// Prints the exhaustive-search table of BENCHMARKS.md (run with `--release --ignored`).
 #[test]
 #[ignore = "a timing table, run by hand"]
@@ -113,9 +112,17 @@ fn exhaustive_search_table() {
     println!("|---|---|---|---|---|");
     for (n, k) in [(2, 2), (3, 1), (2, 3), (3, 2)] {
         let min = minimum(n as u64, k as u64);
-        row(&format!("atomic counter {n}x{k}"), min, &atomic_counter(n, k));
+        row(
+            &format!("atomic counter {n}x{k}"),
+            min,
+            &atomic_counter(n, k),
+        );
         if (n, k) != (3, 3) {
-            row(&format!("locked counter {n}x{k}"), min, &locked_counter(n, k));
+            row(
+                &format!("locked counter {n}x{k}"),
+                min,
+                &locked_counter(n, k),
+            );
         }
     }
 }

@@ -10,8 +10,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::trace::{Op, Trace};
 use super::{
-    ALL, Body, CURRENT, Control, Exec, FLUSH, Footprint, NO_CAUSE, State, Status, TEARDOWN,
-    current,
+    ALL, Body, CURRENT, Control, Exec, FLUSH, Footprint, NO_CAUSE, State, Status, TEARDOWN, current,
 };
 use crate::explain::FailureKind;
 use crate::scheduler::Scheduler;

@@ -5,10 +5,11 @@
 /// What a thread's next step touches, for partial-order reduction: two steps of different
 /// threads commute unless they touch the same object and one changes it (see
 /// [`conflicts`](Footprint::conflicts) for the exact relation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Footprint {
     /// Commutes with every other thread's step (spawning a thread, resuming after a wake or a
     /// timeout, finishing).
+    #[default]
     Local,
     /// Reads (`write: false`) or changes object number `obj` (an atomic, a shared cell, a
     /// failed `try_lock` of a modelled mutex, a futex wait that will not sleep).
@@ -93,11 +94,9 @@ impl Footprint {
         }
         let (a, na) = self.accesses();
         let (b, nb) = other.accesses();
-        a[..na].iter().any(|&(la, ka)| {
-            b[..nb]
-                .iter()
-                .any(|&(lb, kb)| la == lb && ka.conflicts(kb))
-        })
+        a[..na]
+            .iter()
+            .any(|&(la, ka)| b[..nb].iter().any(|&(lb, kb)| la == lb && ka.conflicts(kb)))
     }
 }
 
@@ -151,17 +150,37 @@ mod tests {
 
     #[test]
     fn reads_commute_and_writes_do_not() {
-        let r = Object { obj: 1, write: false };
-        let w = Object { obj: 1, write: true };
+        let r = Object {
+            obj: 1,
+            write: false,
+        };
+        let w = Object {
+            obj: 1,
+            write: true,
+        };
         assert!(!r.conflicts(0, r, 1));
         assert!(r.conflicts(0, w, 1));
         assert!(w.conflicts(0, w, 1));
-        assert!(!w.conflicts(0, Object { obj: 2, write: true }, 1));
+        assert!(!w.conflicts(
+            0,
+            Object {
+                obj: 2,
+                write: true
+            },
+            1
+        ));
     }
 
     #[test]
     fn lock_acquisitions_conflict_with_each_other_and_failed_try_locks_only() {
-        let (l, u, failed) = (Lock { obj: 3 }, Unlock { obj: 3 }, Object { obj: 3, write: false });
+        let (l, u, failed) = (
+            Lock { obj: 3 },
+            Unlock { obj: 3 },
+            Object {
+                obj: 3,
+                write: false,
+            },
+        );
         assert!(l.conflicts(0, l, 1));
         assert!(!l.conflicts(0, u, 1));
         assert!(l.conflicts(0, failed, 1));
@@ -171,11 +190,52 @@ mod tests {
     #[test]
     fn futex_waits_conflict_with_writes_of_the_word_and_wakes_of_its_queue() {
         let wait = Wait { obj: 4 };
-        assert!(wait.conflicts(0, Object { obj: 4, write: true }, 1));
-        assert!(!wait.conflicts(0, Object { obj: 4, write: false }, 1));
-        assert!(wait.conflicts(0, Wake { obj: 4, woke: false }, 1));
-        assert!(!Wake { obj: 4, woke: false }.conflicts(0, Wake { obj: 4, woke: false }, 1));
-        assert!(Wake { obj: 4, woke: true }.conflicts(0, Wake { obj: 4, woke: false }, 1));
+        assert!(wait.conflicts(
+            0,
+            Object {
+                obj: 4,
+                write: true
+            },
+            1
+        ));
+        assert!(!wait.conflicts(
+            0,
+            Object {
+                obj: 4,
+                write: false
+            },
+            1
+        ));
+        assert!(wait.conflicts(
+            0,
+            Wake {
+                obj: 4,
+                woke: false
+            },
+            1
+        ));
+        assert!(
+            !Wake {
+                obj: 4,
+                woke: false
+            }
+            .conflicts(
+                0,
+                Wake {
+                    obj: 4,
+                    woke: false
+                },
+                1
+            )
+        );
+        assert!(Wake { obj: 4, woke: true }.conflicts(
+            0,
+            Wake {
+                obj: 4,
+                woke: false
+            },
+            1
+        ));
         assert!(!Join(1).conflicts(0, Exit, 1));
     }
 }

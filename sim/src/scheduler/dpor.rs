@@ -69,12 +69,6 @@ struct Step {
     clock: VectorClock,
 }
 
-impl Default for Footprint {
-    fn default() -> Self {
-        Footprint::Local
-    }
-}
-
 /// What earlier steps a new step of a location conflicts with.
 #[derive(Debug, Default)]
 struct Loc {
@@ -177,9 +171,10 @@ impl Dpor {
                 if base.get(ct) >= ci {
                     continue;
                 }
-                let ordered = cands.iter().enumerate().any(|(y, &d)| {
-                    y != x && d != c && self.steps[d as usize].clock.get(ct) >= ci
-                });
+                let ordered = cands
+                    .iter()
+                    .enumerate()
+                    .any(|(y, &d)| y != x && d != c && self.steps[d as usize].clock.get(ct) >= ci);
                 if !ordered {
                     self.race(c as usize, j, t, fp);
                 }
@@ -388,7 +383,9 @@ impl Scheduler for Dpor {
                         && !sleep.iter().any(|s| s.0 == *q)
                 };
                 // Go on with the thread that ran last if possible: fewer preemptions.
-                let t = prev.filter(free).or_else(|| runnable.iter().copied().find(free));
+                let t = prev
+                    .filter(free)
+                    .or_else(|| runnable.iter().copied().find(free));
                 let Some(t) = t else {
                     node.sleep = sleep;
                     node.wut = wut;
@@ -424,8 +421,14 @@ mod tests {
     use super::*;
     use Footprint::Object;
 
-    const W: Footprint = Object { obj: 0, write: true };
-    const R: Footprint = Object { obj: 0, write: false };
+    const W: Footprint = Object {
+        obj: 0,
+        write: true,
+    };
+    const R: Footprint = Object {
+        obj: 0,
+        write: false,
+    };
 
     #[test]
     fn a_thread_is_a_weak_initial_when_nothing_before_it_conflicts() {
