@@ -470,8 +470,8 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
     match result {
         Ok(()) => {
             s.threads[tid].status = Status::Finished;
-            // The `Exit` step that just ran: joiners depend on it.
-            s.threads[tid].exit_step = s.step as u32 - 1;
+            // The step it finished in: joiners depend on it.
+            s.threads[tid].exit_step = s.step_now();
             s.push(None, Op::Finish, origin);
         }
         Err(payload) => {

@@ -7,8 +7,7 @@
 /// [`conflicts`](Footprint::conflicts) for the exact relation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Footprint {
-    /// Commutes with every other thread's step (spawning a thread, resuming after a wake or a
-    /// timeout, finishing).
+    /// Commutes with every other thread's step (resuming after a wake, a timeout or a spin).
     #[default]
     Local,
     /// Reads (`write: false`) or changes object number `obj` (an atomic, a shared cell, a
@@ -26,8 +25,6 @@ pub(crate) enum Footprint {
     /// Waits for thread `0` to finish: picked only once it has, so it commutes with everything
     /// (the finish orders it).
     Join(usize),
-    /// The thread's closure returned; this step marks it finished (it lets joiners go on).
-    Exit,
     /// Resuming from a spin hint after another thread wrote what the spinner looked at. The
     /// optimal search never takes it: the spin iteration changed nothing, and the order in which
     /// the spinner reads after that write is explored anyway.
@@ -79,7 +76,7 @@ impl Footprint {
             }
             Lock { obj } => ([(2 * obj, Kind::Lock), NONE], 1),
             Unlock { obj } => ([(2 * obj, Kind::Unlock), NONE], 1),
-            Local | Join(_) | Exit | SpinResume | Global => ([NONE, NONE], 0),
+            Local | Join(_) | SpinResume | Global => ([NONE, NONE], 0),
         }
     }
 
@@ -236,6 +233,13 @@ mod tests {
             },
             1
         ));
-        assert!(!Join(1).conflicts(0, Exit, 1));
+        assert!(!Join(1).conflicts(
+            0,
+            Object {
+                obj: 1,
+                write: true
+            },
+            2
+        ));
     }
 }

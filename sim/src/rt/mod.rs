@@ -115,7 +115,7 @@ pub(crate) struct Thread {
     /// The step that made its next step possible (the spawn, the wake, [`ALL`] for a timeout),
     /// or [`NO_CAUSE`]: happens-before for the optimal search. Cleared when it takes the step.
     pub(crate) cause: u32,
-    /// The step that finished it (its `Exit`), once finished.
+    /// The step it finished in, once finished.
     pub(crate) exit_step: u32,
     /// Its next step is a `try_lock` (a read of the mutex if it is held), not a blocking lock.
     pub(crate) trying: bool,
@@ -311,6 +311,13 @@ impl State {
         };
         s.reset(origin, record);
         s
+    }
+
+    /// The step being run now (the current thread's last pick, or the spawn of a thread still
+    /// starting), [`NO_CAUSE`] before the first.
+    #[inline]
+    pub(crate) fn step_now(&self) -> u32 {
+        self.step.checked_sub(1).map_or(NO_CAUSE, |s| s as u32)
     }
 
     /// Makes this the state of a new execution whose thread 0 starts at `origin`, keeping the
@@ -890,13 +897,13 @@ pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
     s.push(None, Op::Spin, location);
 }
 
-/// Spawns a thread running `body` (one step); returns its id.
+/// Spawns a thread running `body`; returns its id. Not a step of its own: a spawn commutes
+/// with everything, and the child's steps depend on the parent's step that spawned it.
 pub(crate) fn spawn(
     exec: &Exec,
     body: Box<dyn FnOnce()>,
     location: &'static Location<'static>,
 ) -> usize {
-    park_at(exec, Footprint::Local);
     drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
@@ -911,7 +918,7 @@ pub(crate) fn spawn(
     clock.tick(child);
     s.add_thread(clock, location);
     // The spawn is the step the child's first step depends on.
-    s.threads[child].cause = s.step as u32 - 1;
+    s.threads[child].cause = s.step_now();
     s.threads[t].clock.tick(t);
     s.spawned.push_back((child, Body(body)));
     s.push(None, Op::Spawn { child }, location);
@@ -1050,7 +1057,7 @@ pub(crate) fn futex_wake(
         waiters.truncate(1);
     }
     let woken: Vec<usize> = waiters.iter().map(|&(_, i)| i).collect();
-    let step = s.step as u32 - 1;
+    let step = s.step_now();
     for &i in &woken {
         s.threads[i].status = Status::Runnable;
         s.threads[i].cause = step;
@@ -1063,10 +1070,9 @@ pub(crate) fn futex_wake(
     n
 }
 
-/// Parks a thread whose closure returned: finishing is a step of its own, the only one that a
-/// join waiting for it depends on.
+/// A thread's closure returned: its stores become visible. Finishing is not a step of its own:
+/// a join waiting for it depends on the thread's last step.
 pub(crate) fn exit(exec: &Exec) {
-    park_at(exec, Footprint::Exit);
     drain(exec);
 }
 
@@ -1171,7 +1177,7 @@ pub(crate) fn mutex_unlock(exec: &Exec, addr: usize, location: &'static Location
     let obj = s.object(addr, "Mutex");
     let t = s.current;
     s.objects[obj].held = None;
-    s.objects[obj].released = s.step as u32 - 1;
+    s.objects[obj].released = s.step_now();
     s.objects[obj].sync.assign(&s.threads[t].clock);
     s.threads[t].clock.tick(t);
     s.writes += 1;
