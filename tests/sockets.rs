@@ -654,6 +654,78 @@ fn non_blocking_receive_returns_at_once() {
     assert_eq!(c.recv(Some(T)).unwrap().len(), 100_000);
 }
 
+/// Polls `f` until it returns `Some`, sleeping between tries, at most 200 times (2 s).
+fn poll_until<R>(mut f: impl FnMut() -> Option<R>) -> Option<R> {
+    for _ in 0..200 {
+        if let Some(r) = f() {
+            return Some(r);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// A zero-timeout receive takes a message that has arrived, and `try_collect` a reply that
+/// has arrived, on a pair of connected transports.
+fn zero_timeout_takes_what_arrived<A: Transport, B: Transport>(mut a: A, mut b: B, what: &str) {
+    a.send(b"waiting").unwrap();
+    // The message is on its way over loopback: some poll must see it.
+    let got = poll_until(|| match b.recv(Some(Duration::ZERO)) {
+        Ok(m) => Some(m),
+        Err(e) if e.is_timeout() => None,
+        Err(e) => panic!("{what}: {e}"),
+    });
+    assert_eq!(got.as_deref(), Some(&b"waiting"[..]), "{what}: recv(ZERO)");
+    // Nothing more: a poll says so at once.
+    let start = Instant::now();
+    assert!(b.recv(Some(Duration::ZERO)).unwrap_err().is_timeout());
+    assert!(start.elapsed() < Duration::from_millis(500));
+
+    let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
+    let ticket = client.request(b"question").unwrap();
+    let Incoming::Request(req) = server.recv(Some(T)).unwrap() else {
+        panic!("{what}: expected a request");
+    };
+    server.reply(&req, b"answer").unwrap();
+    let reply = poll_until(|| client.try_collect(&ticket).unwrap());
+    assert_eq!(
+        reply.as_deref(),
+        Some(&b"answer"[..]),
+        "{what}: try_collect"
+    );
+    // Collected: the ticket is spent.
+    assert!(client.try_collect(&ticket).is_err());
+}
+
+#[test]
+fn zero_timeout_receive_takes_what_has_arrived() {
+    let l = tcp::listen(loopback()).unwrap();
+    let c = tcp::connect(l.local_addr().unwrap()).unwrap();
+    let s = tcp::accept(&l).unwrap();
+    zero_timeout_takes_what_arrived(c, s, "tcp");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zero.sock");
+    let l = unix::listen(&path).unwrap();
+    let c = unix::connect(&path).unwrap();
+    let s = unix::accept(&l).unwrap();
+    zero_timeout_takes_what_arrived(c, s, "unix stream");
+
+    let (a, b) = udp::pair().unwrap();
+    zero_timeout_takes_what_arrived(a, b, "udp");
+}
+
+#[test]
+fn zero_timeout_receive_takes_a_whole_large_frame() {
+    // A frame that needs several reads is still taken by one poll once it has arrived.
+    let l = tcp::listen(loopback()).unwrap();
+    let mut c = tcp::connect(l.local_addr().unwrap()).unwrap();
+    let mut s = tcp::accept(&l).unwrap();
+    c.send(&[7; 100_000]).unwrap();
+    let got = poll_until(|| s.recv(Some(Duration::ZERO)).ok());
+    assert_eq!(got.map(|m| m.len()), Some(100_000));
+}
+
 #[test]
 fn udp_rpc_server_answers_32_lossy_clients_exactly_once() {
     let n = scale(200) / 4; // each call and receipt may wait for retransmissions

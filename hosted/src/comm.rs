@@ -669,6 +669,11 @@ impl<T: Transport> Endpoint<T> {
             }
             let now = Instant::now();
             if now >= deadline {
+                // Before giving up, take what has already arrived (all of it, for a zero
+                // timeout: `try_collect`), without waiting for more.
+                if self.drain()? && done(self) {
+                    return Ok(());
+                }
                 return Err(NetError::timeout(self.t.peer(), what, timeout));
             }
             if !reliable && now >= next_send && sends < self.retry.max_sends {
@@ -694,6 +699,21 @@ impl<T: Transport> Endpoint<T> {
             self.retry.interval
         };
         remaining.min(quantum)
+    }
+
+    /// Files every envelope that has already arrived, without waiting (at most
+    /// [`INBOX_LIMIT`] of them, so a peer that never stops sending cannot hold the caller);
+    /// `true` if any arrived.
+    fn drain(&mut self) -> Result<bool, NetError> {
+        let mut any = false;
+        for _ in 0..INBOX_LIMIT {
+            match self.pump(Some(Duration::ZERO)) {
+                Ok(()) => any = true,
+                Err(e) if e.is_timeout() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(any)
     }
 
     /// Receives one envelope and files it.

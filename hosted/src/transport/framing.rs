@@ -483,11 +483,16 @@ impl<S: StreamSocket> Transport for Framed<S> {
         self.set_timeout(timeout)?;
         // The socket's read timeout bounds each read; the deadline bounds the whole frame, so a
         // peer that trickles a byte at a time cannot stretch one receive without end (it ends
-        // within twice the timeout; the partial frame is kept for the next call).
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        // within twice the timeout; the partial frame is kept for the next call). A zero
+        // timeout has no deadline: the socket is non-blocking, so the reads take what the
+        // kernel holds and stop at the first `WouldBlock`.
+        let deadline = timeout
+            .filter(|t| !t.is_zero())
+            .and_then(|t| Instant::now().checked_add(t));
         let mut src = UntilDeadline {
             inner: &mut self.sock,
             deadline,
+            first: true,
         };
         match self.reader.read_frame_into(&mut src, buf) {
             Ok(true) => Ok(()),
@@ -523,14 +528,19 @@ impl<S: StreamSocket> Transport for Framed<S> {
     }
 }
 
-/// A reader that refuses to start a read once its deadline has passed.
+/// A reader that refuses to start a read once its deadline has passed; the first read of a
+/// receive always runs, so what has already arrived is taken however short the timeout.
 struct UntilDeadline<'a, R> {
     inner: &'a mut R,
     deadline: Option<Instant>,
+    first: bool,
 }
 
 impl<R: Read> UntilDeadline<'_, R> {
-    fn check(&self) -> io::Result<()> {
+    fn check(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.first) {
+            return Ok(());
+        }
         match self.deadline {
             Some(d) if Instant::now() >= d => Err(io::ErrorKind::TimedOut.into()),
             _ => Ok(()),
