@@ -56,6 +56,14 @@ pub enum NetError {
         /// The peer's address.
         addr: String,
     },
+    /// The peer closed the connection and said why: a server refusing a client at its
+    /// connection limit, or closing one that was idle or too slow.
+    ClosedBy {
+        /// The peer's address.
+        addr: String,
+        /// The peer's reason (control characters escaped).
+        reason: String,
+    },
     /// An operation did not complete in time.
     Timeout {
         /// The peer's or the local address.
@@ -206,7 +214,10 @@ impl NetError {
     pub fn is_disconnect(&self) -> bool {
         matches!(
             self,
-            NetError::Closed { .. } | NetError::Reset { .. } | NetError::Truncated { .. }
+            NetError::Closed { .. }
+                | NetError::ClosedBy { .. }
+                | NetError::Reset { .. }
+                | NetError::Truncated { .. }
         )
     }
 }
@@ -229,6 +240,9 @@ impl fmt::Display for NetError {
                 write!(f, "connection with {addr} was reset by the peer ({source})")
             }
             NetError::Closed { addr } => write!(f, "connection with {addr} was closed by the peer"),
+            NetError::ClosedBy { addr, reason } => {
+                write!(f, "{addr} closed the connection: {reason}")
+            }
             NetError::Timeout { addr, what, after } => {
                 write!(
                     f,
