@@ -227,6 +227,7 @@ fn udp_with_loss_and_duplicates_delivers_exactly_once() {
     let (a, b) = udp::pair().unwrap();
     let retry = Retry {
         interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(5),
         max_sends: 200,
     };
     let mut client = Endpoint::with_retry(
@@ -743,6 +744,7 @@ fn udp_rpc_server_answers_32_lossy_clients_exactly_once() {
     let addr = server.local_addr().unwrap();
     let retry = Retry {
         interval: Duration::from_millis(10),
+        max_interval: Duration::from_millis(10),
         max_sends: 500,
     };
     thread::scope(|s| {

@@ -98,6 +98,14 @@ pub enum NetError {
         /// What was wrong.
         what: String,
     },
+    /// The peer could not answer a request (its reply was too large to send, its handler
+    /// failed); the request will not be answered.
+    Failed {
+        /// The peer's address.
+        addr: String,
+        /// The peer's reason (control characters escaped).
+        reason: String,
+    },
     /// A server refused the connection because it serves its maximum number of clients.
     Busy {
         /// The server's address.
@@ -263,6 +271,9 @@ impl fmt::Display for NetError {
                 "connection with {addr} ended in the middle of a frame ({got} of {expected} bytes)"
             ),
             NetError::Protocol { addr, what } => write!(f, "protocol error from {addr}: {what}"),
+            NetError::Failed { addr, reason } => {
+                write!(f, "{addr} could not answer the request: {reason}")
+            }
             NetError::Busy { addr } => {
                 write!(
                     f,

@@ -54,7 +54,9 @@ pub use handoff::HANDOFF_CAPACITY;
 pub use reactor::{EventListener, MAX_IN_FLIGHT};
 pub use rpc::rpc_server;
 pub use scenario::sockets;
-pub use udp_rpc::{UDP_PEERS, udp_rpc_server};
+pub use udp_rpc::{
+    CACHE_ENTRY_OVERHEAD, UDP_PEERS, UdpRpcConfig, udp_rpc_server, udp_rpc_server_with,
+};
 
 pub use pool::{Conn, Handler, serve};
 
@@ -122,6 +124,9 @@ pub struct Stats {
     /// Connections closed for being too slow: a frame not finished within
     /// [`ServerConfig::frame_timeout`], or output not read within the write timeout.
     pub stalled: u64,
+    /// Bytes of replies the UDP RPC server keeps for retransmitted requests (bounded by
+    /// [`UdpRpcConfig::cache_bytes`]).
+    pub cache_bytes: u64,
     /// Broker deliveries dropped for subscribers that fell behind (each told how many it
     /// missed).
     pub lagged: u64,
@@ -145,6 +150,7 @@ pub(crate) struct Shared {
     idle_closed: AtomicU64,
     stalled: AtomicU64,
     lagged: AtomicU64,
+    cache_bytes: AtomicU64,
     errors: Mutex<Vec<String>>,
 }
 
@@ -181,6 +187,10 @@ impl Shared {
         self.lagged.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn set_cache_bytes(&self, n: usize) {
+        self.cache_bytes.store(n as u64, Relaxed);
+    }
+
     pub(crate) fn log_error(&self, line: String) {
         let mut e = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         if e.len() >= ERROR_LOG {
@@ -197,6 +207,7 @@ impl Shared {
             idle_closed: self.idle_closed.load(Relaxed),
             stalled: self.stalled.load(Relaxed),
             lagged: self.lagged.load(Relaxed),
+            cache_bytes: self.cache_bytes.load(Relaxed),
             errors: self
                 .errors
                 .lock()

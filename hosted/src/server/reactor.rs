@@ -29,7 +29,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::broker::Topics;
 use super::pool::Registry;
 use super::{ServerConfig, ServerHandle, Shared};
-use crate::comm::{ACK, Envelope, MSG, MSG_RECEIPT, REPLY, REQUEST, decode_envelope};
+use crate::comm::{ACK, Envelope, FAILED, MSG, MSG_RECEIPT, REPLY, REQUEST, decode_envelope};
 use crate::transport::framing::{GOODBYE, HEADER_LEN};
 
 const LISTENER: Token = Token(0);
@@ -319,6 +319,7 @@ pub(crate) fn start(
         jobs,
         done,
         accept_again: false,
+        again: Vec::new(),
     };
     threads.insert(
         0,
@@ -354,6 +355,8 @@ struct Loop {
     done: Arc<Mutex<Vec<Done>>>,
     // an accept failed for want of resources: retry at the next tick
     accept_again: bool,
+    // connections whose read budget ran out with input left: read again next round
+    again: Vec<usize>,
 }
 
 impl Loop {
@@ -387,12 +390,7 @@ impl Loop {
                     ),
                 }
             }
-            again.extend(
-                self.conns
-                    .iter()
-                    .filter(|(_, c)| c.unread && !self.paused(c))
-                    .map(|(t, _)| *t),
-            );
+            again.append(&mut self.again);
             let now = Instant::now();
             if now.duration_since(last_tick) >= TICK {
                 last_tick = now;
@@ -496,7 +494,11 @@ impl Loop {
         let mut budget = READ_BUDGET;
         let mut buf = std::mem::take(&mut self.rbuf);
         let result = loop {
-            if budget == 0 || self.paused_token(token) {
+            if budget == 0 {
+                self.again.push(token);
+                break Ok(());
+            }
+            if self.paused_token(token) {
                 break Ok(());
             }
             let Some(c) = self.conns.get_mut(&token) else {
@@ -628,7 +630,7 @@ impl Loop {
                             let _ = jobs.send((token, env.epoch, env.seq, env.payload.to_vec()));
                         }
                     }
-                    ACK | REPLY => {}
+                    ACK | REPLY | FAILED => {}
                     k => {
                         return Err(Close::Reason(format!("unknown message kind {k}")));
                     }
@@ -714,18 +716,16 @@ impl Loop {
                 }
                 Ok(r) => {
                     let why = format!(
-                        "the reply of {} bytes exceeds the maximum frame of {max} bytes",
+                        "its reply of {} bytes exceeds the maximum frame of {max} bytes",
                         r.len()
                     );
-                    self.close(d.token, Close::Reason(why));
-                    continue;
+                    self.shared.log_error(format!("{}: {why}", c.peer));
+                    push_envelope(&mut c.out, FAILED, d.epoch, d.seq, why.as_bytes());
                 }
                 Err(()) => {
-                    self.close(
-                        d.token,
-                        Close::Reason("the request handler panicked".into()),
-                    );
-                    continue;
+                    let why = "the request handler panicked";
+                    self.shared.log_error(format!("{}: {why}", c.peer));
+                    push_envelope(&mut c.out, FAILED, d.epoch, d.seq, why.as_bytes());
                 }
             }
             // Reading may resume now that a request finished.
