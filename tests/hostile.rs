@@ -508,3 +508,33 @@ fn a_udp_client_retries_through_refusals_until_its_timeout() {
     );
     assert!(e.is_refused() || e.is_timeout(), "{e}");
 }
+
+#[test]
+fn a_live_unix_socket_with_a_full_backlog_is_reported_at_once() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.sock");
+    let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+    listener.listen(1).unwrap();
+    // Fill the backlog: connect until the kernel says "try again".
+    let mut clients = Vec::new();
+    for _ in 0..64 {
+        let c = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        c.set_nonblocking(true).unwrap();
+        let full = c.connect(&SockAddr::unix(&path).unwrap()).is_err();
+        clients.push(c);
+        if full {
+            break;
+        }
+    }
+    let start = Instant::now();
+    let e = unix::listen(&path).unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(e.to_string().contains("in use by a live listener"), "{e}");
+    assert!(path.exists(), "a live listener's file is never removed");
+}

@@ -6,7 +6,7 @@
 //! `LOCKSTEP_TEST_SCALE=5` runs the full 32 x 1,000.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -466,7 +466,7 @@ fn refused_busy_and_timeout_are_distinct_and_actionable() {
     assert!(matches!(busy, NetError::AddrInUse { .. }));
     assert!(
         busy.to_string()
-            .contains(&format!("lsof -i :{}", addr.port())),
+            .contains(&format!("lsof -i tcp:{}", addr.port())),
         "{busy}"
     );
     drop(l);
@@ -864,7 +864,7 @@ fn cli_servers_and_clients_talk() {
     let out = lockstep(&["tcp-server", "--addr", &format!("127.0.0.1:{port}")]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains(&format!("lsof -i :{port}")),
+        String::from_utf8_lossy(&out.stderr).contains(&format!("lsof -i tcp:{port}")),
         "{out:?}"
     );
 }
@@ -951,4 +951,93 @@ fn a_peer_trickling_a_frame_cannot_stretch_a_timed_receive() {
             "took {took:?}"
         );
     });
+}
+
+#[test]
+fn cli_names_failures_and_escapes_what_it_prints() {
+    let (server, addr) = lockstep_server(&["rpc-server", "--addr", "127.0.0.1:0"]);
+    // A bad argument: non-zero exit, the argument named.
+    let out = lockstep(&["rpc-call", "--addr", &addr, "sum", "1", "x"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(err.contains("\"x\" is not a whole number"), "{err}");
+    let out = lockstep(&["rpc-call", "--addr", &addr, "sum", "1", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    // Control bytes from the other side are escaped, never sent to the terminal.
+    let out = lockstep(&["rpc-call", "--addr", &addr, "echo", "\x1b[2Jhi\x07"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains('\x1b') && text.contains("\\x1b[2Jhi\\x07"),
+        "{text:?}"
+    );
+    stop(server);
+
+    // The counter scenarios refuse zero iterations as they refuse zero threads, and a race too
+    // small to lose anything says what to do rather than fail.
+    assert!(!lockstep(&["race", "--iters", "0"]).status.success());
+    assert!(!lockstep(&["race", "--threads", "0"]).status.success());
+    let out = lockstep(&["race", "--threads", "1", "--iters", "1"]);
+    assert!(out.status.success(), "{out:?}");
+
+    // Each server's help lists only what it uses.
+    let help = |cmd: &str| String::from_utf8_lossy(&lockstep(&[cmd, "--help"]).stdout).into_owned();
+    assert!(!help("udp-server").contains("--workers"));
+    assert!(!help("tcp-server").contains("--workers"));
+    assert!(help("rpc-server").contains("--workers"));
+    assert!(!help("unix-server").contains("--allow-remote"));
+    assert!(help("udp-server").contains("--allow-remote"));
+    // A network address is refused with the way to allow it.
+    let out = lockstep(&["udp-server", "--addr", "0.0.0.0:0"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--allow-remote"),
+        "{out:?}"
+    );
+    // A busy UDP port names the UDP tools.
+    let held = UdpSocket::bind(loopback()).unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = lockstep(&["udp-server", "--addr", &format!("127.0.0.1:{port}")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ss -lunp") && err.contains(&format!("udp:{port}")),
+        "{err}"
+    );
+}
+
+/// Sends SIGTERM to a server started by [`lockstep_server`] and returns its output.
+#[cfg(unix)]
+fn stop(child: std::process::Child) -> std::process::Output {
+    // SAFETY: kill(2) with a live child's pid and a valid signal number.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    finish(child)
+}
+
+#[cfg(unix)]
+#[test]
+fn cli_unix_server_on_sigterm_removes_its_socket_and_reports() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cli.sock");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["unix-server", "--path", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "{line}");
+    assert!(path.exists());
+    let out = lockstep(&["unix-client", "--path", path.to_str().unwrap(), "one"]);
+    assert!(out.status.success(), "{out:?}");
+    // SAFETY: kill(2) with a live child's pid and a valid signal number.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = finish(child).status;
+    assert!(status.success(), "{status:?} {rest}");
+    assert!(!path.exists(), "the socket file is removed");
+    assert!(rest.contains("served 1 message from 1 client"), "{rest}");
 }

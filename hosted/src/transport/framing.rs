@@ -363,19 +363,40 @@ impl FrameReader {
     }
 }
 
-/// `bytes` as text safe to print: printable ASCII as it is, everything else (control
-/// characters, escape sequences, bytes that are not UTF-8) as Rust escapes (`\x1b`, `\n`).
+/// `bytes` as text safe to print: UTF-8 text as it is, except control characters (`\n`,
+/// `\x1b` and the other C0 and C1 controls, which a terminal would obey) and backslashes, which
+/// are escaped; bytes that are not UTF-8 appear as `\xNN`.
 ///
 /// # Examples
 ///
 /// ```
 /// use lockstep_hosted::transport::framing::escape;
 ///
-/// assert_eq!(escape(b"Hello World"), "Hello World");
-/// assert_eq!(escape(b"\x1b[2J\n\xff"), "\\x1b[2J\\n\\xff");
+/// assert_eq!(escape(b"Hello \"World\""), "Hello \"World\"");
+/// assert_eq!(escape("déjà vu".as_bytes()), "déjà vu");
+/// assert_eq!(escape(b"\x1b[2J\n\xff\\"), "\\x1b[2J\\n\\xff\\\\");
 /// ```
 pub fn escape(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
 }
 
 /// One `read`, retried on `Interrupted`.
