@@ -292,13 +292,20 @@ pub(crate) fn start(
                             };
                             let reply =
                                 catch_unwind(AssertUnwindSafe(|| handler(&body))).map_err(|_| ());
-                            done.lock().unwrap_or_else(|p| p.into_inner()).push(Done {
+                            let mut list = done.lock().unwrap_or_else(|p| p.into_inner());
+                            list.push(Done {
                                 token,
                                 epoch,
                                 seq,
                                 reply,
                             });
-                            let _ = waker.wake();
+                            // One wake per batch: the loop takes the whole list under this
+                            // lock, so a non-empty list already has a wake on its way.
+                            let first = list.len() == 1;
+                            drop(list);
+                            if first {
+                                let _ = waker.wake();
+                            }
                         }
                     })?,
             );
