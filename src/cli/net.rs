@@ -561,10 +561,18 @@ fn client<S: lockstep_hosted::transport::StreamSocket>(
 
 /// The RPC server's methods.
 fn rpc_method(req: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(req);
-    let (method, arg) = text.split_once(' ').unwrap_or((&text, ""));
+    let (method, arg) = match req.iter().position(|&b| b == b' ') {
+        Some(i) => (&req[..i], &req[i + 1..]),
+        None => (req, &[][..]),
+    };
+    // `echo` gives the bytes back as they came; the other methods read text.
+    if method == b"echo" {
+        return arg.to_vec();
+    }
+    let (Ok(method), Ok(arg)) = (std::str::from_utf8(method), std::str::from_utf8(arg)) else {
+        return format!("error: {}: the request is not UTF-8 text", escape(method)).into();
+    };
     match method {
-        "echo" => arg.into(),
         "upper" => arg.to_uppercase().into(),
         "reverse" => arg.chars().rev().collect::<String>().into(),
         "sum" => {
@@ -592,9 +600,11 @@ fn rpc_method(req: &[u8]) -> Vec<u8> {
             )
             .into(),
         },
-        other => {
-            format!("error: unknown method {other:?} (echo, upper, reverse, sum, sleep)").into()
-        }
+        other => format!(
+            "error: unknown method {:?} (echo, upper, reverse, sum, sleep)",
+            escape(other.as_bytes())
+        )
+        .into(),
     }
 }
 

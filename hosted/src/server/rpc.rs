@@ -5,7 +5,8 @@ use std::sync::Arc;
 use super::reactor::Service;
 use super::{Listener, ServerConfig, ServerHandle, start_events};
 
-/// Runs an RPC server: every request (an [`Endpoint::call`] or [`Endpoint::request`] at the
+/// Runs an RPC server: every request (an [`Endpoint::call`](crate::comm::Endpoint::call) or
+/// [`Endpoint::request`](crate::comm::Endpoint::request) at the
 /// client) is answered with `handler(request body)`; messages are counted and dropped (their
 /// receipts are still sent).
 ///
