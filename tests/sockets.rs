@@ -1041,3 +1041,40 @@ fn cli_unix_server_on_sigterm_removes_its_socket_and_reports() {
     assert!(!path.exists(), "the socket file is removed");
     assert!(rest.contains("served 1 message from 1 client"), "{rest}");
 }
+
+#[test]
+fn a_client_that_stops_sending_still_gets_its_answers() {
+    // `printf 'Hello World' | nc -N 127.0.0.1 5242`: write, close the sending half, read.
+    let server = raw_echo_server(
+        tcp::listen(loopback()).unwrap(),
+        ServerConfig::default(),
+        |_, _| {},
+    );
+    let mut s = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    s.write_all(b"Hello World").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    let mut back = Vec::new();
+    s.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"Hello World");
+
+    // The same for requests still running when the client stops sending.
+    let server = rpc_server(
+        tcp::listen(loopback()).unwrap(),
+        ServerConfig::default(),
+        |req| {
+            thread::sleep(Duration::from_millis(100));
+            req.to_vec()
+        },
+    );
+    let mut ep = Endpoint::new(tcp::connect(server.local_addr().unwrap()).unwrap());
+    let tickets: Vec<_> = (0..3u8).map(|i| ep.request(&[i]).unwrap()).collect();
+    ep.transport()
+        .get_ref()
+        .shutdown(std::net::Shutdown::Write)
+        .unwrap();
+    for (i, t) in tickets.iter().enumerate() {
+        assert_eq!(ep.collect(t, T).unwrap(), [i as u8]);
+    }
+    assert!(ep.recv(Some(T)).unwrap_err().is_disconnect());
+}

@@ -50,8 +50,9 @@ const READ_CHUNK: usize = 64 * 1024;
 /// (an echo or RPC client that sends without reading is slowed, not buffered without end).
 const OUT_HIGH: usize = 256 * 1024;
 
-/// Requests of one RPC connection running or waiting for a worker, at most; past it the loop
-/// stops reading from that connection until a reply is written.
+/// Requests of one RPC connection running or waiting for a worker past which the loop stops
+/// reading from that connection until a reply is written (requests already read, at most one
+/// read of 64 KiB, still queue: the bound on a connection's queued work is that read).
 pub const MAX_IN_FLIGHT: usize = 32;
 
 /// A write buffer that grew past this is released once empty (idle connections stay small).
@@ -250,6 +251,8 @@ struct Connection {
     in_flight: usize,
     // the socket may hold unread input (reading was paused or the budget ran out)
     unread: bool,
+    // the client closed its sending half: close once its replies are written
+    read_closed: bool,
     sub: Option<super::broker::Subscription>,
 }
 
@@ -464,6 +467,7 @@ impl Loop {
                     write_wait: None,
                     in_flight: 0,
                     unread: true,
+                    read_closed: false,
                     sub: None,
                 },
             );
@@ -473,7 +477,7 @@ impl Loop {
     }
 
     fn paused(&self, c: &Connection) -> bool {
-        c.pending_out() > OUT_HIGH || c.in_flight >= MAX_IN_FLIGHT
+        c.read_closed || c.pending_out() > OUT_HIGH || c.in_flight >= MAX_IN_FLIGHT
     }
 
     /// Reads what `token` sent (while not paused) and writes what waits for it.
@@ -514,8 +518,16 @@ impl Loop {
             match c.sock.read(&mut buf) {
                 Ok(0) => {
                     let inb = &c.inb;
+                    c.unread = false;
                     break if !inb.in_frame() {
-                        Err(Close::Quiet)
+                        if c.sub.is_none() && (c.pending_out() > 0 || c.in_flight > 0) {
+                            // `printf ... | nc -N`: the client is done sending, not
+                            // listening. Its answers go out first (see `flush`).
+                            c.read_closed = true;
+                            Ok(())
+                        } else {
+                            Err(Close::Quiet)
+                        }
                     } else {
                         let (got, expected) = match inb.want {
                             Some(len) => (HEADER_LEN + inb.body.len(), HEADER_LEN + len),
@@ -779,6 +791,10 @@ impl Loop {
                 c.out = Vec::new();
             }
             c.write_wait = None;
+            if c.read_closed && c.in_flight == 0 {
+                self.close(token, Close::Quiet);
+                return Err(());
+            }
         } else if progressed || c.write_wait.is_none() {
             c.write_wait = Some(Instant::now());
         }

@@ -11,10 +11,11 @@ use super::{Listener, ServerConfig, ServerHandle, start_events};
 /// receipts are still sent).
 ///
 /// The handler runs on a pool of `config.workers` threads, so it may block: a slow request
-/// delays no other client (as long as fewer than `workers` are slow at once). Each connection
-/// has at most [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT) requests running or waiting; the
-/// server reads no more from it until one is answered. A handler that panics, or a reply over
-/// the maximum frame size, closes that client's connection with the reason.
+/// delays no other client (as long as fewer than `workers` are slow at once). Once a connection
+/// has [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT) requests running or waiting, the server reads no
+/// more from it until one is answered. A client that closes its sending half still gets the
+/// answers to what it sent. A handler that panics, or a reply over
+/// the maximum frame size, is answered with [`NetError::Failed`](crate::NetError::Failed).
 ///
 /// # Panics
 ///
