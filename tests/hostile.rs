@@ -193,6 +193,11 @@ fn topics_are_checked_utf8_never_mixed_up() {
     let mut raw = Endpoint::new(tcp::connect(addr).unwrap());
     let e = raw.call(b"P\x00\x01\xfebody", T).unwrap_err();
     assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+    // A subscription's topics are bounded.
+    let many: Vec<String> = (0..1025).map(|i| format!("t{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let e = Subscriber::new(tcp::connect(addr).unwrap(), &many, T).unwrap_err();
+    assert!(e.to_string().contains("at most 1024 topics"), "{e}");
     // Nothing reached the replacement-character topic.
     let mut p = Publisher::new(tcp::connect(addr).unwrap());
     assert_eq!(p.publish_confirmed("\u{fffd}", b"mine", T).unwrap(), 1);

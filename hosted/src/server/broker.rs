@@ -40,6 +40,10 @@ pub const SUBSCRIBER_QUEUE: usize = 1024;
 /// subscriber can keep alive.
 pub const SUBSCRIBER_QUEUE_BYTES: usize = 4 << 20;
 
+/// Topics of one subscriber, at most: a subscription past it closes the connection, saying
+/// why (the routing table stays bounded).
+pub const MAX_TOPICS: usize = 1024;
+
 /// Bytes of deliveries written ahead into a subscriber's output buffer.
 const WRITE_AHEAD: usize = 64 * 1024;
 

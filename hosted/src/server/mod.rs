@@ -46,7 +46,8 @@ mod scenario;
 mod udp_rpc;
 
 pub use broker::{
-    Broker, BrokerConfig, Delivery, Publisher, SUBSCRIBER_QUEUE, SUBSCRIBER_QUEUE_BYTES, Subscriber,
+    Broker, BrokerConfig, Delivery, MAX_TOPICS, Publisher, SUBSCRIBER_QUEUE,
+    SUBSCRIBER_QUEUE_BYTES, Subscriber,
 };
 pub use datagram::udp_server;
 pub use echo::{framed_echo_server, raw_echo_server};

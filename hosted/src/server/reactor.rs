@@ -599,7 +599,9 @@ impl Loop {
                         self.frame(token, frame)?;
                         continue;
                     }
-                    inb.body.reserve_exact(len);
+                    // No reservation of the announced length: the body grows with what
+                    // arrives, so a client that announces a large frame and stops holds
+                    // little memory until its frame deadline.
                     inb.want = Some(len);
                 }
                 continue;
@@ -706,6 +708,12 @@ impl Loop {
                 let wanted =
                     super::broker::parse_subscribe(&env.payload[1..]).map_err(Close::Reason)?;
                 let sub = c.sub.get_or_insert_with(Default::default);
+                if sub.topics.len() + wanted.len() > super::broker::MAX_TOPICS {
+                    return Err(Close::Reason(format!(
+                        "a subscriber may have at most {} topics",
+                        super::broker::MAX_TOPICS
+                    )));
+                }
                 for t in wanted {
                     topics.add(&t, token);
                     sub.topics.push(t);
