@@ -17,20 +17,20 @@
 //! [`NetError::ClosedBy`]: crate::NetError::ClosedBy
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 
 use super::broker::Topics;
 use super::pool::Registry;
 use super::{ServerConfig, ServerHandle, Shared};
-use crate::comm::{ACK, Envelope, FAILED, MSG, MSG_RECEIPT, REPLY, REQUEST, decode_envelope};
-use crate::transport::framing::{GOODBYE, HEADER_LEN};
+
+use crate::transport::framing::HEADER_LEN;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -58,130 +58,13 @@ pub const MAX_IN_FLIGHT: usize = 32;
 /// A write buffer that grew past this is released once empty (idle connections stay small).
 const KEEP_CAPACITY: usize = 16 * 1024;
 
-/// A listening socket the event loop can wait on: TCP or Unix.
-///
-/// Made from a std listener with `From`; [`Listener`](super::Listener) implementations hand
-/// one over in [`into_event_listener`](super::Listener::into_event_listener).
-#[derive(Debug)]
-pub struct EventListener(ListenerKind);
+mod service;
+mod socket;
 
-#[derive(Debug)]
-enum ListenerKind {
-    Tcp(mio::net::TcpListener),
-    #[cfg(unix)]
-    Unix(mio::net::UnixListener, String),
-}
-
-impl EventListener {
-    /// An event listener on a bound TCP listener (made non-blocking here).
-    ///
-    /// # Errors
-    ///
-    /// The OS error of `set_nonblocking`.
-    pub fn tcp(l: std::net::TcpListener) -> io::Result<Self> {
-        l.set_nonblocking(true)?;
-        Ok(EventListener(ListenerKind::Tcp(
-            mio::net::TcpListener::from_std(l),
-        )))
-    }
-
-    /// An event listener on a bound Unix listener (made non-blocking here).
-    ///
-    /// # Errors
-    ///
-    /// The OS error of `set_nonblocking`.
-    #[cfg(unix)]
-    pub fn unix(l: std::os::unix::net::UnixListener) -> io::Result<Self> {
-        l.set_nonblocking(true)?;
-        let label = l
-            .local_addr()
-            .ok()
-            .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
-            .unwrap_or_else(|| "an unnamed unix listener".into());
-        Ok(EventListener(ListenerKind::Unix(
-            mio::net::UnixListener::from_std(l),
-            label,
-        )))
-    }
-
-    fn accept(&self) -> io::Result<(Sock, String)> {
-        match &self.0 {
-            ListenerKind::Tcp(l) => {
-                let (s, a) = l.accept()?;
-                Ok((Sock::Tcp(s), a.to_string()))
-            }
-            #[cfg(unix)]
-            ListenerKind::Unix(l, label) => {
-                let (s, _) = l.accept()?;
-                Ok((Sock::Unix(s), format!("a client of {label}")))
-            }
-        }
-    }
-
-    fn register(&mut self, poll: &Poll) -> io::Result<()> {
-        let r = poll.registry();
-        match &mut self.0 {
-            ListenerKind::Tcp(l) => r.register(l, LISTENER, Interest::READABLE),
-            #[cfg(unix)]
-            ListenerKind::Unix(l, _) => r.register(l, LISTENER, Interest::READABLE),
-        }
-    }
-}
-
-/// An accepted connection.
-#[derive(Debug)]
-enum Sock {
-    Tcp(mio::net::TcpStream),
-    #[cfg(unix)]
-    Unix(mio::net::UnixStream),
-}
-
-impl Sock {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Sock::Tcp(s) => s.read(buf),
-            #[cfg(unix)]
-            Sock::Unix(s) => s.read(buf),
-        }
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sock::Tcp(s) => s.write(buf),
-            #[cfg(unix)]
-            Sock::Unix(s) => s.write(buf),
-        }
-    }
-    fn shutdown(&self) {
-        let _ = match self {
-            Sock::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
-            #[cfg(unix)]
-            Sock::Unix(s) => s.shutdown(std::net::Shutdown::Both),
-        };
-    }
-    fn register(&mut self, poll: &Poll, t: Token) -> io::Result<()> {
-        let i = Interest::READABLE | Interest::WRITABLE;
-        match self {
-            Sock::Tcp(s) => poll.registry().register(s, t, i),
-            #[cfg(unix)]
-            Sock::Unix(s) => poll.registry().register(s, t, i),
-        }
-    }
-    fn deregister(&mut self, poll: &Poll) {
-        let _ = match self {
-            Sock::Tcp(s) => poll.registry().deregister(s),
-            #[cfg(unix)]
-            Sock::Unix(s) => poll.registry().deregister(s),
-        };
-    }
-    fn prepare(&self, config: &ServerConfig) {
-        if let Sock::Tcp(s) = self {
-            let _ = s.set_nodelay(config.stream.nodelay);
-            if config.stream.linger.is_some() {
-                let _ = socket2::SockRef::from(s).set_linger(config.stream.linger);
-            }
-        }
-    }
-}
+use service::encode_goodbye;
+pub(crate) use service::push_frame;
+pub use socket::EventListener;
+use socket::Sock;
 
 /// What a server does with its connections' input.
 pub(crate) enum Service {
@@ -261,7 +144,6 @@ impl Connection {
         self.out.len() - self.out_pos
     }
 }
-
 /// Starts the event loop of a stream server.
 pub(crate) fn start(
     mut listener: EventListener,
@@ -559,207 +441,6 @@ impl Loop {
             self.close(token, why);
         }
     }
-
-    /// Handles bytes read from `token`.
-    fn input(&mut self, token: usize, mut data: &[u8]) -> Result<(), Close> {
-        if !self.service.framed() {
-            let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
-            if let Service::RawEcho(observe) = &self.service {
-                observe(&c.peer, data);
-            }
-            self.shared.count_message();
-            c.out.extend_from_slice(data);
-            return Ok(());
-        }
-        let max = self.config.stream.max_frame;
-        while !data.is_empty() {
-            let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
-            let inb = &mut c.inb;
-            let Some(len) = inb.want else {
-                let take = data.len().min(HEADER_LEN - inb.header_got);
-                inb.header[inb.header_got..inb.header_got + take].copy_from_slice(&data[..take]);
-                inb.header_got += take;
-                data = &data[take..];
-                if c.frame_start.is_none() {
-                    c.frame_start = Some(Instant::now());
-                }
-                if inb.header_got == HEADER_LEN {
-                    // A client never says goodbye: that length is as absurd as any other.
-                    let len = u32::from_be_bytes(inb.header);
-                    if len as u64 > max as u64 {
-                        return Err(Close::Reason(format!(
-                            "a frame of {len} bytes exceeds the maximum of {max} bytes"
-                        )));
-                    }
-                    let len = len as usize;
-                    // Whole frame already here: no copy.
-                    if data.len() >= len && inb.body.is_empty() {
-                        let (frame, rest) = data.split_at(len);
-                        data = rest;
-                        self.frame(token, frame)?;
-                        continue;
-                    }
-                    // No reservation of the announced length: the body grows with what
-                    // arrives, so a client that announces a large frame and stops holds
-                    // little memory until its frame deadline.
-                    inb.want = Some(len);
-                }
-                continue;
-            };
-            let take = data.len().min(len - inb.body.len());
-            inb.body.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if inb.body.len() == len {
-                let mut body = std::mem::take(&mut inb.body);
-                let r = self.frame(token, &body);
-                body.clear();
-                if body.capacity() <= KEEP_CAPACITY
-                    && let Some(c) = self.conns.get_mut(&token)
-                {
-                    c.inb.body = body;
-                }
-                r?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Handles one whole frame from `token`.
-    fn frame(&mut self, token: usize, frame: &[u8]) -> Result<(), Close> {
-        let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
-        c.inb.header_got = 0;
-        c.inb.want = None;
-        c.frame_start = None;
-        match &self.service {
-            Service::RawEcho(_) => unreachable!("raw connections carry no frames"),
-            Service::FramedEcho => {
-                self.shared.count_message();
-                push_frame(&mut c.out, &[frame]);
-                Ok(())
-            }
-            Service::Rpc(_) => {
-                let env = envelope(frame, &c.peer)?;
-                match env.kind {
-                    MSG => self.shared.count_message(),
-                    MSG_RECEIPT => {
-                        self.shared.count_message();
-                        push_envelope(&mut c.out, ACK, env.epoch, env.seq, &[]);
-                    }
-                    REQUEST => {
-                        c.in_flight += 1;
-                        if let Some(jobs) = &self.jobs {
-                            let _ = jobs.send((token, env.epoch, env.seq, env.payload.to_vec()));
-                        }
-                    }
-                    ACK | REPLY | FAILED => {}
-                    k => {
-                        return Err(Close::Reason(format!("unknown message kind {k}")));
-                    }
-                }
-                Ok(())
-            }
-            Service::Broker(_) => self.broker_frame(token, frame),
-        }
-    }
-
-    fn broker_frame(&mut self, token: usize, frame: &[u8]) -> Result<(), Close> {
-        let Service::Broker(topics) = &mut self.service else {
-            return Ok(());
-        };
-        let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
-        let env = envelope(frame, &c.peer)?;
-        match (env.kind, env.payload.first()) {
-            (MSG | REQUEST, Some(&super::broker::OP_PUBLISH)) => {
-                let (topic, delivery) =
-                    super::broker::parse_publish(env.payload).map_err(Close::Reason)?;
-                self.shared.count_message();
-                let targets = topics.matching(topic);
-                let mut reached = 0u32;
-                for &t in &targets {
-                    let Some(sub) = self.conns.get_mut(&t).and_then(|s| s.sub.as_mut()) else {
-                        continue;
-                    };
-                    if sub.offer(&delivery) {
-                        reached += 1;
-                    } else {
-                        self.shared.count_lagged();
-                    }
-                }
-                if env.kind == REQUEST
-                    && let Some(c) = self.conns.get_mut(&token)
-                {
-                    push_envelope(
-                        &mut c.out,
-                        REPLY,
-                        env.epoch,
-                        env.seq,
-                        &reached.to_be_bytes(),
-                    );
-                }
-                // Deliveries were queued on other connections: write them now.
-                for t in targets {
-                    if t != token {
-                        let _ = self.flush(t);
-                    }
-                }
-                Ok(())
-            }
-            (REQUEST, Some(&super::broker::OP_SUBSCRIBE)) => {
-                let wanted =
-                    super::broker::parse_subscribe(&env.payload[1..]).map_err(Close::Reason)?;
-                let sub = c.sub.get_or_insert_with(Default::default);
-                if sub.topics.len() + wanted.len() > super::broker::MAX_TOPICS {
-                    return Err(Close::Reason(format!(
-                        "a subscriber may have at most {} topics",
-                        super::broker::MAX_TOPICS
-                    )));
-                }
-                for t in wanted {
-                    topics.add(&t, token);
-                    sub.topics.push(t);
-                }
-                topics.add_subscriber(token);
-                push_envelope(&mut c.out, REPLY, env.epoch, env.seq, b"OK");
-                Ok(())
-            }
-            (ACK | REPLY, _) => Ok(()),
-            _ => Err(Close::Reason("unknown broker request".into())),
-        }
-    }
-
-    /// Writes replies of finished requests.
-    fn finish_jobs(&mut self) {
-        let done = std::mem::take(&mut *self.done.lock().unwrap_or_else(|p| p.into_inner()));
-        let max = self.config.stream.max_frame;
-        for d in done {
-            let Some(c) = self.conns.get_mut(&d.token) else {
-                continue; // the client left
-            };
-            c.in_flight -= 1;
-            self.shared.count_message();
-            match d.reply {
-                Ok(r) if r.len() + crate::comm::ENVELOPE_LEN <= max => {
-                    push_envelope(&mut c.out, REPLY, d.epoch, d.seq, &r);
-                }
-                Ok(r) => {
-                    let why = format!(
-                        "its reply of {} bytes exceeds the maximum frame of {max} bytes",
-                        r.len()
-                    );
-                    self.shared.log_error(format!("{}: {why}", c.peer));
-                    push_envelope(&mut c.out, FAILED, d.epoch, d.seq, why.as_bytes());
-                }
-                Err(()) => {
-                    let why = "the request handler panicked";
-                    self.shared.log_error(format!("{}: {why}", c.peer));
-                    push_envelope(&mut c.out, FAILED, d.epoch, d.seq, why.as_bytes());
-                }
-            }
-            // Reading may resume now that a request finished.
-            self.service_conn(d.token, false, true);
-        }
-    }
-
     /// Writes what waits for `token`; closes it on a write error.
     fn flush(&mut self, token: usize) -> Result<(), ()> {
         let Some(c) = self.conns.get_mut(&token) else {
@@ -904,41 +585,4 @@ enum Close {
 enum Expired {
     Idle,
     Slow,
-}
-
-fn envelope<'a>(frame: &'a [u8], _peer: &str) -> Result<Envelope<'a>, Close> {
-    decode_envelope(frame).ok_or_else(|| {
-        Close::Reason(format!(
-            "an envelope of {} bytes is shorter than its header",
-            frame.len()
-        ))
-    })
-}
-
-/// Appends one frame made of `parts` to `out`.
-pub(crate) fn push_frame(out: &mut Vec<u8>, parts: &[&[u8]]) {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    out.extend_from_slice(&(len as u32).to_be_bytes());
-    for p in parts {
-        out.extend_from_slice(p);
-    }
-}
-
-/// Appends one frame holding the envelope `[kind][epoch][seq][payload]` to `out`.
-pub(crate) fn push_envelope(out: &mut Vec<u8>, kind: u8, epoch: u32, seq: u64, payload: &[u8]) {
-    let mut head = [0; crate::comm::ENVELOPE_LEN];
-    head[0] = kind;
-    head[1..5].copy_from_slice(&epoch.to_le_bytes());
-    head[5..].copy_from_slice(&seq.to_le_bytes());
-    push_frame(out, &[&head, payload]);
-}
-
-/// The goodbye a closing server sends: a goodbye frame and the reason (framed), or a line.
-fn encode_goodbye(out: &mut Vec<u8>, framed: bool, reason: &str) {
-    if framed {
-        out.extend_from_slice(&GOODBYE.to_be_bytes());
-        push_frame(out, &[reason.as_bytes()]);
-    } else {
-        out.extend_from_slice(format!("lockstep server: {reason}\n").as_bytes());
-    }
 }
