@@ -9,8 +9,9 @@ use crate::server::ServerConfig;
 
 /// A listening socket the event loop can wait on: TCP or Unix.
 ///
-/// Made from a std listener with [`tcp`](Self::tcp) or [`unix`](Self::unix); [`Listener`](crate::server::Listener) implementations hand
-/// one over in [`into_event_listener`](crate::server::Listener::into_event_listener).
+/// Made from a std listener with [`tcp`](Self::tcp) or [`unix`](Self::unix);
+/// [`Listener`](crate::server::Listener) implementations hand one over in
+/// [`into_event_listener`](crate::server::Listener::into_event_listener).
 #[derive(Debug)]
 pub struct EventListener(ListenerKind);
 
