@@ -271,6 +271,10 @@ fn run_until(server: ServerHandle, serve: &ServeArgs) -> ExitCode {
         (stats.rejected, "refused at the connection limit"),
         (stats.idle_closed, "closed idle"),
         (stats.stalled, "closed as too slow"),
+        (
+            stats.lagged,
+            "deliveries dropped for subscribers that fell behind",
+        ),
     ] {
         if n > 0 {
             summary.push_str(&format!("; {n} {what}"));
