@@ -55,6 +55,11 @@ const OUT_HIGH: usize = 256 * 1024;
 /// read of 64 KiB, still queue: the bound on a connection's queued work is that read).
 pub const MAX_IN_FLIGHT: usize = 32;
 
+/// Bytes of request bodies of one RPC connection running or waiting for a worker past which
+/// the loop stops reading from it (so a connection holds at most this plus one frame and one
+/// read in queued requests).
+const IN_FLIGHT_BYTES: usize = 1 << 20;
+
 /// A write buffer that grew past this is released once empty (idle connections stay small).
 const KEEP_CAPACITY: usize = 16 * 1024;
 
@@ -112,6 +117,8 @@ impl Inbound {
 /// A request finished on the pool.
 struct Done {
     token: usize,
+    // the request body's length
+    len: usize,
     epoch: u32,
     seq: u64,
     reply: Result<Vec<u8>, ()>,
@@ -132,6 +139,8 @@ struct Connection {
     write_wait: Option<Instant>,
     // requests on the pool
     in_flight: usize,
+    // bytes of those requests' bodies
+    in_flight_bytes: usize,
     // the socket may hold unread input (reading was paused or the budget ran out)
     unread: bool,
     // the client closed its sending half: close once its replies are written
@@ -180,6 +189,7 @@ pub(crate) fn start(
                             let mut list = done.lock().unwrap_or_else(|p| p.into_inner());
                             list.push(Done {
                                 token,
+                                len: body.len(),
                                 epoch,
                                 seq,
                                 reply,
@@ -348,6 +358,7 @@ impl Loop {
                     frame_start: None,
                     write_wait: None,
                     in_flight: 0,
+                    in_flight_bytes: 0,
                     unread: true,
                     read_closed: false,
                     sub: None,
@@ -359,7 +370,10 @@ impl Loop {
     }
 
     fn paused(&self, c: &Connection) -> bool {
-        c.read_closed || c.pending_out() > OUT_HIGH || c.in_flight >= MAX_IN_FLIGHT
+        c.read_closed
+            || c.pending_out() > OUT_HIGH
+            || c.in_flight >= MAX_IN_FLIGHT
+            || c.in_flight_bytes >= IN_FLIGHT_BYTES
     }
 
     /// Reads what `token` sent (while not paused) and writes what waits for it.

@@ -95,6 +95,7 @@ impl Loop {
                     }
                     REQUEST => {
                         c.in_flight += 1;
+                        c.in_flight_bytes += env.payload.len();
                         if let Some(jobs) = &self.jobs {
                             let _ = jobs.send((token, env.epoch, env.seq, env.payload.to_vec()));
                         }
@@ -184,6 +185,7 @@ impl Loop {
                 continue; // the client left
             };
             c.in_flight -= 1;
+            c.in_flight_bytes -= d.len;
             self.shared.count_message();
             match d.reply {
                 Ok(r) if r.len() + crate::comm::ENVELOPE_LEN <= max => {
