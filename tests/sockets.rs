@@ -6,7 +6,7 @@
 //! `LOCKSTEP_TEST_SCALE=5` runs the full 32 x 1,000.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -227,6 +227,7 @@ fn udp_with_loss_and_duplicates_delivers_exactly_once() {
     let (a, b) = udp::pair().unwrap();
     let retry = Retry {
         interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(5),
         max_sends: 200,
     };
     let mut client = Endpoint::with_retry(
@@ -310,13 +311,15 @@ fn bad_client(addr: SocketAddr, bytes: &[u8], close_write: bool) {
     if close_write {
         s.shutdown(std::net::Shutdown::Write).unwrap();
     }
-    let mut buf = [0; 64];
     let start = Instant::now();
-    match s.read(&mut buf) {
-        Ok(0) => {}
+    // The server may say why before it closes (a goodbye frame); then the stream ends.
+    let mut said = Vec::new();
+    match s.read_to_end(&mut said) {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
         other => panic!("expected the server to close the connection, got {other:?}"),
     }
+    assert!(said.len() < 1024, "only a short goodbye: {said:?}");
     assert!(start.elapsed() < T);
 }
 
@@ -463,7 +466,7 @@ fn refused_busy_and_timeout_are_distinct_and_actionable() {
     assert!(matches!(busy, NetError::AddrInUse { .. }));
     assert!(
         busy.to_string()
-            .contains(&format!("lsof -i :{}", addr.port())),
+            .contains(&format!("lsof -i tcp:{}", addr.port())),
         "{busy}"
     );
     drop(l);
@@ -654,6 +657,78 @@ fn non_blocking_receive_returns_at_once() {
     assert_eq!(c.recv(Some(T)).unwrap().len(), 100_000);
 }
 
+/// Polls `f` until it returns `Some`, sleeping between tries, at most 200 times (2 s).
+fn poll_until<R>(mut f: impl FnMut() -> Option<R>) -> Option<R> {
+    for _ in 0..200 {
+        if let Some(r) = f() {
+            return Some(r);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// A zero-timeout receive takes a message that has arrived, and `try_collect` a reply that
+/// has arrived, on a pair of connected transports.
+fn zero_timeout_takes_what_arrived<A: Transport, B: Transport>(mut a: A, mut b: B, what: &str) {
+    a.send(b"waiting").unwrap();
+    // The message is on its way over loopback: some poll must see it.
+    let got = poll_until(|| match b.recv(Some(Duration::ZERO)) {
+        Ok(m) => Some(m),
+        Err(e) if e.is_timeout() => None,
+        Err(e) => panic!("{what}: {e}"),
+    });
+    assert_eq!(got.as_deref(), Some(&b"waiting"[..]), "{what}: recv(ZERO)");
+    // Nothing more: a poll says so at once.
+    let start = Instant::now();
+    assert!(b.recv(Some(Duration::ZERO)).unwrap_err().is_timeout());
+    assert!(start.elapsed() < Duration::from_millis(500));
+
+    let (mut client, mut server) = (Endpoint::new(a), Endpoint::new(b));
+    let ticket = client.request(b"question").unwrap();
+    let Incoming::Request(req) = server.recv(Some(T)).unwrap() else {
+        panic!("{what}: expected a request");
+    };
+    server.reply(&req, b"answer").unwrap();
+    let reply = poll_until(|| client.try_collect(&ticket).unwrap());
+    assert_eq!(
+        reply.as_deref(),
+        Some(&b"answer"[..]),
+        "{what}: try_collect"
+    );
+    // Collected: the ticket is spent.
+    assert!(client.try_collect(&ticket).is_err());
+}
+
+#[test]
+fn zero_timeout_receive_takes_what_has_arrived() {
+    let l = tcp::listen(loopback()).unwrap();
+    let c = tcp::connect(l.local_addr().unwrap()).unwrap();
+    let s = tcp::accept(&l).unwrap();
+    zero_timeout_takes_what_arrived(c, s, "tcp");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zero.sock");
+    let l = unix::listen(&path).unwrap();
+    let c = unix::connect(&path).unwrap();
+    let s = unix::accept(&l).unwrap();
+    zero_timeout_takes_what_arrived(c, s, "unix stream");
+
+    let (a, b) = udp::pair().unwrap();
+    zero_timeout_takes_what_arrived(a, b, "udp");
+}
+
+#[test]
+fn zero_timeout_receive_takes_a_whole_large_frame() {
+    // A frame that needs several reads is still taken by one poll once it has arrived.
+    let l = tcp::listen(loopback()).unwrap();
+    let mut c = tcp::connect(l.local_addr().unwrap()).unwrap();
+    let mut s = tcp::accept(&l).unwrap();
+    c.send(&[7; 100_000]).unwrap();
+    let got = poll_until(|| s.recv(Some(Duration::ZERO)).ok());
+    assert_eq!(got.map(|m| m.len()), Some(100_000));
+}
+
 #[test]
 fn udp_rpc_server_answers_32_lossy_clients_exactly_once() {
     let n = scale(200) / 4; // each call and receipt may wait for retransmissions
@@ -669,6 +744,7 @@ fn udp_rpc_server_answers_32_lossy_clients_exactly_once() {
     let addr = server.local_addr().unwrap();
     let retry = Retry {
         interval: Duration::from_millis(10),
+        max_interval: Duration::from_millis(10),
         max_sends: 500,
     };
     thread::scope(|s| {
@@ -788,7 +864,7 @@ fn cli_servers_and_clients_talk() {
     let out = lockstep(&["tcp-server", "--addr", &format!("127.0.0.1:{port}")]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains(&format!("lsof -i :{port}")),
+        String::from_utf8_lossy(&out.stderr).contains(&format!("lsof -i tcp:{port}")),
         "{out:?}"
     );
 }
@@ -875,4 +951,130 @@ fn a_peer_trickling_a_frame_cannot_stretch_a_timed_receive() {
             "took {took:?}"
         );
     });
+}
+
+#[test]
+fn cli_names_failures_and_escapes_what_it_prints() {
+    let (server, addr) = lockstep_server(&["rpc-server", "--addr", "127.0.0.1:0"]);
+    // A bad argument: non-zero exit, the argument named.
+    let out = lockstep(&["rpc-call", "--addr", &addr, "sum", "1", "x"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(err.contains("\"x\" is not a whole number"), "{err}");
+    let out = lockstep(&["rpc-call", "--addr", &addr, "sum", "1", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    // Control bytes from the other side are escaped, never sent to the terminal.
+    let out = lockstep(&["rpc-call", "--addr", &addr, "echo", "\x1b[2Jhi\x07"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains('\x1b') && text.contains("\\x1b[2Jhi\\x07"),
+        "{text:?}"
+    );
+    stop(server);
+
+    // The counter scenarios refuse zero iterations as they refuse zero threads, and a race too
+    // small to lose anything says what to do rather than fail.
+    assert!(!lockstep(&["race", "--iters", "0"]).status.success());
+    assert!(!lockstep(&["race", "--threads", "0"]).status.success());
+    let out = lockstep(&["race", "--threads", "1", "--iters", "1"]);
+    assert!(out.status.success(), "{out:?}");
+
+    // Each server's help lists only what it uses.
+    let help = |cmd: &str| String::from_utf8_lossy(&lockstep(&[cmd, "--help"]).stdout).into_owned();
+    assert!(!help("udp-server").contains("--workers"));
+    assert!(!help("tcp-server").contains("--workers"));
+    assert!(help("rpc-server").contains("--workers"));
+    assert!(!help("unix-server").contains("--allow-remote"));
+    assert!(help("udp-server").contains("--allow-remote"));
+    // A network address is refused with the way to allow it.
+    let out = lockstep(&["udp-server", "--addr", "0.0.0.0:0"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--allow-remote"),
+        "{out:?}"
+    );
+    // A busy UDP port names the UDP tools.
+    let held = UdpSocket::bind(loopback()).unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = lockstep(&["udp-server", "--addr", &format!("127.0.0.1:{port}")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ss -lunp") && err.contains(&format!("udp:{port}")),
+        "{err}"
+    );
+}
+
+/// Sends SIGTERM to a server started by [`lockstep_server`] and returns its output.
+#[cfg(unix)]
+fn stop(child: std::process::Child) -> std::process::Output {
+    // SAFETY: kill(2) with a live child's pid and a valid signal number.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    finish(child)
+}
+
+#[cfg(unix)]
+#[test]
+fn cli_unix_server_on_sigterm_removes_its_socket_and_reports() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cli.sock");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["unix-server", "--path", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "{line}");
+    assert!(path.exists());
+    let out = lockstep(&["unix-client", "--path", path.to_str().unwrap(), "one"]);
+    assert!(out.status.success(), "{out:?}");
+    // SAFETY: kill(2) with a live child's pid and a valid signal number.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = finish(child).status;
+    assert!(status.success(), "{status:?} {rest}");
+    assert!(!path.exists(), "the socket file is removed");
+    assert!(rest.contains("served 1 message from 1 client"), "{rest}");
+}
+
+#[test]
+fn a_client_that_stops_sending_still_gets_its_answers() {
+    // `printf 'Hello World' | nc -N 127.0.0.1 5242`: write, close the sending half, read.
+    let server = raw_echo_server(
+        tcp::listen(loopback()).unwrap(),
+        ServerConfig::default(),
+        |_, _| {},
+    );
+    let mut s = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    s.write_all(b"Hello World").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    let mut back = Vec::new();
+    s.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"Hello World");
+
+    // The same for requests still running when the client stops sending.
+    let server = rpc_server(
+        tcp::listen(loopback()).unwrap(),
+        ServerConfig::default(),
+        |req| {
+            thread::sleep(Duration::from_millis(100));
+            req.to_vec()
+        },
+    );
+    let mut ep = Endpoint::new(tcp::connect(server.local_addr().unwrap()).unwrap());
+    let tickets: Vec<_> = (0..3u8).map(|i| ep.request(&[i]).unwrap()).collect();
+    ep.transport()
+        .get_ref()
+        .shutdown(std::net::Shutdown::Write)
+        .unwrap();
+    for (i, t) in tickets.iter().enumerate() {
+        assert_eq!(ep.collect(t, T).unwrap(), [i as u8]);
+    }
+    assert!(ep.recv(Some(T)).unwrap_err().is_disconnect());
 }

@@ -15,7 +15,11 @@
 //! requests for [`Endpoint::recv`], replies for their tickets) in bounded buffers.
 //!
 //! Over an unreliable transport (UDP, [`Transport::is_reliable`] `false`) the waiting calls
-//! retransmit every [`Retry::interval`], at most [`Retry::max_sends`] times, and the receiver
+//! retransmit with exponential backoff: first after [`Retry::interval`], each wait twice the
+//! last up to [`Retry::max_interval`], at most [`Retry::max_sends`] sends in all (by default
+//! 20 ms doubling to 1 s, 25 sends: a 5 s timeout is covered to its end). An ICMP "port
+//! unreachable" (the server restarting) does not end the wait: the call retries until its
+//! timeout, and then reports [`NetError::Refused`] if that was the last thing heard. The receiver
 //! suppresses duplicates by sequence number (a window of [`DEDUP_WINDOW`] numbers), answering a
 //! repeated synchronous message with its receipt again and a repeated request with its cached
 //! reply: each message reaches the application exactly once. Over reliable transports none of
@@ -38,6 +42,9 @@ pub(crate) const MSG_RECEIPT: u8 = 1;
 pub(crate) const ACK: u8 = 2;
 pub(crate) const REQUEST: u8 = 3;
 pub(crate) const REPLY: u8 = 4;
+/// The answer to a request that could not be answered (its reply too large to send, its
+/// handler panicked): the payload says why.
+pub(crate) const FAILED: u8 = 5;
 
 /// Envelope header: kind byte, epoch and sequence number.
 pub const ENVELOPE_LEN: usize = 13;
@@ -58,20 +65,31 @@ const RELIABLE_SLICE: Duration = Duration::from_millis(100);
 /// How many replies an endpoint on an unreliable transport keeps to answer repeated requests.
 const REPLY_CACHE: usize = 256;
 
-/// Retransmission over unreliable transports.
+/// Retransmission over unreliable transports: exponential backoff from `interval` to
+/// `max_interval`, at most `max_sends` sends.
 ///
 /// # Examples
 ///
 /// ```
+/// use std::time::Duration;
 /// use lockstep_hosted::comm::Retry;
 ///
 /// let r = Retry::default();
-/// assert!(r.max_sends >= 2);
+/// assert_eq!((r.interval, r.max_interval, r.max_sends), (Duration::from_millis(20), Duration::from_secs(1), 25));
+/// // Sends at 0, 20, 60, 140, 300, 620 ms, 1.26 s, then every second: a 5 s wait is
+/// // covered to its end.
+/// assert_eq!(r.send_times().nth(6), Some(Duration::from_millis(1260)));
+/// assert_eq!(r.send_times().count(), 25);
+/// // Fixed interval: max_interval equal to interval.
+/// let fixed = Retry { max_interval: r.interval, ..r };
+/// assert_eq!(fixed.send_times().nth(3), Some(Duration::from_millis(60)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retry {
-    /// Time between two sends of the same message.
+    /// Time before the first retransmission.
     pub interval: Duration,
+    /// Each wait doubles the previous one, up to this.
+    pub max_interval: Duration,
     /// Sends of one message at most, the first included.
     pub max_sends: u32,
 }
@@ -80,8 +98,30 @@ impl Default for Retry {
     fn default() -> Self {
         Retry {
             interval: Duration::from_millis(20),
+            max_interval: Duration::from_secs(1),
             max_sends: 25,
         }
+    }
+}
+
+impl Retry {
+    /// The wait after send number `sends` (1 for the first).
+    fn wait_after(&self, sends: u32) -> Duration {
+        let doubled = self
+            .interval
+            .checked_mul(1 << sends.saturating_sub(1).min(30))
+            .unwrap_or(Duration::MAX);
+        doubled.min(self.max_interval.max(self.interval))
+    }
+
+    /// When each send happens, from the first (at zero): the schedule of one waiting call.
+    pub fn send_times(&self) -> impl Iterator<Item = Duration> + '_ {
+        let mut at = Duration::ZERO;
+        (1..=self.max_sends).map(move |n| {
+            let now = at;
+            at = at.saturating_add(self.wait_after(n));
+            now
+        })
     }
 }
 
@@ -121,21 +161,25 @@ pub struct Ticket {
 #[derive(Debug, Default)]
 pub(crate) struct Dedup {
     // invariant: every number below `floor` counts as seen; `above` holds seen numbers >= floor
+    // and below u64::MAX
     floor: u64,
     above: BTreeSet<u64>,
+    // u64::MAX has been seen (kept apart so that `floor + 1` never overflows)
+    top: bool,
 }
 
 impl Dedup {
     pub(crate) fn contains(&self, seq: u64) -> bool {
+        if seq == u64::MAX {
+            return self.top;
+        }
         seq < self.floor || self.above.contains(&seq)
     }
 
     /// Records `seq`; `true` if it had not been seen.
     pub(crate) fn insert(&mut self, seq: u64) -> bool {
         if seq == u64::MAX {
-            // No sender counts that far; refusing it keeps `floor + 1` from overflowing on a
-            // number a peer made up.
-            return false;
+            return !std::mem::replace(&mut self.top, true);
         }
         if seq == self.floor {
             // In order, the usual case: no set operation, so no allocation.
@@ -336,7 +380,8 @@ pub struct Endpoint<T> {
     acked: SeqSet,
     // outstanding requests: seq -> request body (kept for retransmission when unreliable)
     outstanding: SeqMap<Vec<u8>>,
-    replies: SeqMap<Vec<u8>>,
+    // replies, or why the peer could not answer
+    replies: SeqMap<Result<Vec<u8>, String>>,
     epoch: u32,
     peer: PeerState,
 }
@@ -505,7 +550,14 @@ impl<T: Transport> Endpoint<T> {
             return Err(e);
         }
         self.outstanding.remove(&seq);
-        Ok(self.replies.remove(&seq).unwrap_or_default())
+        match self.replies.remove(&seq) {
+            Some(Err(reason)) => Err(NetError::Failed {
+                addr: self.t.peer().to_owned(),
+                reason,
+            }),
+            Some(Ok(r)) => Ok(r),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Collects the reply to `ticket` if it has arrived, without blocking.
@@ -622,10 +674,28 @@ impl<T: Transport> Endpoint<T> {
 
     /// Answers `request` with `body`.
     ///
+    /// A reply too large for the transport is not sent: the asker gets
+    /// [`NetError::Failed`] saying so (and this call returns the
+    /// [`NetError::MessageTooLarge`]).
+    ///
     /// # Errors
     ///
     /// The transport's send error.
     pub fn reply(&mut self, request: &Request, body: &[u8]) -> Result<(), NetError> {
+        if body.len() + ENVELOPE_LEN > self.t.max_message() {
+            let e = NetError::MessageTooLarge {
+                addr: self.t.peer().to_owned(),
+                len: body.len(),
+                max: self.t.max_message() - ENVELOPE_LEN,
+            };
+            let why = format!(
+                "its reply of {} bytes exceeds the transport's maximum of {} bytes",
+                body.len(),
+                self.t.max_message() - ENVELOPE_LEN
+            );
+            self.emit(FAILED, request.epoch, request.id, why.as_bytes())?;
+            return Err(e);
+        }
         if !self.t.is_reliable() && request.epoch == self.peer.epoch() {
             self.peer.keep_reply(request.id, body, REPLY_CACHE);
         }
@@ -662,31 +732,59 @@ impl<T: Transport> Endpoint<T> {
             .unwrap_or_else(|| start + Duration::from_secs(60 * 60 * 24 * 365 * 30));
         let reliable = self.t.is_reliable();
         let mut sends = 1;
-        let mut next_send = start + self.retry.interval;
+        let mut next_send = start + self.retry.wait_after(sends);
+        // Over datagrams, an ICMP "port unreachable" (nobody listens, perhaps only for a
+        // moment while the server restarts) is remembered, not fatal: the wait goes on.
+        let mut refused: Option<NetError> = None;
+        let transient = |r: Result<(), NetError>, refused: &mut Option<NetError>| match r {
+            Err(e) if !reliable && e.is_refused() => {
+                *refused = Some(e);
+                Ok(())
+            }
+            Err(e) if e.is_timeout() => Ok(()),
+            Ok(()) => {
+                *refused = None; // the peer is there
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
         loop {
             if done(self) {
                 return Ok(());
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(NetError::timeout(self.t.peer(), what, timeout));
+                // Before giving up, take what has already arrived (all of it, for a zero
+                // timeout: `try_collect`), without waiting for more.
+                if transient(self.drain().map(drop), &mut refused).is_ok() && done(self) {
+                    return Ok(());
+                }
+                return Err(refused
+                    .take()
+                    .unwrap_or_else(|| NetError::timeout(self.t.peer(), what, timeout)));
             }
             if !reliable && now >= next_send && sends < self.retry.max_sends {
-                self.emit(kind, self.epoch, seq, payload)?;
+                let sent = self.emit(kind, self.epoch, seq, payload);
+                if let Err(e) = sent {
+                    transient(Err(e), &mut refused)?;
+                }
                 sends += 1;
-                next_send = now + self.retry.interval;
+                next_send = now + self.retry.wait_after(sends);
             }
-            match self.pump(Some(self.slice(deadline.saturating_duration_since(now)))) {
-                Ok(()) => {}
-                Err(e) if e.is_timeout() => {}
-                Err(e) => return Err(e),
-            }
+            // Until the next retransmission or the deadline.
+            let until = if reliable || sends >= self.retry.max_sends {
+                deadline
+            } else {
+                next_send.min(deadline)
+            };
+            let got = self.pump(Some(self.slice(until.saturating_duration_since(now))));
+            transient(got, &mut refused)?;
         }
     }
 
-    /// How long one pump waits when `remaining` is left: a constant quantum while more than
-    /// that remains (the retransmission interval, or [`RELIABLE_SLICE`]), so that the socket's
-    /// read timeout, cached by the transport, is not set again on every receive.
+    /// How long one pump waits when `remaining` is left: at most a constant quantum (the first
+    /// retransmission interval, or [`RELIABLE_SLICE`]), so that the socket's read timeout,
+    /// cached by the transport, is rarely set again.
     fn slice(&self, remaining: Duration) -> Duration {
         let quantum = if self.t.is_reliable() {
             RELIABLE_SLICE
@@ -694,6 +792,21 @@ impl<T: Transport> Endpoint<T> {
             self.retry.interval
         };
         remaining.min(quantum)
+    }
+
+    /// Files every envelope that has already arrived, without waiting (at most
+    /// [`INBOX_LIMIT`] of them, so a peer that never stops sending cannot hold the caller);
+    /// `true` if any arrived.
+    fn drain(&mut self) -> Result<bool, NetError> {
+        let mut any = false;
+        for _ in 0..INBOX_LIMIT {
+            match self.pump(Some(Duration::ZERO)) {
+                Ok(()) => any = true,
+                Err(e) if e.is_timeout() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(any)
     }
 
     /// Receives one envelope and files it.
@@ -786,10 +899,18 @@ impl<T: Transport> Endpoint<T> {
             }
             REPLY if epoch == self.epoch => {
                 if self.outstanding.contains_key(&seq) {
-                    self.replies.entry(seq).or_insert_with(|| payload.to_vec());
+                    self.replies
+                        .entry(seq)
+                        .or_insert_with(|| Ok(payload.to_vec()));
                 }
             }
-            ACK | REPLY => {}
+            FAILED if epoch == self.epoch => {
+                if self.outstanding.contains_key(&seq) {
+                    let why = crate::transport::framing::escape(payload);
+                    self.replies.entry(seq).or_insert(Err(why));
+                }
+            }
+            ACK | REPLY | FAILED => {}
             other => return malformed(self, format!("unknown message kind {other}")),
         }
         Ok(())
@@ -818,7 +939,15 @@ mod tests {
         for s in u64::MAX - 4095..u64::MAX {
             assert!(d.insert(s));
         }
-        assert!(!d.insert(u64::MAX), "the largest number is refused");
+        assert!(!d.contains(u64::MAX));
+        assert!(
+            d.insert(u64::MAX),
+            "the largest number is a number like any other"
+        );
+        assert!(
+            d.contains(u64::MAX) && !d.insert(u64::MAX),
+            "and its repeat a repeat"
+        );
         assert!(d.insert(u64::MAX - 4097));
         assert!(d.insert(u64::MAX - 4096));
         assert!(!d.insert(u64::MAX - 1), "a repeat is still a repeat");

@@ -25,7 +25,7 @@ use std::time::Duration;
 /// let err = tcp::listen(addr).unwrap_err();
 /// assert!(matches!(err, NetError::AddrInUse { .. }));
 /// let text = err.to_string();
-/// assert!(text.contains(&format!("lsof -i :{}", addr.port())), "{text}");
+/// assert!(text.contains(&format!("lsof -i tcp:{}", addr.port())), "{text}");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
@@ -34,6 +34,8 @@ pub enum NetError {
     AddrInUse {
         /// The address that was asked for.
         addr: String,
+        /// `"tcp"` or `"udp"`: which table to look the holder up in.
+        protocol: &'static str,
         /// The OS error.
         source: io::Error,
     },
@@ -55,6 +57,14 @@ pub enum NetError {
     Closed {
         /// The peer's address.
         addr: String,
+    },
+    /// The peer closed the connection and said why: a server refusing a client at its
+    /// connection limit, or closing one that was idle or too slow.
+    ClosedBy {
+        /// The peer's address.
+        addr: String,
+        /// The peer's reason (control characters escaped).
+        reason: String,
     },
     /// An operation did not complete in time.
     Timeout {
@@ -89,6 +99,14 @@ pub enum NetError {
         addr: String,
         /// What was wrong.
         what: String,
+    },
+    /// The peer could not answer a request (its reply was too large to send, its handler
+    /// failed); the request will not be answered.
+    Failed {
+        /// The peer's address.
+        addr: String,
+        /// The peer's reason (control characters escaped).
+        reason: String,
     },
     /// A server refused the connection because it serves its maximum number of clients.
     Busy {
@@ -146,7 +164,11 @@ impl NetError {
     pub fn from_io(addr: impl fmt::Display, source: io::Error) -> Self {
         let addr = addr.to_string();
         match source.kind() {
-            io::ErrorKind::AddrInUse => NetError::AddrInUse { addr, source },
+            io::ErrorKind::AddrInUse => NetError::AddrInUse {
+                addr,
+                protocol: "tcp",
+                source,
+            },
             io::ErrorKind::ConnectionRefused => NetError::Refused { addr, source },
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
@@ -154,6 +176,18 @@ impl NetError {
             | io::ErrorKind::NotConnected => NetError::Reset { addr, source },
             io::ErrorKind::UnexpectedEof => NetError::Closed { addr },
             _ => NetError::Io { addr, source },
+        }
+    }
+
+    /// The same error, said of a UDP socket (a busy port's hint names the UDP table).
+    pub(crate) fn udp(self) -> Self {
+        match self {
+            NetError::AddrInUse { addr, source, .. } => NetError::AddrInUse {
+                addr,
+                protocol: "udp",
+                source,
+            },
+            other => other,
         }
     }
 
@@ -206,7 +240,10 @@ impl NetError {
     pub fn is_disconnect(&self) -> bool {
         matches!(
             self,
-            NetError::Closed { .. } | NetError::Reset { .. } | NetError::Truncated { .. }
+            NetError::Closed { .. }
+                | NetError::ClosedBy { .. }
+                | NetError::Reset { .. }
+                | NetError::Truncated { .. }
         )
     }
 }
@@ -214,12 +251,17 @@ impl NetError {
 impl fmt::Display for NetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NetError::AddrInUse { addr, .. } => {
+            NetError::AddrInUse { addr, protocol, .. } => {
                 let port = addr.rsplit(':').next().unwrap_or(addr);
+                let ss = if *protocol == "udp" {
+                    "ss -lunp"
+                } else {
+                    "ss -ltnp"
+                };
                 write!(
                     f,
-                    "address {addr} is already in use; find the process holding it with \
-                     `lsof -i :{port}` or `ss -ltnp`"
+                    "{protocol} address {addr} is already in use; find the process holding it \
+                     with `lsof -i {protocol}:{port}` or `{ss}`"
                 )
             }
             NetError::Refused { addr, .. } => {
@@ -229,10 +271,14 @@ impl fmt::Display for NetError {
                 write!(f, "connection with {addr} was reset by the peer ({source})")
             }
             NetError::Closed { addr } => write!(f, "connection with {addr} was closed by the peer"),
+            NetError::ClosedBy { addr, reason } => {
+                write!(f, "{addr} closed the connection: {reason}")
+            }
             NetError::Timeout { addr, what, after } => {
                 write!(
                     f,
-                    "timed out after {after:?} waiting for {what} from {addr}"
+                    "timed out after {} ms waiting for {what} from {addr}",
+                    after.as_millis()
                 )
             }
             NetError::FrameTooLarge { addr, len, max } => write!(
@@ -249,6 +295,9 @@ impl fmt::Display for NetError {
                 "connection with {addr} ended in the middle of a frame ({got} of {expected} bytes)"
             ),
             NetError::Protocol { addr, what } => write!(f, "protocol error from {addr}: {what}"),
+            NetError::Failed { addr, reason } => {
+                write!(f, "{addr} could not answer the request: {reason}")
+            }
             NetError::Busy { addr } => {
                 write!(
                     f,
@@ -257,8 +306,8 @@ impl fmt::Display for NetError {
             }
             NetError::NotLoopback { addr } => write!(
                 f,
-                "refusing to bind {addr}: not a loopback address (allow it explicitly to \
-                 listen on the network)"
+                "refusing to bind {addr}: not a loopback address (allow it explicitly, \
+                 `--allow-remote` on the command line, to listen on the network)"
             ),
             NetError::SocketInUse { path } => {
                 write!(f, "unix socket {path} is in use by a live listener")
@@ -293,7 +342,16 @@ mod tests {
     fn busy_port_names_port_and_tools() {
         let e = NetError::from_io("127.0.0.1:5242", io::ErrorKind::AddrInUse.into());
         let s = e.to_string();
-        assert!(s.contains("lsof -i :5242") && s.contains("ss -ltnp"), "{s}");
+        assert!(
+            s.contains("lsof -i tcp:5242") && s.contains("ss -ltnp"),
+            "{s}"
+        );
+        let udp = NetError::from_io("127.0.0.1:5242", io::ErrorKind::AddrInUse.into()).udp();
+        let s = udp.to_string();
+        assert!(
+            s.contains("lsof -i udp:5242") && s.contains("ss -lunp"),
+            "{s}"
+        );
     }
 
     #[test]

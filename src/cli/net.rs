@@ -14,6 +14,7 @@ use lockstep_hosted::comm::Endpoint;
 use lockstep_hosted::server::{
     self, Broker, BrokerConfig, Publisher, ServerConfig, ServerHandle, Subscriber,
 };
+use lockstep_hosted::transport::framing::escape;
 use lockstep_hosted::transport::tcp::{self, StreamConfig};
 use lockstep_hosted::transport::{Framed, Transport, resolve, udp, unix};
 
@@ -27,18 +28,28 @@ pub(crate) struct AddrArgs {
     addr: String,
 }
 
-/// Options of the servers.
+/// Options of every server.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
+    /// Stop after handling this many messages (runs until Ctrl-C or SIGTERM otherwise).
+    #[arg(long)]
+    exit_after: Option<u64>,
+}
+
+/// The opt-in of IP servers to the network.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RemoteArgs {
     /// Allow binding a non-loopback address (listen on the network).
     #[arg(long)]
     allow_remote: bool,
-    /// Stop after handling this many messages (runs until interrupted otherwise).
-    #[arg(long)]
-    exit_after: Option<u64>,
-    /// Worker threads of stream servers.
-    #[arg(long, default_value_t = 8)]
-    workers: usize,
+}
+
+/// Options of the servers whose handlers run on a pool.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct WorkersArgs {
+    /// Threads running requests (a slow request holds one; other clients are served on).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    workers: u64,
 }
 
 fn default_unix_path() -> PathBuf {
@@ -52,6 +63,8 @@ pub(crate) enum NetCommand {
     UdpServer {
         #[command(flatten)]
         addr: AddrArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(flatten)]
         serve: ServeArgs,
         /// Send each datagram back to its sender.
@@ -73,6 +86,8 @@ pub(crate) enum NetCommand {
     TcpServer {
         #[command(flatten)]
         addr: AddrArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(flatten)]
         serve: ServeArgs,
         /// Speak length-prefixed frames instead of raw bytes.
@@ -118,6 +133,10 @@ pub(crate) enum NetCommand {
         #[command(flatten)]
         addr: AddrArgs,
         #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(flatten)]
+        workers: WorkersArgs,
+        #[command(flatten)]
         serve: ServeArgs,
         /// Serve over UDP (acknowledgements, retransmission, duplicate suppression).
         #[arg(long)]
@@ -144,6 +163,8 @@ pub(crate) enum NetCommand {
     Broker {
         #[command(flatten)]
         addr: AddrArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(flatten)]
         serve: ServeArgs,
         /// Deliver every publication to every subscriber (broadcast mode).
@@ -183,41 +204,92 @@ fn fail(e: NetError) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn ip(addr: &AddrArgs, serve: Option<&ServeArgs>) -> Result<SocketAddr, NetError> {
+fn ip(addr: &AddrArgs, remote: Option<&RemoteArgs>) -> Result<SocketAddr, NetError> {
     let a = resolve(&addr.addr)?;
-    lockstep_hosted::transport::check_loopback(a, serve.is_some_and(|s| s.allow_remote))?;
+    lockstep_hosted::transport::check_loopback(a, remote.is_some_and(|r| r.allow_remote))?;
     Ok(a)
 }
 
-fn config(serve: &ServeArgs) -> ServerConfig {
-    ServerConfig {
-        workers: serve.workers.max(1),
-        ..ServerConfig::default()
+fn config(workers: Option<&WorkersArgs>) -> ServerConfig {
+    let mut c = ServerConfig::default();
+    if let Some(w) = workers {
+        c.workers = w.workers as usize; // 1..=1024, checked by the parser
+    }
+    c
+}
+
+/// `n` and the noun, singular or plural: "1 message", "2 messages".
+pub(crate) fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
-/// Waits until the server has handled `exit_after` messages, or for ever.
+/// Set by SIGINT or SIGTERM.
+fn interrupted() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    #[cfg(unix)]
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, flag.clone()) {
+            eprintln!("warning: cannot catch signal {sig}: {e}");
+        }
+    }
+    flag
+}
+
+/// Serves until the server has handled `exit_after` messages, or until Ctrl-C or SIGTERM;
+/// then stops it (a Unix server removes its socket file) and prints its summary: counts, and
+/// the last errors (bad clients' failures, which do not fail the server).
 fn run_until(server: ServerHandle, serve: &ServeArgs) -> ExitCode {
-    loop {
+    let stop = interrupted();
+    let signalled = loop {
         thread::sleep(Duration::from_millis(50));
+        // Relaxed: a flag polled in a loop; nothing else is published through it.
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break true;
+        }
         if serve
             .exit_after
             .is_some_and(|n| server.stats().messages >= n)
         {
-            let stats = server.shutdown();
-            eprintln!(
-                "served {} messages on {} connections; {} errors",
-                stats.messages,
-                stats.accepted,
-                stats.errors.len()
-            );
-            return ExitCode::SUCCESS;
+            break false;
+        }
+    };
+    let label = server.label().to_owned();
+    let stats = server.shutdown();
+    if signalled {
+        eprintln!("interrupted: stopping the server on {label}");
+    }
+    let mut summary = format!(
+        "served {} from {}",
+        plural(stats.messages, "message"),
+        plural(stats.accepted, "client"),
+    );
+    for (n, what) in [
+        (stats.rejected, "refused at the connection limit"),
+        (stats.idle_closed, "closed idle"),
+        (stats.stalled, "closed as too slow"),
+        (
+            stats.lagged,
+            "deliveries dropped for subscribers that fell behind",
+        ),
+    ] {
+        if n > 0 {
+            summary.push_str(&format!("; {n} {what}"));
         }
     }
+    summary.push_str(&format!("; {}", plural(stats.errors.len() as u64, "error")));
+    eprintln!("{summary}");
+    for e in stats.errors.iter().rev().take(5).rev() {
+        eprintln!("  {}", escape(e.as_bytes()));
+    }
+    ExitCode::SUCCESS
 }
 
 fn print_received(_peer: &str, bytes: &[u8]) {
-    println!("Received: {}", String::from_utf8_lossy(bytes));
+    println!("Received: {}", escape(bytes));
 }
 
 impl NetCommand {
@@ -232,8 +304,13 @@ impl NetCommand {
     fn execute(self) -> Result<ExitCode, NetError> {
         let t = |ms: u64| Duration::from_millis(ms);
         Ok(match self {
-            NetCommand::UdpServer { addr, serve, echo } => {
-                let a = ip(&addr, Some(&serve))?;
+            NetCommand::UdpServer {
+                addr,
+                remote,
+                serve,
+                echo,
+            } => {
+                let a = ip(&addr, Some(&remote))?;
                 let sock = udp::bind_any(a)?;
                 let server = server::udp_server(sock, move |b, _| {
                     print_received("", b);
@@ -252,21 +329,22 @@ impl NetCommand {
                 println!("Sent {} bytes to {}", message.len(), c.peer());
                 if let Some(ms) = wait_reply {
                     let r = c.recv(Some(t(ms)))?;
-                    println!("Reply: {}", String::from_utf8_lossy(&r));
+                    println!("Reply: {}", escape(&r));
                 }
                 ExitCode::SUCCESS
             }
             NetCommand::TcpServer {
                 addr,
+                remote,
                 serve,
                 framed,
             } => {
-                let a = ip(&addr, Some(&serve))?;
+                let a = ip(&addr, Some(&remote))?;
                 let l = tcp::listen_any(a)?;
                 let server = if framed {
-                    server::framed_echo_server(l, config(&serve))
+                    server::framed_echo_server(l, config(None))
                 } else {
-                    server::raw_echo_server(l, config(&serve), print_received)
+                    server::raw_echo_server(l, config(None), print_received)
                 };
                 eprintln!(
                     "tcp {} echo server listening on {}",
@@ -296,9 +374,9 @@ impl NetCommand {
                     path.display()
                 );
                 let server = if framed {
-                    server::framed_echo_server(l, config(&serve))
+                    server::framed_echo_server(l, config(None))
                 } else {
-                    server::raw_echo_server(l, config(&serve), print_received)
+                    server::raw_echo_server(l, config(None), print_received)
                 };
                 run_until(server, &serve)
             }
@@ -312,14 +390,20 @@ impl NetCommand {
             }
             NetCommand::RpcServer {
                 addr,
+                remote,
+                workers,
                 serve,
                 udp: over_udp,
             } => {
-                let a = ip(&addr, Some(&serve))?;
+                let a = ip(&addr, Some(&remote))?;
                 let server = if over_udp {
-                    server::udp_rpc_server(udp::bind_any(a)?, rpc_method)?
+                    let config = server::UdpRpcConfig {
+                        workers: workers.workers as usize,
+                        ..server::UdpRpcConfig::default()
+                    };
+                    server::udp_rpc_server_with(udp::bind_any(a)?, config, rpc_method)?
                 } else {
-                    server::rpc_server(tcp::listen_any(a)?, config(&serve), rpc_method)
+                    server::rpc_server(tcp::listen_any(a)?, config(Some(&workers)), rpc_method)
                 };
                 let proto = if over_udp { "udp" } else { "tcp" };
                 eprintln!("rpc server listening on {} ({proto})", server.label());
@@ -347,22 +431,32 @@ impl NetCommand {
                 } else {
                     ep.call(body.as_bytes(), t(timeout))?
                 };
-                println!("{}", String::from_utf8_lossy(&reply));
-                ExitCode::SUCCESS
+                // The methods answer a bad request with "error: ...": a failure of the call.
+                match reply.strip_prefix(b"error: ") {
+                    Some(why) => {
+                        eprintln!("error: the server refused the request: {}", escape(why));
+                        ExitCode::FAILURE
+                    }
+                    None => {
+                        println!("{}", escape(&reply));
+                        ExitCode::SUCCESS
+                    }
+                }
             }
             NetCommand::Broker {
                 addr,
+                remote,
                 serve,
                 broadcast,
             } => {
-                let a = ip(&addr, Some(&serve))?;
-                let server = Broker::start(
+                let a = ip(&addr, Some(&remote))?;
+                let server = Broker::try_start(
                     tcp::listen_any(a)?,
                     BrokerConfig {
                         broadcast,
-                        server: config(&serve),
+                        server: config(None),
                     },
-                );
+                )?;
                 let mode = if broadcast { "broadcast" } else { "topic" };
                 eprintln!("broker ({mode} mode) listening on {}", server.label());
                 run_until(server, &serve)
@@ -374,7 +468,11 @@ impl NetCommand {
             } => {
                 let mut p = Publisher::new(tcp::connect(ip(&addr, None)?)?);
                 let n = p.publish_confirmed(&topic, message.as_bytes(), t(5_000))?;
-                println!("published to {topic}: {n} subscriber(s) reached");
+                println!(
+                    "published to {}: {} reached",
+                    escape(topic.as_bytes()),
+                    plural(n.into(), "subscriber")
+                );
                 ExitCode::SUCCESS
             }
             NetCommand::Subscribe {
@@ -388,7 +486,13 @@ impl NetCommand {
                 let mut n = 0;
                 while count.is_none_or(|c| n < c) {
                     let d = s.next(None)?;
-                    println!("{}: {}", d.topic, String::from_utf8_lossy(&d.body));
+                    if d.missed > 0 {
+                        eprintln!(
+                            "(fell behind: the broker dropped {} before this one)",
+                            plural(d.missed, "message")
+                        );
+                    }
+                    println!("{}: {}", escape(d.topic.as_bytes()), escape(&d.body));
                     n += 1;
                 }
                 ExitCode::SUCCESS
@@ -423,7 +527,7 @@ fn client<S: lockstep_hosted::transport::StreamSocket>(
         let mut f = Framed::new(stream, lockstep_hosted::transport::DEFAULT_MAX_FRAME);
         f.send(message.as_bytes())?;
         let echo = f.recv(timeout)?;
-        println!("Echo: {}", String::from_utf8_lossy(&echo));
+        println!("Echo: {}", escape(&echo));
         return Ok(ExitCode::SUCCESS);
     }
     let io = |e| NetError::from_io(peer, e);
@@ -455,39 +559,56 @@ fn client<S: lockstep_hosted::transport::StreamSocket>(
             Err(e) => return Err(io(e)),
         }
     }
-    println!("Echo: {}", String::from_utf8_lossy(&echo));
+    println!("Echo: {}", escape(&echo));
     Ok(ExitCode::SUCCESS)
 }
 
 /// The RPC server's methods.
 fn rpc_method(req: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(req);
-    let (method, arg) = text.split_once(' ').unwrap_or((&text, ""));
+    let (method, arg) = match req.iter().position(|&b| b == b' ') {
+        Some(i) => (&req[..i], &req[i + 1..]),
+        None => (req, &[][..]),
+    };
+    // `echo` gives the bytes back as they came; the other methods read text.
+    if method == b"echo" {
+        return arg.to_vec();
+    }
+    let (Ok(method), Ok(arg)) = (std::str::from_utf8(method), std::str::from_utf8(arg)) else {
+        return format!("error: {}: the request is not UTF-8 text", escape(method)).into();
+    };
     match method {
-        "echo" => arg.into(),
         "upper" => arg.to_uppercase().into(),
         "reverse" => arg.chars().rev().collect::<String>().into(),
         "sum" => {
-            let nums: Result<Vec<i64>, _> = arg.split_whitespace().map(str::parse).collect();
-            match nums {
-                Ok(n) => n
-                    .iter()
-                    .fold(0i64, |a, b| a.saturating_add(*b))
-                    .to_string()
-                    .into(),
-                Err(e) => format!("error: {e}").into(),
+            let mut total = 0i64;
+            for word in arg.split_whitespace() {
+                match word.parse::<i64>() {
+                    Ok(n) => total = total.saturating_add(n),
+                    Err(e) => {
+                        return format!("error: sum: {:?} is not a whole number ({e})", word)
+                            .into();
+                    }
+                }
             }
+            total.to_string().into()
         }
         "sleep" => match arg.trim().parse::<u64>() {
-            Ok(ms) => {
-                thread::sleep(Duration::from_millis(ms.min(60_000)));
+            Ok(ms) if ms <= 60_000 => {
+                thread::sleep(Duration::from_millis(ms));
                 format!("slept {ms} ms").into()
             }
-            Err(e) => format!("error: {e}").into(),
+            Ok(ms) => format!("error: sleep: {ms} ms is over the limit of 60000 ms").into(),
+            Err(e) => format!(
+                "error: sleep: {:?} is not a number of milliseconds ({e})",
+                arg.trim()
+            )
+            .into(),
         },
-        other => {
-            format!("error: unknown method {other:?} (echo, upper, reverse, sum, sleep)").into()
-        }
+        other => format!(
+            "error: unknown method {:?} (echo, upper, reverse, sum, sleep)",
+            escape(other.as_bytes())
+        )
+        .into(),
     }
 }
 

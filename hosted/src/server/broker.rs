@@ -6,34 +6,49 @@
 //! an asynchronous message or, confirmed, a synchronous request answered with the number of
 //! subscribers reached, and each delivery is an asynchronous message to the subscriber.
 //!
-//! Each subscriber has a bounded queue in the broker (the core's [`Queue`](lockstep_core::Queue)
-//! of [`SUBSCRIBER_QUEUE`] deliveries):
-//! a publisher that outpaces a subscriber waits (backpressure) rather than growing memory; a
-//! subscriber whose connection breaks is removed.
+//! The broker runs on the servers' event loop: a publication is fanned out at once, without
+//! waiting for any subscriber. Each subscriber has a bounded queue ([`SUBSCRIBER_QUEUE`]
+//! deliveries and [`SUBSCRIBER_QUEUE_BYTES`] bytes, besides what its socket holds); a
+//! subscriber that falls behind *lags*: what does not fit is dropped for it alone, and its next
+//! delivery says how many it missed ([`Delivery::missed`], as the core's `Broadcast` reports
+//! `Lagged`). A subscriber that reads nothing for the stream's write timeout is disconnected
+//! with that reason. Publishers and the other subscribers never wait for it. A subscriber that
+//! disconnects is noticed at once and removed.
+//!
+//! Topics are UTF-8 text without newlines: the client refuses other topics, and the broker
+//! closes a connection that sends one, saying why.
 
-use lockstep_core::RecvTimeoutError;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Conn, Listener, ServerConfig, ServerHandle, serve};
+use super::reactor::{self, Service};
+use super::{Listener, ServerConfig, ServerHandle};
 use crate::NetError;
 use crate::comm::{Endpoint, Incoming};
 use crate::transport::Transport;
-use crate::transport::framing::Framed;
 
-const OP_PUBLISH: u8 = b'P';
-const OP_SUBSCRIBE: u8 = b'S';
+pub(crate) const OP_PUBLISH: u8 = b'P';
+pub(crate) const OP_SUBSCRIBE: u8 = b'S';
 
-/// How often a subscriber's worker looks at its connection and the server's stop flag when
-/// nothing is published.
-const SUBSCRIBER_POLL: Duration = Duration::from_millis(50);
-
-/// Deliveries waiting for one subscriber, at most: a publisher that outpaces the subscriber
-/// waits once its queue holds this many.
+/// Deliveries waiting for one subscriber in the broker, at most (besides about 64 KiB being
+/// written and what the socket buffers hold); past it the subscriber lags.
 pub const SUBSCRIBER_QUEUE: usize = 1024;
 
-/// One subscriber's queue of deliveries.
-type Deliveries = crate::Queue<Arc<[u8]>, SUBSCRIBER_QUEUE>;
+/// Bytes of deliveries waiting for one subscriber in the broker, at most; past it the
+/// subscriber lags. Deliveries are shared between subscribers, so this bounds what one slow
+/// subscriber can keep alive.
+pub const SUBSCRIBER_QUEUE_BYTES: usize = 4 << 20;
+
+/// Topics of one subscriber, at most: a subscription past it closes the connection, saying
+/// why (the routing table stays bounded).
+pub const MAX_TOPICS: usize = 1024;
+
+/// Bytes of deliveries written ahead into a subscriber's output buffer.
+const WRITE_AHEAD: usize = 64 * 1024;
+
+/// Bytes before a delivery's topic: the number of deliveries missed just before it.
+const MISSED_LEN: usize = 8;
 
 /// How a [`Broker`] runs.
 ///
@@ -48,8 +63,9 @@ type Deliveries = crate::Queue<Arc<[u8]>, SUBSCRIBER_QUEUE>;
 pub struct BrokerConfig {
     /// Deliver every publication to every subscriber, whatever its topics.
     pub broadcast: bool,
-    /// The stream server underneath. Each subscriber holds one worker while subscribed, so
-    /// `workers` must exceed the number of subscribers.
+    /// The stream server underneath: the connection limit, the deadlines, the frame size
+    /// (`workers` is not used: the broker never blocks). A subscriber is never closed for being
+    /// idle; one that does not read is closed after `server.stream.write_timeout`.
     pub server: ServerConfig,
 }
 
@@ -60,40 +76,136 @@ pub struct Delivery {
     pub topic: String,
     /// The payload.
     pub body: Vec<u8>,
+    /// Publications to this subscriber's topics that the broker dropped for it, just before
+    /// this one, because it fell behind.
+    pub missed: u64,
 }
 
-#[derive(Debug)]
-struct Sub {
-    id: u64,
-    topics: Vec<String>,
-    queue: Arc<Deliveries>,
-}
-
+/// The broker's routing table: subscribers (connection tokens) by topic.
 #[derive(Debug, Default)]
-struct State {
-    subs: Mutex<(u64, Vec<Sub>)>,
+pub(crate) struct Topics {
+    broadcast: bool,
+    by_topic: HashMap<String, Vec<usize>>,
+    all: Vec<usize>,
 }
 
-impl State {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<Sub>)> {
-        self.subs.lock().unwrap_or_else(|p| p.into_inner())
+impl Topics {
+    pub(crate) fn matching(&self, topic: &str) -> Vec<usize> {
+        if self.broadcast {
+            self.all.clone()
+        } else {
+            self.by_topic.get(topic).cloned().unwrap_or_default()
+        }
     }
 
-    /// Fans `delivery` out to the matching subscribers; returns how many took it.
-    fn publish(&self, topic: &str, delivery: Arc<[u8]>, broadcast: bool) -> u32 {
-        let targets: Vec<Arc<Deliveries>> = self
-            .lock()
-            .1
-            .iter()
-            .filter(|s| broadcast || s.topics.iter().any(|t| t == topic))
-            .map(|s| s.queue.clone())
-            .collect();
-        // Outside the lock: a full subscriber queue blocks this publisher only.
-        targets
-            .iter()
-            .filter(|q| q.send(delivery.clone()).is_ok())
-            .count() as u32
+    pub(crate) fn add(&mut self, topic: &str, token: usize) {
+        let subs = self.by_topic.entry(topic.to_owned()).or_default();
+        if !subs.contains(&token) {
+            subs.push(token);
+        }
     }
+
+    pub(crate) fn add_subscriber(&mut self, token: usize) {
+        if !self.all.contains(&token) {
+            self.all.push(token);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, topics: &[String], token: usize) {
+        for t in topics {
+            if let Some(subs) = self.by_topic.get_mut(t) {
+                subs.retain(|&s| s != token);
+                if subs.is_empty() {
+                    self.by_topic.remove(t);
+                }
+            }
+        }
+        self.all.retain(|&s| s != token);
+    }
+}
+
+/// One subscriber's topics and queue.
+#[derive(Debug, Default)]
+pub(crate) struct Subscription {
+    pub(crate) topics: Vec<String>,
+    // (deliveries missed just before it, delivery `[topic length u16][topic][body]`)
+    queue: VecDeque<(u64, Arc<[u8]>)>,
+    // invariant: the sum of the queued deliveries' lengths
+    queued_bytes: usize,
+    // dropped since the last queued delivery
+    missed: u64,
+}
+
+impl Subscription {
+    /// Queues `delivery`; `false` (and counted as missed) if the queue is full.
+    pub(crate) fn offer(&mut self, delivery: &Arc<[u8]>) -> bool {
+        if self.queue.len() >= SUBSCRIBER_QUEUE
+            || self.queued_bytes + delivery.len() > SUBSCRIBER_QUEUE_BYTES
+        {
+            self.missed += 1;
+            return false;
+        }
+        self.queued_bytes += delivery.len();
+        self.queue
+            .push_back((std::mem::take(&mut self.missed), delivery.clone()));
+        true
+    }
+
+    /// Moves queued deliveries into the output buffer while less than [`WRITE_AHEAD`] bytes
+    /// wait there.
+    pub(crate) fn refill(&mut self, out: &mut Vec<u8>, out_pos: usize) {
+        while out.len() - out_pos < WRITE_AHEAD {
+            let Some((missed, d)) = self.queue.pop_front() else {
+                return;
+            };
+            self.queued_bytes -= d.len();
+            let mut head = [0; crate::comm::ENVELOPE_LEN + MISSED_LEN];
+            head[0] = crate::comm::MSG;
+            head[crate::comm::ENVELOPE_LEN..].copy_from_slice(&missed.to_be_bytes());
+            reactor::push_frame(out, &[&head, &d]);
+        }
+    }
+}
+
+/// Splits `[P][topic length u16][topic][body]` into the topic and the delivery
+/// `[topic length u16][topic][body]`.
+pub(crate) fn parse_publish(m: &[u8]) -> Result<(&str, Arc<[u8]>), String> {
+    let bad = || "a malformed publication".to_owned();
+    let rest = m.strip_prefix(&[OP_PUBLISH]).ok_or_else(bad)?;
+    let (len, after) = rest.split_first_chunk::<2>().ok_or_else(bad)?;
+    let len = u16::from_be_bytes(*len) as usize;
+    let topic = after.get(..len).ok_or_else(bad)?;
+    let topic = std::str::from_utf8(topic)
+        .map_err(|_| "a publication's topic is not valid UTF-8".to_owned())?;
+    Ok((topic, Arc::from(rest)))
+}
+
+/// Splits a subscription's topics (newline-separated UTF-8).
+pub(crate) fn parse_subscribe(m: &[u8]) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(m)
+        .map_err(|_| "a subscription's topics are not valid UTF-8".to_owned())?;
+    Ok(text
+        .split('\n')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Checks a topic a client is about to send.
+fn check_topic(topic: &str, peer: &str) -> Result<(), NetError> {
+    if topic.len() > usize::from(u16::MAX) || topic.contains('\n') || topic.is_empty() {
+        return Err(NetError::Protocol {
+            addr: peer.to_owned(),
+            what: if topic.is_empty() {
+                "a topic cannot be empty".into()
+            } else if topic.contains('\n') {
+                format!("topic {topic:?} contains a newline")
+            } else {
+                format!("topic of {} bytes is over 65535", topic.len())
+            },
+        });
+    }
+    Ok(())
 }
 
 /// The publish-subscribe broker.
@@ -102,6 +214,11 @@ pub struct Broker;
 
 impl Broker {
     /// Starts a broker on `listener`.
+    ///
+    /// # Panics
+    ///
+    /// If the event loop cannot be created (the process is out of file descriptors or
+    /// threads); [`try_start`](Self::try_start) returns that error instead.
     ///
     /// # Examples
     ///
@@ -118,123 +235,26 @@ impl Broker {
     /// publisher.publish("weather", b"rain").unwrap(); // nobody subscribed to it
     /// assert_eq!(publisher.publish_confirmed("news", b"hello", t).unwrap(), 1);
     /// let d = sub.next(Some(t)).unwrap();
-    /// assert_eq!((d.topic.as_str(), &d.body[..]), ("news", &b"hello"[..]));
+    /// assert_eq!((d.topic.as_str(), &d.body[..], d.missed), ("news", &b"hello"[..], 0));
     /// ```
     pub fn start<L: Listener>(listener: L, config: BrokerConfig) -> ServerHandle {
-        let state = Arc::new(State::default());
-        let broadcast = config.broadcast;
-        serve(
-            listener,
-            config.server,
-            move |s: L::Stream, conn: &Conn<'_>| {
-                let idle = conn.config().idle_timeout;
-                let mut ep = Endpoint::new(Framed::new(s, conn.config().stream.max_frame));
-                loop {
-                    match ep.recv(Some(idle))? {
-                        Incoming::Message(m) => {
-                            let (topic, delivery) = parse_publish(&m, ep.transport().peer())?;
-                            state.publish(&topic, delivery, broadcast);
-                            conn.count_message();
-                        }
-                        Incoming::Request(r) => match r.body.first() {
-                            Some(&OP_PUBLISH) => {
-                                let (topic, delivery) =
-                                    parse_publish(&r.body, ep.transport().peer())?;
-                                let n = state.publish(&topic, delivery, broadcast);
-                                conn.count_message();
-                                ep.reply(&r, &n.to_be_bytes())?;
-                            }
-                            Some(&OP_SUBSCRIBE) => {
-                                let topics = String::from_utf8_lossy(&r.body[1..])
-                                    .split('\n')
-                                    .filter(|t| !t.is_empty())
-                                    .map(str::to_owned)
-                                    .collect();
-                                return serve_subscriber(&mut ep, r, topics, &state, conn);
-                            }
-                            _ => {
-                                return Err(NetError::Protocol {
-                                    addr: conn.peer().to_owned(),
-                                    what: "unknown broker request".into(),
-                                });
-                            }
-                        },
-                    }
-                }
-            },
-        )
+        Self::try_start(listener, config).expect("starting the broker's event loop")
     }
-}
 
-/// Splits `[P][topic length u16][topic][body]` into the topic and the delivery
-/// `[topic length u16][topic][body]`.
-fn parse_publish(m: &[u8], peer: &str) -> Result<(String, Arc<[u8]>), NetError> {
-    let bad = || NetError::Protocol {
-        addr: peer.to_owned(),
-        what: "malformed publication".into(),
-    };
-    let rest = m.strip_prefix(&[OP_PUBLISH]).ok_or_else(bad)?;
-    let (len, after) = rest.split_first_chunk::<2>().ok_or_else(bad)?;
-    let len = u16::from_be_bytes(*len) as usize;
-    let topic = after.get(..len).ok_or_else(bad)?;
-    Ok((String::from_utf8_lossy(topic).into_owned(), Arc::from(rest)))
-}
-
-/// Removes a subscriber from the broker when its worker stops serving it.
-struct Unsubscribe<'a>(&'a State, u64);
-
-impl Drop for Unsubscribe<'_> {
-    fn drop(&mut self) {
-        self.0.lock().1.retain(|s| {
-            if s.id == self.1 {
-                // Releases publishers blocked on this subscriber's full queue.
-                s.queue.close();
-            }
-            s.id != self.1
-        });
-    }
-}
-
-fn serve_subscriber<T: Transport>(
-    ep: &mut Endpoint<T>,
-    request: crate::comm::Request,
-    topics: Vec<String>,
-    state: &State,
-    conn: &Conn<'_>,
-) -> Result<(), NetError> {
-    let queue = Arc::new(Deliveries::new());
-    let id = {
-        let mut g = state.lock();
-        g.0 += 1;
-        let id = g.0;
-        g.1.push(Sub {
-            id,
-            topics,
-            queue: queue.clone(),
-        });
-        id
-    };
-    let _unsubscribe = Unsubscribe(state, id);
-    ep.reply(&request, b"OK")?;
-    loop {
-        match queue.recv_timeout(SUBSCRIBER_POLL) {
-            Ok(d) => {
-                ep.send(&d)?;
-                conn.count_message();
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if conn.stopping() {
-                    return Ok(());
-                }
-                // Has the subscriber gone? Anything it sends now is ignored.
-                match ep.recv(Some(Duration::ZERO)) {
-                    Err(e) if e.is_timeout() => {}
-                    Err(e) => return Err(e),
-                    Ok(_) => {}
-                }
-            }
-            Err(RecvTimeoutError::Closed) => return Ok(()),
-        }
+    /// Starts a broker on `listener`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Io`] if the event loop cannot be created.
+    pub fn try_start<L: Listener>(
+        listener: L,
+        config: BrokerConfig,
+    ) -> Result<ServerHandle, NetError> {
+        let topics = Topics {
+            broadcast: config.broadcast,
+            ..Topics::default()
+        };
+        super::start_events(listener, config.server, Service::Broker(topics))
     }
 }
 
@@ -255,10 +275,8 @@ impl<T: Transport> Publisher<T> {
     }
 
     fn encode(&mut self, topic: &str, body: &[u8]) -> Result<(), NetError> {
-        let len = u16::try_from(topic.len()).map_err(|_| NetError::Protocol {
-            addr: self.ep.transport().peer().to_owned(),
-            what: format!("topic of {} bytes is over 65535", topic.len()),
-        })?;
+        check_topic(topic, self.ep.transport().peer())?;
+        let len = topic.len() as u16; // checked: at most 65,535
         self.buf.clear();
         self.buf.push(OP_PUBLISH);
         self.buf.extend_from_slice(&len.to_be_bytes());
@@ -271,7 +289,8 @@ impl<T: Transport> Publisher<T> {
     ///
     /// # Errors
     ///
-    /// [`NetError::Protocol`] for a topic over 65,535 bytes; transport errors.
+    /// [`NetError::Protocol`] for a topic that is empty, over 65,535 bytes or holds a
+    /// newline; transport errors.
     ///
     /// # Examples
     ///
@@ -338,10 +357,14 @@ impl<T: Transport> Subscriber<T> {
     ///
     /// # Errors
     ///
-    /// [`NetError::Timeout`] when the broker does not confirm within `timeout`; transport
-    /// errors.
+    /// [`NetError::Protocol`] for a topic that is empty, over 65,535 bytes or holds a
+    /// newline; [`NetError::Timeout`] when the broker does not confirm within `timeout`;
+    /// transport errors.
     pub fn new(t: T, topics: &[&str], timeout: Duration) -> Result<Self, NetError> {
         let mut ep = Endpoint::new(t);
+        for topic in topics {
+            check_topic(topic, ep.transport().peer())?;
+        }
         let mut req = vec![OP_SUBSCRIBE];
         req.extend_from_slice(topics.join("\n").as_bytes());
         let ok = ep.call(&req, timeout)?;
@@ -368,12 +391,15 @@ impl<T: Transport> Subscriber<T> {
             addr: self.ep.transport().peer().to_owned(),
             what: "malformed delivery".into(),
         };
-        let (len, rest) = m.split_first_chunk::<2>().ok_or_else(bad)?;
+        let (missed, rest) = m.split_first_chunk::<MISSED_LEN>().ok_or_else(bad)?;
+        let (len, rest) = rest.split_first_chunk::<2>().ok_or_else(bad)?;
         let len = u16::from_be_bytes(*len) as usize;
         let topic = rest.get(..len).ok_or_else(bad)?;
+        let topic = std::str::from_utf8(topic).map_err(|_| bad())?;
         Ok(Delivery {
-            topic: String::from_utf8_lossy(topic).into_owned(),
+            topic: topic.to_owned(),
             body: rest[len..].to_vec(),
+            missed: u64::from_be_bytes(*missed),
         })
     }
 }

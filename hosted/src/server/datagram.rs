@@ -13,7 +13,8 @@ use crate::transport::udp::MAX_DATAGRAM;
 /// the bytes it returns, if any, go back to the sender.
 ///
 /// The lecture's UDP server prints `Received: Hello World` and sends nothing back; a handler
-/// returning `None` does that.
+/// returning `None` does that. A datagram over [`MAX_DATAGRAM`] bytes (possible over IPv6,
+/// truncated by the kernel) is refused and logged, never handled.
 ///
 /// # Errors
 ///
@@ -51,6 +52,14 @@ pub fn udp_server(
                         Ok((n, from)) => {
                             if shared.stopping() {
                                 break;
+                            }
+                            if n > MAX_DATAGRAM {
+                                // It filled the buffer of one byte more than the largest
+                                // payload: the kernel cut it short.
+                                shared.log_error(format!(
+                                    "{from}: a datagram of more than {MAX_DATAGRAM} bytes was truncated; refused"
+                                ));
+                                continue;
                             }
                             shared.count_accepted();
                             shared.count_message();

@@ -4,16 +4,10 @@
 //! [`Queue`]: lockstep_core::Queue
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use lockstep_core::SendTimeoutError;
-
-/// Accepted connections waiting for a worker, at most: when every worker is busy and this many
-/// wait, the accept loop stops accepting and new clients wait in the kernel's backlog.
+/// Accepted connections waiting for a worker in [`serve`](super::serve), at most: when every
+/// worker is busy and this many wait, a new client is refused at once.
 pub const HANDOFF_CAPACITY: usize = 64;
-
-/// How often a blocked accept loop looks at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(50);
 
 type Q<T> = crate::Queue<T, HANDOFF_CAPACITY>;
 
@@ -32,21 +26,9 @@ impl<T> Handoff<T> {
         Handoff(Arc::new(Q::new()))
     }
 
-    /// Sends `item`, waiting while the queue is full until `give_up()` says to stop; then the
-    /// item is handed back.
-    pub(crate) fn send_until(&self, mut item: T, give_up: impl Fn() -> bool) -> Result<(), T> {
-        loop {
-            match self.0.send_timeout(item, STOP_POLL) {
-                Ok(()) => return Ok(()),
-                Err(SendTimeoutError::Closed(back)) => return Err(back),
-                Err(SendTimeoutError::Timeout(back)) => {
-                    if give_up() {
-                        return Err(back);
-                    }
-                    item = back;
-                }
-            }
-        }
+    /// Sends `item` if there is room; else hands it back.
+    pub(crate) fn try_send(&self, item: T) -> Result<(), T> {
+        self.0.try_send(item).map_err(|e| e.into_inner())
     }
 
     /// Receives the next item; `None` once the queue is closed and drained.

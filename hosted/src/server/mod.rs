@@ -1,21 +1,29 @@
 //! Servers: a UDP datagram server, stream echo servers, an RPC server and a publish-subscribe
 //! broker, each stoppable through its [`ServerHandle`].
 //!
-//! The stream servers share one shape, the lecture's producer/consumer: an accept loop
-//! (the producer) hands each connection through a bounded queue (the core's
-//! [`Queue`](lockstep_core::Queue) of [`HANDOFF_CAPACITY`] slots, blocking in the kernel
-//! through the futex) to a fixed pool of worker threads (the consumers). When every worker is
-//! busy and the queue is full, the accept loop
-//! stops accepting and new clients wait in the kernel's backlog (backpressure). A connection
-//! limit turns clients away beyond [`ServerConfig::max_connections`], and a connection that
-//! stays silent for [`ServerConfig::idle_timeout`] is closed.
+//! The stream servers (raw and framed echo, RPC, broker; over TCP or Unix) run on one event
+//! loop each (`mio`): a single thread waits on every connection at once, so an idle or slow
+//! client costs a file descriptor and a few hundred bytes, never a thread. Handlers that may
+//! block (the RPC server's) run on a bounded pool of [`ServerConfig::workers`] threads, so one
+//! slow request delays no other client. Every connection has deadlines: silent for
+//! [`ServerConfig::idle_timeout`], it is closed; a frame started and not finished within
+//! [`ServerConfig::frame_timeout`] (a slowloris client) closes it; output the client does not
+//! read within the stream's write timeout closes it. Past [`ServerConfig::max_connections`]
+//! open connections, a new client is refused at once with the reason (a framed client's
+//! [`Framed`](crate::transport::Framed) reports [`NetError::ClosedBy`](crate::NetError::ClosedBy)),
+//! counted in [`Stats::rejected`] and logged in [`Stats::errors`].
 //!
 //! A bad client (an absurd frame length, garbage, a disconnect mid-frame) gets its connection
 //! closed and an entry in [`Stats::errors`]; every other client is served on.
 //!
-//! [`ServerHandle::shutdown`] stops the accept loop, shuts every open connection down (its
-//! client then gets a clear [`NetError`](crate::NetError) instead of hanging) and joins the
-//! threads.
+//! [`serve`] is the other shape, for handlers that want the raw stream and block on it: an
+//! accept loop hands each connection to a fixed pool of worker threads through a bounded queue
+//! (the core's [`Queue`](lockstep_core::Queue) of [`HANDOFF_CAPACITY`] slots); there each
+//! connection holds a worker while it lasts, and clients beyond the workers and the queue are
+//! refused at once.
+//!
+//! [`ServerHandle::shutdown`] stops accepting, closes every open connection (its client then
+//! gets a clear [`NetError`](crate::NetError) instead of hanging) and joins the threads.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -32,17 +40,24 @@ mod datagram;
 mod echo;
 mod handoff;
 mod pool;
+mod reactor;
 mod rpc;
 mod scenario;
 mod udp_rpc;
 
-pub use broker::{Broker, BrokerConfig, Delivery, Publisher, SUBSCRIBER_QUEUE, Subscriber};
+pub use broker::{
+    Broker, BrokerConfig, Delivery, MAX_TOPICS, Publisher, SUBSCRIBER_QUEUE,
+    SUBSCRIBER_QUEUE_BYTES, Subscriber,
+};
 pub use datagram::udp_server;
 pub use echo::{framed_echo_server, raw_echo_server};
 pub use handoff::HANDOFF_CAPACITY;
+pub use reactor::{EventListener, MAX_IN_FLIGHT};
 pub use rpc::rpc_server;
 pub use scenario::sockets;
-pub use udp_rpc::{UDP_PEERS, udp_rpc_server};
+pub use udp_rpc::{
+    CACHE_ENTRY_OVERHEAD, UDP_PEERS, UdpRpcConfig, udp_rpc_server, udp_rpc_server_with,
+};
 
 pub use pool::{Conn, Handler, serve};
 
@@ -61,13 +76,18 @@ pub const LECTURE_PORT: u16 = 5242;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Worker threads serving connections (the pool's fixed size).
+    /// Worker threads running handlers that may block (the RPC server's requests; [`serve`]'s
+    /// connections). The echo servers and the broker never block and do not use them.
     pub workers: usize,
-    /// Connections served or waiting, at most; further clients are closed at once.
+    /// Open connections, at most; a further client is refused at once, with the reason.
     pub max_connections: usize,
-    /// A connection silent for this long is closed.
+    /// A connection silent for this long (with no request running) is closed.
     pub idle_timeout: Duration,
-    /// Options for the accepted streams (maximum frame size, write timeout).
+    /// A frame started and not finished within this long closes its connection (a client
+    /// trickling a frame cannot hold the server's memory for ever).
+    pub frame_timeout: Duration,
+    /// Options for the accepted streams (maximum frame size; the write timeout: output a
+    /// client does not read for this long closes its connection).
     pub stream: StreamConfig,
 }
 
@@ -75,8 +95,9 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             workers: 8,
-            max_connections: 256,
+            max_connections: 1024,
             idle_timeout: Duration::from_secs(60),
+            frame_timeout: Duration::from_secs(10),
             stream: StreamConfig::default(),
         }
     }
@@ -101,6 +122,15 @@ pub struct Stats {
     pub messages: u64,
     /// Connections closed for being idle.
     pub idle_closed: u64,
+    /// Connections closed for being too slow: a frame not finished within
+    /// [`ServerConfig::frame_timeout`], or output not read within the write timeout.
+    pub stalled: u64,
+    /// Bytes of replies the UDP RPC server keeps for retransmitted requests (bounded by
+    /// [`UdpRpcConfig::cache_bytes`]).
+    pub cache_bytes: u64,
+    /// Broker deliveries dropped for subscribers that fell behind (each told how many it
+    /// missed).
+    pub lagged: u64,
     /// What went wrong with bad clients, most recent last (at most [`ERROR_LOG`] entries).
     pub errors: Vec<String>,
 }
@@ -119,6 +149,9 @@ pub(crate) struct Shared {
     rejected: AtomicU64,
     messages: AtomicU64,
     idle_closed: AtomicU64,
+    stalled: AtomicU64,
+    lagged: AtomicU64,
+    cache_bytes: AtomicU64,
     errors: Mutex<Vec<String>>,
 }
 
@@ -147,6 +180,18 @@ impl Shared {
         self.idle_closed.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn count_stalled(&self) {
+        self.stalled.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_lagged(&self) {
+        self.lagged.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn set_cache_bytes(&self, n: usize) {
+        self.cache_bytes.store(n as u64, Relaxed);
+    }
+
     pub(crate) fn log_error(&self, line: String) {
         let mut e = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         if e.len() >= ERROR_LOG {
@@ -161,6 +206,9 @@ impl Shared {
             rejected: self.rejected.load(Relaxed),
             messages: self.messages.load(Relaxed),
             idle_closed: self.idle_closed.load(Relaxed),
+            stalled: self.stalled.load(Relaxed),
+            lagged: self.lagged.load(Relaxed),
+            cache_bytes: self.cache_bytes.load(Relaxed),
             errors: self
                 .errors
                 .lock()
@@ -300,6 +348,26 @@ pub trait Listener: Send + 'static {
     fn prepare(&self, _stream: &Self::Stream, _config: &StreamConfig) -> io::Result<()> {
         Ok(())
     }
+    /// The listener as the event loop waits on it (made non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    fn into_event_listener(self) -> io::Result<EventListener>;
+}
+
+/// Starts an event-driven stream server on `listener`.
+pub(crate) fn start_events<L: Listener>(
+    listener: L,
+    config: ServerConfig,
+    service: reactor::Service,
+) -> Result<ServerHandle, crate::NetError> {
+    let label = listener.label();
+    let local = listener.socket_addr();
+    let cleanup = listener.cleanup_path();
+    let err = |e| crate::NetError::from_io(&label, e);
+    let events = listener.into_event_listener().map_err(err)?;
+    reactor::start(events, config, service, label.clone(), local, cleanup).map_err(err)
 }
 
 impl Listener for TcpListener {
@@ -338,6 +406,9 @@ impl Listener for TcpListener {
         }
         stream.set_write_timeout(config.write_timeout)
     }
+    fn into_event_listener(self) -> io::Result<EventListener> {
+        EventListener::tcp(self)
+    }
 }
 
 #[cfg(unix)]
@@ -370,5 +441,8 @@ impl Listener for std::os::unix::net::UnixListener {
     }
     fn prepare(&self, stream: &Self::Stream, config: &StreamConfig) -> io::Result<()> {
         stream.set_write_timeout(config.write_timeout)
+    }
+    fn into_event_listener(self) -> io::Result<EventListener> {
+        EventListener::unix(self)
     }
 }

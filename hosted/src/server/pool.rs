@@ -207,8 +207,7 @@ fn accept_loop<L: Listener>(
         // SeqCst: the limit check and the workers' decrements form one counter; no other
         // memory is published through it.
         if active.load(SeqCst) >= config.max_connections {
-            shared.count_rejected();
-            let _ = stream.shutdown_both();
+            refuse(shared, &stream, config.max_connections);
             continue;
         }
         if let Err(e) = listener.prepare(&stream, &config.stream) {
@@ -217,14 +216,26 @@ fn accept_loop<L: Listener>(
         }
         active.fetch_add(1, SeqCst);
         next_id += 1;
-        if tx
-            .send_until((next_id, stream), || shared.stopping())
-            .is_err()
-        {
+        // Every worker busy and the queue full: refused at once rather than left waiting.
+        if let Err((_, stream)) = tx.try_send((next_id, stream)) {
             active.fetch_sub(1, SeqCst);
-            return;
+            refuse(shared, &stream, active.load(SeqCst));
         }
     }
+}
+
+/// Refuses a client at the limit of `limit` connections: counted, logged, and told why.
+fn refuse<S: StreamSocket>(shared: &Shared, stream: &S, limit: usize) {
+    shared.count_rejected();
+    let reason = format!("the server is at its limit of {limit} connections; try again later");
+    shared.log_error(format!("refused {}: {reason}", stream.peer_label()));
+    let _ = stream.set_nonblocking(true);
+    let mut out = crate::transport::framing::GOODBYE.to_be_bytes().to_vec();
+    out.extend(crate::transport::framing::encode(reason.as_bytes()));
+    if let Ok(mut s) = stream.try_clone_socket() {
+        let _ = std::io::Write::write(&mut s, &out);
+    }
+    let _ = stream.shutdown_both();
 }
 
 fn worker<S: StreamSocket>(

@@ -1,12 +1,25 @@
-//! The RPC server: each request on a connection is answered by a handler.
+//! The RPC server: each request on a connection is answered by a handler, on a worker pool.
 
-use super::{Conn, Listener, ServerConfig, ServerHandle, serve};
-use crate::comm::{Endpoint, Incoming};
-use crate::transport::framing::Framed;
+use std::sync::Arc;
 
-/// Runs an RPC server: every request (an [`Endpoint::call`] or [`Endpoint::request`] at the
+use super::reactor::Service;
+use super::{Listener, ServerConfig, ServerHandle, start_events};
+
+/// Runs an RPC server: every request (an [`Endpoint::call`](crate::comm::Endpoint::call) or
+/// [`Endpoint::request`](crate::comm::Endpoint::request) at the
 /// client) is answered with `handler(request body)`; messages are counted and dropped (their
 /// receipts are still sent).
+///
+/// The handler runs on a pool of `config.workers` threads, so it may block: a slow request
+/// delays no other client (as long as fewer than `workers` are slow at once). Once a connection
+/// has [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT) requests running or waiting, the server reads no
+/// more from it until one is answered. A client that closes its sending half still gets the
+/// answers to what it sent. A handler that panics, or a reply over
+/// the maximum frame size, is answered with [`NetError::Failed`](crate::NetError::Failed).
+///
+/// # Panics
+///
+/// If the event loop or the pool cannot be created (out of file descriptors or threads).
 ///
 /// # Examples
 ///
@@ -26,18 +39,6 @@ pub fn rpc_server<L: Listener>(
     config: ServerConfig,
     handler: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static,
 ) -> ServerHandle {
-    serve(listener, config, move |s: L::Stream, conn: &Conn<'_>| {
-        let idle = conn.config().idle_timeout;
-        let mut ep = Endpoint::new(Framed::new(s, conn.config().stream.max_frame));
-        loop {
-            match ep.recv(Some(idle))? {
-                Incoming::Request(req) => {
-                    let reply = handler(&req.body);
-                    conn.count_message();
-                    ep.reply(&req, &reply)?;
-                }
-                Incoming::Message(_) => conn.count_message(),
-            }
-        }
-    })
+    start_events(listener, config, Service::Rpc(Arc::new(handler)))
+        .expect("starting the server's event loop")
 }

@@ -23,6 +23,25 @@ pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
 /// Bytes of the length prefix.
 pub const HEADER_LEN: usize = 4;
 
+/// A length prefix that announces no frame but a goodbye: the next frame holds the reason
+/// (UTF-8 text) why the peer closes the connection, as a server does when it refuses a client
+/// at its connection limit or closes a slow one. A reader reports it as
+/// [`FrameError::Goodbye`] ([`NetError::ClosedBy`]). No frame is this long: [`write_frame`]
+/// refuses messages of 4 GiB - 1 bytes and more.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_hosted::transport::framing::{encode, FrameError, FrameReader, GOODBYE};
+///
+/// let mut wire = GOODBYE.to_be_bytes().to_vec();
+/// wire.extend(encode(b"at the connection limit"));
+/// let mut src = &wire[..];
+/// let e = FrameReader::new(1024).read_frame(&mut src).unwrap_err();
+/// assert!(matches!(e, FrameError::Goodbye(ref why) if why == "at the connection limit"));
+/// ```
+pub const GOODBYE: u32 = u32::MAX;
+
 /// Size of a [`FrameReader`]'s fixed read buffer.
 pub const READ_BUF: usize = 16 * 1024;
 
@@ -65,6 +84,8 @@ pub struct FrameReader {
     frame: Vec<u8>,
     // whether the last frame was large (read ahead little before the next header)
     large: bool,
+    // a goodbye header arrived: the frame being read is the peer's reason
+    goodbye: bool,
 }
 
 /// What [`FrameReader::read_frame`] can fail with, before an address is attached.
@@ -85,6 +106,8 @@ pub enum FrameError {
         /// length had not arrived yet).
         expected: usize,
     },
+    /// The peer closed the connection and said why (a [`GOODBYE`] frame).
+    Goodbye(String),
     /// The underlying read failed (including a timeout; the frame so far is kept).
     Io(io::Error),
 }
@@ -101,6 +124,7 @@ impl std::fmt::Display for FrameError {
                     "stream ended in the middle of a frame ({got} of {expected} bytes)"
                 )
             }
+            FrameError::Goodbye(why) => write!(f, "the peer closed the connection: {why}"),
             FrameError::Io(e) => write!(f, "reading a frame: {e}"),
         }
     }
@@ -139,6 +163,10 @@ impl FrameError {
                 got,
                 expected,
             },
+            FrameError::Goodbye(reason) => NetError::ClosedBy {
+                addr: addr.to_owned(),
+                reason,
+            },
             FrameError::Io(e) => NetError::from_io(addr, e),
         }
     }
@@ -158,6 +186,7 @@ impl FrameReader {
             body_got: 0,
             frame: Vec::new(),
             large: false,
+            goodbye: false,
         }
     }
 
@@ -241,7 +270,13 @@ impl FrameReader {
                         return self.eof();
                     }
                 }
-                Some(len) if self.body_got == len => return Ok(true),
+                Some(len) if self.body_got == len => {
+                    if self.goodbye {
+                        let why = String::from_utf8_lossy(&self.frame[..len]);
+                        return Err(FrameError::Goodbye(escape(why.as_bytes())));
+                    }
+                    return Ok(true);
+                }
                 Some(len) => {
                     let want = len - self.body_got;
                     let avail = self.filled - self.pos;
@@ -281,7 +316,14 @@ impl FrameReader {
     }
 
     fn start_body(&mut self) -> Result<(), FrameError> {
-        let len = u32::from_be_bytes(self.header) as u64;
+        let len = u32::from_be_bytes(self.header);
+        if len == GOODBYE && !self.goodbye {
+            // The reason follows as a frame of its own.
+            self.goodbye = true;
+            self.header_got = 0;
+            return Ok(());
+        }
+        let len = len as u64;
         if len > self.max as u64 {
             return Err(FrameError::TooLarge { len, max: self.max });
         }
@@ -319,6 +361,42 @@ impl FrameReader {
         };
         Err(FrameError::Truncated { got, expected })
     }
+}
+
+/// `bytes` as text safe to print: UTF-8 text as it is, except control characters (`\n`,
+/// `\x1b` and the other C0 and C1 controls, which a terminal would obey) and backslashes, which
+/// are escaped; bytes that are not UTF-8 appear as `\xNN`.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_hosted::transport::framing::escape;
+///
+/// assert_eq!(escape(b"Hello \"World\""), "Hello \"World\"");
+/// assert_eq!(escape("déjà vu".as_bytes()), "déjà vu");
+/// assert_eq!(escape(b"\x1b[2J\n\xff\\"), "\\x1b[2J\\n\\xff\\\\");
+/// ```
+pub fn escape(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
 }
 
 /// One `read`, retried on `Interrupted`.
@@ -368,7 +446,9 @@ pub fn encode(msg: &[u8]) -> Vec<u8> {
 /// ```
 pub fn write_frame(dst: &mut impl Write, msg: &[u8], scratch: &mut Vec<u8>) -> io::Result<()> {
     let len = u32::try_from(msg.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "message over 4 GiB"))?;
+        .ok()
+        .filter(|&l| l != GOODBYE)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "message of 4 GiB or more"))?;
     let header = len.to_be_bytes();
     if msg.len() <= COPY_LIMIT {
         scratch.clear();
@@ -483,11 +563,16 @@ impl<S: StreamSocket> Transport for Framed<S> {
         self.set_timeout(timeout)?;
         // The socket's read timeout bounds each read; the deadline bounds the whole frame, so a
         // peer that trickles a byte at a time cannot stretch one receive without end (it ends
-        // within twice the timeout; the partial frame is kept for the next call).
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        // within twice the timeout; the partial frame is kept for the next call). A zero
+        // timeout has no deadline: the socket is non-blocking, so the reads take what the
+        // kernel holds and stop at the first `WouldBlock`.
+        let deadline = timeout
+            .filter(|t| !t.is_zero())
+            .and_then(|t| Instant::now().checked_add(t));
         let mut src = UntilDeadline {
             inner: &mut self.sock,
             deadline,
+            first: true,
         };
         match self.reader.read_frame_into(&mut src, buf) {
             Ok(true) => Ok(()),
@@ -523,14 +608,19 @@ impl<S: StreamSocket> Transport for Framed<S> {
     }
 }
 
-/// A reader that refuses to start a read once its deadline has passed.
+/// A reader that refuses to start a read once its deadline has passed; the first read of a
+/// receive always runs, so what has already arrived is taken however short the timeout.
 struct UntilDeadline<'a, R> {
     inner: &'a mut R,
     deadline: Option<Instant>,
+    first: bool,
 }
 
 impl<R: Read> UntilDeadline<'_, R> {
-    fn check(&self) -> io::Result<()> {
+    fn check(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.first) {
+            return Ok(());
+        }
         match self.deadline {
             Some(d) if Instant::now() >= d => Err(io::ErrorKind::TimedOut.into()),
             _ => Ok(()),

@@ -214,7 +214,7 @@ pub fn bind(addr: SocketAddr) -> Result<UdpSocket, NetError> {
 ///
 /// [`NetError::AddrInUse`] and other OS errors, naming the address.
 pub fn bind_any(addr: SocketAddr) -> Result<UdpSocket, NetError> {
-    let io = |e| NetError::from_io(addr, e);
+    let io = |e| NetError::from_io(addr, e).udp();
     let socket =
         Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(io)?;
     if addr.is_ipv6() {

@@ -1,8 +1,9 @@
 //! Unix domain sockets (`AF_UNIX`): framed streams and datagrams named by a filesystem path.
 //!
 //! A listening socket leaves a file behind when its process dies. [`listen`] handles such a
-//! stale file: it connects to it first, and only if nobody answers (connection refused) does
-//! it remove the file and bind anew; a live listener is reported as
+//! stale file: it connects to it first, without waiting (a live listener whose backlog is full
+//! counts as live), and only if nobody answers (connection refused) does it remove the file and
+//! bind anew; a live listener is reported as
 //! [`NetError::SocketInUse`], and a path that is not a socket is never removed. New socket
 //! files get owner-only permissions (`0600`), so other users cannot connect. The mode is set
 //! right after `bind` (changing the process-wide umask instead would race with other
@@ -86,14 +87,34 @@ fn remove_if_stale(path: &Path) -> Result<(), NetError> {
             source: e,
         });
     }
-    match UnixStream::connect(path) {
-        Ok(_) => Err(NetError::SocketInUse { path: shown(path) }),
+    match probe(path) {
+        Ok(()) => Err(NetError::SocketInUse { path: shown(path) }),
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             fs::remove_file(path).map_err(|e| NetError::from_io(shown(path), e))
         }
         Err(e) => Err(NetError::from_io(shown(path), e)),
     }
 }
+
+/// Whether a listener answers at `path`, without waiting: a non-blocking connect. `Ok` if it
+/// accepted or is busy (its backlog full: a blocking connect would hang there), the connect's
+/// error otherwise (`ConnectionRefused` for a stale file).
+fn probe(path: &Path) -> io::Result<()> {
+    let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+    sock.set_nonblocking(true)?;
+    match sock.connect(&socket2::SockAddr::unix(path)?) {
+        Ok(()) => Ok(()),
+        // EAGAIN (backlog full) or EINPROGRESS: somebody listens.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        Err(e) if e.raw_os_error() == Some(EINPROGRESS) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(target_os = "linux")]
+const EINPROGRESS: i32 = libc::EINPROGRESS;
+#[cfg(not(target_os = "linux"))]
+const EINPROGRESS: i32 = 36; // macOS and the BSDs
 
 fn restrict(path: &Path) -> Result<(), NetError> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o600))

@@ -23,10 +23,11 @@ impl Read for Chunked<'_> {
 #[test]
 fn absurd_length_is_rejected_before_allocating() {
     let mut r = FrameReader::new(1024);
-    let mut src = &[0xff, 0xff, 0xff, 0xff, 1, 2, 3][..];
+    // The largest length a frame can announce (u32::MAX is the goodbye).
+    let mut src = &[0xff, 0xff, 0xff, 0xfe, 1, 2, 3][..];
     match r.read_frame(&mut src) {
         Err(FrameError::TooLarge { len, max }) => {
-            assert_eq!((len, max), (u32::MAX as u64, 1024))
+            assert_eq!((len, max), (u32::MAX as u64 - 1, 1024))
         }
         other => panic!("{other:?}"),
     }
@@ -132,4 +133,26 @@ fn timeout_mid_frame_resumes() {
         }
     }
     assert!(blocked > 3);
+}
+
+#[test]
+fn a_goodbye_reports_the_peers_reason_escaped() {
+    let mut wire = encode(b"last message");
+    wire.extend(GOODBYE.to_be_bytes());
+    wire.extend(encode(b"too slow\x1b[31m"));
+    let mut r = FrameReader::new(1024);
+    let mut src = &wire[..];
+    assert_eq!(r.read_frame(&mut src).unwrap().unwrap(), b"last message");
+    match r.read_frame(&mut src) {
+        Err(FrameError::Goodbye(why)) => assert_eq!(why, "too slow\\x1b[31m"),
+        other => panic!("{other:?}"),
+    }
+    // A goodbye cut short is an ordinary end of stream.
+    let mut src = &GOODBYE.to_be_bytes()[..];
+    assert!(
+        FrameReader::new(1024)
+            .read_frame(&mut src)
+            .unwrap()
+            .is_none()
+    );
 }
