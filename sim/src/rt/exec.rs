@@ -394,7 +394,7 @@ fn choose(exec: &Exec) -> Option<usize> {
                 continue;
             }
             let t = &s.threads[i];
-            let next = match (t.peek, t.next) {
+            let next = match (&t.peek, t.next) {
                 (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
                     p.footprint(obj, exact)
                 }
