@@ -407,3 +407,4 @@ mod async_channels {
         );
     }
 }
+

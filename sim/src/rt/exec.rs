@@ -346,10 +346,12 @@ fn choose(exec: &Exec) -> Option<usize> {
                 _ => None,
             })
             .min();
-        for (i, t) in s.threads.iter().enumerate() {
+        for (i, t) in s.threads.iter_mut().enumerate() {
             if let Status::Spinning { since, .. } = t.status
                 && Some(since) == oldest
             {
+                // It looks again because nothing else could run: after everything so far.
+                t.cause = ALL;
                 c.runnable.push(i);
             }
         }
