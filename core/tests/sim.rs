@@ -436,4 +436,3 @@ fn timed_acquire_gives_up_only_when_nothing_else_can_run() {
     });
     assert!(stats.complete);
 }
-

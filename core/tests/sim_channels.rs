@@ -407,4 +407,3 @@ mod async_channels {
         );
     }
 }
-
