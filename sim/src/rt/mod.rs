@@ -112,7 +112,8 @@ pub(crate) struct Thread {
     pub(crate) buffer: VecDeque<Buffered>,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
-    /// The step that made its next step possible (the spawn, the wake, [`ALL`] for a timeout),
+    /// The step that made its next step possible (the parent's step that spawned it, the wake,
+    /// [`ALL`] for a timeout or a spinner resumed because nothing else could run),
     /// or [`NO_CAUSE`]: happens-before for the optimal search. Cleared when it takes the step.
     pub(crate) cause: u32,
     /// The step it finished in, once finished.

@@ -5,8 +5,9 @@
 //!
 //! The search is stateless: each execution re-runs the program from the start, following the
 //! choices on the stack and then extending it. At each step the engine records the step's
-//! happens-before clock: its thread's previous step, the step that made it possible (the spawn,
-//! the wake, the exit a join waited for, the unlock a lock waited for), and every earlier step of
+//! happens-before clock: its thread's previous step, the step that made it possible (the
+//! parent's step that spawned the thread, the wake, the step a joined thread finished in, the
+//! unlock a lock waited for, everything so far for a timeout), and every earlier step of
 //! another thread that it does not commute with (see [`Footprint::conflicts`]). Two steps race
 //! when they conflict and nothing else orders them. For each race `e ... e'` found in a new part
 //! of the execution, the sequence `v` = the steps between them that do not happen after `e`,
