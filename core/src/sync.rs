@@ -11,12 +11,46 @@
 //! [`UnsafeCell`] has a closure-based API (`with`, `with_mut`), as loom's does, so the simulator
 //! can see each access to the protected data and check it for data races.
 
-/// Atomic types and orderings: `core`'s, or the simulator's with feature `sim`.
+/// Atomic types and orderings: `core`'s, `portable-atomic`'s on targets without compare-and-swap
+/// (or with feature `portable-atomic`), or the simulator's with feature `sim`.
+///
+/// Which one is chosen:
+///
+/// | build | atomics |
+/// |---|---|
+/// | feature `sim` | `lockstep_sim::sync::atomic` (instrumented) |
+/// | target with compare-and-swap (`cfg(target_has_atomic = "ptr")`: x86, Armv7-M, RISC-V with the A extension, ...) | `core::sync::atomic` |
+/// | target without it (Armv6-M: `thumbv6m-none-eabi`; RISC-V without A: `riscv32imc-unknown-none-elf`, ...), or feature `portable-atomic` | `portable_atomic` |
+///
+/// On a target without compare-and-swap, `portable-atomic` emulates the read-modify-write
+/// operations (`compare_exchange`, `fetch_add`, `swap`, ...) inside a
+/// [`critical-section`](https://docs.rs/critical-section), while plain loads and stores stay
+/// single instructions. The final firmware must therefore link exactly one critical-section
+/// implementation, as it must for heapless and embassy-sync on the same chips: on a single-core
+/// Cortex-M, `cortex-m = { version = "0.7", features = ["critical-section-single-core"] }`
+/// (interrupts masked for the few cycles of the operation); on a single-hart RISC-V,
+/// `riscv = { version = "0.12", features = ["critical-section-single-hart"] }`; on a multi-core
+/// chip, the HAL's (RP2040: `rp2040-hal`'s hardware spinlock). Without one the link fails with
+/// an undefined `_critical_section_1_0_acquire`. portable-atomic's
+/// `unsafe-assume-single-core` cfg cannot be combined with this and is not needed.
+///
+/// The feature `portable-atomic` forces the `portable_atomic` types on any target (where native
+/// atomics exist it uses them, so nothing changes but the path), which lets the host's tests and
+/// Miri run the same code as a Cortex-M0.
 pub mod atomic {
-    #[cfg(not(feature = "sim"))]
+    #[cfg(all(
+        not(feature = "sim"),
+        target_has_atomic = "ptr",
+        not(feature = "portable-atomic")
+    ))]
     pub use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
     #[cfg(feature = "sim")]
     pub use lockstep_sim::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+    #[cfg(all(
+        not(feature = "sim"),
+        any(not(target_has_atomic = "ptr"), feature = "portable-atomic")
+    ))]
+    pub use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
 }
 
 /// The spin-loop hint: `core`'s, or the simulator's with feature `sim` (where a spinning thread
@@ -47,10 +81,35 @@ pub(crate) use lockstep_sim::sync::cell::UnsafeCell;
 /// word.store(8, Ordering::Relaxed);
 /// assert_eq!(raw.load(Ordering::Relaxed), 8); // the same word
 /// ```
-#[cfg(not(feature = "sim"))]
+#[cfg(all(
+    not(feature = "sim"),
+    target_has_atomic = "ptr",
+    not(feature = "portable-atomic")
+))]
 #[inline(always)]
 pub fn raw_atomic_u32(a: &atomic::AtomicU32) -> &core::sync::atomic::AtomicU32 {
     a
+}
+
+/// Returns the plain `core` atomic behind a facade `AtomicU32` (see the non-`sim` version).
+///
+/// With `portable-atomic`'s types, the same word seen as a `core` atomic. Where the target has
+/// compare-and-swap, portable-atomic's operations are `core`'s, so mixing them is sound. Where it
+/// has not, a read-modify-write through the facade runs in a critical section and a `core` load or
+/// store (the only operations such a target has) is a single instruction, which a critical
+/// section excludes; no platform `Wait` that needs this function exists on such targets.
+#[cfg(all(
+    not(feature = "sim"),
+    any(not(target_has_atomic = "ptr"), feature = "portable-atomic")
+))]
+#[inline(always)]
+pub fn raw_atomic_u32(a: &atomic::AtomicU32) -> &core::sync::atomic::AtomicU32 {
+    // SAFETY: `as_ptr` points to the `u32` inside `a`, aligned to 4 bytes (portable-atomic's
+    // `AtomicU32` has `core::sync::atomic::AtomicU32`'s size and alignment) and valid for `a`'s
+    // lifetime, which bounds the returned reference. Every access to the word goes through atomic
+    // operations (portable-atomic's, which are `core`'s or run in a critical section), as
+    // `from_ptr` requires.
+    unsafe { core::sync::atomic::AtomicU32::from_ptr(a.as_ptr()) }
 }
 
 /// Returns the plain `core` atomic behind a facade `AtomicU32` (see the non-`sim` version).
