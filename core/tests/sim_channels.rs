@@ -406,4 +406,96 @@ mod async_channels {
             queue_exactly_once,
         );
     }
+
+    /// What a [`sending_waker`] points to: the queue it sends on and whether it was woken.
+    struct Sending {
+        q: &'static AsyncQueue<u8, 4>,
+        woken: AtomicBool,
+    }
+
+    /// A waker that sends on the queue when cloned or woken, as an interrupt handler that
+    /// preempts the task's registration would; a wake also sets its flag.
+    fn sending_waker(s: &'static Sending) -> Waker {
+        use std::task::{RawWaker, RawWakerVTable};
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
+        fn sending(p: *const ()) -> &'static Sending {
+            // SAFETY: every `RawWaker` of this vtable points to a leaked `Sending`.
+            unsafe { &*p.cast::<Sending>() }
+        }
+        fn clone(p: *const ()) -> RawWaker {
+            let _ = sending(p).q.try_send(100);
+            RawWaker::new(p, &VTABLE)
+        }
+        fn wake(p: *const ()) {
+            sending(p).woken.store(true, SeqCst);
+            let _ = sending(p).q.try_send(200);
+        }
+        fn drop(_: *const ()) {}
+        // SAFETY: the functions only use the `'static` `Sending`, which is `Sync`.
+        unsafe { Waker::from_raw(RawWaker::new((s as *const Sending).cast(), &VTABLE)) }
+    }
+
+    /// Two tasks wait on one queue while another thread sends; the second task's waker sends on
+    /// the same queue when it is cloned (during the registration) and when it is woken. Then
+    /// each task is polled again only when its waker fired: in the end no message may wait while
+    /// a task sleeps unwoken.
+    fn reentrant_waker() {
+        let q: &'static AsyncQueue<u8, 4> = Box::leak(Box::new(AsyncQueue::new()));
+        let sender = thread::spawn(move || {
+            let _ = q.try_send(1);
+        });
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let plain = Waker::from(Arc::clone(&flag));
+        let sending: &'static Sending = Box::leak(Box::new(Sending {
+            q,
+            woken: AtomicBool::new(false),
+        }));
+        let sending_waker = sending_waker(sending);
+        let mut r1 = pin!(q.recv());
+        let mut r2 = pin!(q.recv());
+        let mut done = [
+            r1.as_mut()
+                .poll(&mut Context::from_waker(&plain))
+                .is_ready(),
+            r2.as_mut()
+                .poll(&mut Context::from_waker(&sending_waker))
+                .is_ready(),
+        ];
+        sender.join().unwrap();
+        loop {
+            let mut polled = false;
+            if !done[0] && flag.0.swap(false, SeqCst) {
+                polled = true;
+                done[0] = r1
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&plain))
+                    .is_ready();
+            }
+            if !done[1] && sending.woken.swap(false, SeqCst) {
+                polled = true;
+                done[1] = r2
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&sending_waker))
+                    .is_ready();
+            }
+            if !polled {
+                break;
+            }
+        }
+        assert!(
+            q.is_empty() || done == [true, true],
+            "a message waits while a task sleeps without a wake-up: {done:?}"
+        );
+    }
+
+    #[test]
+    fn async_queue_waker_that_sends_from_clone_or_wake_does_not_deadlock() {
+        let config = |c: Config| c.max_steps(3_000);
+        check(config(Config::pct(9, 3, 300 * scale())), reentrant_waker);
+        check(config(Config::random(10, 300 * scale())), reentrant_waker);
+        check(
+            config(Config::random(10, 300 * scale())).weak_memory(true),
+            reentrant_waker,
+        );
+    }
 }

@@ -217,10 +217,11 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         }
         // Relaxed: under the writer lock.
         let old = slot.seq.load(Relaxed);
-        if old <= n {
-            // The old message is moved out and dropped after the slot is consistent and
-            // unlocked, so a panicking `T::drop` neither leaves the slot locked nor lets
-            // `Broadcast::drop` drop the message a second time.
+        // What this send drops: the message it replaces, or its own if a later one is already
+        // there. It is dropped only after the slot is consistent and unlocked and the receivers
+        // are notified, so a panicking `T::drop` neither leaves the slot locked, nor lets
+        // `Broadcast::drop` drop the message a second time, nor leaves receivers asleep.
+        let garbage = if old <= n {
             let replaced = (old != 0).then(|| {
                 // SAFETY: `seq != 0`, so the slot holds a message; the writer lock excludes
                 // readers, and the write below replaces what is moved out here.
@@ -232,17 +233,18 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
             slot.seq.store(n + 1, Relaxed);
             // Release: publishes the message and `seq` to the readers' Acquire lock.
             slot.lock.store(0, Release);
-            drop(replaced);
+            replaced
         } else {
             // A later message (a concurrent sender, a lap ahead) is already here: ours is as
             // good as overwritten.
             // Release: as above.
             slot.lock.store(0, Release);
-            drop(value);
-        }
+            Some(value)
+        };
         // SeqCst: the state change of the signal's Dekker pair.
         fence(SeqCst);
         self.signal.notify_all();
+        drop(garbage);
         true
     }
 

@@ -231,10 +231,16 @@ impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
         if self.requests.is_closed() {
             return Err(req);
         }
-        let Some(to) = self
-            .replies
-            .wait_until(deadline.as_deref_mut(), || self.try_claim())
-        else {
+        // Each retry checks for a close too: `close` wakes the callers waiting for a slot, and
+        // they must then give up rather than wait for a slot again.
+        let claimed = self.replies.wait_until(deadline.as_deref_mut(), || {
+            if self.requests.is_closed() {
+                Some(None)
+            } else {
+                self.try_claim().map(Some)
+            }
+        });
+        let Some(Some(to)) = claimed else {
             return Err(req);
         };
         match self.requests.send_deadline((to, req), deadline) {

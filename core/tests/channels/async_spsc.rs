@@ -114,3 +114,31 @@ fn a_cancelled_send_drops_its_message_once_and_the_queued_ones_drop_with_the_rin
     }
     assert_eq!(drops.load(Ordering::Relaxed), 2, "the queued message");
 }
+
+#[test]
+fn a_waker_that_sends_on_the_ring_when_cloned_does_not_deadlock() {
+    crate::within(20, "AsyncSpsc: a waker's clone sends", || {
+        let ring: &'static AsyncSpsc<u32, 4> = Box::leak(Box::new(AsyncSpsc::new()));
+        let (tx, mut rx) = ring.try_split().unwrap();
+        let tx: &'static std::sync::Mutex<_> = Box::leak(Box::new(std::sync::Mutex::new(tx)));
+        let mut r = pin!(rx.recv());
+        // The consumer waits once with a plain waker: its side is marked as waiting.
+        assert!(
+            r.as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_pending()
+        );
+        // Polled again with another waker, which sends when cloned (as an interrupt might while
+        // the consumer registers): no deadlock, no lost message.
+        let sends = super::async_queue::hook_waker(
+            move || {
+                let _ = tx.lock().unwrap().try_send(5);
+            },
+            || {},
+        );
+        assert_eq!(
+            r.as_mut().poll(&mut Context::from_waker(&sends)),
+            Poll::Ready(Ok(5))
+        );
+    });
+}
