@@ -38,6 +38,11 @@ pub fn stop_ticks() {
 /// Called at the start of each SysTick handler: picks the next period at random between 200 and
 /// 4,295 cycles, so that the interrupt does not land at the same phase of thread mode's loops.
 pub fn next_period() {
+    next_period_within(200, 0xfff);
+}
+
+/// Like [`next_period`], between `min` and `min + mask` cycles (`mask` is a power of two minus 1).
+pub fn next_period_within(min: u32, mask: u32) {
     // Relaxed: only SysTick uses the seed (load and store, as Armv6-M has no read-modify-write).
     let mut x = SEED.load(Relaxed);
     x ^= x << 13;
@@ -46,7 +51,7 @@ pub fn next_period() {
     SEED.store(x, Relaxed);
     // SAFETY: the reload register takes effect at the next wrap; only this handler writes it
     // while the interrupt runs.
-    unsafe { (*SYST::PTR).rvr.write(200 + (x & 0xfff)) };
+    unsafe { (*SYST::PTR).rvr.write(min + (x & mask)) };
 }
 
 /// A little busy work inside a critical region, so that the interrupt often lands inside it.

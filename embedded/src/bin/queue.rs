@@ -13,7 +13,7 @@
 
 use cortex_m_rt::{entry, exception};
 use lockstep_core::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use lockstep_core::{Event, Queue, RecvError, Semaphore, TrySendError};
+use lockstep_core::{Event, Queue, Semaphore, TrySendError};
 use lockstep_embedded::{busy, next_period, pass, report, start_ticks, stop_ticks};
 
 const MESSAGES: u32 = 3_000;
@@ -90,7 +90,11 @@ fn main() -> ! {
     // Phase 1: interrupt -> thread mode, counted by the semaphore.
     for expected in 0..MESSAGES {
         READY.acquire();
-        assert_eq!(Q.try_recv(), Ok(expected), "phase 1: a permit without its message");
+        assert_eq!(
+            Q.try_recv(),
+            Ok(expected),
+            "phase 1: a permit without its message"
+        );
         busy(expected % 64 * 8);
     }
     assert!(Q.is_empty());
@@ -116,16 +120,15 @@ fn main() -> ! {
     NEXT.store(0, SeqCst);
     PHASE.store(3, SeqCst);
     let mut expected = 0;
-    loop {
-        match Q.recv() {
-            Ok(v) => {
-                assert_eq!(v, expected, "phase 3: out of order");
-                expected += 1;
-            }
-            Err(RecvError) => break,
-        }
+    // Until `Closed`, which `recv` returns once the queue is closed and drained.
+    while let Ok(v) = Q.recv() {
+        assert_eq!(v, expected, "phase 3: out of order");
+        expected += 1;
     }
-    assert_eq!(expected, MESSAGES, "phase 3: messages lost before the close");
+    assert_eq!(
+        expected, MESSAGES,
+        "phase 3: messages lost before the close"
+    );
     stop_ticks();
     report(format_args!("phase 3: {MESSAGES} messages, then Closed"));
     pass("queue");
