@@ -22,7 +22,7 @@ static Q: Queue<u32, 8> = Queue::new();
 /// Counts the messages the interrupt sent in phase 1 and thread mode has not taken.
 static READY: Semaphore = Semaphore::with_max(0, 8);
 static ALL_SEEN: Event = Event::new();
-/// 1, 2 or 3: what the interrupt does.
+/// 1, 2 or 3: what the interrupt does (0: nothing).
 static PHASE: AtomicU32 = AtomicU32::new(1);
 /// The next number the interrupt sends (phases 1 and 3) or expects (phase 2).
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -104,6 +104,8 @@ fn main() -> ! {
     ));
 
     // Phase 2: thread mode -> interrupt with the blocking `send`.
+    // Idle the interrupt while its counter is reset: in phase 1 it would send again from 0.
+    PHASE.store(0, SeqCst);
     NEXT.store(0, SeqCst);
     PHASE.store(2, SeqCst);
     for v in 0..MESSAGES {
@@ -117,6 +119,7 @@ fn main() -> ! {
     ));
 
     // Phase 3: the interrupt sends and closes; thread mode's blocking `recv` drains.
+    PHASE.store(0, SeqCst);
     NEXT.store(0, SeqCst);
     PHASE.store(3, SeqCst);
     let mut expected = 0;
