@@ -122,6 +122,16 @@ impl core::error::Error for BroadcastError {}
 /// - Message numbers are `usize`; on 32-bit targets they wrap after 2^32 messages, which this
 ///   channel does not handle.
 ///
+/// # Interrupt handlers
+///
+/// [`send`](Self::send) waits for a receiver that is cloning the very slot it overwrites (and for
+/// another sender writing it), and a receiver waits for a sender writing the slot it reads. So an
+/// interrupt handler may `send` (and [`close`](Self::close)) only if no receiver or sender that it
+/// can preempt is inside such a read or write: receivers in thread mode call
+/// [`Receiver::try_recv`] inside a critical section (`critical_section::with`, a clone long).
+/// Otherwise, on a single core, the handler spins for ever on the slot. `recv` and `recv_timeout`
+/// never belong in a handler. Firmware test: `embedded/src/bin/broadcast.rs`.
+///
 /// # Examples
 ///
 /// ```

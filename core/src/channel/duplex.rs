@@ -80,6 +80,16 @@ struct ReplySlot<Rep> {
 /// - Close: [`close`](Self::close) refuses new calls; requests already queued are still
 ///   delivered to the server and may be answered.
 ///
+/// # Interrupt handlers
+///
+/// The server may be an interrupt handler: [`try_recv`](Self::try_recv),
+/// [`reply`](Self::reply), [`close`](Self::close) and [`is_closed`](Self::is_closed) never wait.
+/// [`call`](Self::call), [`call_async`](Self::call_async) (which waits for a free reply slot),
+/// [`recv`](Self::recv) and [`Ticket::wait`] wait for the other side and belong in thread mode;
+/// dropping an unanswered [`Ticket`] in a handler may wait for a reply that preempted code is
+/// writing, so tickets stay in thread mode too. Firmware test: `embedded/src/bin/handoff.rs`
+/// (thread mode calls, the handler serves).
+///
 /// # Examples
 ///
 /// ```

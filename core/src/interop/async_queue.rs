@@ -176,6 +176,16 @@ impl<const K: usize> Wakers<K> {
 /// - Cancel: dropping a `send` future drops its message if it was not sent; dropping a `recv`
 ///   future loses nothing.
 ///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`try_send`](Self::try_send), [`try_recv`](Self::try_recv),
+/// [`close`](Self::close) and the snapshots; they never wait, and they wake the waiting tasks even
+/// when the handler preempted a task in the middle of registering its waker (the wake is then
+/// handed to that task's registration), or when a waker's `clone` or `wake` itself sends on the
+/// queue. The futures of [`send`](Self::send) and [`recv`](Self::recv) run in tasks. This is
+/// embassy's pattern: the interrupt sends, a task awaits. Firmware test: `embedded/src/bin/async.rs`
+/// (the interrupt as the only source of wake-ups, both directions).
+///
 /// # Examples
 ///
 /// ```

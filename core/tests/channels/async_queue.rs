@@ -11,7 +11,7 @@ use std::time::Duration;
 use lockstep_core::RecvError;
 use lockstep_core::channel::AsyncQueue;
 
-use crate::scale;
+use crate::sized;
 
 /// Wakes a thread parked in [`block_on`].
 struct Unpark(Thread);
@@ -42,7 +42,7 @@ pub(crate) fn block_on<F: Future>(fut: F, lost: &std::sync::atomic::AtomicUsize)
 
 #[test]
 fn async_senders_and_receivers_move_every_message_exactly_once() {
-    let per_producer = 5_000 * scale();
+    let per_producer = sized(5_000);
     let q: AsyncQueue<(usize, usize), 2, 2> = AsyncQueue::new(); // 2 wakers per side: overflow too
     let seen: Vec<AtomicU8> = (0..2 * per_producer).map(|_| AtomicU8::new(0)).collect();
     let lost = std::sync::atomic::AtomicUsize::new(0);
@@ -131,6 +131,7 @@ pub(crate) fn hook_waker(
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
 fn a_waker_that_sends_on_the_queue_when_cloned_does_not_deadlock() {
     crate::within(20, "AsyncQueue: a waker's clone sends", || {
         let q: &'static AsyncQueue<u32, 4> = Box::leak(Box::new(AsyncQueue::new()));
@@ -174,6 +175,7 @@ fn a_waker_that_sends_on_the_queue_when_cloned_does_not_deadlock() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
 fn a_waker_that_sends_or_closes_when_woken_does_not_deadlock() {
     crate::within(20, "AsyncQueue: a waker's wake sends", || {
         let q: &'static AsyncQueue<u32, 4> = Box::leak(Box::new(AsyncQueue::new()));

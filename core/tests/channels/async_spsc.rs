@@ -10,11 +10,11 @@ use lockstep_core::channel::AsyncSpsc;
 use lockstep_core::{RecvError, SendError, TryRecvError};
 
 use super::async_queue::block_on;
-use crate::scale;
+use crate::sized;
 
 #[test]
 fn a_stream_through_a_small_ring_arrives_in_order_without_lost_wakeups() {
-    let n = 20_000 * scale();
+    let n = sized(20_000);
     // Two slots: both tasks wait often, on both sides.
     let mut ring: AsyncSpsc<usize, 2> = AsyncSpsc::new();
     let (mut tx, mut rx) = ring.split();
@@ -116,6 +116,7 @@ fn a_cancelled_send_drops_its_message_once_and_the_queued_ones_drop_with_the_rin
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
 fn a_waker_that_sends_on_the_ring_when_cloned_does_not_deadlock() {
     crate::within(20, "AsyncSpsc: a waker's clone sends", || {
         let ring: &'static AsyncSpsc<u32, 4> = Box::leak(Box::new(AsyncSpsc::new()));

@@ -2,11 +2,11 @@
 
 use lockstep_core::channel::{Broadcast, BroadcastError, PubSub, Topic, Topics};
 
-use crate::{W, scale};
+use crate::{W, sized};
 
 #[test]
 fn each_receiver_sees_every_message_or_learns_how_many_it_missed() {
-    let total = 20_000 * scale();
+    let total = sized(20_000);
     let b: Broadcast<usize, 8, W> = Broadcast::new();
     let receivers: Vec<_> = (0..3).map(|_| b.subscribe()).collect();
     std::thread::scope(|s| {
@@ -101,6 +101,7 @@ impl Drop for Bomb {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
 fn a_send_whose_replaced_message_panics_in_drop_still_wakes_the_receivers() {
     // `Parked` needs its wakes (a `Spin` waiter would poll and hide a missing one).
     let b: &'static Broadcast<Bomb, 1, crate::Parked> = Box::leak(Box::new(Broadcast::new()));

@@ -2,11 +2,11 @@
 
 use lockstep_core::channel::{CallError, Duplex, StaleReply};
 
-use crate::{W, scale, within};
+use crate::{W, sized, within};
 
 #[test]
 fn concurrent_callers_each_get_their_own_reply() {
-    let calls = 2_000 * scale();
+    let calls = sized(2_000);
     let d: Duplex<(usize, usize), (usize, usize), 4, W> = Duplex::new();
     std::thread::scope(|s| {
         let server = s.spawn(|| {
@@ -58,7 +58,7 @@ fn a_late_reply_is_refused_and_never_reaches_the_next_caller() {
 
 #[test]
 fn callers_that_time_out_under_load_never_see_a_wrong_reply() {
-    let calls = 1_000 * scale();
+    let calls = sized(1_000);
     let d: Duplex<(usize, usize), (usize, usize), 2, W> = Duplex::new();
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -92,6 +92,7 @@ fn callers_that_time_out_under_load_never_see_a_wrong_reply() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
 fn close_fails_the_calls_blocked_for_a_reply_slot() {
     within(20, "a call blocked for a reply slot across close", || {
         let d: &'static Duplex<u32, u32, 1, W> = Box::leak(Box::new(Duplex::new()));

@@ -105,6 +105,34 @@ pub fn scale() -> usize {
     lockstep_sim::test_scale()
 }
 
+/// The configuration of the model-based property tests: 256 cases, or under Miri 8 cases and
+/// no failure file (Miri isolates the test from the file system).
+pub fn model_config() -> proptest::prelude::ProptestConfig {
+    let default = proptest::prelude::ProptestConfig::default();
+    if cfg!(miri) {
+        proptest::prelude::ProptestConfig {
+            cases: 8,
+            failure_persistence: None,
+            ..default
+        }
+    } else {
+        proptest::prelude::ProptestConfig {
+            cases: 256,
+            ..default
+        }
+    }
+}
+
+/// The size of a threaded test: `n` times [`scale`], or under Miri (which runs code about a
+/// million times slower and checks every access) a hundredth of `n`, at least 20.
+pub fn sized(n: usize) -> usize {
+    if cfg!(miri) {
+        (n / 100).max(20)
+    } else {
+        n * scale()
+    }
+}
+
 /// Compile-time `Send`/`Sync` checks of the public types.
 #[allow(dead_code)]
 fn send_sync() {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use lockstep_core::{Queue, RecvError, TryRecvError, TrySendError};
 use proptest::prelude::*;
 
-use crate::{W, scale};
+use crate::{W, sized};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -58,7 +58,7 @@ fn check_against_model<const N: usize>(ops: &[Op]) -> Result<(), TestCaseError> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(crate::model_config())]
 
     #[test]
     fn queue_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..200)) {
@@ -163,9 +163,9 @@ fn producers_consumers<const N: usize>(producers: usize, consumers: usize, per_p
 
 #[test]
 fn every_message_arrives_exactly_once_in_producer_order() {
-    producers_consumers::<4>(3, 3, 20_000 * scale());
-    producers_consumers::<1>(2, 2, 5_000 * scale());
-    producers_consumers::<7>(1, 4, 10_000 * scale());
+    producers_consumers::<4>(3, 3, sized(20_000));
+    producers_consumers::<1>(2, 2, sized(5_000));
+    producers_consumers::<7>(1, 4, sized(10_000));
 }
 
 #[test]
