@@ -22,10 +22,12 @@
 /// | target with compare-and-swap (`cfg(target_has_atomic = "ptr")`: x86, Armv7-M, RISC-V with the A extension, ...) | `core::sync::atomic` |
 /// | target without it (Armv6-M: `thumbv6m-none-eabi`; RISC-V without A: `riscv32imc-unknown-none-elf`, ...), or feature `portable-atomic` | `portable_atomic` |
 ///
-/// On a target without compare-and-swap, `portable-atomic` emulates the read-modify-write
-/// operations (`compare_exchange`, `fetch_add`, `swap`, ...) inside a
-/// [`critical-section`](https://docs.rs/critical-section), while plain loads and stores stay
-/// single instructions. The final firmware must therefore link exactly one critical-section
+/// On a target without compare-and-swap, `portable-atomic` runs every operation of these types
+/// (`compare_exchange`, `fetch_add`, `swap`, and also loads and stores, so that a
+/// critical-section implementation that spans several cores stays sound) inside a
+/// [`critical-section`](https://docs.rs/critical-section): on a single-core Cortex-M0 that is a
+/// few instructions that mask interrupts around each access, and it costs code size (see the
+/// code-size table in `BENCHMARKS.md`). The final firmware must therefore link exactly one critical-section
 /// implementation, as it must for heapless and embassy-sync on the same chips: on a single-core
 /// Cortex-M, `cortex-m = { version = "0.7", features = ["critical-section-single-core"] }`
 /// (interrupts masked for the few cycles of the operation); on a single-hart RISC-V,
