@@ -498,4 +498,86 @@ mod async_channels {
             reentrant_waker,
         );
     }
+
+    /// The consumer of an async SPSC ring waits once with a plain waker, then is polled again
+    /// with a waker that sends on the ring when cloned (as an interrupt preempting the
+    /// registration would), while another thread closes the ring.
+    fn spsc_reentrant_waker() {
+        use lockstep_core::channel::AsyncProducer;
+        use std::sync::Mutex;
+        use std::task::{RawWaker, RawWakerVTable};
+
+        struct Hooked {
+            tx: Mutex<Option<AsyncProducer<'static, u8, 4>>>,
+            woken: AtomicBool,
+        }
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, |_| {});
+        fn hooked(p: *const ()) -> &'static Hooked {
+            // SAFETY: every `RawWaker` of this vtable points to a leaked `Hooked`.
+            unsafe { &*p.cast::<Hooked>() }
+        }
+        fn clone(p: *const ()) -> RawWaker {
+            if let Some(tx) = hooked(p).tx.lock().unwrap().as_mut() {
+                let _ = tx.try_send(100);
+            }
+            RawWaker::new(p, &VTABLE)
+        }
+        fn wake(p: *const ()) {
+            hooked(p).woken.store(true, SeqCst);
+        }
+
+        let ring: &'static AsyncSpsc<u8, 4> = Box::leak(Box::new(AsyncSpsc::new()));
+        let (tx, mut rx) = ring.try_split().unwrap();
+        let hooks: &'static Hooked = Box::leak(Box::new(Hooked {
+            tx: Mutex::new(Some(tx)),
+            woken: AtomicBool::new(false),
+        }));
+        // The std mutex is held only for a `try_send` or a `take`, never across a scheduling
+        // point that could let the other thread want it... except the ring's own atomics, so
+        // the closer takes the producer out first and drops it outside the mutex.
+        let second_poll: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let closer = thread::spawn(move || {
+            // Close while the consumer registers its second waker.
+            while !second_poll.load(SeqCst) {
+                spin_loop();
+            }
+            let tx = hooks.tx.try_lock().ok().and_then(|mut t| t.take());
+            drop(tx); // closes the ring, if this thread got the producer
+        });
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let plain = Waker::from(Arc::clone(&flag));
+        // SAFETY: the vtable only uses the leaked `Hooked`, which is `Sync`.
+        let sending =
+            unsafe { Waker::from_raw(RawWaker::new((hooks as *const Hooked).cast(), &VTABLE)) };
+        let mut r = pin!(rx.recv());
+        let mut last = r.as_mut().poll(&mut Context::from_waker(&plain));
+        second_poll.store(true, SeqCst);
+        if last.is_pending() {
+            last = r.as_mut().poll(&mut Context::from_waker(&sending));
+        }
+        closer.join().unwrap();
+        match last {
+            Poll::Ready(Ok(100)) | Poll::Ready(Err(RecvError)) => {}
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            // Still waiting: then nothing was sent, and a close after the registration must
+            // have woken the task.
+            Poll::Pending => assert!(
+                !ring.is_closed() || hooks.woken.load(SeqCst),
+                "closed, yet the waiting task was not woken"
+            ),
+        }
+    }
+
+    #[test]
+    fn async_spsc_waker_that_sends_from_clone_does_not_deadlock() {
+        let config = |c: Config| c.max_steps(3_000);
+        check(
+            config(Config::pct(11, 3, 300 * scale())),
+            spsc_reentrant_waker,
+        );
+        check(
+            config(Config::random(12, 300 * scale())),
+            spsc_reentrant_waker,
+        );
+    }
 }

@@ -105,13 +105,16 @@ pub fn scale() -> usize {
     lockstep_sim::test_scale()
 }
 
-/// The configuration of the model-based property tests: 256 cases, or under Miri 8 cases and
+/// The longest operation sequence of the model-based property tests (shorter under Miri).
+pub const MODEL_OPS: usize = if cfg!(miri) { 60 } else { 200 };
+
+/// The configuration of the model-based property tests: 256 cases, or under Miri 4 cases and
 /// no failure file (Miri isolates the test from the file system).
 pub fn model_config() -> proptest::prelude::ProptestConfig {
     let default = proptest::prelude::ProptestConfig::default();
     if cfg!(miri) {
         proptest::prelude::ProptestConfig {
-            cases: 8,
+            cases: 4,
             failure_persistence: None,
             ..default
         }
@@ -124,10 +127,10 @@ pub fn model_config() -> proptest::prelude::ProptestConfig {
 }
 
 /// The size of a threaded test: `n` times [`scale`], or under Miri (which runs code about a
-/// million times slower and checks every access) a hundredth of `n`, at least 20.
+/// million times slower and checks every access) a thousandth of `n`, at least 16.
 pub fn sized(n: usize) -> usize {
     if cfg!(miri) {
-        (n / 100).max(20)
+        (n / 1000).max(16)
     } else {
         n * scale()
     }

@@ -61,7 +61,7 @@ proptest! {
     #![proptest_config(crate::model_config())]
 
     #[test]
-    fn queue_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..200)) {
+    fn queue_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..crate::MODEL_OPS)) {
         check_against_model::<1>(&ops)?;
         check_against_model::<3>(&ops)?; // not a power of two
         check_against_model::<4>(&ops)?;
@@ -71,7 +71,9 @@ proptest! {
 #[test]
 fn positions_survive_many_laps() {
     let q: Queue<usize, 3> = Queue::new();
-    for i in 0..10_000 {
+    // Under Miri, 300 (a hundred laps of the 3 slots) keeps it to seconds.
+    let n = if cfg!(miri) { 300 } else { 10_000 };
+    for i in 0..n {
         q.try_send(i).unwrap();
         if i % 2 == 1 {
             assert_eq!(q.try_recv(), Ok(i - 1));

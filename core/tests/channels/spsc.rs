@@ -59,7 +59,7 @@ proptest! {
     #![proptest_config(crate::model_config())]
 
     #[test]
-    fn spsc_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..200), close_at in 0usize..300) {
+    fn spsc_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..crate::MODEL_OPS), close_at in 0usize..crate::MODEL_OPS + 100) {
         check_against_model::<1>(&ops, close_at)?;
         check_against_model::<3>(&ops, close_at)?;
         check_against_model::<4>(&ops, close_at)?;
