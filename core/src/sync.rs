@@ -8,7 +8,7 @@
 //! simulator, so the real code of this crate is what the simulator checks. Outside a running
 //! simulation the instrumented types behave exactly like the plain ones.
 //!
-//! [`UnsafeCell`] has a closure-based API (`with`, `with_mut`), as loom's does, so the simulator
+//! The crate-private `UnsafeCell` has a closure-based API (`with`, `with_mut`), as loom's does, so the simulator
 //! can see each access to the protected data and check it for data races.
 
 /// Atomic types and orderings: `core`'s, `portable-atomic`'s on targets without compare-and-swap

@@ -362,6 +362,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Broadcast<T, N, W> {
 
 /// A receiver of a [`Broadcast`] channel: a cursor that reads every message in order.
 ///
+/// Interrupt handlers: `try_recv` waits for a sender writing the slot it reads, so call it inside a critical section where a handler may send, and from a handler only if no sender it can preempt is mid-write; `recv` never; see [`Broadcast`].
+///
 /// # Examples
 ///
 /// ```

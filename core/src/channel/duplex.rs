@@ -490,6 +490,8 @@ impl<Req, Rep, const N: usize, W> Drop for Duplex<Req, Rep, N, W> {
 /// [`wait`](Self::wait) or [`wait_timeout`](Self::wait_timeout). Dropping it gives up the call:
 /// the reply slot is freed and a late reply is refused.
 ///
+/// Interrupt handlers: keep tickets in thread mode: `wait` waits for the server, and dropping an unanswered ticket may wait for a reply being written; `try_take` never waits. See [`Duplex`].
+///
 /// # Examples
 ///
 /// ```
@@ -675,6 +677,8 @@ impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
 /// The calling side of a [`Duplex`] (a copyable handle): [`call`](Self::call) and
 /// [`call_async`](Self::call_async), as on the channel itself.
 ///
+/// Interrupt handlers: calls wait for the server: thread mode only; see [`Duplex`].
+///
 /// # Examples
 ///
 /// ```
@@ -744,6 +748,8 @@ impl<Req, Rep, const N: usize, W: Wait> fmt::Debug for Client<'_, Req, Rep, N, W
 
 /// The serving side of a [`Duplex`] (a copyable handle): receive requests and reply, as on
 /// the channel itself.
+///
+/// Interrupt handlers: `try_recv` and `reply` never wait, so the server may be a handler; see [`Duplex`].
 ///
 /// # Examples
 ///

@@ -244,6 +244,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for PubSub<T, N, W> {
 
 /// A subscriber of a [`PubSub`] channel: receives the messages of its topics, in order.
 ///
+/// Interrupt handlers: as for a broadcast [`Receiver`](super::Receiver); see [`PubSub`].
+///
 /// # Examples
 ///
 /// ```

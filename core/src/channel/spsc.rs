@@ -243,6 +243,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Spsc<T, N, W> {
 
 /// The sending half of an [`Spsc`] channel. Dropping it closes the channel.
 ///
+/// Interrupt handlers: `try_send` and `close` never wait; see [`Spsc`].
+///
 /// # Examples
 ///
 /// ```
@@ -463,6 +465,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Producer<'_, T, N, W> {
 }
 
 /// The receiving half of an [`Spsc`] channel. Dropping it closes the channel.
+///
+/// Interrupt handlers: `try_recv` never waits; see [`Spsc`].
 ///
 /// # Examples
 ///

@@ -236,6 +236,8 @@ impl<T, const N: usize> fmt::Debug for AsyncSpsc<T, N> {
 
 /// The sending half of an [`AsyncSpsc`]. Dropping it closes the channel.
 ///
+/// Interrupt handlers: `try_send`, `close` and dropping it never wait; see [`AsyncSpsc`].
+///
 /// # Examples
 ///
 /// ```
@@ -393,6 +395,8 @@ impl<T, const N: usize> fmt::Debug for AsyncProducer<'_, T, N> {
 }
 
 /// The receiving half of an [`AsyncSpsc`]. Dropping it closes the channel.
+///
+/// Interrupt handlers: `try_recv` and dropping it never wait; see [`AsyncSpsc`].
 ///
 /// # Examples
 ///
