@@ -183,8 +183,9 @@ impl<const K: usize> Wakers<K> {
 /// when the handler preempted a task in the middle of registering its waker (the wake is then
 /// handed to that task's registration), or when a waker's `clone` or `wake` itself sends on the
 /// queue. The futures of [`send`](Self::send) and [`recv`](Self::recv) run in tasks. This is
-/// embassy's pattern: the interrupt sends, a task awaits. Firmware test: `embedded/src/bin/async.rs`
-/// (the interrupt as the only source of wake-ups, both directions).
+/// embassy's pattern: the interrupt sends, a task awaits. Firmware tests: `embedded/src/bin/async.rs`
+/// (the interrupt as the only source of wake-ups, both directions) and `pending_waker.rs` (wakers
+/// whose clone triggers the interrupt in the middle of a registration).
 ///
 /// # Examples
 ///
