@@ -182,7 +182,10 @@ impl<const K: usize> Wakers<K> {
 /// [`close`](Self::close) and the snapshots; they never wait, and they wake the waiting tasks even
 /// when the handler preempted a task in the middle of registering its waker (the wake is then
 /// handed to that task's registration), or when a waker's `clone` or `wake` itself sends on the
-/// queue. The futures of [`send`](Self::send) and [`recv`](Self::recv) run in tasks. This is
+/// queue. The futures of [`send`](Self::send) and [`recv`](Self::recv) run in tasks; a task
+/// registers its waker under a short spin lock, so tasks that wait on the same side of one queue
+/// must not preempt each other (two executors at different interrupt priorities waiting to
+/// receive from one queue could spin on a preempted registration). This is
 /// embassy's pattern: the interrupt sends, a task awaits. Firmware tests: `embedded/src/bin/async.rs`
 /// (the interrupt as the only source of wake-ups, both directions) and `pending_waker.rs` (wakers
 /// whose clone triggers the interrupt in the middle of a registration).
