@@ -497,6 +497,9 @@ mod async_channels {
             config(Config::random(10, 300 * scale())).weak_memory(true),
             reentrant_waker,
         );
+        // Every schedule with up to three preemptions.
+        let stats = check(config(Config::dfs(Some(3))), reentrant_waker);
+        assert!(stats.exhausted, "{stats:?}");
     }
 
     /// The consumer of an async SPSC ring waits once with a plain waker, then is polled again
