@@ -53,7 +53,8 @@
 //! `critical-section` (`CriticalSectionMutex`), `async` (`channel::AsyncQueue` and
 //! `channel::AsyncSpsc`, with `send().await` and `recv().await`), `portable-atomic` (the atomics
 //! of `portable-atomic` on every target, not only those without compare-and-swap), `sim` (the
-//! simulator's atomics).
+//! simulator's atomics), and the default `atomics-critical-section` (how a target without
+//! compare-and-swap gets it: see [`sync`]).
 #![no_std]
 #![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 

@@ -22,19 +22,30 @@
 /// | target with compare-and-swap (`cfg(target_has_atomic = "ptr")`: x86, Armv7-M, RISC-V with the A extension, ...) | `core::sync::atomic` |
 /// | target without it (Armv6-M: `thumbv6m-none-eabi`; RISC-V without A: `riscv32imc-unknown-none-elf`, ...), or feature `portable-atomic` | `portable_atomic` |
 ///
-/// On a target without compare-and-swap, `portable-atomic` runs every operation of these types
-/// (`compare_exchange`, `fetch_add`, `swap`, and also loads and stores, so that a
-/// critical-section implementation that spans several cores stays sound) inside a
-/// [`critical-section`](https://docs.rs/critical-section): on a single-core Cortex-M0 that is a
-/// few instructions that mask interrupts around each access, and it costs code size (see the
-/// code-size table in `BENCHMARKS.md`). The final firmware must therefore link exactly one critical-section
-/// implementation, as it must for heapless and embassy-sync on the same chips: on a single-core
-/// Cortex-M, `cortex-m = { version = "0.7", features = ["critical-section-single-core"] }`
-/// (interrupts masked for the few cycles of the operation); on a single-hart RISC-V,
-/// `riscv = { version = "0.12", features = ["critical-section-single-hart"] }`; on a multi-core
-/// chip, the HAL's (RP2040: `rp2040-hal`'s hardware spinlock). Without one the link fails with
-/// an undefined `_critical_section_1_0_acquire`. portable-atomic's
-/// `unsafe-assume-single-core` cfg cannot be combined with this and is not needed.
+/// On a target without compare-and-swap, `portable-atomic` emulates the atomics, in one of two
+/// ways:
+///
+/// - **Critical sections** (the default feature `atomics-critical-section`): every operation of
+///   these types (`compare_exchange`, `fetch_add`, `swap`, and also loads and stores, so that a
+///   critical-section implementation that spans several cores stays sound) runs inside a
+///   [`critical-section`](https://docs.rs/critical-section). The final firmware links exactly one
+///   critical-section implementation, as it must for heapless and embassy-sync on the same chips:
+///   on a single-core Cortex-M, `cortex-m = { version = "0.7", features =
+///   ["critical-section-single-core"] }` (interrupts masked for the few cycles of the operation);
+///   on a single-hart RISC-V, `riscv = { version = "0.12", features =
+///   ["critical-section-single-hart"] }`; on a multi-core chip, the HAL's (RP2040: `rp2040-hal`'s
+///   hardware spinlock). Without one the link fails with an undefined
+///   `_critical_section_1_0_acquire`.
+/// - **Single core** (smaller and faster, single-core chips only): turn lockstep-core's default
+///   features off and build with portable-atomic's `unsafe-assume-single-core` (the cfg
+///   `--cfg portable_atomic_unsafe_assume_single_core` in `RUSTFLAGS`, or the feature of that
+///   name on a portable-atomic dependency of the firmware). Loads and stores are then plain
+///   instructions and read-modify-write operations mask interrupts; a firmware that uses
+///   heapless's `portable-atomic-unsafe-assume-single-core` needs this, since portable-atomic
+///   refuses both ways in one build. On Cortex-M0 it takes about a third off lockstep's code
+///   (the code-size table in `BENCHMARKS.md`).
+///
+/// With neither, the build stops with portable-atomic's error naming both.
 ///
 /// The feature `portable-atomic` forces the `portable_atomic` types on any target (where native
 /// atomics exist it uses them, so nothing changes but the path), which lets the host's tests and
