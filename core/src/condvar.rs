@@ -22,6 +22,13 @@ use crate::wait::{Spin, Wait};
 /// Use one condvar with one mutex at a time; as with `std`, change the state under the mutex
 /// before notifying, or a waiter that is about to sleep can miss the change.
 ///
+/// # Interrupt handlers
+///
+/// Not for interrupt handlers: a waiter holds the mutex, and a notification must follow a change
+/// made under that mutex, which a handler can only `try_lock` (see [`Mutex`](crate::Mutex)). A
+/// handler that signals thread mode uses an [`Event`](crate::Event), a
+/// [`Semaphore`](crate::Semaphore) or a channel's `try_send` instead.
+///
 /// # Examples
 ///
 /// ```

@@ -31,6 +31,14 @@ fn generation(state: u32) -> u32 {
 /// Python's `Event.wait` returns `True` when woken by `set`). Setting an event nobody waits for
 /// is one atomic read-modify-write and no wake.
 ///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`set`](Self::set), [`clear`](Self::clear) and
+/// [`is_set`](Self::is_set). It must not [`wait`](Self::wait) for an event that only code it
+/// preempted can set: on a single core that code cannot run until the handler returns, so the wait
+/// never ends (a timed wait times out). The usual pattern: the handler sets, thread mode waits.
+/// Firmware test: `embedded/src/bin/queue.rs`.
+///
 /// # Examples
 ///
 /// ```

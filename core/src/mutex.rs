@@ -27,6 +27,15 @@ const CONTENDED: u32 = 2;
 ///
 /// Not fair: a thread that arrives while the lock is free may take it before a woken waiter.
 ///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`try_lock`](Self::try_lock) (it fails while the code it
+/// interrupted holds the lock) and `unlock` after its own successful `try_lock`. It must not call
+/// [`lock`](Self::lock) on a lock that code it can preempt may hold: on a single core the holder
+/// cannot run until the handler returns, so the handler spins for ever (a timed lock only times
+/// out). Thread mode may `lock` freely. To share data with an interrupt without failing, use
+/// `CriticalSectionMutex` (feature `critical-section`). Firmware test: `embedded/src/bin/locks.rs`.
+///
 /// # Examples
 ///
 /// ```
@@ -274,6 +283,16 @@ impl<W> fmt::Debug for SpinLock<W> {
 /// [`lock`](Self::lock) blocks through `W` until the lock is free and returns a guard; the lock
 /// is released when the guard drops. Releasing a lock you do not hold is impossible by
 /// construction. The lock is not poisoned by a panic: the guard releases it while unwinding.
+///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`try_lock`](Self::try_lock), which returns `None` while the code
+/// it interrupted holds the lock; it must not call [`lock`](Self::lock) or
+/// [`try_lock_for`](Self::try_lock_for) on a mutex that code it can preempt may hold: on a single
+/// core the holder cannot run until the handler returns, so `lock` spins for ever (and a timed lock
+/// times out). Thread mode may `lock` freely: a handler's `try_lock` never holds it for long. To
+/// share data with an interrupt without failing, use `CriticalSectionMutex` (feature
+/// `critical-section`). Firmware test: `embedded/src/bin/locks.rs`.
 ///
 /// # Examples
 ///

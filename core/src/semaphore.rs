@@ -19,6 +19,17 @@ use crate::wait::{Spin, Wait};
 /// [`acquire_permit`](Self::acquire_permit) returns an RAII [`SemaphorePermit`] that releases on
 /// drop. Not fair: a thread arriving while a permit is free may take it before a woken waiter.
 ///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`release`](Self::release), [`try_acquire`](Self::try_acquire),
+/// [`try_acquire_permit`](Self::try_acquire_permit) and [`available`](Self::available): none of
+/// them waits. It must not call [`acquire`](Self::acquire), [`acquire_permit`](Self::acquire_permit)
+/// or [`acquire_timeout`](Self::acquire_timeout) where only code it preempted can release a
+/// permit: on a single core that code cannot run until the handler returns, so the handler spins
+/// for ever (or times out). The usual pattern: the handler releases once per event, thread mode
+/// acquires. Firmware tests: `embedded/src/bin/queue.rs` (release in the handler, `acquire` in
+/// thread mode) and `embedded/src/bin/locks.rs` (`try_acquire` in the handler).
+///
 /// # Examples
 ///
 /// ```

@@ -106,6 +106,13 @@ pub trait Wait {
 ///
 /// Timeouts are counted in `wait` calls (one backoff cycle each), since there is no clock.
 ///
+/// # Interrupt handlers
+///
+/// A blocking call waits by spinning, so in an interrupt handler it must never wait for a value
+/// that only preempted code can change: on a single core that code cannot run until the handler
+/// returns, and the spin never ends. Each type says which of its methods a handler may call (the
+/// crate docs have the table); thread mode may block on anything a handler changes.
+///
 /// # Examples
 ///
 /// ```

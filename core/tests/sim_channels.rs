@@ -406,4 +406,181 @@ mod async_channels {
             queue_exactly_once,
         );
     }
+
+    /// What a [`sending_waker`] points to: the queue it sends on and whether it was woken.
+    struct Sending {
+        q: &'static AsyncQueue<u8, 4>,
+        woken: AtomicBool,
+    }
+
+    /// A waker that sends on the queue when cloned or woken, as an interrupt handler that
+    /// preempts the task's registration would; a wake also sets its flag.
+    fn sending_waker(s: &'static Sending) -> Waker {
+        use std::task::{RawWaker, RawWakerVTable};
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
+        fn sending(p: *const ()) -> &'static Sending {
+            // SAFETY: every `RawWaker` of this vtable points to a leaked `Sending`.
+            unsafe { &*p.cast::<Sending>() }
+        }
+        fn clone(p: *const ()) -> RawWaker {
+            let _ = sending(p).q.try_send(100);
+            RawWaker::new(p, &VTABLE)
+        }
+        fn wake(p: *const ()) {
+            sending(p).woken.store(true, SeqCst);
+            let _ = sending(p).q.try_send(200);
+        }
+        fn drop(_: *const ()) {}
+        // SAFETY: the functions only use the `'static` `Sending`, which is `Sync`.
+        unsafe { Waker::from_raw(RawWaker::new((s as *const Sending).cast(), &VTABLE)) }
+    }
+
+    /// Two tasks wait on one queue while another thread sends; the second task's waker sends on
+    /// the same queue when it is cloned (during the registration) and when it is woken. Then
+    /// each task is polled again only when its waker fired: in the end no message may wait while
+    /// a task sleeps unwoken.
+    fn reentrant_waker() {
+        let q: &'static AsyncQueue<u8, 4> = Box::leak(Box::new(AsyncQueue::new()));
+        let sender = thread::spawn(move || {
+            let _ = q.try_send(1);
+        });
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let plain = Waker::from(Arc::clone(&flag));
+        let sending: &'static Sending = Box::leak(Box::new(Sending {
+            q,
+            woken: AtomicBool::new(false),
+        }));
+        let sending_waker = sending_waker(sending);
+        let mut r1 = pin!(q.recv());
+        let mut r2 = pin!(q.recv());
+        let mut done = [
+            r1.as_mut()
+                .poll(&mut Context::from_waker(&plain))
+                .is_ready(),
+            r2.as_mut()
+                .poll(&mut Context::from_waker(&sending_waker))
+                .is_ready(),
+        ];
+        sender.join().unwrap();
+        loop {
+            let mut polled = false;
+            if !done[0] && flag.0.swap(false, SeqCst) {
+                polled = true;
+                done[0] = r1
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&plain))
+                    .is_ready();
+            }
+            if !done[1] && sending.woken.swap(false, SeqCst) {
+                polled = true;
+                done[1] = r2
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&sending_waker))
+                    .is_ready();
+            }
+            if !polled {
+                break;
+            }
+        }
+        assert!(
+            q.is_empty() || done == [true, true],
+            "a message waits while a task sleeps without a wake-up: {done:?}"
+        );
+    }
+
+    #[test]
+    fn async_queue_waker_that_sends_from_clone_or_wake_does_not_deadlock() {
+        let config = |c: Config| c.max_steps(3_000);
+        check(config(Config::pct(9, 3, 300 * scale())), reentrant_waker);
+        check(config(Config::random(10, 300 * scale())), reentrant_waker);
+        check(
+            config(Config::random(10, 300 * scale())).weak_memory(true),
+            reentrant_waker,
+        );
+        // Every schedule with up to three preemptions.
+        let stats = check(config(Config::dfs(Some(3))), reentrant_waker);
+        assert!(stats.exhausted, "{stats:?}");
+    }
+
+    /// The consumer of an async SPSC ring waits once with a plain waker, then is polled again
+    /// with a waker that sends on the ring when cloned (as an interrupt preempting the
+    /// registration would), while another thread closes the ring.
+    fn spsc_reentrant_waker() {
+        use lockstep_core::channel::AsyncProducer;
+        use std::sync::Mutex;
+        use std::task::{RawWaker, RawWakerVTable};
+
+        struct Hooked {
+            tx: Mutex<Option<AsyncProducer<'static, u8, 4>>>,
+            woken: AtomicBool,
+        }
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, |_| {});
+        fn hooked(p: *const ()) -> &'static Hooked {
+            // SAFETY: every `RawWaker` of this vtable points to a leaked `Hooked`.
+            unsafe { &*p.cast::<Hooked>() }
+        }
+        fn clone(p: *const ()) -> RawWaker {
+            if let Some(tx) = hooked(p).tx.lock().unwrap().as_mut() {
+                let _ = tx.try_send(100);
+            }
+            RawWaker::new(p, &VTABLE)
+        }
+        fn wake(p: *const ()) {
+            hooked(p).woken.store(true, SeqCst);
+        }
+
+        let ring: &'static AsyncSpsc<u8, 4> = Box::leak(Box::new(AsyncSpsc::new()));
+        let (tx, mut rx) = ring.try_split().unwrap();
+        let hooks: &'static Hooked = Box::leak(Box::new(Hooked {
+            tx: Mutex::new(Some(tx)),
+            woken: AtomicBool::new(false),
+        }));
+        // The std mutex is held only for a `try_send` or a `take`, never across a scheduling
+        // point that could let the other thread want it... except the ring's own atomics, so
+        // the closer takes the producer out first and drops it outside the mutex.
+        let second_poll: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let closer = thread::spawn(move || {
+            // Close while the consumer registers its second waker.
+            while !second_poll.load(SeqCst) {
+                spin_loop();
+            }
+            let tx = hooks.tx.try_lock().ok().and_then(|mut t| t.take());
+            drop(tx); // closes the ring, if this thread got the producer
+        });
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let plain = Waker::from(Arc::clone(&flag));
+        // SAFETY: the vtable only uses the leaked `Hooked`, which is `Sync`.
+        let sending =
+            unsafe { Waker::from_raw(RawWaker::new((hooks as *const Hooked).cast(), &VTABLE)) };
+        let mut r = pin!(rx.recv());
+        let mut last = r.as_mut().poll(&mut Context::from_waker(&plain));
+        second_poll.store(true, SeqCst);
+        if last.is_pending() {
+            last = r.as_mut().poll(&mut Context::from_waker(&sending));
+        }
+        closer.join().unwrap();
+        match last {
+            Poll::Ready(Ok(100)) | Poll::Ready(Err(RecvError)) => {}
+            Poll::Ready(other) => panic!("unexpected {other:?}"),
+            // Still waiting: then nothing was sent, and a close after the registration must
+            // have woken the task.
+            Poll::Pending => assert!(
+                !ring.is_closed() || hooks.woken.load(SeqCst),
+                "closed, yet the waiting task was not woken"
+            ),
+        }
+    }
+
+    #[test]
+    fn async_spsc_waker_that_sends_from_clone_does_not_deadlock() {
+        let config = |c: Config| c.max_steps(3_000);
+        check(
+            config(Config::pct(11, 3, 300 * scale())),
+            spsc_reentrant_waker,
+        );
+        check(
+            config(Config::random(12, 300 * scale())),
+            spsc_reentrant_waker,
+        );
+    }
 }

@@ -122,6 +122,16 @@ impl core::error::Error for BroadcastError {}
 /// - Message numbers are `usize`; on 32-bit targets they wrap after 2^32 messages, which this
 ///   channel does not handle.
 ///
+/// # Interrupt handlers
+///
+/// [`send`](Self::send) waits for a receiver that is cloning the very slot it overwrites (and for
+/// another sender writing it), and a receiver waits for a sender writing the slot it reads. So an
+/// interrupt handler may `send` (and [`close`](Self::close)) only if no receiver or sender that it
+/// can preempt is inside such a read or write: receivers in thread mode call
+/// [`Receiver::try_recv`] inside a critical section (`critical_section::with`, a clone long).
+/// Otherwise, on a single core, the handler spins for ever on the slot. `recv` and `recv_timeout`
+/// never belong in a handler. Firmware test: `embedded/src/bin/broadcast.rs`.
+///
 /// # Examples
 ///
 /// ```
@@ -217,10 +227,11 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         }
         // Relaxed: under the writer lock.
         let old = slot.seq.load(Relaxed);
-        if old <= n {
-            // The old message is moved out and dropped after the slot is consistent and
-            // unlocked, so a panicking `T::drop` neither leaves the slot locked nor lets
-            // `Broadcast::drop` drop the message a second time.
+        // What this send drops: the message it replaces, or its own if a later one is already
+        // there. It is dropped only after the slot is consistent and unlocked and the receivers
+        // are notified, so a panicking `T::drop` neither leaves the slot locked, nor lets
+        // `Broadcast::drop` drop the message a second time, nor leaves receivers asleep.
+        let garbage = if old <= n {
             let replaced = (old != 0).then(|| {
                 // SAFETY: `seq != 0`, so the slot holds a message; the writer lock excludes
                 // readers, and the write below replaces what is moved out here.
@@ -232,17 +243,18 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
             slot.seq.store(n + 1, Relaxed);
             // Release: publishes the message and `seq` to the readers' Acquire lock.
             slot.lock.store(0, Release);
-            drop(replaced);
+            replaced
         } else {
             // A later message (a concurrent sender, a lap ahead) is already here: ours is as
             // good as overwritten.
             // Release: as above.
             slot.lock.store(0, Release);
-            drop(value);
-        }
+            Some(value)
+        };
         // SeqCst: the state change of the signal's Dekker pair.
         fence(SeqCst);
         self.signal.notify_all();
+        drop(garbage);
         true
     }
 
@@ -349,6 +361,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Broadcast<T, N, W> {
 }
 
 /// A receiver of a [`Broadcast`] channel: a cursor that reads every message in order.
+///
+/// Interrupt handlers: `try_recv` waits for a sender writing the slot it reads, so call it inside a critical section where a handler may send, and from a handler only if no sender it can preempt is mid-write; `recv` never; see [`Broadcast`].
 ///
 /// # Examples
 ///

@@ -80,6 +80,16 @@ struct ReplySlot<Rep> {
 /// - Close: [`close`](Self::close) refuses new calls; requests already queued are still
 ///   delivered to the server and may be answered.
 ///
+/// # Interrupt handlers
+///
+/// The server may be an interrupt handler: [`try_recv`](Self::try_recv),
+/// [`reply`](Self::reply), [`close`](Self::close) and [`is_closed`](Self::is_closed) never wait.
+/// [`call`](Self::call), [`call_async`](Self::call_async) (which waits for a free reply slot),
+/// [`recv`](Self::recv) and [`Ticket::wait`] wait for the other side and belong in thread mode;
+/// dropping an unanswered [`Ticket`] in a handler may wait for a reply that preempted code is
+/// writing, so tickets stay in thread mode too. Firmware test: `embedded/src/bin/handoff.rs`
+/// (thread mode calls, the handler serves).
+///
 /// # Examples
 ///
 /// ```
@@ -231,10 +241,16 @@ impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
         if self.requests.is_closed() {
             return Err(req);
         }
-        let Some(to) = self
-            .replies
-            .wait_until(deadline.as_deref_mut(), || self.try_claim())
-        else {
+        // Each retry checks for a close too: `close` wakes the callers waiting for a slot, and
+        // they must then give up rather than wait for a slot again.
+        let claimed = self.replies.wait_until(deadline.as_deref_mut(), || {
+            if self.requests.is_closed() {
+                Some(None)
+            } else {
+                self.try_claim().map(Some)
+            }
+        });
+        let Some(Some(to)) = claimed else {
             return Err(req);
         };
         match self.requests.send_deadline((to, req), deadline) {
@@ -474,6 +490,8 @@ impl<Req, Rep, const N: usize, W> Drop for Duplex<Req, Rep, N, W> {
 /// [`wait`](Self::wait) or [`wait_timeout`](Self::wait_timeout). Dropping it gives up the call:
 /// the reply slot is freed and a late reply is refused.
 ///
+/// Interrupt handlers: keep tickets in thread mode: `wait` waits for the server, and dropping an unanswered ticket may wait for a reply being written; `try_take` never waits. See [`Duplex`].
+///
 /// # Examples
 ///
 /// ```
@@ -659,6 +677,8 @@ impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
 /// The calling side of a [`Duplex`] (a copyable handle): [`call`](Self::call) and
 /// [`call_async`](Self::call_async), as on the channel itself.
 ///
+/// Interrupt handlers: calls wait for the server: thread mode only; see [`Duplex`].
+///
 /// # Examples
 ///
 /// ```
@@ -728,6 +748,8 @@ impl<Req, Rep, const N: usize, W: Wait> fmt::Debug for Client<'_, Req, Rep, N, W
 
 /// The serving side of a [`Duplex`] (a copyable handle): receive requests and reply, as on
 /// the channel itself.
+///
+/// Interrupt handlers: `try_recv` and `reply` never wait, so the server may be a handler; see [`Duplex`].
 ///
 /// # Examples
 ///

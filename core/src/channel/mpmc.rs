@@ -40,6 +40,17 @@ fn relax<W: Wait>(attempt: &mut u32) {
 ///   the middle of its send stalls the receiver of that slot.
 /// - Drop: messages still queued are dropped with the queue.
 ///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`try_send`](Self::try_send), [`try_recv`](Self::try_recv),
+/// [`close`](Self::close) and the snapshots (`len`, `is_empty`, `is_full`, `is_closed`): none of
+/// them waits for another context. A slot that preempted code has claimed but not finished counts
+/// as occupied for `try_send` and as empty for `try_recv` (`Full` or `Empty`: try again on the next
+/// interrupt). The blocking [`send`](Self::send), [`recv`](Self::recv) and their `_timeout` forms
+/// belong in thread mode: in a handler they would wait for the code they preempted, for ever on a
+/// single core. Thread mode may block on a queue that a handler fills or drains. Firmware test:
+/// `embedded/src/bin/queue.rs` (both directions, and a close from the handler).
+///
 /// # Examples
 ///
 /// ```

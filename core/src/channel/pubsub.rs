@@ -114,6 +114,13 @@ impl Topics {
 /// messages it missed ([`BroadcastError::Lagged`]; the count includes messages of topics it does
 /// not follow, so at most that many were its own). Filtering happens on the subscriber's side.
 ///
+/// # Interrupt handlers
+///
+/// As for [`Broadcast`](super::Broadcast), on which it is built: an interrupt handler may
+/// [`publish`](Self::publish) and [`close`](Self::close) only if every subscriber it can preempt
+/// reads with [`Subscriber::try_recv`] inside a critical section; otherwise it can spin for ever
+/// on a slot a preempted subscriber is cloning. Firmware test: `embedded/src/bin/broadcast.rs`.
+///
 /// # Examples
 ///
 /// ```
@@ -236,6 +243,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for PubSub<T, N, W> {
 }
 
 /// A subscriber of a [`PubSub`] channel: receives the messages of its topics, in order.
+///
+/// Interrupt handlers: as for a broadcast [`Receiver`](super::Receiver); see [`PubSub`].
 ///
 /// # Examples
 ///

@@ -35,6 +35,14 @@ const CLOSED: u32 = 8;
 /// - Close: [`close`](Self::close) wakes everyone. A message on offer may still be taken by a
 ///   receiver, otherwise its sender takes it back and gets `Closed`; then receivers get `Closed`.
 ///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`try_recv`](Self::try_recv), [`close`](Self::close) and
+/// [`is_closed`](Self::is_closed): they never wait. [`send`](Self::send) waits for a receiver and
+/// [`recv`](Self::recv) for a sender, so neither belongs in a handler (on a single core the other
+/// side cannot run until it returns). The pattern: thread mode's `send` returns once the handler
+/// took the message. Firmware test: `embedded/src/bin/handoff.rs`.
+///
 /// # Examples
 ///
 /// ```

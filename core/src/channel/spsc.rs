@@ -34,6 +34,14 @@ use crate::wait::{Spin, Wait};
 ///   `Closed` at once.
 /// - Drop: messages still queued are dropped with the channel.
 ///
+/// # Interrupt handlers
+///
+/// Either half may live in an interrupt handler (moved there through a
+/// `CriticalSectionMutex<Option<Producer<..>>>`, for example): [`Producer::try_send`],
+/// [`Producer::close`] and [`Consumer::try_recv`] never wait. The blocking `send` and `recv` belong
+/// in thread mode, which may block on a handler that fills or drains the ring. Firmware test:
+/// `embedded/src/bin/spsc.rs` (producer in the handler, then consumer in the handler).
+///
 /// # Examples
 ///
 /// ```
@@ -234,6 +242,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Spsc<T, N, W> {
 }
 
 /// The sending half of an [`Spsc`] channel. Dropping it closes the channel.
+///
+/// Interrupt handlers: `try_send` and `close` never wait; see [`Spsc`].
 ///
 /// # Examples
 ///
@@ -455,6 +465,8 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Producer<'_, T, N, W> {
 }
 
 /// The receiving half of an [`Spsc`] channel. Dropping it closes the channel.
+///
+/// Interrupt handlers: `try_recv` never waits; see [`Spsc`].
 ///
 /// # Examples
 ///

@@ -18,10 +18,19 @@ use crate::sync::atomic::{
 use crate::wait::Spin;
 
 /// The wakers of the tasks waiting on one side, and whether there are any.
+///
+/// Waking never waits for the lock: a notifier that finds it taken (by a registration it
+/// interrupted, or by a waker's `clone` or `wake` that itself sends on the queue) leaves the wake
+/// to the holder through `pending`, so `try_send`, `try_recv` and `close` are safe in an interrupt
+/// handler and from inside a waker.
 pub(super) struct Wakers<const K: usize> {
     /// Set (SeqCst) when a waker is registered, cleared when they are woken.
     waiting: AtomicBool,
-    /// Held only to register or wake, never across an `await`; a spin lock suffices.
+    /// Set (SeqCst) by a notifier that found `list` locked; whoever holds or next takes the lock
+    /// wakes the list for it.
+    pending: AtomicBool,
+    /// Taken only to register, or (never waiting for it) to take the wakers out; wakers are
+    /// woken after it is released.
     list: Mutex<MultiWakerRegistration<K>, Spin>,
 }
 
@@ -29,19 +38,31 @@ pub(super) struct Wakers<const K: usize> {
 // waker, sets `waiting` (SeqCst), issues a SeqCst fence and then retries the queue; the other
 // side changes the queue with a SeqCst read-modify-write, issues a SeqCst fence and reads
 // `waiting`. One of them sees the other: the retry succeeds, or the waker is woken.
+//
+// The hand-over of a wake through `pending` is a second Dekker pair: a notifier sets `pending`
+// (SeqCst), issues a SeqCst fence and tries the lock; a holder releases the lock, issues a SeqCst
+// fence and reads `pending`. Either the notifier gets the lock or the holder sees `pending`; both
+// then try the lock, and whoever gets it clears `pending` before taking the wakers, so a wake set
+// after that is seen on the next round of `drain`.
 impl<const K: usize> Wakers<K> {
     pub(super) const fn new() -> Self {
         Self {
             waiting: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
             list: Mutex::new(MultiWakerRegistration::new()),
         }
     }
 
+    /// Registers `waker`. Not for interrupt handlers: it waits for the lock, which a preempted
+    /// registration may hold (only tasks register, from thread mode).
     pub(super) fn register(&self, waker: &Waker) {
+        // A wake that finds the lock taken here (a waker's `clone` that sends on the queue, an
+        // interrupt on this core) sets `pending`; `drain` below does it.
         self.list.lock().register(waker);
         // SeqCst: the waiter's half of the Dekker pair.
         self.waiting.store(true, SeqCst);
         fence(SeqCst);
+        self.drain();
     }
 
     #[inline]
@@ -110,10 +131,35 @@ impl<const K: usize> Wakers<K> {
 
     #[cold]
     fn wake_contended(&self) {
-        let mut list = self.list.lock();
-        // Relaxed: under the lock that registrations take too.
-        self.waiting.store(false, Relaxed);
-        list.wake();
+        // SeqCst: the notifier's half of the hand-over pair (see the memory-ordering note).
+        self.pending.store(true, SeqCst);
+        self.drain();
+    }
+
+    /// Wakes the registered tasks if a wake is pending and the lock is free; if it is taken, its
+    /// holder runs this again after releasing it. Never waits.
+    fn drain(&self) {
+        loop {
+            // SeqCst: the second half of both hand-over roles (a notifier after setting
+            // `pending`, a holder after releasing the lock).
+            fence(SeqCst);
+            // Relaxed: ordered by the fence.
+            if !self.pending.load(Relaxed) {
+                return;
+            }
+            let Some(mut list) = self.list.try_lock() else {
+                // The holder reads `pending` after it releases the lock.
+                return;
+            };
+            // Relaxed: under the lock; a wake set after this store is seen by the next round.
+            self.pending.store(false, Relaxed);
+            // Relaxed: under the lock that registrations take too.
+            self.waiting.store(false, Relaxed);
+            let mut woken = core::mem::replace(&mut *list, MultiWakerRegistration::new());
+            drop(list);
+            // Outside the lock: a waker that sends on this queue finds it free.
+            woken.wake();
+        }
     }
 }
 
@@ -129,6 +175,20 @@ impl<const K: usize> Wakers<K> {
 ///   receivers drain what is left, then get `Closed`.
 /// - Cancel: dropping a `send` future drops its message if it was not sent; dropping a `recv`
 ///   future loses nothing.
+///
+/// # Interrupt handlers
+///
+/// An interrupt handler may call [`try_send`](Self::try_send), [`try_recv`](Self::try_recv),
+/// [`close`](Self::close) and the snapshots; they never wait, and they wake the waiting tasks even
+/// when the handler preempted a task in the middle of registering its waker (the wake is then
+/// handed to that task's registration), or when a waker's `clone` or `wake` itself sends on the
+/// queue. The futures of [`send`](Self::send) and [`recv`](Self::recv) run in tasks; a task
+/// registers its waker under a short spin lock, so tasks that wait on the same side of one queue
+/// must not preempt each other (two executors at different interrupt priorities waiting to
+/// receive from one queue could spin on a preempted registration). This is
+/// embassy's pattern: the interrupt sends, a task awaits. Firmware tests: `embedded/src/bin/async.rs`
+/// (the interrupt as the only source of wake-ups, both directions) and `pending_waker.rs` (wakers
+/// whose clone triggers the interrupt in the middle of a registration).
 ///
 /// # Examples
 ///

@@ -27,6 +27,13 @@ use crate::sync::atomic::{
 /// - Cancel: dropping a `send` future drops its message if it was not sent; dropping a `recv`
 ///   future loses nothing.
 ///
+/// # Interrupt handlers
+///
+/// Either half may live in an interrupt handler: [`AsyncProducer::try_send`],
+/// [`AsyncProducer::close`], dropping a half, and [`AsyncConsumer::try_recv`] never wait and wake the
+/// other side's task even when the handler preempted its registration. The `send` and `recv`
+/// futures run in tasks. Firmware test: `embedded/src/bin/async.rs` (the producer in the handler).
+///
 /// # Examples
 ///
 /// ```
@@ -229,6 +236,8 @@ impl<T, const N: usize> fmt::Debug for AsyncSpsc<T, N> {
 
 /// The sending half of an [`AsyncSpsc`]. Dropping it closes the channel.
 ///
+/// Interrupt handlers: `try_send`, `close` and dropping it never wait; see [`AsyncSpsc`].
+///
 /// # Examples
 ///
 /// ```
@@ -386,6 +395,8 @@ impl<T, const N: usize> fmt::Debug for AsyncProducer<'_, T, N> {
 }
 
 /// The receiving half of an [`AsyncSpsc`]. Dropping it closes the channel.
+///
+/// Interrupt handlers: `try_recv` and dropping it never wait; see [`AsyncSpsc`].
 ///
 /// # Examples
 ///

@@ -17,6 +17,16 @@ use crate::sync::UnsafeCell;
 ///
 /// Keep the closure short: interrupts may be off while it runs.
 ///
+/// # Interrupt handlers
+///
+/// The lock to share data with interrupt handlers: [`lock`](Self::lock) and
+/// [`try_lock`](Self::try_lock) may be called from any context, and never wait on a single core (the
+/// critical section keeps every other context out instead). `lock` panics when called again from
+/// inside its own closure; a handler that interrupts a closure cannot get in, since interrupts are
+/// masked while it runs (with a single-core critical-section implementation). Firmware tests:
+/// `embedded/src/bin/locks.rs` (a counter shared by thread mode and the handler, no update lost),
+/// `spsc.rs` and `async.rs` (channel halves handed to the handler).
+///
 /// # Examples
 ///
 /// ```

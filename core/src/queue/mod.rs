@@ -80,9 +80,13 @@ impl Backoff {
     ///
     /// Under the simulator it does nothing: the other thread made progress, so there is no write
     /// to wait for, and a spin hint would be read as waiting for one.
+    ///
+    /// On bare metal (`target_os = "none"`) it does nothing either: microcontrollers have one
+    /// core, or a few without caches to contend for (RP2040), so the retry has nothing to wait
+    /// out, and the loop would only cost code size.
     #[inline]
     pub(crate) fn contended(&mut self) {
-        if cfg!(feature = "sim") {
+        if cfg!(any(feature = "sim", target_os = "none")) {
             return;
         }
         for _ in 0..1u32 << self.0.min(Self::LIMIT) {

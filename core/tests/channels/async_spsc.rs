@@ -10,11 +10,11 @@ use lockstep_core::channel::AsyncSpsc;
 use lockstep_core::{RecvError, SendError, TryRecvError};
 
 use super::async_queue::block_on;
-use crate::scale;
+use crate::sized;
 
 #[test]
 fn a_stream_through_a_small_ring_arrives_in_order_without_lost_wakeups() {
-    let n = 20_000 * scale();
+    let n = sized(20_000);
     // Two slots: both tasks wait often, on both sides.
     let mut ring: AsyncSpsc<usize, 2> = AsyncSpsc::new();
     let (mut tx, mut rx) = ring.split();
@@ -113,4 +113,33 @@ fn a_cancelled_send_drops_its_message_once_and_the_queued_ones_drop_with_the_rin
         assert_eq!(drops.load(Ordering::Relaxed), 1, "the cancelled message");
     }
     assert_eq!(drops.load(Ordering::Relaxed), 2, "the queued message");
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
+fn a_waker_that_sends_on_the_ring_when_cloned_does_not_deadlock() {
+    crate::within(20, "AsyncSpsc: a waker's clone sends", || {
+        let ring: &'static AsyncSpsc<u32, 4> = Box::leak(Box::new(AsyncSpsc::new()));
+        let (tx, mut rx) = ring.try_split().unwrap();
+        let tx: &'static std::sync::Mutex<_> = Box::leak(Box::new(std::sync::Mutex::new(tx)));
+        let mut r = pin!(rx.recv());
+        // The consumer waits once with a plain waker: its side is marked as waiting.
+        assert!(
+            r.as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_pending()
+        );
+        // Polled again with another waker, which sends when cloned (as an interrupt might while
+        // the consumer registers): no deadlock, no lost message.
+        let sends = super::async_queue::hook_waker(
+            move || {
+                let _ = tx.lock().unwrap().try_send(5);
+            },
+            || {},
+        );
+        assert_eq!(
+            r.as_mut().poll(&mut Context::from_waker(&sends)),
+            Poll::Ready(Ok(5))
+        );
+    });
 }

@@ -2,11 +2,11 @@
 
 use lockstep_core::channel::{Broadcast, BroadcastError, PubSub, Topic, Topics};
 
-use crate::{W, scale};
+use crate::{W, sized};
 
 #[test]
 fn each_receiver_sees_every_message_or_learns_how_many_it_missed() {
-    let total = 20_000 * scale();
+    let total = sized(20_000);
     let b: Broadcast<usize, 8, W> = Broadcast::new();
     let receivers: Vec<_> = (0..3).map(|_| b.subscribe()).collect();
     std::thread::scope(|s| {
@@ -82,4 +82,50 @@ fn subscribers_get_only_their_topics_in_order() {
     assert!(b.iter().all(|&(t, _)| t == B) && b.len() == 14);
     assert_eq!(all.len(), 40);
     assert!(all.windows(2).all(|w| w[0].1 < w[1].1));
+}
+
+/// A message whose drop panics when `bomb` is set.
+#[derive(Clone, Debug, PartialEq)]
+struct Bomb {
+    n: u32,
+    bomb: bool,
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if self.bomb && !std::thread::panicking() {
+            self.bomb = false; // the clone a receiver holds must not explode too
+            panic!("Bomb {} dropped", self.n);
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
+fn a_send_whose_replaced_message_panics_in_drop_still_wakes_the_receivers() {
+    // `Parked` needs its wakes (a `Spin` waiter would poll and hide a missing one).
+    let b: &'static Broadcast<Bomb, 1, crate::Parked> = Box::leak(Box::new(Broadcast::new()));
+    b.send(Bomb { n: 1, bomb: true }); // kept in the only slot, replaced by the next send
+    let mut rx = b.subscribe();
+    let receiver = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let got = rx.recv_timeout(std::time::Duration::from_secs(10));
+        (got.map(|m| m.n), start.elapsed())
+    });
+    // Let the receiver go to sleep first (if it has not, it finds the message at once).
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        b.send(Bomb { n: 2, bomb: false })
+    }));
+    assert!(send.is_err(), "the replaced message's drop panics");
+    let (got, waited) = receiver.join().unwrap();
+    assert_eq!(got, Ok(2));
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "the receiver slept until its deadline: {waited:?}"
+    );
+    // The channel still works after the panic.
+    let mut rx = b.subscribe();
+    assert!(b.send(Bomb { n: 3, bomb: false }));
+    assert_eq!(rx.try_recv().map(|m| m.n), Ok(3));
 }

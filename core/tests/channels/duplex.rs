@@ -2,11 +2,11 @@
 
 use lockstep_core::channel::{CallError, Duplex, StaleReply};
 
-use crate::{W, scale};
+use crate::{W, sized, within};
 
 #[test]
 fn concurrent_callers_each_get_their_own_reply() {
-    let calls = 2_000 * scale();
+    let calls = sized(2_000);
     let d: Duplex<(usize, usize), (usize, usize), 4, W> = Duplex::new();
     std::thread::scope(|s| {
         let server = s.spawn(|| {
@@ -58,7 +58,7 @@ fn a_late_reply_is_refused_and_never_reaches_the_next_caller() {
 
 #[test]
 fn callers_that_time_out_under_load_never_see_a_wrong_reply() {
-    let calls = 1_000 * scale();
+    let calls = sized(1_000);
     let d: Duplex<(usize, usize), (usize, usize), 2, W> = Duplex::new();
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -88,5 +88,32 @@ fn callers_that_time_out_under_load_never_see_a_wrong_reply() {
         let answered: usize = callers.into_iter().map(|t| t.join().unwrap()).sum();
         d.close();
         assert!(answered <= 3 * calls);
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "a liveness test whose statics are leaked on purpose")]
+fn close_fails_the_calls_blocked_for_a_reply_slot() {
+    within(20, "a call blocked for a reply slot across close", || {
+        let d: &'static Duplex<u32, u32, 1, W> = Box::leak(Box::new(Duplex::new()));
+        // The only reply slot is taken by a call nobody answers.
+        let held = d.call_async(1).unwrap();
+        std::thread::scope(|s| {
+            let blocked_async = s.spawn(|| d.call_async(2).map(drop));
+            let blocked_sync = s.spawn(|| d.call(3, u32::MAX));
+            // Give both callers time to block (if they have not, they see the close at once).
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(d.close());
+            assert_eq!(
+                blocked_async.join().unwrap(),
+                Err(lockstep_core::SendError(2))
+            );
+            assert_eq!(blocked_sync.join().unwrap(), Err(CallError::NotSent(3)));
+        });
+        // The call already in flight is still delivered and can be answered.
+        let (to, req) = d.try_recv().unwrap();
+        assert_eq!(req, 1);
+        d.reply(to, 10).unwrap();
+        assert_eq!(held.wait(), 10);
     });
 }

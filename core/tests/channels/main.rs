@@ -28,9 +28,112 @@ impl RelaxStrategy for Yield {
 /// The `Wait` the threaded tests block with.
 pub type W = Spin<Yield>;
 
+/// Runs `f` on its own thread and fails the test if it has not returned within `secs` seconds
+/// (the thread is left behind): a deadlock shows as a failure naming `what`, never as a hung
+/// test run. A panic in `f` fails the test with that panic.
+pub fn within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(()) => worker.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(worker.join().unwrap_err())
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still blocked after {secs} s (deadlock or lost wake-up)")
+        }
+    }
+}
+
+/// A [`lockstep_core::Wait`] that really sleeps (a `std` condition variable stands in for the
+/// futex) and needs its wakes, unlike [`Spin`], whose waiters poll: a missing wake shows as a
+/// waiter sleeping until its deadline.
+#[derive(Debug)]
+pub struct Parked;
+
+static PARKED: (std::sync::Mutex<()>, std::sync::Condvar) =
+    (std::sync::Mutex::new(()), std::sync::Condvar::new());
+
+impl lockstep_core::Wait for Parked {
+    type Timeout = std::time::Duration;
+    type Deadline = std::time::Instant;
+
+    fn deadline(timeout: std::time::Duration) -> std::time::Instant {
+        std::time::Instant::now() + timeout
+    }
+
+    fn wait(
+        atom: &lockstep_core::sync::atomic::AtomicU32,
+        expected: u32,
+        deadline: Option<&mut std::time::Instant>,
+    ) -> bool {
+        use lockstep_core::sync::atomic::Ordering::SeqCst;
+        // The check and the sleep are atomic with respect to the wakes, which take the lock.
+        let guard = PARKED.0.lock().unwrap();
+        if atom.load(SeqCst) != expected {
+            return true;
+        }
+        match deadline {
+            None => drop(PARKED.1.wait(guard).unwrap()),
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                drop(PARKED.1.wait_timeout(guard, left).unwrap());
+            }
+        }
+        true
+    }
+
+    fn wake_one(_atom: &lockstep_core::sync::atomic::AtomicU32) {
+        let _guard = PARKED.0.lock().unwrap();
+        PARKED.1.notify_all();
+    }
+
+    fn wake_all(_atom: &lockstep_core::sync::atomic::AtomicU32) {
+        let _guard = PARKED.0.lock().unwrap();
+        PARKED.1.notify_all();
+    }
+}
+
 /// Multiplies the size of threaded tests: `LOCKSTEP_TEST_SCALE`, 1 by default.
 pub fn scale() -> usize {
     lockstep_sim::test_scale()
+}
+
+/// The longest operation sequence of the model-based property tests (shorter under Miri).
+pub const MODEL_OPS: usize = if cfg!(miri) { 60 } else { 200 };
+
+/// The configuration of the model-based property tests: 256 cases, or under Miri 4 cases and
+/// no failure file (Miri isolates the test from the file system).
+pub fn model_config() -> proptest::prelude::ProptestConfig {
+    let default = proptest::prelude::ProptestConfig::default();
+    if cfg!(miri) {
+        proptest::prelude::ProptestConfig {
+            cases: 4,
+            failure_persistence: None,
+            ..default
+        }
+    } else {
+        proptest::prelude::ProptestConfig {
+            cases: 256,
+            ..default
+        }
+    }
+}
+
+/// The size of a threaded test: `n` times [`scale`], or under Miri (which runs code about a
+/// million times slower and checks every access) a thousandth of `n`, at least 16.
+pub fn sized(n: usize) -> usize {
+    if cfg!(miri) {
+        (n / 1000).max(16)
+    } else {
+        n * scale()
+    }
 }
 
 /// Compile-time `Send`/`Sync` checks of the public types.

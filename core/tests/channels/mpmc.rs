@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use lockstep_core::{Queue, RecvError, TryRecvError, TrySendError};
 use proptest::prelude::*;
 
-use crate::{W, scale};
+use crate::{W, sized};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -58,10 +58,10 @@ fn check_against_model<const N: usize>(ops: &[Op]) -> Result<(), TestCaseError> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(crate::model_config())]
 
     #[test]
-    fn queue_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..200)) {
+    fn queue_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..crate::MODEL_OPS)) {
         check_against_model::<1>(&ops)?;
         check_against_model::<3>(&ops)?; // not a power of two
         check_against_model::<4>(&ops)?;
@@ -71,7 +71,9 @@ proptest! {
 #[test]
 fn positions_survive_many_laps() {
     let q: Queue<usize, 3> = Queue::new();
-    for i in 0..10_000 {
+    // Under Miri, 300 (a hundred laps of the 3 slots) keeps it to seconds.
+    let n = if cfg!(miri) { 300 } else { 10_000 };
+    for i in 0..n {
         q.try_send(i).unwrap();
         if i % 2 == 1 {
             assert_eq!(q.try_recv(), Ok(i - 1));
@@ -163,9 +165,9 @@ fn producers_consumers<const N: usize>(producers: usize, consumers: usize, per_p
 
 #[test]
 fn every_message_arrives_exactly_once_in_producer_order() {
-    producers_consumers::<4>(3, 3, 20_000 * scale());
-    producers_consumers::<1>(2, 2, 5_000 * scale());
-    producers_consumers::<7>(1, 4, 10_000 * scale());
+    producers_consumers::<4>(3, 3, sized(20_000));
+    producers_consumers::<1>(2, 2, sized(5_000));
+    producers_consumers::<7>(1, 4, sized(10_000));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use lockstep_core::channel::Rendezvous;
 use lockstep_core::{RecvError, SendTimeoutError};
 
-use crate::{W, scale};
+use crate::{W, sized};
 
 #[test]
 fn send_returns_only_after_a_receiver_took_the_message() {
@@ -39,7 +39,7 @@ fn a_timed_out_send_takes_its_message_back() {
 
 #[test]
 fn every_message_is_received_exactly_once() {
-    let per_sender = 2_000 * scale();
+    let per_sender = sized(2_000);
     let r: Rendezvous<(usize, usize), W> = Rendezvous::new();
     let seen: Vec<AtomicU8> = (0..2 * per_sender).map(|_| AtomicU8::new(0)).collect();
     std::thread::scope(|s| {

@@ -6,7 +6,7 @@ use lockstep_core::channel::Spsc;
 use lockstep_core::{RecvError, TryRecvError, TrySendError};
 use proptest::prelude::*;
 
-use crate::{W, scale};
+use crate::{W, sized};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -56,10 +56,10 @@ fn check_against_model<const N: usize>(ops: &[Op], close_at: usize) -> Result<()
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(crate::model_config())]
 
     #[test]
-    fn spsc_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..200), close_at in 0usize..300) {
+    fn spsc_matches_a_fifo_model(ops in prop::collection::vec(op(), 0..crate::MODEL_OPS), close_at in 0usize..crate::MODEL_OPS + 100) {
         check_against_model::<1>(&ops, close_at)?;
         check_against_model::<3>(&ops, close_at)?;
         check_against_model::<4>(&ops, close_at)?;
@@ -68,7 +68,7 @@ proptest! {
 
 #[test]
 fn stream_arrives_in_order_and_complete() {
-    let n = 200_000 * scale();
+    let n = sized(200_000);
     let mut ring: Spsc<usize, 64, W> = Spsc::new();
     let (mut tx, mut rx) = ring.split();
     std::thread::scope(|s| {
