@@ -2,7 +2,7 @@
 //! rounds of `count += 100; count -= 100`, with no synchronization, a lock, a bounded
 //! semaphore or atomic read-modify-writes, and the main thread asserts `count == 0`.
 //!
-//! `lockstep sim race`, `examples/sim_race.rs` and the tests run these closures under
+//! `lockstep sim race`, `cli/examples/sim_race.rs` and the tests run these closures under
 //! [`lockstep_sim::check`].
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! `lockstep sim race`'s program under the simulator: the lost update is found, shrunk and
 //! replayed identically; the locked, semaphore and atomic versions are clean.
 
-use lockstep::sim_race::{Sync, race};
+use lockstep_cli::sim_race::{Sync, race};
 use lockstep_sim::{Config, FailureKind, try_check};
 
 #[test]

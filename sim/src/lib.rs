@@ -37,10 +37,13 @@
 //! weaker than TSO (Arm's), thread-locals (simulated threads share the OS thread's), and real
 //! time.
 
+pub mod future;
 pub mod sync;
 pub mod thread;
+pub mod time;
 
 mod check;
+mod context;
 mod explain;
 mod rt;
 mod scheduler;

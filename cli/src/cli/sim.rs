@@ -1,12 +1,12 @@
 //! `lockstep sim race`: the lecture's race under the deterministic simulator. The program is
-//! `lockstep::sim_race`; the simulator is `lockstep_sim`; this file parses options and prints.
+//! `lockstep_cli::sim_race`; the simulator is `lockstep_sim`; this file parses options and prints.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use lockstep::sim_race::{self, Sync};
+use lockstep_cli::sim_race::{self, Sync};
 use lockstep_sim::{Config, Schedule, Stats, try_check};
 
 /// The simulator's subcommands.
