@@ -10,7 +10,7 @@ use lockstep::lockstep_hosted::{Condvar, Event, Mutex, ReentrantMutex, Semaphore
 
 /// The one knob that scales threaded tests (`LOCKSTEP_TEST_SCALE=10` runs ten times longer).
 fn scale(n: usize) -> usize {
-    n * lockstep_sim::test_scale()
+    n * lockstep::lockstep_sim::test_scale()
 }
 
 fn lockstep(args: &[&str]) -> (bool, String) {

@@ -23,7 +23,7 @@ use proptest::prelude::*;
 
 /// The one knob that scales the load tests (`LOCKSTEP_TEST_SCALE=5`: 32 x 1,000).
 fn scale(n: usize) -> usize {
-    n * lockstep_sim::test_scale()
+    n * lockstep::lockstep_sim::test_scale()
 }
 
 const CLIENTS: usize = 32;
