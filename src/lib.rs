@@ -29,7 +29,7 @@
 //! assert!(matches!(queue.try_send(3), Err(lockstep::TrySendError::Full(3))));
 //!
 //! let sem = lockstep::Semaphore::bounded(1);
-//! assert!(matches!(sem.release(), Err(lockstep::OverRelease)));
+//! assert!(matches!(sem.release(), Err(lockstep::OverRelease { .. })));
 //! ```
 
 pub use lockstep_core;

@@ -108,3 +108,60 @@ fn async_tasks_on_an_async_queue() {
     });
     assert!(stats.schedules > 1);
 }
+
+#[test]
+fn reentrant_mutex_owner_is_the_simulated_thread() {
+    use std::cell::Cell;
+    let stats = check(Config::dfs(None), || {
+        let m = Arc::new(lockstep::ReentrantMutex::new(Cell::new(0)));
+        let m2 = Arc::clone(&m);
+        let h = thread::spawn(move || {
+            let outer = m2.lock();
+            let inner = m2.lock(); // the same simulated thread: no deadlock
+            inner.set(inner.get() + 1);
+            drop(inner);
+            drop(outer);
+        });
+        {
+            let g = m.lock();
+            // Another simulated thread must not pass as the owner.
+            g.set(g.get() + 1);
+        }
+        h.join().unwrap();
+        assert_eq!(m.lock().get(), 2);
+    });
+    assert!(stats.complete, "{stats:?}");
+}
+
+#[test]
+fn semaphore_permits_bound_the_critical_section() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    check(Config::dfs(Some(2)), || {
+        let sem = Arc::new(lockstep::Semaphore::bounded(1));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let (sem, inside) = (Arc::clone(&sem), Arc::clone(&inside));
+                thread::spawn(move || {
+                    let _p = sem.acquire_permit();
+                    assert_eq!(inside.fetch_add(1, SeqCst), 0, "two inside");
+                    inside.fetch_sub(1, SeqCst);
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert!(matches!(sem.release(), Err(lockstep::OverRelease { .. })));
+    });
+}
+
+#[test]
+fn semaphore_acquire_timeout_times_out_on_simulated_time() {
+    let start = Instant::now();
+    check(Config::random(3, 50), || {
+        let sem = lockstep::Semaphore::new(0);
+        assert!(!sem.acquire_timeout(Duration::from_secs(60)));
+    });
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
