@@ -65,7 +65,7 @@ impl fmt::Display for Sync {
 /// # Examples
 ///
 /// ```
-/// use lockstep::sim_race::{Sync, race};
+/// use lockstep_cli::sim_race::{Sync, race};
 /// use lockstep_sim::{Config, try_check};
 ///
 /// assert!(try_check(Config::dfs(None), race(2, 1, Sync::None)).is_err());

@@ -91,7 +91,7 @@ mod scheduler;
 pub mod proptest;
 
 pub use check::{Config, ProgressFn, Stats, Strategy, check, try_check};
-pub use explain::{Failure, FailureKind, RaceAccess};
+pub use explain::{Explanation, Failure, FailureKind, RaceAccess};
 pub use rt::in_simulation;
 pub use rt::trace::{Event, Op, Trace};
 pub use scheduler::{ParseScheduleError, Schedule};

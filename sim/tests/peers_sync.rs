@@ -670,3 +670,24 @@ fn lazylock_with_a_racy_initializer_is_found() {
         "initialized before the flag",
     );
 }
+
+#[test]
+fn mpsc_rendezvous_try_send_succeeds_only_into_a_waiting_receiver() {
+    let outcomes = std::sync::Mutex::new(HashSet::new());
+    check(Config::dfs(None), || {
+        let (tx, rx) = mpsc::sync_channel(0);
+        let h = thread::spawn(move || rx.recv());
+        let sent = tx.try_send(9).is_ok();
+        if !sent {
+            drop(tx); // the receiver gets RecvError instead
+        }
+        let got = h.join().unwrap();
+        assert_eq!(got.is_ok(), sent);
+        outcomes.lock().unwrap().insert(sent);
+    });
+    assert_eq!(
+        outcomes.lock().unwrap().len(),
+        2,
+        "both outcomes are reachable"
+    );
+}

@@ -42,6 +42,8 @@ struct State<T> {
     taken: u64,
     /// Messages sent so far.
     sent: u64,
+    /// Receivers blocked in `recv` (a rendezvous `try_send` hands its message to one).
+    waiting: usize,
 }
 
 /// A channel's shared state.
@@ -81,6 +83,7 @@ fn new<T>(bound: Option<usize>) -> Arc<Chan<T>> {
             receiver: true,
             taken: 0,
             sent: 0,
+            waiting: 0,
         }),
         changed: Condvar::new(),
         bound,
@@ -162,9 +165,8 @@ fn send<T>(c: &Chan<T>, t: T, block: bool) -> Result<(), TrySendError<T>> {
         }
         s = c.wait(s);
     }
-    if c.bound == Some(0) && !block && s.queue.is_empty() {
+    if c.bound == Some(0) && !block && s.waiting <= s.queue.len() {
         // A rendezvous try_send succeeds only into a waiting receiver; without one it is full.
-        // (The receiver's wait is not visible here: be conservative, as std is for `try_send`.)
         return Err(TrySendError::Full(t));
     }
     s.queue.push_back(t);
@@ -172,7 +174,7 @@ fn send<T>(c: &Chan<T>, t: T, block: bool) -> Result<(), TrySendError<T>> {
     let ticket = s.sent;
     drop(s);
     c.changed.notify_all();
-    if c.bound == Some(0) {
+    if c.bound == Some(0) && block {
         let mut s = c.lock();
         while s.taken < ticket && s.receiver {
             s = c.wait(s);
@@ -218,7 +220,7 @@ impl<T> SyncSender<T> {
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] if full (always for capacity 0 without a message taken at once),
+    /// [`TrySendError::Full`] if full (for capacity 0: unless a receiver is waiting in `recv`),
     /// [`TrySendError::Disconnected`] if the receiver is gone.
     #[track_caller]
     pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
@@ -242,7 +244,9 @@ impl<T> Receiver<T> {
             if s.senders == 0 {
                 return Err(RecvError);
             }
+            s.waiting += 1;
             s = self.0.wait(s);
+            s.waiting -= 1;
         }
     }
 
@@ -287,12 +291,14 @@ impl<T> Receiver<T> {
             let Some(left) = timeout.checked_sub(crate::time::now() - start) else {
                 return Err(RecvTimeoutError::Timeout);
             };
+            s.waiting += 1;
             let (g, r) = self
                 .0
                 .changed
                 .wait_timeout(s, left)
                 .unwrap_or_else(PoisonError::into_inner);
             s = g;
+            s.waiting -= 1;
             if r.timed_out() && s.queue.is_empty() {
                 return Err(if s.senders == 0 {
                     RecvTimeoutError::Disconnected
