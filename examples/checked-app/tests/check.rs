@@ -165,3 +165,41 @@ fn semaphore_acquire_timeout_times_out_on_simulated_time() {
     });
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn rendezvous_and_spsc_hand_offs_block_through_the_simulator() {
+    let stats = check(Config::dfs(Some(2)), || {
+        let r = Arc::new(lockstep::Rendezvous::<u32>::new());
+        let r2 = Arc::clone(&r);
+        let h = thread::spawn(move || r2.recv().unwrap());
+        r.send(5).unwrap(); // returns once the receiver took it
+        assert_eq!(h.join().unwrap(), 5);
+
+        let mut ch: lockstep::Spsc<u32, 1> = lockstep::Spsc::new();
+        let (mut tx, mut rx) = ch.split();
+        thread::scope(|s| {
+            s.spawn(move || {
+                for i in 0..3 {
+                    tx.send(i).unwrap();
+                }
+            });
+            let got: Vec<u32> = (0..3).map(|_| rx.recv().unwrap()).collect();
+            assert_eq!(got, [0, 1, 2]);
+        });
+    });
+    assert!(stats.schedules > 1);
+}
+
+#[test]
+fn a_rendezvous_nobody_receives_is_a_deadlock_and_a_timeout_is_simulated() {
+    let failure = try_check(Config::dfs(None), || {
+        let r = lockstep::Rendezvous::<u32>::new();
+        r.send(1).unwrap();
+    })
+    .unwrap_err();
+    assert!(matches!(failure.kind, FailureKind::Deadlock { .. }));
+    check(Config::dfs(None), || {
+        let r = lockstep::Rendezvous::<u32>::new();
+        assert!(r.send_timeout(1, Duration::from_secs(30)).is_err());
+    });
+}
