@@ -10,7 +10,7 @@ use lockstep_hosted::{Broadcast, Duplex, Queue, Rendezvous, Spsc};
 
 /// Multiplies the size of the threaded tests: `LOCKSTEP_TEST_SCALE`, 1 by default.
 fn scale() -> usize {
-    lockstep::lockstep_sim::test_scale()
+    lockstep_sim::test_scale()
 }
 
 #[test]

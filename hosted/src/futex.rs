@@ -3,6 +3,12 @@
 //! On Linux a blocked thread sleeps in the kernel in `futex(FUTEX_WAIT_PRIVATE)` and costs no CPU
 //! until a wake or its timeout; elsewhere `atomic-wait` provides the sleep (Windows'
 //! `WaitOnAddress`, macOS' `__ulock_wait`) and a timed wait sleeps in short slices.
+//!
+//! With the cargo feature `sim`, inside a running `lockstep_sim::check` every operation goes
+//! through the simulator instead: `wait` blocks the simulated thread (a futex wait of the
+//! simulator, one step), wakes are steps, there is no spinning or yielding (each read would be a
+//! step to explore), and deadlines are on the simulated clock (`lockstep_sim::time::now`), so a
+//! timed wait costs no real time. Outside a check nothing changes.
 
 use std::time::{Duration, Instant};
 
@@ -70,6 +76,9 @@ impl Wait for Futex {
     /// `SpinWait` has the same shape).
     #[inline]
     fn backoff(attempt: u32) -> bool {
+        if sim::active() {
+            return false;
+        }
         spin_then_yield(attempt, LOCK_SPIN_ROUNDS)
     }
 
@@ -78,18 +87,23 @@ impl Wait for Futex {
     /// ping-pong runs without a sleep and a wake per message.
     #[inline]
     fn backoff_handoff(attempt: u32) -> bool {
+        if sim::active() {
+            return false;
+        }
         spin_then_yield(attempt, HANDOFF_SPIN_ROUNDS)
     }
 
     #[inline]
     fn deadline(timeout: Duration) -> Instant {
         // A timeout too large to represent waits for ever, in effect.
-        Instant::now()
-            .checked_add(timeout)
-            .unwrap_or_else(far_future)
+        sim::now().checked_add(timeout).unwrap_or_else(far_future)
     }
 
+    #[track_caller]
     fn wait(atom: &AtomicU32, expected: u32, deadline: Option<&mut Instant>) -> bool {
+        if sim::active() {
+            return sim::wait(atom, expected, deadline.map(|d| *d));
+        }
         for _ in 0..SPIN_READS {
             // Relaxed: only decides whether to sleep; callers re-read their state with the
             // ordering they need.
@@ -110,19 +124,95 @@ impl Wait for Futex {
     }
 
     #[inline]
+    #[track_caller]
     fn wake_one(atom: &AtomicU32) {
+        if sim::active() {
+            return sim::wake(atom, false);
+        }
         sys::wake(raw_atomic_u32(atom), false);
     }
 
     #[inline]
+    #[track_caller]
     fn wake_all(atom: &AtomicU32) {
+        if sim::active() {
+            return sim::wake(atom, true);
+        }
         sys::wake(raw_atomic_u32(atom), true);
     }
 }
 
 fn far_future() -> Instant {
     // About 30 years: later than any timeout a program will see pass.
-    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
+    sim::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
+}
+
+/// Blocking through the simulator inside a running check (feature `sim`).
+#[cfg(feature = "sim")]
+mod sim {
+    use std::time::Instant;
+
+    use lockstep_core::sync::atomic::AtomicU32;
+    use lockstep_sim::sync::futex;
+
+    /// Whether this thread is inside a running check.
+    #[inline]
+    pub(super) fn active() -> bool {
+        lockstep_sim::in_simulation()
+    }
+
+    /// The simulated clock inside a check, the real one outside.
+    #[inline]
+    pub(super) fn now() -> Instant {
+        lockstep_sim::time::now()
+    }
+
+    /// A futex wait of the simulator; `false` if `deadline` passed (on the simulated clock).
+    #[track_caller]
+    pub(super) fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+        // With feature `sim` the core's atomics are the simulator's (the feature turns on the
+        // core's `sim`), so the word is the simulator's own type.
+        match deadline {
+            None => futex::wait(atom, expected, false),
+            Some(d) => futex::wait_until(atom, expected, d),
+        }
+    }
+
+    /// A futex wake of the simulator.
+    #[track_caller]
+    pub(super) fn wake(atom: &AtomicU32, all: bool) {
+        if all {
+            futex::wake_all(atom);
+        } else {
+            futex::wake_one(atom);
+        }
+    }
+}
+
+/// Without feature `sim` there is no simulator: never active.
+#[cfg(not(feature = "sim"))]
+mod sim {
+    use std::time::Instant;
+
+    use lockstep_core::sync::atomic::AtomicU32;
+
+    #[inline(always)]
+    pub(super) fn active() -> bool {
+        false
+    }
+
+    #[inline(always)]
+    pub(super) fn now() -> Instant {
+        Instant::now()
+    }
+
+    pub(super) fn wait(_: &AtomicU32, _: u32, _: Option<Instant>) -> bool {
+        unreachable!("never active without feature `sim`")
+    }
+
+    pub(super) fn wake(_: &AtomicU32, _: bool) {
+        unreachable!("never active without feature `sim`")
+    }
 }
 
 #[cfg(target_os = "linux")]

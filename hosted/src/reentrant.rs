@@ -59,7 +59,15 @@ unsafe impl<T: ?Sized + Send> Sync for ReentrantMutex<T> {}
 /// A per-thread id that is never 0 and never reused while the process runs (unlike a
 /// thread-local's address), so a thread that exits holding a forgotten guard cannot pass the
 /// ownership on to a later thread.
+///
+/// With feature `sim`, inside a running check, it is the simulated thread's id (all simulated
+/// threads share one OS thread).
 fn current_thread_id() -> usize {
+    #[cfg(feature = "sim")]
+    if lockstep_sim::in_simulation() {
+        // Simulated ids have the high bit set: never a real thread's (small) number.
+        return lockstep_sim::thread::current().id().as_u64().get() as usize;
+    }
     static NEXT: AtomicUsize = AtomicUsize::new(1);
     thread_local! {
         // Relaxed: only uniqueness matters, which the read-modify-write guarantees.

@@ -5,6 +5,8 @@ use std::fmt::{self, Write as _};
 use std::panic::Location;
 
 use crate::rt::trace::{Event, Op, Trace};
+
+mod svg;
 use crate::scheduler::Schedule;
 
 /// What went wrong in a failing execution.
@@ -54,7 +56,7 @@ impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FailureKind::Panic { thread, message } => {
-                write!(f, "thread {thread} panicked: {message}")
+                write!(f, "{} panicked: {message}", thread_name(*thread))
             }
             FailureKind::Deadlock { blocked } => {
                 let list: Vec<String> = blocked.iter().map(|t| t.to_string()).collect();
@@ -158,8 +160,193 @@ impl Failure {
 
     /// One event's operation as table text, e.g. `load #0 = 100`.
     pub fn describe(&self, e: &Event) -> String {
-        let o = e.object.map(|o| format!("#{o}")).unwrap_or_default();
-        let v = |x: i128| self.value(e.object, x);
+        self.explain().describe(e)
+    }
+
+    /// The failure with names for its objects, a title and the command that replays it, for
+    /// printing (see [`Explanation`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_sim::{Config, try_check};
+    /// use lockstep_sim::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    ///
+    /// let f = try_check(Config::random(1, 1), || {
+    ///     let hits = AtomicU32::new(0);
+    ///     hits.store(1, Relaxed);
+    ///     panic!("boom");
+    /// })
+    /// .unwrap_err();
+    /// let text = f.explain().name(0, "hits").replay_command("my-tool --replay {schedule}").to_string();
+    /// assert!(text.contains("store hits := 1"));
+    /// assert!(text.contains("my-tool --replay"));
+    /// ```
+    pub fn explain(&self) -> Explanation<'_> {
+        Explanation {
+            failure: self,
+            names: Vec::new(),
+            title: None,
+            replay_command: None,
+        }
+    }
+
+    /// The interleaving as a text table (see [`Explanation::table`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_sim::{Config, try_check};
+    ///
+    /// let f = try_check(Config::random(1, 1), || panic!("boom")).unwrap_err();
+    /// assert!(f.table().contains("PANIC"));
+    /// ```
+    pub fn table(&self) -> String {
+        self.explain().table()
+    }
+
+    /// The interleaving as an SVG swimlane picture (see [`Explanation::svg`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_sim::{Config, try_check};
+    ///
+    /// let f = try_check(Config::random(1, 1), || panic!("boom")).unwrap_err();
+    /// assert!(f.svg().starts_with("<svg"));
+    /// ```
+    pub fn svg(&self) -> String {
+        self.explain().svg()
+    }
+
+    /// The stores that overwrote another thread's update: for each, the index in the trace of
+    /// the store, and of the other thread's store it overwrote. A store by thread `t` to an
+    /// object overwrites an update when another thread stored to the object after `t`'s last
+    /// read of it (the value `t` stores was computed from a stale read): the lost update.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use lockstep_sim::{Config, thread, try_check};
+    /// use lockstep_sim::sync::atomic::{AtomicI64, Ordering::Relaxed};
+    ///
+    /// let f = try_check(Config::dfs(None), || {
+    ///     let x = Arc::new(AtomicI64::new(0));
+    ///     let x2 = Arc::clone(&x);
+    ///     let h = thread::spawn(move || x2.store(x2.load(Relaxed) + 1, Relaxed));
+    ///     x.store(x.load(Relaxed) + 1, Relaxed);
+    ///     h.join().unwrap();
+    ///     assert_eq!(x.load(Relaxed), 2);
+    /// })
+    /// .unwrap_err();
+    /// assert_eq!(f.lost_updates().len(), 1);
+    /// ```
+    pub fn lost_updates(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (i, e) in self.trace.iter().enumerate() {
+            if !is_plain_store(&e.op) {
+                continue;
+            }
+            let Some(o) = e.object else { continue };
+            // The thread's last read of the object before this store.
+            let read = self.trace[..i]
+                .iter()
+                .rposition(|r| r.thread == e.thread && r.object == Some(o) && is_read(&r.op));
+            let Some(read) = read else { continue };
+            let overwritten = self.trace[read + 1..i]
+                .iter()
+                .rposition(|w| w.thread != e.thread && w.object == Some(o) && writes(&w.op));
+            if let Some(w) = overwritten {
+                out.push((i, read + 1 + w));
+            }
+        }
+        out
+    }
+}
+
+/// Whether `op` is a store that does not read (its value came from an earlier read).
+fn is_plain_store(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Store { .. } | Op::Write { .. } | Op::BufferedStore { .. }
+    )
+}
+
+/// Whether `op` reads its object.
+fn is_read(op: &Op) -> bool {
+    matches!(op, Op::Load { .. } | Op::Read { .. })
+}
+
+/// Whether `op` changes its object's value (as seen by other threads).
+fn writes(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Store { .. }
+            | Op::Write { .. }
+            | Op::Rmw { .. }
+            | Op::CompareExchange { ok: true, .. }
+            | Op::Commit { .. }
+    )
+}
+
+/// How the tables name thread `t`: thread 0 runs the closure passed to `check`.
+fn thread_name(t: usize) -> String {
+    if t == 0 {
+        "thread 0 (main)".to_owned()
+    } else {
+        format!("thread {t}")
+    }
+}
+
+/// A [`Failure`] prepared for printing: names for its objects (`count` instead of `#0`), a
+/// title for the picture, and the command that replays it, shown first.
+///
+/// `Display` prints the failure, the schedule, the replay commands, the lost updates (stores
+/// that overwrote another thread's update) and the table.
+#[derive(Debug, Clone)]
+pub struct Explanation<'a> {
+    failure: &'a Failure,
+    names: Vec<Option<String>>,
+    title: Option<String>,
+    replay_command: Option<String>,
+}
+
+impl<'a> Explanation<'a> {
+    /// Names object number `object` (as `#N` in the plain table).
+    pub fn name(mut self, object: usize, name: impl Into<String>) -> Self {
+        if self.names.len() <= object {
+            self.names.resize(object + 1, None);
+        }
+        self.names[object] = Some(name.into());
+        self
+    }
+
+    /// A title for the SVG picture (the program that failed).
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// The command that replays the failure, printed as the first replay hint; `{schedule}` in
+    /// it is replaced by the schedule string.
+    pub fn replay_command(mut self, command: impl Into<String>) -> Self {
+        self.replay_command = Some(command.into());
+        self
+    }
+
+    fn object(&self, o: usize) -> String {
+        match self.names.get(o) {
+            Some(Some(n)) => n.clone(),
+            _ => format!("#{o}"),
+        }
+    }
+
+    /// One event's operation as table text, e.g. `load count = 100`.
+    pub fn describe(&self, e: &Event) -> String {
+        let this = self.failure;
+        let o = e.object.map(|o| self.object(o)).unwrap_or_default();
+        let v = |x: i128| this.value(e.object, x);
         match &e.op {
             Op::Load { value } => format!("load {o} = {}", v(*value)),
             Op::Store { value } => format!("store {o} := {}", v(*value)),
@@ -210,31 +397,37 @@ impl Failure {
         }
     }
 
-    /// The interleaving as a text table: a row per event, one column per thread, then the
-    /// source location.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use lockstep_sim::{Config, try_check};
-    ///
-    /// let f = try_check(Config::random(1, 1), || panic!("boom")).unwrap_err();
-    /// assert!(f.table().contains("PANIC"));
-    /// ```
+    /// The interleaving as a text table: a row per event, one column per thread (thread 0, the
+    /// checked closure, is the main thread), then the source location. A store that overwrote
+    /// another thread's update is marked `<- LOST UPDATE`.
     pub fn table(&self) -> String {
-        let cells: Vec<String> = self.trace.iter().map(|e| self.describe(e)).collect();
-        let threads = self.threads.max(1);
+        let f = self.failure;
+        let lost: Vec<usize> = f.lost_updates().into_iter().map(|(i, _)| i).collect();
+        let cells: Vec<String> = f
+            .trace
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let d = self.describe(e);
+                if lost.contains(&i) {
+                    format!("{d} <- LOST UPDATE")
+                } else {
+                    d
+                }
+            })
+            .collect();
+        let threads = f.threads.max(1);
         let mut width = vec![0usize; threads];
         for (t, w) in width.iter_mut().enumerate() {
-            *w = format!("thread {t}").len();
+            *w = thread_name(t).len();
         }
-        for (e, c) in self.trace.iter().zip(&cells) {
+        for (e, c) in f.trace.iter().zip(&cells) {
             width[e.thread] = width[e.thread].max(c.chars().count());
         }
         let mut out = String::new();
         let _ = write!(out, "{:>4} ", "step");
         for (t, w) in width.iter().enumerate() {
-            let _ = write!(out, "| {:<w$} ", format!("thread {t}"));
+            let _ = write!(out, "| {:<w$} ", thread_name(t));
         }
         out.push_str("| location\n");
         let _ = write!(out, "{:->5}", "");
@@ -242,7 +435,7 @@ impl Failure {
             let _ = write!(out, "+{:-<1$}", "", w + 2);
         }
         out.push_str("+---------\n");
-        for (e, c) in self.trace.iter().zip(&cells) {
+        for (e, c) in f.trace.iter().zip(&cells) {
             let _ = write!(out, "{:>4} ", e.step);
             for (t, w) in width.iter().enumerate() {
                 let text = if t == e.thread { c.as_str() } else { "" };
@@ -252,116 +445,9 @@ impl Failure {
         }
         out
     }
+}
 
-    /// The interleaving as an SVG swimlane picture: one lane per thread, an event per row, the
-    /// value read or written beside it and the source location at the right.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use lockstep_sim::{Config, try_check};
-    ///
-    /// let f = try_check(Config::random(1, 1), || panic!("boom")).unwrap_err();
-    /// assert!(f.svg().starts_with("<svg"));
-    /// ```
-    pub fn svg(&self) -> String {
-        const LANE: usize = 230;
-        const ROW: usize = 22;
-        const TOP: usize = 40;
-        const LEFT: usize = 50;
-        let threads = self.threads.max(1);
-        let value_x = LEFT + threads * LANE + 10;
-        let loc_x = value_x + 110;
-        let width = loc_x + 330;
-        let height = TOP + self.trace.len() * ROW + 20;
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="monospace" font-size="12">"#
-        );
-        let _ = writeln!(
-            s,
-            r#"<rect width="{width}" height="{height}" fill="white"/>"#
-        );
-        for t in 0..threads {
-            let x = LEFT + t * LANE;
-            let _ = writeln!(
-                s,
-                r#"<text x="{}" y="20" font-weight="bold">thread {t}</text>"#,
-                x + 8
-            );
-            let _ = writeln!(
-                s,
-                r##"<line x1="{c}" y1="28" x2="{c}" y2="{}" stroke="#bbb" stroke-dasharray="4 3"/>"##,
-                height - 10,
-                c = x + LANE / 2
-            );
-        }
-        let _ = writeln!(
-            s,
-            r#"<text x="{value_x}" y="20" font-weight="bold">value</text>"#
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{loc_x}" y="20" font-weight="bold">location</text>"#
-        );
-        let mut prev_thread = None;
-        for (i, e) in self.trace.iter().enumerate() {
-            let y = TOP + i * ROW;
-            let x = LEFT + e.thread * LANE;
-            let fill = match e.op {
-                Op::Panic => "#f8b4b4",
-                Op::Store { .. } | Op::Rmw { .. } | Op::Write { .. } => "#fde2b8",
-                Op::CompareExchange { ok: true, .. } | Op::Lock | Op::Unlock => "#fde2b8",
-                Op::TryLock { ok: true } | Op::Commit { .. } => "#fde2b8",
-                Op::BufferedStore { .. } => "#fff3d6",
-                Op::Load { .. } | Op::Read { .. } | Op::CompareExchange { .. } => "#cfe3fb",
-                _ => "#e6e6e6",
-            };
-            if prev_thread.is_some_and(|p| p != e.thread) {
-                let _ = writeln!(
-                    s,
-                    r##"<line x1="{LEFT}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="#d33" stroke-width="1"/>"##,
-                    y0 = y - 2,
-                    x1 = LEFT + threads * LANE
-                );
-            }
-            prev_thread = Some(e.thread);
-            let _ = writeln!(
-                s,
-                r##"<rect x="{}" y="{y}" width="{}" height="{}" rx="4" fill="{fill}" stroke="#888"/>"##,
-                x + 4,
-                LANE - 8,
-                ROW - 4
-            );
-            let text = xml_escape(&self.describe(e));
-            let _ = writeln!(s, r#"<text x="{}" y="{}">{text}</text>"#, x + 10, y + 13);
-            let _ = writeln!(
-                s,
-                r##"<text x="8" y="{}" fill="#666">{}</text>"##,
-                y + 13,
-                e.step
-            );
-            if let Some(v) = self.written_or_read(e) {
-                let o = e.object.map(|o| format!("#{o} = ")).unwrap_or_default();
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{value_x}" y="{}">{o}{}</text>"#,
-                    y + 13,
-                    xml_escape(&v)
-                );
-            }
-            let loc = xml_escape(&format!("{}:{}", e.location.file(), e.location.line()));
-            let _ = writeln!(
-                s,
-                r##"<text x="{loc_x}" y="{}" fill="#555">{loc}</text>"##,
-                y + 13
-            );
-        }
-        s.push_str("</svg>\n");
-        s
-    }
-
+impl Failure {
     /// The shared value after an event, when the event read or wrote one.
     fn written_or_read(&self, e: &Event) -> Option<String> {
         let v = match &e.op {
@@ -385,39 +471,57 @@ impl Failure {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+impl fmt::Display for Explanation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.failure;
+        writeln!(f, "lockstep-sim found a failure: {}", x.kind)?;
+        if let Some(seed) = x.seed {
+            writeln!(f, "  seed {seed}, execution {}", x.iteration)?;
+        }
+        if x.found != (x.schedule.len(), x.preemptions) {
+            writeln!(
+                f,
+                "  shrunk from {} steps / {} preemptions to {} steps / {} preemptions",
+                x.found.0,
+                x.found.1,
+                x.schedule.len(),
+                x.preemptions
+            )?;
+        }
+        writeln!(f, "  schedule: {}", x.schedule)?;
+        let schedule = x.schedule.to_string();
+        let mut lead = "  replay:  ";
+        if let Some(cmd) = &self.replay_command {
+            writeln!(f, "{lead} {}", cmd.replace("{schedule}", &schedule))?;
+            lead = "       or  ";
+        }
+        writeln!(
+            f,
+            "{lead} LOCKSTEP_REPLAY={schedule} cargo test <this test>"
+        )?;
+        writeln!(
+            f,
+            "       or   lockstep_sim::check(Config::replay(\"{schedule}\".parse()?), ...)"
+        )?;
+        for (store, over) in x.lost_updates() {
+            let (s, o) = (&x.trace[store], &x.trace[over]);
+            let name = s.object.map(|n| self.object(n)).unwrap_or_default();
+            writeln!(
+                f,
+                "  lost update: at step {} {} stores {name} from a stale read, overwriting the update {} made at step {}",
+                s.step,
+                thread_name(s.thread),
+                thread_name(o.thread),
+                o.step
+            )?;
+        }
+        writeln!(f)?;
+        f.write_str(&self.table())
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "lockstep-sim found a failure: {}", self.kind)?;
-        if let Some(seed) = self.seed {
-            writeln!(f, "  seed {seed}, execution {}", self.iteration)?;
-        }
-        writeln!(
-            f,
-            "  shrunk from {} steps / {} preemptions to {} steps / {} preemptions",
-            self.found.0,
-            self.found.1,
-            self.schedule.len(),
-            self.preemptions
-        )?;
-        writeln!(f, "  schedule: {}", self.schedule)?;
-        writeln!(
-            f,
-            "  replay:   LOCKSTEP_REPLAY={} cargo test <this test>",
-            self.schedule
-        )?;
-        writeln!(
-            f,
-            "       or   lockstep_sim::check(Config::replay(\"{}\".parse()?), ...)",
-            self.schedule
-        )?;
-        writeln!(f)?;
-        f.write_str(&self.table())
+        fmt::Display::fmt(&self.explain(), f)
     }
 }

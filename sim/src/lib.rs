@@ -31,16 +31,58 @@
 //! ```
 //!
 //! What is modelled: interleavings of operations on the instrumented atomics and cells, spawn,
-//! join, futex-shaped waits, spin hints and a [`Mutex`](sync::Mutex) (one step per lock); by
-//! default every operation is executed sequentially consistently, and with
-//! [`Config::weak_memory`] stores go through x86-TSO store buffers. What is not: reorderings
-//! weaker than TSO (Arm's), thread-locals (simulated threads share the OS thread's), and real
-//! time.
+//! join, futex-shaped waits, spin hints, and the std mirror below; by default every operation is
+//! executed sequentially consistently, and with [`Config::weak_memory`] stores go through x86-TSO
+//! store buffers. What is not: reorderings weaker than TSO (Arm's), `std`'s own atomics, locks
+//! and reference counts (they run, but are not scheduling points), I/O, and real time (time is
+//! the simulated clock of [`time::now`]).
+//!
+//! # Checking your own code
+//!
+//! Programs written against `std`'s names check by swapping the imports: [`sync`] has `Arc`,
+//! [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock), [`Condvar`](sync::Condvar),
+//! [`Barrier`](sync::Barrier), [`Once`](sync::Once), [`OnceLock`](sync::OnceLock),
+//! [`LazyLock`](sync::LazyLock), [`mpsc`](sync::mpsc) and [`atomic`](sync::atomic); [`thread`]
+//! has `spawn`, `scope`, `Builder`, `current`, `park`/`unpark`, `sleep`, `yield_now` and
+//! [`thread_local!`]; [`future`] runs async tasks as simulated threads (`block_on`, `spawn`,
+//! `yield_now`), with wakers whose `wake` is a step. Outside a check each behaves as std's, so
+//! the same code runs for real.
+//!
+//! ```
+//! use lockstep_sim::sync::{Arc, Condvar, Mutex, mpsc};
+//! use lockstep_sim::{Config, check, thread};
+//!
+//! check(Config::dfs(None), || {
+//!     let (tx, rx) = mpsc::channel();
+//!     let state = Arc::new((Mutex::new(0), Condvar::new()));
+//!     let s = Arc::clone(&state);
+//!     let h = thread::spawn(move || {
+//!         *s.0.lock().unwrap() += 1;
+//!         s.1.notify_one();
+//!         tx.send("done").unwrap();
+//!     });
+//!     let g = state.1.wait_while(state.0.lock().unwrap(), |n| *n == 0).unwrap();
+//!     assert_eq!(*g, 1);
+//!     drop(g);
+//!     assert_eq!(rx.recv(), Ok("done"));
+//!     h.join().unwrap();
+//! });
+//! ```
+//!
+//! Applications on lockstep's own types enable the facade's feature `sim` in their
+//! `[dev-dependencies]` (`lockstep = { version = "0.1", features = ["sim"] }`): inside a check
+//! every hosted blocking operation then blocks through this simulator, and timeouts run on the
+//! simulated clock. A failure prints the schedule string; `LOCKSTEP_REPLAY=<schedule> cargo test
+//! <test>` replays it in every [`check`] of the run. The README's "Checking your own code" walks
+//! through a first check, reading a failure and what is and is not modelled.
 
+pub mod future;
 pub mod sync;
 pub mod thread;
+pub mod time;
 
 mod check;
+mod context;
 mod explain;
 mod rt;
 mod scheduler;
@@ -49,7 +91,7 @@ mod scheduler;
 pub mod proptest;
 
 pub use check::{Config, ProgressFn, Stats, Strategy, check, try_check};
-pub use explain::{Failure, FailureKind, RaceAccess};
+pub use explain::{Explanation, Failure, FailureKind, RaceAccess};
 pub use rt::in_simulation;
 pub use rt::trace::{Event, Op, Trace};
 pub use scheduler::{ParseScheduleError, Schedule};

@@ -178,6 +178,7 @@ impl Runner {
             exec.weak.set(self.weak);
         }
         CURRENT.with(|c| c.set(&*exec));
+        crate::context::begin_execution();
         // SAFETY: every coroutine holding this reference finishes or is unwound below, before
         // `run` returns, so the erased lifetime never outlives `f`.
         let f: &'static dyn Fn() =
@@ -229,6 +230,7 @@ impl Runner {
             }
         }
         TEARDOWN.with(|c| c.set(false));
+        crate::context::end_execution();
         self.cos = cos;
         let outcome = {
             let c = exec.control.get_mut();

@@ -86,3 +86,42 @@ pub fn wake_all(atom: &AtomicU32) -> usize {
         ),
     }
 }
+
+/// Like [`wait`] with a deadline on the clock of [`time::now`](crate::time::now): returns
+/// `false` if the deadline passed (or had already passed) before a wake.
+///
+/// Inside a simulation this is a timed [`wait`]; when it times out the simulated clock moves to
+/// `deadline`, so a timeout costs no real time. Outside a simulation it spins once and returns
+/// whether the deadline is still ahead.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use lockstep_sim::sync::atomic::AtomicU32;
+/// use lockstep_sim::sync::futex;
+///
+/// let word = AtomicU32::new(0);
+/// assert!(!futex::wait_until(&word, 0, Instant::now())); // already passed
+/// ```
+#[track_caller]
+pub fn wait_until(atom: &AtomicU32, expected: u32, deadline: std::time::Instant) -> bool {
+    if crate::time::now() >= deadline {
+        return false;
+    }
+    match rt::current() {
+        None => {
+            core::hint::spin_loop();
+            std::time::Instant::now() < deadline
+        }
+        Some(e) => {
+            let end = rt::futex_wait(e, atom.as_raw(), expected, true, Location::caller());
+            if end == WaitEnd::TimedOut {
+                crate::time::advance_to(deadline);
+                false
+            } else {
+                true
+            }
+        }
+    }
+}

@@ -255,6 +255,31 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The locked mutex (for `Condvar`, which unlocks and relocks it).
+    pub(crate) fn mutex(&self) -> &'a Mutex<T> {
+        self.lock
+    }
+
+    /// Takes the std guard out without unlocking the simulator's view (outside a simulation,
+    /// where there is none): for std's `Condvar::wait`.
+    pub(crate) fn into_std(self) -> (std::sync::MutexGuard<'a, T>, &'static Location<'static>) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the guard is moved out exactly once.
+        let guard = unsafe { ManuallyDrop::take(&mut this.guard) };
+        (guard, this.location)
+    }
+
+    /// The inverse of [`into_std`](Self::into_std).
+    pub(crate) fn from_std(
+        lock: &'a Mutex<T>,
+        guard: std::sync::MutexGuard<'a, T>,
+        location: &'static Location<'static>,
+    ) -> Self {
+        lock.guard(guard, location)
+    }
+}
+
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
 

@@ -4,7 +4,7 @@
 //! Finds the lost update with PCT, prints the shrunk interleaving, replays it from its schedule
 //! string, then proves the locked version clean with an exhaustive search.
 
-use lockstep::sim_race::{Sync, race};
+use lockstep_cli::sim_race::{Sync, race};
 use lockstep_sim::{Config, try_check};
 
 fn main() {

@@ -1,7 +1,7 @@
 //! `lockstep sim race`'s program under the simulator: the lost update is found, shrunk and
 //! replayed identically; the locked, semaphore and atomic versions are clean.
 
-use lockstep::sim_race::{Sync, race};
+use lockstep_cli::sim_race::{Sync, race};
 use lockstep_sim::{Config, FailureKind, try_check};
 
 #[test]
@@ -33,7 +33,7 @@ fn lost_update_is_found_by_every_scheduler_and_replays_identically() {
 
 #[test]
 fn synchronized_counters_stay_clean_with_store_buffers() {
-    for sync in [Sync::Lock, Sync::Semaphore, Sync::Atomic] {
+    for sync in [Sync::Lock, Sync::FutexLock, Sync::Semaphore, Sync::Atomic] {
         for config in [
             Config::random(5, 2_000).weak_memory(true),
             Config::pct(5, 3, 2_000).weak_memory(true),
@@ -47,11 +47,17 @@ fn synchronized_counters_stay_clean_with_store_buffers() {
 
 #[test]
 fn synchronized_counters_are_clean_in_every_schedule() {
-    for sync in [Sync::Lock, Sync::Semaphore, Sync::Atomic] {
+    for sync in [Sync::Lock, Sync::FutexLock, Sync::Semaphore, Sync::Atomic] {
         let stats = try_check(Config::dfs(None), race(2, 1, sync)).unwrap();
         assert!(stats.complete, "{sync}: {stats:?}");
+        assert_eq!(stats.abandoned, 0, "{sync}: {stats:?}");
     }
-    let stats = try_check(Config::dfs(Some(2)), race(3, 1, Sync::Lock)).unwrap();
+    // The lecture's program with a lock, every execution at 3 threads x 2 rounds: the minimum,
+    // 6!/(2!)^3 = 90 orders of the six critical sections.
+    let stats = try_check(Config::dfs(None), race(3, 2, Sync::Lock)).unwrap();
+    assert!(stats.complete);
+    assert_eq!((stats.schedules, stats.abandoned), (90, 0));
+    let stats = try_check(Config::dfs(Some(2)), race(3, 1, Sync::FutexLock)).unwrap();
     assert!(stats.exhausted);
 }
 

@@ -43,7 +43,7 @@ const TO_COME: &[&str] = &[];
 /// The lost update found by the simulator, replayed to the identical trace, and the locked
 /// version searched exhaustively and found clean.
 fn sim_race() -> Report {
-    use lockstep::sim_race::{Sync, race};
+    use lockstep_cli::sim_race::{Sync, race};
     use lockstep_sim::{Config, try_check};
 
     let start = std::time::Instant::now();

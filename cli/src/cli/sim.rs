@@ -1,13 +1,16 @@
 //! `lockstep sim race`: the lecture's race under the deterministic simulator. The program is
-//! `lockstep::sim_race`; the simulator is `lockstep_sim`; this file parses options and prints.
+//! `lockstep_cli::sim_race`; the simulator is `lockstep_sim`; this file parses options and prints.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use lockstep::sim_race::{self, Sync};
+use lockstep_cli::sim_race::{self, Sync};
 use lockstep_sim::{Config, Schedule, Stats, try_check};
+
+/// How a schedule records a store buffer flush of thread `t`: `FLUSH + t`.
+const FLUSH: usize = 1000;
 
 /// The simulator's subcommands.
 #[derive(Debug, Subcommand)]
@@ -21,6 +24,7 @@ pub(crate) enum SimCommand {
 enum SyncArg {
     None,
     Lock,
+    FutexLock,
     Semaphore,
     Atomic,
 }
@@ -83,6 +87,7 @@ fn race(args: &RaceArgs) -> ExitCode {
     let sync = match args.sync {
         SyncArg::None => Sync::None,
         SyncArg::Lock => Sync::Lock,
+        SyncArg::FutexLock => Sync::FutexLock,
         SyncArg::Semaphore => Sync::Semaphore,
         SyncArg::Atomic => Sync::Atomic,
     };
@@ -99,7 +104,22 @@ fn race(args: &RaceArgs) -> ExitCode {
     }
     let (config, what) = match (&args.replay, args.scheduler) {
         (Some(s), _) => match s.parse::<Schedule>() {
-            Ok(schedule) => (Config::replay(schedule), format!("replaying schedule {s}")),
+            Ok(schedule) => {
+                // Threads are 0 (main) to `threads`; a flush of thread t is recorded as
+                // FLUSH + t (weak memory).
+                let unknown = schedule
+                    .steps()
+                    .into_iter()
+                    .map(|t| if t >= FLUSH { t - FLUSH } else { t })
+                    .find(|&t| t > threads);
+                if let Some(t) = unknown {
+                    eprintln!(
+                        "error: --replay: the schedule runs thread {t}, but with --threads {threads} there are threads 0 (main) to {threads}; replay with the --threads, --iters and --sync the failure was found with"
+                    );
+                    return ExitCode::from(2);
+                }
+                (Config::replay(schedule), format!("replaying schedule {s}"))
+            }
             Err(e) => {
                 eprintln!("error: --replay: {e}");
                 return ExitCode::from(2);
@@ -132,9 +152,10 @@ fn race(args: &RaceArgs) -> ExitCode {
     } else {
         config
     };
-    println!(
+    let title = format!(
         "lockstep sim race: {threads} threads x {iters} rounds of `count += 100; count -= 100`, sync {sync}"
     );
+    println!("{title}; the main thread (thread 0) then checks that count is 0");
     if config.weak_memory {
         println!("{what}, with store buffers (weak memory)");
     } else {
@@ -185,24 +206,59 @@ fn race(args: &RaceArgs) -> ExitCode {
             } else {
                 "not complete: the schedule budget ran out"
             };
+            if args.replay.is_some() {
+                println!(
+                    "the replayed schedule ran to the end without a failure ({} steps): it is not a failing schedule of this program with these options",
+                    stats.steps
+                );
+                return ExitCode::FAILURE;
+            }
+            let abandoned = if stats.abandoned > 0 {
+                format!(
+                    ", plus {} abandoned (blocked at a spin, or repeats of explored ones)",
+                    stats.abandoned
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "no failure in {} executions, {} abandoned ({} steps, {:.3} s, {:.0} executions/s): {verdict}",
+                "no failure in {} executions{abandoned} ({} steps, {:.3} s, {:.0} executions/s): {verdict}",
                 stats.schedules,
-                stats.abandoned,
                 stats.steps,
                 elapsed.as_secs_f64(),
-                stats.schedules as f64 / elapsed.as_secs_f64().max(1e-9)
+                (stats.schedules + stats.abandoned) as f64 / elapsed.as_secs_f64().max(1e-9)
             );
             ExitCode::SUCCESS
         }
         Err(failure) => {
-            println!("{failure}");
-            println!(
-                "replay: lockstep sim race -t {threads} -n {iters} --sync {sync} --replay {}",
-                failure.schedule
-            );
+            if let Some(want) = &args.replay
+                && let Ok(want) = want.parse::<Schedule>()
+                && !failure.schedule.steps().starts_with(&want.steps())
+            {
+                eprintln!(
+                    "warning: the replay left the given schedule (a recorded thread could not run): it was recorded with other options; the failure below is from the schedule actually run"
+                );
+            }
+            let mut weak = String::new();
+            if failure.schedule.is_weak_memory() {
+                weak.push_str(" --weak-memory");
+            }
+            let mut explained = failure
+                .explain()
+                .title(title.clone())
+                .replay_command(format!(
+                    "lockstep sim race -t {threads} -n {iters} --sync {sync}{weak} --replay {{schedule}}"
+                ));
+            // Name the shared objects by what they are in the program.
+            for (i, kind) in failure.objects.iter().enumerate() {
+                match *kind {
+                    "AtomicI64" | "SharedCell" => explained = explained.name(i, "count"),
+                    _ => {}
+                }
+            }
+            println!("{explained}");
             if let Some(path) = &args.svg {
-                if let Err(e) = std::fs::write(path, failure.svg()) {
+                if let Err(e) = std::fs::write(path, explained.svg()) {
                     eprintln!("error: writing {}: {e}", path.display());
                     return ExitCode::FAILURE;
                 }

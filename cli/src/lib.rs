@@ -1,0 +1,4 @@
+//! The scenarios behind the `lockstep` command-line tool that are not part of the library: the
+//! lecture's race under the deterministic simulator ([`sim_race`]).
+
+pub mod sim_race;

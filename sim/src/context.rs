@@ -1,0 +1,72 @@
+//! What the std mirror keeps per execution: the simulated clock, thread-local values and park
+//! tokens per simulated thread, thread names. The driver calls [`begin_execution`] when an
+//! execution starts and [`end_execution`] once its threads are gone (with the simulation off,
+//! so destructors of thread-local values act on plain types).
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::rt;
+use crate::sync::atomic::AtomicU32;
+
+/// The state of one execution that is not the runtime's own.
+#[derive(Default)]
+pub(crate) struct Store {
+    /// Simulated time since the execution started.
+    pub(crate) clock: Duration,
+    /// Thread-local values: by (thread, key address).
+    pub(crate) locals: HashMap<(usize, usize), Box<dyn Any>>,
+    /// Park tokens, by thread: 1 when an unpark is pending (futex words, boxed for a stable
+    /// address).
+    pub(crate) tokens: HashMap<usize, Box<AtomicU32>>,
+    /// Names given with `Builder::name`, by thread.
+    pub(crate) names: HashMap<usize, String>,
+}
+
+thread_local! {
+    /// Counts executions on this OS thread: with the thread number, a simulated thread's id.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+    static STORE: RefCell<Option<Store>> = const { RefCell::new(None) };
+}
+
+/// A new execution starts: fresh storage.
+pub(crate) fn begin_execution() {
+    GENERATION.with(|g| g.set(g.get() + 1));
+    let old = STORE.with(|s| s.borrow_mut().replace(Store::default()));
+    drop(old);
+}
+
+/// The execution is over and its threads unwound: drop what it kept (outside the borrow, since
+/// a destructor may use thread-locals of its own).
+pub(crate) fn end_execution() {
+    let old = STORE.with(|s| s.borrow_mut().take());
+    drop(old);
+}
+
+/// The number of executions started on this OS thread.
+pub(crate) fn generation() -> u64 {
+    GENERATION.with(Cell::get)
+}
+
+/// Runs `f` on the running execution's store; `None` outside a simulation.
+pub(crate) fn with<R>(f: impl FnOnce(&mut Store) -> R) -> Option<R> {
+    rt::current()?;
+    STORE.with(|s| s.borrow_mut().as_mut().map(f))
+}
+
+/// The simulated thread running now (0 is the checked closure), or `None` outside a simulation.
+pub(crate) fn current_thread() -> Option<usize> {
+    rt::current().map(|e| e.state.borrow().current)
+}
+
+/// Drops the thread-local values of simulated thread `t` (it finished), outside the borrow.
+pub(crate) fn thread_exit(t: usize) {
+    let values: Vec<Box<dyn Any>> = with(|s| {
+        let keys: Vec<(usize, usize)> = s.locals.keys().filter(|k| k.0 == t).copied().collect();
+        keys.iter().filter_map(|k| s.locals.remove(k)).collect()
+    })
+    .unwrap_or_default();
+    drop(values);
+}
