@@ -691,3 +691,37 @@ fn mpsc_rendezvous_try_send_succeeds_only_into_a_waiting_receiver() {
         "both outcomes are reachable"
     );
 }
+
+// ---- atomic ------------------------------------------------------------------------------
+
+#[test]
+fn small_atomics_and_bitwise_updates_are_steps() {
+    use lockstep_sim::sync::atomic::{AtomicI16, AtomicU8};
+    complete(check(Config::dfs(None), || {
+        let bits = Arc::new(AtomicU8::new(0));
+        let level = Arc::new(AtomicI16::new(0));
+        let (b2, l2) = (Arc::clone(&bits), Arc::clone(&level));
+        let h = thread::spawn(move || {
+            b2.fetch_or(0b01, SeqCst);
+            l2.fetch_sub(1, SeqCst);
+        });
+        bits.fetch_or(0b10, SeqCst);
+        level.fetch_add(1, SeqCst);
+        h.join().unwrap();
+        assert_eq!(bits.load(SeqCst), 0b11);
+        assert_eq!(level.load(SeqCst), 0);
+    }));
+    // A non-atomic read-then-or loses a bit in some interleaving.
+    panics_with(
+        Config::dfs(None),
+        || {
+            let bits = Arc::new(AtomicU8::new(0));
+            let b2 = Arc::clone(&bits);
+            let h = thread::spawn(move || b2.store(b2.load(SeqCst) | 0b01, SeqCst));
+            bits.store(bits.load(SeqCst) | 0b10, SeqCst);
+            h.join().unwrap();
+            assert_eq!(bits.load(SeqCst), 0b11, "a bit was lost");
+        },
+        "a bit was lost",
+    );
+}
