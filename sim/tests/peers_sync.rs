@@ -725,3 +725,34 @@ fn small_atomics_and_bitwise_updates_are_steps() {
         "a bit was lost",
     );
 }
+
+// ---- poisoning inside a check ------------------------------------------------------------
+
+#[test]
+fn a_caught_panic_poisons_locks_for_the_rest_of_its_execution_only() {
+    static SHARED: Mutex<u32> = Mutex::new(0);
+    check(Config::dfs(None), || {
+        // Every execution starts clean, although the static was poisoned by the previous one.
+        assert!(!SHARED.is_poisoned());
+        let m = Arc::new(Mutex::new(1));
+        let rw = Arc::new(RwLock::new(1));
+        let (m2, rw2) = (Arc::clone(&m), Arc::clone(&rw));
+        let h = thread::spawn(move || {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                let _g = m2.lock().unwrap();
+                let _w = rw2.write().unwrap();
+                let _s = SHARED.lock().unwrap();
+                panic!("expected panic");
+            }));
+            assert!(r.is_err());
+        });
+        h.join().unwrap();
+        assert!(m.is_poisoned() && rw.is_poisoned() && SHARED.is_poisoned());
+        let g = m.lock().unwrap_err().into_inner();
+        assert_eq!(*g, 1);
+        drop(g);
+        assert!(rw.read().is_err());
+        m.clear_poison();
+        assert!(m.lock().is_ok());
+    });
+}
