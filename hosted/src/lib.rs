@@ -7,6 +7,12 @@
 //! The aliases below are what a std program uses: a blocked thread sleeps in the kernel and
 //! every blocking call has a timed form taking a [`Duration`](std::time::Duration).
 //!
+//! With the cargo feature `sim` (meant for `[dev-dependencies]`, usually through the `lockstep`
+//! facade's own `sim`), the same types can be checked by `lockstep_sim::check`: inside a running
+//! check [`Futex`] blocks the simulated thread through the simulator, deadlines are on the
+//! simulated clock (`lockstep_sim::time::now`) and a [`ReentrantMutex`] is owned by the simulated
+//! thread; outside a check nothing changes. Sockets and OS I/O are not simulated.
+//!
 //! | lecture (Python `threading`) | lockstep                               |
 //! |------------------------------|----------------------------------------|
 //! | `Lock`                       | [`Mutex<T>`]                           |

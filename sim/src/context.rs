@@ -23,6 +23,8 @@ pub(crate) struct Store {
     pub(crate) tokens: HashMap<usize, Box<AtomicU32>>,
     /// Names given with `Builder::name`, by thread.
     pub(crate) names: HashMap<usize, String>,
+    /// Addresses of the locks poisoned in this execution (a guard dropped during a panic).
+    pub(crate) poisoned: std::collections::HashSet<usize>,
 }
 
 thread_local! {
@@ -69,4 +71,22 @@ pub(crate) fn thread_exit(t: usize) {
     })
     .unwrap_or_default();
     drop(values);
+}
+
+/// Whether the lock at `addr` was poisoned in the running execution; `None` outside one.
+pub(crate) fn poisoned(addr: usize) -> Option<bool> {
+    with(|s| s.poisoned.contains(&addr))
+}
+
+/// Marks the lock at `addr` poisoned (`true`) or clean in the running execution; `false`
+/// outside one.
+pub(crate) fn set_poisoned(addr: usize, on: bool) -> bool {
+    with(|s| {
+        if on {
+            s.poisoned.insert(addr);
+        } else {
+            s.poisoned.remove(&addr);
+        }
+    })
+    .is_some()
 }

@@ -691,3 +691,68 @@ fn mpsc_rendezvous_try_send_succeeds_only_into_a_waiting_receiver() {
         "both outcomes are reachable"
     );
 }
+
+// ---- atomic ------------------------------------------------------------------------------
+
+#[test]
+fn small_atomics_and_bitwise_updates_are_steps() {
+    use lockstep_sim::sync::atomic::{AtomicI16, AtomicU8};
+    complete(check(Config::dfs(None), || {
+        let bits = Arc::new(AtomicU8::new(0));
+        let level = Arc::new(AtomicI16::new(0));
+        let (b2, l2) = (Arc::clone(&bits), Arc::clone(&level));
+        let h = thread::spawn(move || {
+            b2.fetch_or(0b01, SeqCst);
+            l2.fetch_sub(1, SeqCst);
+        });
+        bits.fetch_or(0b10, SeqCst);
+        level.fetch_add(1, SeqCst);
+        h.join().unwrap();
+        assert_eq!(bits.load(SeqCst), 0b11);
+        assert_eq!(level.load(SeqCst), 0);
+    }));
+    // A non-atomic read-then-or loses a bit in some interleaving.
+    panics_with(
+        Config::dfs(None),
+        || {
+            let bits = Arc::new(AtomicU8::new(0));
+            let b2 = Arc::clone(&bits);
+            let h = thread::spawn(move || b2.store(b2.load(SeqCst) | 0b01, SeqCst));
+            bits.store(bits.load(SeqCst) | 0b10, SeqCst);
+            h.join().unwrap();
+            assert_eq!(bits.load(SeqCst), 0b11, "a bit was lost");
+        },
+        "a bit was lost",
+    );
+}
+
+// ---- poisoning inside a check ------------------------------------------------------------
+
+#[test]
+fn a_caught_panic_poisons_locks_for_the_rest_of_its_execution_only() {
+    static SHARED: Mutex<u32> = Mutex::new(0);
+    check(Config::dfs(None), || {
+        // Every execution starts clean, although the static was poisoned by the previous one.
+        assert!(!SHARED.is_poisoned());
+        let m = Arc::new(Mutex::new(1));
+        let rw = Arc::new(RwLock::new(1));
+        let (m2, rw2) = (Arc::clone(&m), Arc::clone(&rw));
+        let h = thread::spawn(move || {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                let _g = m2.lock().unwrap();
+                let _w = rw2.write().unwrap();
+                let _s = SHARED.lock().unwrap();
+                panic!("expected panic");
+            }));
+            assert!(r.is_err());
+        });
+        h.join().unwrap();
+        assert!(m.is_poisoned() && rw.is_poisoned() && SHARED.is_poisoned());
+        let g = m.lock().unwrap_err().into_inner();
+        assert_eq!(*g, 1);
+        drop(g);
+        assert!(rw.read().is_err());
+        m.clear_poison();
+        assert!(m.lock().is_ok());
+    });
+}

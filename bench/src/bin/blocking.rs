@@ -88,7 +88,7 @@ fn main() {
     let g = held.lock();
     row("lockstep Mutex::lock on a held lock", {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-
+        
         std::thread::scope(|s| {
             let cpu0 = process_cpu();
             let t0 = Instant::now();

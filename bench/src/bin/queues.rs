@@ -29,10 +29,9 @@ const RUNS: usize = 5;
 
 fn pin(core: usize) {
     if let Some(ids) = core_affinity::get_core_ids()
-        && !ids.is_empty()
-    {
-        core_affinity::set_for_current(ids[core % ids.len()]);
-    }
+        && !ids.is_empty() {
+            core_affinity::set_for_current(ids[core % ids.len()]);
+        }
 }
 
 /// Runs `producer` and `consumer` on two pinned threads; returns the wall time of the pair.

@@ -89,7 +89,7 @@ macro_rules! from_bits {
     )*};
 }
 
-from_bits!(u32, usize, u64, i32, i64, isize);
+from_bits!(u8, u16, u32, usize, u64, i8, i16, i32, i64, isize);
 
 macro_rules! atomic {
     ($name:ident, $t:ty, $zero:expr, $ex:literal, $($int:tt)*) => {
@@ -441,9 +441,13 @@ atomic!(
         }
     }
 );
+atomic!(AtomicU8, u8, 0, "7", int_methods!(u8););
+atomic!(AtomicU16, u16, 0, "7", int_methods!(u16););
 atomic!(AtomicU32, u32, 0, "7", int_methods!(u32););
 atomic!(AtomicUsize, usize, 0, "7", int_methods!(usize););
 atomic!(AtomicU64, u64, 0, "7", int_methods!(u64););
+atomic!(AtomicI8, i8, 0, "-7", int_methods!(i8););
+atomic!(AtomicI16, i16, 0, "-7", int_methods!(i16););
 atomic!(AtomicI32, i32, 0, "-7", int_methods!(i32););
 atomic!(AtomicI64, i64, 0, "-7", int_methods!(i64););
 atomic!(AtomicIsize, isize, 0, "-7", int_methods!(isize););

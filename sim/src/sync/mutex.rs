@@ -8,9 +8,10 @@
 //! of its own. A thread that locks a mutex it already holds, or threads that wait for each
 //! other's mutexes, end the execution as a deadlock.
 //!
-//! Poisoning is std's outside a check. Inside one it is not modelled: a panic ends the execution
-//! anyway, and the poison that unwinding the execution's threads leaves behind is cleared, so a
-//! `static` mutex starts every execution clean.
+//! Poisoning is std's. Inside a check it is kept per execution: a guard dropped while its thread
+//! panics (a panic the program catches) poisons the mutex for the rest of that execution, and
+//! unwinding a finished execution's threads poisons nothing, so a `static` mutex starts every
+//! execution, the shrinking and the replay clean.
 //!
 //! A limitation: when a failed execution is torn down, its threads are unwound one after another
 //! with the simulation off; a destructor that locks a modelled mutex which a thread not yet
@@ -135,11 +136,14 @@ impl<T: ?Sized> Mutex<T> {
         if let Some(e) = rt::current() {
             rt::mutex_lock(e, self.addr(), location);
             // The simulator just made this thread the only holder, so this never blocks (all
-            // simulated threads share one OS thread); poison is not modelled (module docs).
+            // simulated threads share one OS thread); poison is this execution's (module docs).
             self.inner.clear_poison();
-            return Ok(wrap(
-                self.inner.lock().unwrap_or_else(PoisonError::into_inner),
-            ));
+            let guard = wrap(self.inner.lock().unwrap_or_else(PoisonError::into_inner));
+            return if self.is_poisoned() {
+                Err(PoisonError::new(guard))
+            } else {
+                Ok(guard)
+            };
         }
         match self.inner.lock() {
             Ok(g) => Ok(wrap(g)),
@@ -175,10 +179,15 @@ impl<T: ?Sized> Mutex<T> {
             }
             // As in `lock`.
             self.inner.clear_poison();
-            return match self.inner.try_lock() {
-                Ok(g) => Ok(wrap(g)),
-                Err(TryLockError::Poisoned(p)) => Ok(wrap(p.into_inner())),
-                Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
+            let guard = match self.inner.try_lock() {
+                Ok(g) => wrap(g),
+                Err(TryLockError::Poisoned(p)) => wrap(p.into_inner()),
+                Err(TryLockError::WouldBlock) => return Err(TryLockError::WouldBlock),
+            };
+            return if self.is_poisoned() {
+                Err(TryLockError::Poisoned(PoisonError::new(guard)))
+            } else {
+                Ok(guard)
             };
         }
         match self.inner.try_lock() {
@@ -210,7 +219,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert!(!lockstep_sim::sync::Mutex::new(()).is_poisoned());
     /// ```
     pub fn is_poisoned(&self) -> bool {
-        self.inner.is_poisoned()
+        crate::context::poisoned(self.addr()).unwrap_or_else(|| self.inner.is_poisoned())
     }
 
     /// The value, through a unique borrow (no locking needed).
@@ -227,7 +236,26 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock().unwrap(), 2);
     /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        self.inner.get_mut()
+        let modelled = crate::context::poisoned(self.addr());
+        match (modelled, self.inner.get_mut()) {
+            (Some(true), Ok(v)) => Err(PoisonError::new(v)),
+            (Some(_), Err(p)) => Ok(p.into_inner()),
+            (_, r) => r,
+        }
+    }
+
+    /// Clears the poison (as `std::sync::Mutex::clear_poison`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockstep_sim::sync::Mutex::new(());
+    /// m.clear_poison();
+    /// assert!(!m.is_poisoned());
+    /// ```
+    pub fn clear_poison(&self) {
+        crate::context::set_poisoned(self.addr(), false);
+        self.inner.clear_poison();
     }
 }
 
@@ -299,8 +327,11 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
         // SAFETY: dropped exactly once, here; the field is not used afterwards.
         unsafe { ManuallyDrop::drop(&mut self.guard) };
         if let Some(e) = rt::current() {
-            // A panic inside the check poisoned it: poison is not modelled (module docs).
+            // The real poison is cleared; the execution records its own (module docs).
             self.lock.inner.clear_poison();
+            if std::thread::panicking() {
+                crate::context::set_poisoned(self.lock.addr(), true);
+            }
             rt::mutex_unlock(e, self.lock.addr(), self.location);
         } else if rt::tearing_down() {
             // Unwinding a finished execution's thread poisoned it; that is not the program's.

@@ -20,7 +20,7 @@ struct State {
 /// a [`Condvar`] to wait on, so every acquisition and release is a few steps and a thread that
 /// cannot get the lock waits (a cycle of waits is reported as a deadlock). Readers are admitted
 /// while no writer holds the lock (a waiting writer does not hold back new readers). Poisoning
-/// is std's outside a check (a writer panicking poisons it) and not modelled inside one.
+/// is std's (a writer panicking poisons it); inside a check it lasts for the execution.
 ///
 /// # Examples
 ///
@@ -188,7 +188,7 @@ impl<T: ?Sized> RwLock<T> {
         Ok(self.result(RwLockWriteGuard { lock: self })?)
     }
 
-    /// Whether a writer panicked while holding the lock (outside a check).
+    /// Whether a writer panicked while holding the lock.
     pub fn is_poisoned(&self) -> bool {
         self.poison.get()
     }
