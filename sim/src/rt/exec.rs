@@ -386,11 +386,10 @@ fn choose(exec: &Exec) -> Option<usize> {
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
     if c.footprints {
-        // Only runnable threads' next steps matter to the schedulers that look at them.
+        // Only runnable threads' next steps matter to the schedulers that look at them: the
+        // other entries keep stale values, which no scheduler reads.
         let n = s.threads.len();
-        c.next.clear();
         c.next.resize(n, Footprint::Local);
-        c.causes.clear();
         c.causes.resize(n, super::NO_CAUSE);
         let exact = c.exact;
         for &i in &c.runnable {
