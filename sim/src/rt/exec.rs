@@ -386,16 +386,15 @@ fn choose(exec: &Exec) -> Option<usize> {
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
     if c.footprints {
-        // Only runnable threads' next steps matter to the schedulers that look at them: the
-        // other entries keep stale values, which no scheduler reads.
+        // The optimal search reads only runnable threads' entries (it keeps the footprints of
+        // the threads asleep itself): the others keep stale values. The sleep-set search looks
+        // at every thread.
         let n = s.threads.len();
         c.next.resize(n, Footprint::Local);
         c.causes.resize(n, super::NO_CAUSE);
         let exact = c.exact;
-        for &i in &c.runnable {
-            if i >= n {
-                continue;
-            }
+        let all = 0..if exact { 0 } else { n };
+        for i in c.runnable.iter().copied().filter(|&i| exact && i < n).chain(all) {
             let t = &s.threads[i];
             let next = match (&t.peek, t.next) {
                 (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
