@@ -426,6 +426,14 @@ impl Scheduler for Any {
         matches!(self, Any::Dpor(_))
     }
 
+    #[inline]
+    fn planned(&self) -> Option<usize> {
+        match self {
+            Any::Dpor(s) => s.planned(),
+            _ => None,
+        }
+    }
+
     fn end(&mut self, steps: usize) {
         match self {
             Any::Random(s) => s.end(steps),

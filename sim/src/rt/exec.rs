@@ -293,6 +293,51 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
     }
 }
 
+/// Whether thread `i`, parked, can take its step now (not counting a spinner, which is runnable
+/// only through the rules of [`choose`]).
+#[inline]
+fn can_step(s: &State, i: usize) -> bool {
+    let t = &s.threads[i];
+    // A thread about to lock a held mutex, or to join an unfinished thread, cannot take its step.
+    t.status == Status::Runnable
+        && t.wants.is_none_or(|m| s.objects[m].held.is_none())
+        && match t.next {
+            Footprint::Join(child) => s.threads[child].status == Status::Finished,
+            _ => true,
+        }
+}
+
+/// Thread `i`'s next step as the exhaustive schedulers see it, and the step it depends on
+/// beyond the thread's own previous one (see [`super::Thread::cause`]).
+#[inline]
+fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint, u32) {
+    let t = &s.threads[i];
+    let next = match (&t.peek, t.next) {
+        (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
+            p.footprint(obj, exact)
+        }
+        (_, Footprint::Wake { obj, .. }) => Footprint::Wake {
+            obj,
+            woke: s
+                .threads
+                .iter()
+                .any(|w| matches!(w.status, Status::Futex { obj: o, .. } if o == obj)),
+        },
+        // A `try_lock` of a held mutex only looks at it.
+        (_, Footprint::Lock { obj }) if t.trying && s.objects[obj].held.is_some() => {
+            Footprint::Object { obj, write: false }
+        }
+        (_, Footprint::Local) if spin_resumed => Footprint::SpinResume,
+        (_, n) => n,
+    };
+    let cause = match next {
+        Footprint::Lock { obj } => s.objects[obj].released,
+        Footprint::Join(child) => s.threads[child].exit_step,
+        _ => t.cause,
+    };
+    (next, cause)
+}
+
 /// One choice of [`decide`]: a thread (made current, with the step's bookkeeping) or, with weak
 /// memory, `FLUSH + t` for a flush of thread `t`'s oldest buffered store (counted as a step).
 fn choose(exec: &Exec) -> Option<usize> {
@@ -300,23 +345,35 @@ fn choose(exec: &Exec) -> Option<usize> {
     let c = &mut *c;
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
+    // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
+    let scheduler = unsafe { &mut *c.scheduler };
+    if c.exact
+        && s.step < c.max_steps
+        && let Some(t) = scheduler.planned()
+        && t < s.threads.len()
+        && can_step(s, t)
+    {
+        // The optimal search replays a step it already chose: only that thread's step is
+        // looked at (the picks are the same as through the full list below).
+        let n = s.threads.len();
+        c.next.resize(n, Footprint::Local);
+        c.causes.resize(n, NO_CAUSE);
+        (c.next[t], c.causes[t]) = footprint(s, t, true, false);
+        let prev_could_run = c.prev.is_some_and(|p| p != t && can_step(s, p));
+        let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
+            c.abandoned = true;
+            return None;
+        };
+        debug_assert_eq!(picked, t);
+        return Some(took(exec, c, s, t, prev_could_run));
+    }
     c.runnable.clear();
     // Threads resumed from a spin hint by another thread's write (not because nothing else
     // could run).
     let mut spin_resumed = 0u64;
     for (i, t) in s.threads.iter().enumerate() {
         match t.status {
-            // A thread about to lock a held mutex, or to join an unfinished thread, cannot take
-            // its step.
-            Status::Runnable
-                if t.wants.is_none_or(|m| s.objects[m].held.is_none())
-                    && match t.next {
-                        Footprint::Join(child) => s.threads[child].status == Status::Finished,
-                        _ => true,
-                    } =>
-            {
-                c.runnable.push(i)
-            }
+            Status::Runnable if can_step(s, i) => c.runnable.push(i),
             Status::Spinning { writes, .. }
                 if t.watch.iter().any(|&o| s.objects[o].written > writes) =>
             {
@@ -383,8 +440,6 @@ fn choose(exec: &Exec) -> Option<usize> {
         s.failure = Some(FailureKind::StepLimit { steps: s.step });
         return None;
     }
-    // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
-    let scheduler = unsafe { &mut *c.scheduler };
     if c.footprints {
         // The optimal search reads only runnable threads' entries (it keeps the footprints of
         // the threads asleep itself): the others keep stale values. The sleep-set search looks
@@ -394,34 +449,15 @@ fn choose(exec: &Exec) -> Option<usize> {
         c.causes.resize(n, super::NO_CAUSE);
         let exact = c.exact;
         let all = 0..if exact { 0 } else { n };
-        for i in c.runnable.iter().copied().filter(|&i| exact && i < n).chain(all) {
-            let t = &s.threads[i];
-            let next = match (&t.peek, t.next) {
-                (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
-                    p.footprint(obj, exact)
-                }
-                (_, Footprint::Wake { obj, .. }) => Footprint::Wake {
-                    obj,
-                    woke: s
-                        .threads
-                        .iter()
-                        .any(|w| matches!(w.status, Status::Futex { obj: o, .. } if o == obj)),
-                },
-                // A `try_lock` of a held mutex only looks at it.
-                (_, Footprint::Lock { obj }) if t.trying && s.objects[obj].held.is_some() => {
-                    Footprint::Object { obj, write: false }
-                }
-                (_, Footprint::Local) if i < 64 && spin_resumed & (1 << i) != 0 => {
-                    Footprint::SpinResume
-                }
-                (_, n) => n,
-            };
-            c.causes[i] = match next {
-                Footprint::Lock { obj } => s.objects[obj].released,
-                Footprint::Join(child) => s.threads[child].exit_step,
-                _ => t.cause,
-            };
-            c.next[i] = next;
+        for i in c
+            .runnable
+            .iter()
+            .copied()
+            .filter(|&i| exact && i < n)
+            .chain(all)
+        {
+            let resumed = i < 64 && spin_resumed & (1 << i) != 0;
+            (c.next[i], c.causes[i]) = footprint(s, i, exact, resumed);
         }
     }
     let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next, &c.causes) else {
@@ -429,13 +465,23 @@ fn choose(exec: &Exec) -> Option<usize> {
         return None;
     };
     debug_assert!(c.runnable.contains(&t));
-    c.schedule.push(t);
-    s.step += 1;
     if t >= FLUSH {
         // A flush is not a thread's step: it neither preempts nor becomes the previous thread.
+        c.schedule.push(t);
+        s.step += 1;
         return Some(t);
     }
-    if c.prev.is_some_and(|p| p != t && c.runnable.contains(&p)) {
+    let prev_could_run = c.prev.is_some_and(|p| p != t && c.runnable.contains(&p));
+    Some(took(exec, c, s, t, prev_could_run))
+}
+
+/// The bookkeeping of thread `t` taking the step just chosen; `prev_could_run`: the thread that
+/// took the previous step could have taken this one (so this is a preemption).
+#[inline]
+fn took(exec: &Exec, c: &mut Control, s: &mut State, t: usize, prev_could_run: bool) -> usize {
+    c.schedule.push(t);
+    s.step += 1;
+    if prev_could_run {
         c.preemptions += 1;
     }
     c.prev = Some(t);
@@ -445,7 +491,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         s.threads[t].status = Status::Runnable;
     }
     s.threads[t].cause = NO_CAUSE;
-    Some(t)
+    t
 }
 
 /// The body of every simulated thread's coroutine.

@@ -340,6 +340,11 @@ impl Scheduler for Dpor {
         true
     }
 
+    #[inline]
+    fn planned(&self) -> Option<usize> {
+        self.stack.get(self.depth).map(|n| n.thread)
+    }
+
     fn pick(
         &mut self,
         runnable: &[usize],

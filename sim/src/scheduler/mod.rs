@@ -50,6 +50,12 @@ pub(crate) trait Scheduler {
         false
     }
 
+    /// The thread the next `pick` will choose if it can run, when the scheduler knows it
+    /// already (a replayed step): the driver then looks at that thread only.
+    fn planned(&self) -> Option<usize> {
+        None
+    }
+
     /// The execution that began last ended after `steps` steps.
     fn end(&mut self, _steps: usize) {}
 }
