@@ -66,6 +66,9 @@ pub(crate) fn current_thread() -> Option<usize> {
 /// Drops the thread-local values of simulated thread `t` (it finished), outside the borrow.
 pub(crate) fn thread_exit(t: usize) {
     let values: Vec<Box<dyn Any>> = with(|s| {
+        if s.locals.is_empty() {
+            return Vec::new();
+        }
         let keys: Vec<(usize, usize)> = s.locals.keys().filter(|k| k.0 == t).copied().collect();
         keys.iter().filter_map(|k| s.locals.remove(k)).collect()
     })
