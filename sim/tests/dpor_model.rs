@@ -1,6 +1,7 @@
 //! The optimal search against a brute-force model: for random straight-line programs of loads,
-//! stores, swaps and compare-and-swaps on a few atomics, the executions `Config::dfs(None)` runs
-//! are exactly the distinct (modification order, reads-from) graphs that some interleaving
+//! stores, swaps, compare-and-swaps and critical sections (a modelled mutex around a store) on a
+//! few atomics, the executions `Config::dfs(None)` runs are exactly the distinct graphs
+//! (modification orders, reads-from, the order each mutex was taken in) that some interleaving
 //! produces, each once, and none is abandoned.
 //!
 //! CI runs `PROPTEST_CASES` programs (128); raise it to search longer.
@@ -8,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex as StdMutex};
 
+use lockstep_sim::sync::Mutex;
 use lockstep_sim::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use lockstep_sim::{Config, check, thread};
 use proptest::prelude::*;
@@ -20,7 +22,11 @@ enum Op {
     Swap(usize),
     /// Compare-and-swap expecting the value written by op `expected` (0: the initial value).
     Cas(usize, u32),
+    /// Locks mutex `m`, stores to `loc`, unlocks: three steps.
+    Locked(usize, usize),
 }
+
+const MUTEXES: usize = 2;
 
 const LOCS: usize = 2;
 
@@ -29,11 +35,12 @@ const LOCS: usize = 2;
 struct Program(Vec<Vec<(u32, Op)>>);
 
 fn program() -> impl Strategy<Value = Program> {
-    let op = (0..4u8, 0..LOCS, 0..6u32).prop_map(|(k, loc, e)| match k {
+    let op = (0..5u8, 0..LOCS, 0..6u32).prop_map(|(k, loc, e)| match k {
         0 => Op::Load(loc),
         1 => Op::Store(loc),
         2 => Op::Swap(loc),
-        _ => Op::Cas(loc, e),
+        3 => Op::Cas(loc, e),
+        _ => Op::Locked(e as usize % MUTEXES, loc),
     });
     prop::collection::vec(prop::collection::vec(op, 1..4), 2..4).prop_map(|threads| {
         let mut id = 0;
@@ -59,6 +66,8 @@ fn program() -> impl Strategy<Value = Program> {
 struct Graph {
     mo: [Vec<u32>; LOCS],
     reads: Vec<(u32, u32)>,
+    /// Per mutex, the ops that took it, in order.
+    locks: [Vec<u32>; MUTEXES],
 }
 
 impl Graph {
@@ -68,9 +77,14 @@ impl Graph {
     }
 }
 
-/// Applies `op` (id `id`) to `mem`, recording it; sequential semantics.
+/// Applies `op` (id `id`) to `mem`, recording it; sequential semantics. A `Locked` op is applied
+/// whole here; [`brute_force`] interleaves its three steps.
 fn apply(mem: &mut [u32; LOCS], g: &mut Graph, id: u32, op: Op) {
     match op {
+        Op::Locked(_, l) => {
+            mem[l] = id;
+            g.mo[l].push(id);
+        }
         Op::Load(l) => g.reads.push((id, mem[l])),
         Op::Store(l) => {
             mem[l] = id;
@@ -91,35 +105,64 @@ fn apply(mem: &mut [u32; LOCS], g: &mut Graph, id: u32, op: Op) {
     }
 }
 
-/// Every graph some interleaving produces.
+/// Every graph some interleaving produces. A `Locked` op is three steps (lock, store, unlock),
+/// the lock possible only while its mutex is free.
 fn brute_force(p: &Program) -> BTreeSet<Graph> {
+    /// `pcs[t]`: (op index, step within a `Locked` op).
     fn go(
         p: &Program,
-        pcs: &mut Vec<usize>,
+        pcs: &mut Vec<(usize, u8)>,
         mem: [u32; LOCS],
+        held: [bool; MUTEXES],
         g: Graph,
         out: &mut BTreeSet<Graph>,
     ) {
         let mut done = true;
         for t in 0..p.0.len() {
-            if let Some(&(id, op)) = p.0[t].get(pcs[t]) {
-                done = false;
-                let (mut m, mut g2) = (mem, g.clone());
-                apply(&mut m, &mut g2, id, op);
-                pcs[t] += 1;
-                go(p, pcs, m, g2, out);
-                pcs[t] -= 1;
-            }
+            let (k, sub) = pcs[t];
+            let Some(&(id, op)) = p.0[t].get(k) else {
+                continue;
+            };
+            done = false;
+            let (mut m, mut h, mut g2) = (mem, held, g.clone());
+            let next = match (op, sub) {
+                (Op::Locked(mx, _), 0) => {
+                    if h[mx] {
+                        continue;
+                    }
+                    h[mx] = true;
+                    g2.locks[mx].push(id);
+                    (k, 1)
+                }
+                (Op::Locked(_, l), 1) => {
+                    m[l] = id;
+                    g2.mo[l].push(id);
+                    (k, 2)
+                }
+                (Op::Locked(mx, _), _) => {
+                    h[mx] = false;
+                    (k + 1, 0)
+                }
+                _ => {
+                    apply(&mut m, &mut g2, id, op);
+                    (k + 1, 0)
+                }
+            };
+            pcs[t] = next;
+            go(p, pcs, m, h, g2, out);
+            pcs[t] = (k, sub);
         }
         if done {
             out.insert(g.finish());
         }
     }
     let mut out = BTreeSet::new();
+    let mut pcs = vec![(0, 0); p.0.len()];
     go(
         p,
-        &mut vec![0; p.0.len()],
+        &mut pcs,
         [0; LOCS],
+        [false; MUTEXES],
         Graph::default(),
         &mut out,
     );
@@ -133,12 +176,14 @@ fn searched(p: &Program) -> (Vec<Graph>, usize) {
     let p2 = p.clone();
     let stats = check(Config::dfs(None), move || {
         let mem: Arc<[AtomicU32; LOCS]> = Arc::new(std::array::from_fn(|_| AtomicU32::new(0)));
+        let mutexes: Arc<[Mutex<()>; MUTEXES]> = Arc::new(std::array::from_fn(|_| Mutex::new(())));
         let graph: Arc<StdMutex<Graph>> = Arc::default();
         let hs: Vec<_> =
             p2.0.iter()
                 .cloned()
                 .map(|ops| {
-                    let (mem, graph) = (Arc::clone(&mem), Arc::clone(&graph));
+                    let (mem, mutexes, graph) =
+                        (Arc::clone(&mem), Arc::clone(&mutexes), Arc::clone(&graph));
                     thread::spawn(move || {
                         for (id, op) in ops {
                             // The std mutex is taken and released between two steps: it only
@@ -165,6 +210,13 @@ fn searched(p: &Program) -> (Vec<Graph>, usize) {
                                     if r.is_ok() {
                                         g.mo[l].push(id);
                                     }
+                                }
+                                Op::Locked(mx, l) => {
+                                    let guard = mutexes[mx].lock().unwrap();
+                                    graph.lock().unwrap().locks[mx].push(id);
+                                    mem[l].store(id, SeqCst);
+                                    graph.lock().unwrap().mo[l].push(id);
+                                    drop(guard);
                                 }
                             }
                         }
