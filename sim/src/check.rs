@@ -67,6 +67,9 @@ pub struct Config {
     /// Whether stores go through per-thread store buffers (see
     /// [`weak_memory`](Self::weak_memory)).
     pub weak_memory: bool,
+    /// Whether a timed wait may time out at any step (see
+    /// [`explore_timeouts`](Self::explore_timeouts)).
+    pub timeouts: bool,
 }
 
 impl fmt::Debug for Config {
@@ -78,6 +81,7 @@ impl fmt::Debug for Config {
             .field("max_steps", &self.max_steps)
             .field("shrink", &self.shrink)
             .field("weak_memory", &self.weak_memory)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +99,7 @@ impl Config {
             progress: None,
             progress_every: 10_000,
             weak_memory: false,
+            timeouts: false,
         }
     }
 
@@ -227,6 +232,47 @@ impl Config {
     /// ```
     pub fn weak_memory(mut self, on: bool) -> Self {
         self.weak_memory = on;
+        self
+    }
+
+    /// Explores timeouts: a timed wait (a futex wait with a deadline, and everything built on it:
+    /// `Condvar::wait_timeout`, `park_timeout`, `sleep`, the timed operations of lockstep's
+    /// primitives and channels through the simulator) may time out at any step, as a choice
+    /// the scheduler makes, instead of only when no other thread can run. The exhaustive search
+    /// then runs both ends of every timed wait that a wake could end: woken, and timed out
+    /// before the wake. Schedules recorded so start with `t:` (after `w:`), and a replay of one
+    /// turns this on.
+    ///
+    /// Off by default: real timeouts are long next to the steps of a test, and most programs
+    /// treat a timeout as an error; turn it on to check that they handle it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use lockstep_sim::{Config, check, thread};
+    /// use lockstep_sim::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    /// use lockstep_sim::sync::futex;
+    ///
+    /// let ends = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    /// let seen = Arc::clone(&ends);
+    /// let stats = check(Config::dfs(None).explore_timeouts(true), move || {
+    ///     let word = Arc::new(AtomicU32::new(0));
+    ///     let w = Arc::clone(&word);
+    ///     let h = thread::spawn(move || {
+    ///         w.store(1, SeqCst);
+    ///         futex::wake_one(&w);
+    ///     });
+    ///     // A timed wait for the store: woken (or never asleep), or timed out first.
+    ///     let woken = futex::wait(&word, 0, true);
+    ///     seen.lock().unwrap().insert(woken);
+    ///     h.join().unwrap();
+    /// });
+    /// assert!(stats.complete);
+    /// assert_eq!(*ends.lock().unwrap(), [false, true].into());
+    /// ```
+    pub fn explore_timeouts(mut self, on: bool) -> Self {
+        self.timeouts = on;
         self
     }
 
@@ -464,6 +510,11 @@ fn run(
         _ => config.weak_memory,
     };
     runner.weak = weak;
+    let timeouts = match &config.strategy {
+        Strategy::Replay(s) => config.timeouts || s.explores_timeouts(),
+        _ => config.timeouts,
+    };
+    runner.timeouts = timeouts;
     let (mut sched, seed) = match &config.strategy {
         Strategy::Random => (Any::Random(Random::new(config.seed)), Some(config.seed)),
         Strategy::Pct { depth } => (Any::Pct(Pct::new(config.seed, *depth)), Some(config.seed)),
@@ -510,7 +561,7 @@ fn run(
             } else {
                 best
             };
-            return Err(Box::new(failure(best, seed, i, found, weak)));
+            return Err(Box::new(failure(best, seed, i, found, weak, timeouts)));
         }
         if let Some(p) = &config.progress
             && stats.schedules % config.progress_every == 0
@@ -545,10 +596,13 @@ fn failure(
     iteration: usize,
     found: (usize, usize),
     weak: bool,
+    timeouts: bool,
 ) -> Failure {
     Failure {
         kind: o.failure.unwrap_or(FailureKind::StepLimit { steps: 0 }),
-        schedule: Schedule::from_steps(&o.schedule).weak_memory(weak),
+        schedule: Schedule::from_steps(&o.schedule)
+            .weak_memory(weak)
+            .explore_timeouts(timeouts),
         trace: o.trace,
         preemptions: o.preemptions,
         seed,

@@ -197,3 +197,50 @@ fn futex_hand_off_has_no_lost_wake_up_in_any_execution() {
     // sleeps until the wake.
     assert_eq!((stats.schedules, stats.abandoned), (3, 0));
 }
+
+/// A timed wait for a flag another thread sets and wakes: `true` if woken or never asleep.
+fn timed_hand_off() -> bool {
+    use lockstep_sim::sync::futex;
+    let flag = Arc::new(AtomicU32::new(0));
+    let f = Arc::clone(&flag);
+    let h = thread::spawn(move || {
+        f.store(1, SeqCst);
+        futex::wake_one(&f);
+    });
+    let woken = futex::wait(&flag, 0, true);
+    h.join().unwrap();
+    woken
+}
+
+#[test]
+fn explored_timeouts_run_both_ends_of_a_timed_wait() {
+    // Without: the wait times out only when nothing else can run, so never here: it reads 1
+    // at once, or sleeps until the wake.
+    let stats = exhaustive(|| assert!(timed_hand_off()));
+    assert_eq!((stats.schedules, stats.abandoned), (2, 0));
+    // With: the wait reads 1 at once; or sleeps and is woken; or sleeps and times out first.
+    let stats = check(Config::dfs(None).explore_timeouts(true), || {
+        timed_hand_off();
+    });
+    assert!(stats.complete);
+    assert_eq!((stats.schedules, stats.abandoned), (3, 0));
+    let f = lockstep_sim::try_check(Config::dfs(None).explore_timeouts(true), || {
+        assert!(timed_hand_off(), "timed out");
+    })
+    .unwrap_err();
+    assert!(f.schedule.explores_timeouts());
+    assert!(f.schedule.to_string().starts_with("t:"));
+    // The replay turns explored timeouts on from the schedule alone.
+    let again = lockstep_sim::try_check(Config::replay(f.schedule.clone()), || {
+        assert!(timed_hand_off())
+    })
+    .unwrap_err();
+    assert_eq!(again.trace, f.trace);
+    // Random schedules find it too.
+    assert!(
+        lockstep_sim::try_check(Config::random(3, 200).explore_timeouts(true), || {
+            assert!(timed_hand_off())
+        })
+        .is_err()
+    );
+}

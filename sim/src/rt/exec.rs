@@ -74,6 +74,8 @@ pub(crate) struct Runner {
     pub(crate) record: bool,
     /// Whether non-SeqCst stores go through store buffers (weak memory).
     pub(crate) weak: bool,
+    /// Whether timed waits may time out at any step (see `Exec::timeouts`).
+    pub(crate) timeouts: bool,
 }
 
 impl std::fmt::Debug for Runner {
@@ -96,6 +98,7 @@ impl Runner {
             cos: Vec::new(),
             record: true,
             weak: false,
+            timeouts: false,
         }
     }
 
@@ -138,6 +141,7 @@ impl Runner {
             None => Box::new(Exec {
                 yielder: Cell::new(std::ptr::null()),
                 weak: Cell::new(false),
+                timeouts: Cell::new(false),
                 state: RefCell::new(State::new(origin, Vec::new(), self.record)),
                 control: RefCell::new(Control {
                     scheduler,
@@ -176,6 +180,7 @@ impl Runner {
             c.decided = None;
             exec.yielder.set(std::ptr::null());
             exec.weak.set(self.weak);
+            exec.timeouts.set(self.timeouts);
         }
         CURRENT.with(|c| c.set(&*exec));
         crate::context::begin_execution();
@@ -333,6 +338,8 @@ fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint
     let cause = match next {
         Footprint::Lock { obj } => s.objects[obj].released,
         Footprint::Join(child) => s.threads[child].exit_step,
+        // Still queued: its step is the timeout, which nothing caused.
+        Footprint::Resume { .. } if matches!(t.status, Status::Futex { .. }) => NO_CAUSE,
         _ => t.cause,
     };
     (next, cause)
@@ -374,6 +381,8 @@ fn choose(exec: &Exec) -> Option<usize> {
     for (i, t) in s.threads.iter().enumerate() {
         match t.status {
             Status::Runnable if can_step(s, i) => c.runnable.push(i),
+            // With explored timeouts a timed wait may end at any step.
+            Status::Futex { timed: true, .. } if exec.timeouts.get() => c.runnable.push(i),
             Status::Spinning { writes, .. }
                 if t.watch.iter().any(|&o| s.objects[o].written > writes) =>
             {
@@ -487,8 +496,14 @@ fn took(exec: &Exec, c: &mut Control, s: &mut State, t: usize, prev_could_run: b
     c.prev = Some(t);
     s.current = t;
     exec.yielder.set(s.threads[t].yielder);
-    if let Status::Spinning { .. } = s.threads[t].status {
-        s.threads[t].status = Status::Runnable;
+    match s.threads[t].status {
+        Status::Spinning { .. } => s.threads[t].status = Status::Runnable,
+        Status::Futex { .. } => {
+            // Picked while still waiting (explored timeouts): its timeout.
+            s.threads[t].status = Status::Runnable;
+            s.threads[t].timed_out = true;
+        }
+        _ => {}
     }
     s.threads[t].cause = NO_CAUSE;
     t

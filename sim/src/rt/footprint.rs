@@ -20,6 +20,10 @@ pub(crate) enum Footprint {
     Wake { obj: usize, woke: bool },
     /// Takes the modelled mutex `obj` (only ever picked while it is free).
     Lock { obj: usize },
+    /// A thread in a timed futex wait on word `obj` goes on, with explored timeouts (see
+    /// `Config::explore_timeouts`): by its timeout if it is still queued (it leaves the queue),
+    /// or after the wake that took it off. Either way it touches the queue.
+    Resume { obj: usize },
     /// Releases the modelled mutex `obj`.
     Unlock { obj: usize },
     /// Waits for thread `0` to finish: picked only once it has, so it commutes with everything
@@ -75,6 +79,7 @@ impl Footprint {
                 ([(2 * obj + 1, k), NONE], 1)
             }
             Lock { obj } => ([(2 * obj, Kind::Lock), NONE], 1),
+            Resume { obj } => ([(2 * obj + 1, Kind::Write), NONE], 1),
             Unlock { obj } => ([(2 * obj, Kind::Unlock), NONE], 1),
             Local | Join(_) | SpinResume | Global => ([NONE, NONE], 0),
         }

@@ -245,6 +245,9 @@ pub(crate) struct Exec {
     pub(crate) control: RefCell<Control>,
     /// Whether stores other than SeqCst go through store buffers (weak memory, x86-TSO).
     pub(crate) weak: Cell<bool>,
+    /// Whether a timed wait may time out at any step (a scheduling choice), not only when
+    /// nothing else can run.
+    pub(crate) timeouts: Cell<bool>,
 }
 
 impl std::fmt::Debug for Exec {
@@ -1007,8 +1010,13 @@ pub(crate) fn futex_wait(
             seq: s.seq,
             timed,
         };
-        // Resuming after the wake (or the timeout) touches nothing: the wake orders it.
-        s.threads[t].next = Footprint::Local;
+        // Resuming after the wake (or the timeout) touches nothing: the wake orders it. With
+        // explored timeouts a timed wait's resumption is a choice against the wake instead.
+        s.threads[t].next = if timed && exec.timeouts.get() {
+            Footprint::Resume { obj }
+        } else {
+            Footprint::Local
+        };
         s.threads[t].peek = None;
     }
     park(exec);

@@ -145,7 +145,10 @@ impl Dpor {
         if self.last[t] != NONE {
             clock.assign(&self.steps[self.last[t] as usize].clock);
         }
-        let before_cause = matches!(fp, Footprint::Lock { .. }).then(|| clock.clone());
+        // A lock's unlock, or a timed wait's wake, is the other side of a conflict the step
+        // races with, not an order: races are sought without it.
+        let before_cause =
+            matches!(fp, Footprint::Lock { .. } | Footprint::Resume { .. }).then(|| clock.clone());
         match cause {
             NO_CAUSE => {}
             ALL => {

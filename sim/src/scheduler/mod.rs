@@ -123,6 +123,8 @@ pub struct Schedule {
     runs: Vec<(usize, usize)>,
     /// Recorded with store buffers (weak memory): a replay needs them too.
     weak: bool,
+    /// Recorded with explored timeouts: a replay needs them too.
+    timeouts: bool,
 }
 
 impl Schedule {
@@ -142,7 +144,11 @@ impl Schedule {
                 _ => runs.push((t, 1)),
             }
         }
-        Schedule { runs, weak: false }
+        Schedule {
+            runs,
+            weak: false,
+            timeouts: false,
+        }
     }
 
     /// The same schedule, marked as recorded with store buffers (weak memory) or not: a replay
@@ -158,6 +164,28 @@ impl Schedule {
     pub fn weak_memory(mut self, on: bool) -> Self {
         self.weak = on;
         self
+    }
+
+    /// The same schedule, marked as recorded with explored timeouts
+    /// ([`Config::explore_timeouts`](crate::Config::explore_timeouts)) or not: a replay turns
+    /// them on if it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = lockstep_sim::Schedule::from_steps(&[0, 1]).explore_timeouts(true);
+    /// assert_eq!(s.to_string(), "t:0-1");
+    /// assert!(s.explores_timeouts());
+    /// assert_eq!("w:t:0".parse::<lockstep_sim::Schedule>().unwrap().to_string(), "w:t:0");
+    /// ```
+    pub fn explore_timeouts(mut self, on: bool) -> Self {
+        self.timeouts = on;
+        self
+    }
+
+    /// Whether the schedule was recorded with explored timeouts.
+    pub fn explores_timeouts(&self) -> bool {
+        self.timeouts
     }
 
     /// Whether the schedule was recorded with store buffers (weak memory).
@@ -242,6 +270,9 @@ impl fmt::Display for Schedule {
         if self.weak {
             f.write_str("w:")?;
         }
+        if self.timeouts {
+            f.write_str("t:")?;
+        }
         for (i, &(t, n)) in self.runs.iter().enumerate() {
             if i > 0 {
                 f.write_str("-")?;
@@ -296,9 +327,17 @@ impl FromStr for Schedule {
             Some(rest) => (true, rest),
             None => (false, s),
         };
+        let (timeouts, s) = match s.strip_prefix("t:") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
         let mut runs = Vec::new();
         if s.is_empty() {
-            return Ok(Schedule { runs, weak });
+            return Ok(Schedule {
+                runs,
+                weak,
+                timeouts,
+            });
         }
         for run in s.split('-') {
             let err = || ParseScheduleError {
@@ -327,6 +366,8 @@ impl FromStr for Schedule {
             }
             runs.push((t, n));
         }
-        Ok(Schedule::from_runs(&runs).weak_memory(weak))
+        Ok(Schedule::from_runs(&runs)
+            .weak_memory(weak)
+            .explore_timeouts(timeouts))
     }
 }
