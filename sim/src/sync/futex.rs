@@ -16,7 +16,9 @@ use crate::sync::atomic::AtomicU32;
 /// wait timed out.
 ///
 /// Inside a simulation a timed wait times out only when no other thread can run (time passes
-/// when nothing else can happen). Outside a simulation it spins once and returns `true`.
+/// when nothing else can happen), or, with
+/// [`Config::explore_timeouts`](crate::Config::explore_timeouts), at any step the scheduler
+/// chooses. Outside a simulation it spins once and returns `true`.
 ///
 /// # Examples
 ///
