@@ -223,8 +223,11 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
         deadline: Option<&mut W::Deadline>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut value = Some(value);
+        // Kept across the attempts of this send: while consumers keep slots half-released, each
+        // wait for one backs off longer than the last instead of polling the slot the consumer
+        // is about to write (which slowed that consumer) at the same short interval.
+        let mut attempt = 0;
         let closed = self.not_full().wait_until(deadline, || {
-            let mut attempt = 0;
             loop {
                 // The closure runs only while `value` is `Some`: it returns as soon as it takes
                 // it.
@@ -350,9 +353,10 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
 
     #[cold]
     fn recv_contended(&self, deadline: Option<&mut W::Deadline>) -> Result<T, RecvTimeoutError> {
+        // Kept across attempts, as in `send_contended`.
+        let mut attempt = 0;
         self.not_empty()
             .wait_until(deadline, || {
-                let mut attempt = 0;
                 loop {
                     match self.try_recv() {
                         Ok(v) => return Some(Ok(v)),
