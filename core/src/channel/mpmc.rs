@@ -227,7 +227,7 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
         // wait for one backs off longer than the last instead of polling the slot the consumer
         // is about to write (which slowed that consumer) at the same short interval.
         let mut attempt = 0;
-        let closed = self.not_full().wait_until(deadline, || {
+        let closed = self.not_full().wait_until_announced(deadline, |announced| {
             loop {
                 // The closure runs only while `value` is `Some`: it returns as soon as it takes
                 // it.
@@ -239,7 +239,9 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
                     }
                     Err(TrySendError::Full(v)) => {
                         value = Some(v);
-                        if !self.ring.popped_unreleased() {
+                        // Before the announcement, `None` only means "back off and try again":
+                        // do not read the consumers' `head` (see `wait_until_announced`).
+                        if !announced || !self.ring.popped_unreleased() {
                             return None;
                         }
                         // A consumer is between its claim and its release of a slot; it may
@@ -356,12 +358,14 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
         // Kept across attempts, as in `send_contended`.
         let mut attempt = 0;
         self.not_empty()
-            .wait_until(deadline, || {
+            .wait_until_announced(deadline, |announced| {
                 loop {
                     match self.try_recv() {
                         Ok(v) => return Some(Ok(v)),
                         Err(TryRecvError::Closed) => return Some(Err(RecvTimeoutError::Closed)),
-                        Err(TryRecvError::Empty) if self.ring.claimed_unpopped() => {
+                        // Before the announcement, do not read the producers' `tail` (as in
+                        // `send_contended`).
+                        Err(TryRecvError::Empty) if announced && self.ring.claimed_unpopped() => {
                             // A producer is between its claim and its write; it may miss our
                             // announcement (see `Ring::claimed_unpopped`), so wait for it here
                             // rather than sleep.

@@ -130,7 +130,28 @@ impl<W: Wait> Signal<W> {
     }
 
     /// Calls `attempt` until it returns `Some`, blocking through `W` between tries. Returns
+    /// `None` only when the deadline passed (after one last try). See
+    /// [`wait_until_announced`](Self::wait_until_announced).
+    #[inline]
+    pub(crate) fn wait_until<R>(
+        &self,
+        deadline: Option<&mut W::Deadline>,
+        mut attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        self.wait_until_announced(deadline, |_| attempt())
+    }
+
+    /// Calls `attempt` until it returns `Some`, blocking through `W` between tries. Returns
     /// `None` only when the deadline passed (after one last try).
+    ///
+    /// `attempt` learns whether the waiter has announced itself (`true`): only then does a
+    /// `None` lead to a sleep, so only then must it be sure that a notification will come, which
+    /// may cost it more (the MPMC queue then reads the other side's position, to tell a full or
+    /// empty ring from an operation half done, and waits for the latter). Before that a `None`
+    /// only leads to another round of back-off, and reading the other side's position at every
+    /// try pulled the line its threads write at every operation away from them: with 2 producers
+    /// and 2 consumers on 2 cores, producers retrying a full queue so slowed the consumers that
+    /// the blocking queue ran at a quarter of its speed with spinning producers.
     ///
     /// Backs off first (spin, then yield, as `W::backoff_handoff` decides): a message or a free
     /// slot that comes within microseconds is taken without a sleep and a wake, which is what a
@@ -138,14 +159,14 @@ impl<W: Wait> Signal<W> {
     /// outnumber cores, the thread that runs meanwhile and sends or receives ends the wait with a
     /// bump instead of a wake call.
     #[inline]
-    pub(crate) fn wait_until<R>(
+    pub(crate) fn wait_until_announced<R>(
         &self,
         mut deadline: Option<&mut W::Deadline>,
-        mut attempt: impl FnMut() -> Option<R>,
+        mut attempt: impl FnMut(bool) -> Option<R>,
     ) -> Option<R> {
         let mut round = 0;
         loop {
-            if let Some(r) = attempt() {
+            if let Some(r) = attempt(false) {
                 return Some(r);
             }
             if round < ANNOUNCE_AFTER && W::backoff_handoff(round) {
@@ -159,7 +180,7 @@ impl<W: Wait> Signal<W> {
                 // SeqCst: the waiter's half of the Dekker pair.
                 let epoch = self.flags.fetch_or(WAITING, SeqCst) & !FLAGS;
                 fence(SeqCst);
-                if let Some(r) = attempt() {
+                if let Some(r) = attempt(true) {
                     // The flag stays set: a notifier may already have cleared it for us, so
                     // clearing it here could hide another waiter. The next notification clears
                     // it with one unneeded bump.
@@ -187,7 +208,7 @@ impl<W: Wait> Signal<W> {
                 }
             }
             if !W::wait(&self.event, seen, deadline.as_deref_mut()) {
-                return attempt();
+                return attempt(true);
             }
             // Woken, or the word had changed: back off again before the next sleep.
             round = 0;
