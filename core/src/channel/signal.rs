@@ -37,6 +37,8 @@ pub(crate) struct Signal<W> {
     /// which costs the next notification a bump (and a wake call if `SLEEPING` was set), and
     /// nothing has to be undone when a waiter leaves.
     flags: AtomicU32,
+    /// Spinning rounds a waiter takes before it announces itself, learned (see `wait_until_announced`).
+    spin: AtomicU32,
     _wait: PhantomData<fn() -> W>,
 }
 
@@ -48,9 +50,10 @@ const SLEEPING: u32 = 2;
 const FLAGS: u32 = WAITING | SLEEPING;
 /// One epoch: a notification that clears the flags adds it.
 const EPOCH: u32 = 4;
-/// Back-off rounds a waiter takes before it announces itself: the rounds that spin with the hosted
-/// futex (`Futex::backoff_handoff`'s 1 to 64 hints). The rounds after it (yields, for the futex)
-/// come after the announcement, so a notification during them costs a bump and no wake.
+/// Back-off rounds a waiter takes before it announces itself, at most: the rounds that spin with
+/// the hosted futex (`Futex::backoff_handoff`'s 1 to 64 hints). The rounds after it (yields, for
+/// the futex) come after the announcement, so a notification during them costs a bump and no
+/// wake. A signal learns how many of them pay (see `wait_until_announced`).
 const ANNOUNCE_AFTER: u32 = 7;
 
 // Memory ordering. Announcement: a Dekker pair. A notifier changes the channel state with a SeqCst
@@ -77,6 +80,7 @@ impl<W: Wait> Signal<W> {
         Self {
             event: AtomicU32::new(0),
             flags: AtomicU32::new(0),
+            spin: AtomicU32::new(ANNOUNCE_AFTER),
             _wait: PhantomData,
         }
     }
@@ -158,6 +162,13 @@ impl<W: Wait> Signal<W> {
     /// ping-pong needs. The yielding part comes after the announcement, so that when threads
     /// outnumber cores, the thread that runs meanwhile and sends or receives ends the wait with a
     /// bump instead of a wake call.
+    ///
+    /// How many rounds spin is learned per signal, as adaptive mutexes do (glibc's, parking_lot's
+    /// idea of spinning only while it pays): a wait that succeeds while spinning allows the next
+    /// one a round more (up to [`ANNOUNCE_AFTER`]), a wait that had to go on to yield or sleep
+    /// a round less (down to one). A partner on another core keeps the spin; threads that share
+    /// a core with the partner they wait for (more threads than cores) soon yield at once instead
+    /// of spinning away the time slice the partner needs.
     #[inline]
     pub(crate) fn wait_until_announced<R>(
         &self,
@@ -165,14 +176,33 @@ impl<W: Wait> Signal<W> {
         mut attempt: impl FnMut(bool) -> Option<R>,
     ) -> Option<R> {
         let mut round = 0;
+        // Spinning rounds before the announcement: the signal's learned budget, read after the
+        // first round, so that a `W` that never backs off (the simulator's) never touches it.
+        let mut budget = ANNOUNCE_AFTER;
+        let mut spin = ANNOUNCE_AFTER;
+        let mut learning = false;
+        let mut announced = false;
         loop {
             if let Some(r) = attempt(false) {
+                if learning {
+                    self.learn(spin, !announced);
+                }
                 return Some(r);
             }
-            if round < ANNOUNCE_AFTER && W::backoff_handoff(round) {
+            if round < budget && W::backoff_handoff(round) {
+                if !learning {
+                    learning = true;
+                    // Relaxed: a heuristic; a stale or lost update only changes how long the
+                    // next wait spins.
+                    spin = self.spin.load(Relaxed);
+                    budget = spin & BUDGET;
+                }
                 round += 1;
                 continue;
             }
+            // The yielding rounds come after the announcement, however few rounds spun.
+            round = round.max(ANNOUNCE_AFTER);
+            announced = true;
             // Relaxed: read before the announcement below; a notification that clears the
             // announcement bumps the word afterwards (see the impl note).
             let seen = self.event.load(Relaxed);
@@ -184,6 +214,9 @@ impl<W: Wait> Signal<W> {
                     // The flag stays set: a notifier may already have cleared it for us, so
                     // clearing it here could hide another waiter. The next notification clears
                     // it with one unneeded bump.
+                    if learning {
+                        self.learn(spin, false);
+                    }
                     return Some(r);
                 }
                 // Back off on while watching the word: a notification now costs a bump.
@@ -208,6 +241,9 @@ impl<W: Wait> Signal<W> {
                 }
             }
             if !W::wait(&self.event, seen, deadline.as_deref_mut()) {
+                if learning {
+                    self.learn(spin, false);
+                }
                 return attempt(true);
             }
             // Woken, or the word had changed: back off again before the next sleep.
@@ -216,11 +252,43 @@ impl<W: Wait> Signal<W> {
     }
 }
 
+impl<W> Signal<W> {
+    /// Adapts the spinning budget after a wait that spun: a round more if it succeeded while
+    /// spinning, a round less if it did not. At one round, every [`PROBE_AFTER`]th miss in a row
+    /// restores the full budget for the next wait, so a partner that got faster (a ping-pong whose
+    /// round trip outgrew the shortened spin) is found again.
+    #[cold]
+    fn learn(&self, spin: u32, spun_enough: bool) {
+        let (budget, misses) = (spin & BUDGET, spin >> MISSES_SHIFT);
+        let next = if spun_enough {
+            (budget + 1).min(ANNOUNCE_AFTER)
+        } else if budget > 1 {
+            budget - 1
+        } else if misses + 1 >= PROBE_AFTER {
+            ANNOUNCE_AFTER
+        } else {
+            1 | (misses + 1) << MISSES_SHIFT
+        };
+        if next != spin {
+            // Relaxed: as where it is read.
+            self.spin.store(next, Relaxed);
+        }
+    }
+}
+
+/// The budget's bits in [`Signal`]'s `spin` word; above them, the misses in a row at one round.
+const BUDGET: u32 = 0xff;
+/// Where the misses at one round start in the `spin` word.
+const MISSES_SHIFT: u32 = 8;
+/// Misses in a row at one round after which a wait spins the full budget again.
+const PROBE_AFTER: u32 = 16;
+
 impl<W> fmt::Debug for Signal<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed: a snapshot for display.
         f.debug_struct("Signal")
             .field("flags", &self.flags.load(Relaxed))
+            .field("spin", &self.spin.load(Relaxed))
             .finish_non_exhaustive()
     }
 }
