@@ -93,7 +93,7 @@ pub struct Queue<T, const N: usize, W = Spin> {
 
 // Memory ordering: the ring orders the messages (see `queue::mpmc`). Its claims of `head` and
 // `tail` are SeqCst read-modify-writes, which is the state change of the Dekker pair inside
-// `Signal`: a sender reads the receivers' waiter count after its SeqCst claim, a receiver after
+// `Signal`: a sender reads the receivers' waiter flags after its SeqCst claim, a receiver after
 // its own.
 impl<T, const N: usize, W: Wait> Queue<T, N, W> {
     /// Creates an empty, open queue.
