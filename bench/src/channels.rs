@@ -365,14 +365,17 @@ fn ping_pong(
     t.elapsed()
 }
 
+/// One timed run of a contender.
+type Run<'a> = Box<dyn FnMut() -> Duration + 'a>;
+
 /// One row of a table: a name, the lockstep contender and its peers (name, run), all timed
 /// over the same interleaved rounds, for `n` messages (or round trips) a run.
 struct Row<'a> {
     channel: String,
     shape: String,
     n: u64,
-    ours: Box<dyn FnMut() -> Duration + 'a>,
-    peers: Vec<(&'static str, Box<dyn FnMut() -> Duration + 'a>)>,
+    ours: Run<'a>,
+    peers: Vec<(&'static str, Run<'a>)>,
 }
 
 fn print_rows(rounds: usize, rows: Vec<Row<'_>>) {
@@ -421,7 +424,7 @@ pub fn channel_table(rounds: usize) {
     let mut rows: Vec<Row<'_>> = Vec::new();
     for (p, c) in [(2, 2), (1, 4), (4, 1), (4, 4)] {
         let s = shape(p, c, QUEUE_MSGS);
-        let mut peers: Vec<(&'static str, Box<dyn FnMut() -> Duration>)> = vec![(
+        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
             "crossbeam-channel bounded(1024)",
             Box::new(move || queue_crossbeam::<u64>(s, CAP)),
         )];
@@ -441,7 +444,7 @@ pub fn channel_table(rounds: usize) {
     }
     for (p, c) in [(2, 2), (4, 1)] {
         let s = shape(p, c, QUEUE_MSGS);
-        let mut peers: Vec<(&'static str, Box<dyn FnMut() -> Duration>)> = vec![(
+        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
             "crossbeam-channel bounded(1024)",
             Box::new(move || queue_crossbeam::<Line>(s, CAP)),
         )];
@@ -461,11 +464,7 @@ pub fn channel_table(rounds: usize) {
     }
     for (name, msg) in [("`Spsc<u64, 1024>`", 0), ("`Spsc<[u64; 8], 1024>`", 1)] {
         let s = shape(1, 1, QUEUE_MSGS);
-        let (ours, cb, sd): (
-            Box<dyn FnMut() -> Duration>,
-            Box<dyn FnMut() -> Duration>,
-            Box<dyn FnMut() -> Duration>,
-        ) = if msg == 0 {
+        let (ours, cb, sd): (Run<'_>, Run<'_>, Run<'_>) = if msg == 0 {
             (
                 Box::new(move || spsc_lockstep::<u64>(s.total)),
                 Box::new(move || queue_crossbeam::<u64>(s, CAP)),
@@ -491,7 +490,7 @@ pub fn channel_table(rounds: usize) {
     }
     for (p, c) in [(1, 1), (2, 2), (4, 1)] {
         let s = shape(p, c, RENDEZVOUS_MSGS);
-        let mut peers: Vec<(&'static str, Box<dyn FnMut() -> Duration>)> = vec![(
+        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
             "crossbeam-channel bounded(0)",
             Box::new(move || queue_crossbeam::<u64>(s, 0)),
         )];
