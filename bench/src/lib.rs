@@ -1,4 +1,7 @@
-//! Shared helpers for the bench binaries: timing, the cache-line round-trip probe, tables.
+//! Shared helpers for the bench binaries: timing, the cache-line round-trip probe, interleaved
+//! rounds and their spread, and the blocking channel workloads ([`channels`]).
+
+pub mod channels;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -57,4 +60,79 @@ pub fn print_regime(when: &str) {
         "slow (~460 ns) regime"
     };
     println!("cache-line round trip ({when}): {ns:.0} ns -> {regime}");
+}
+
+/// Runs every contender once per round for `rounds` rounds, the contenders alternating inside
+/// each round (and the order rotating from round to round), so that a change of the machine's
+/// regime or load hits them all alike. Returns `samples[contender][round]`, in seconds.
+pub fn rounds(rounds: usize, contenders: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Vec<f64>> {
+    let k = contenders.len();
+    let mut samples = vec![Vec::with_capacity(rounds); k];
+    for r in 0..rounds {
+        for j in 0..k {
+            let c = (r + j) % k;
+            samples[c].push(contenders[c]().as_secs_f64());
+        }
+    }
+    samples
+}
+
+/// Median, minimum and maximum of per-round ratios.
+#[derive(Clone, Copy, Debug)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `ours[r] / theirs[r]` over rounds: with times in, a ratio above 1 means
+    /// *theirs* took longer, so this is our speed relative to theirs.
+    pub fn speedup(ours: &[f64], theirs: &[f64]) -> Spread {
+        let mut r: Vec<f64> = ours.iter().zip(theirs).map(|(o, t)| t / o).collect();
+        let median = median(&mut r);
+        Spread {
+            median,
+            min: r[0],
+            max: r[r.len() - 1],
+        }
+    }
+
+    /// `1.23x (0.91-1.40)`.
+    pub fn cell(&self) -> String {
+        format!("{:.2}x ({:.2}-{:.2})", self.median, self.min, self.max)
+    }
+}
+
+/// The median of `samples` (seconds) as millions per second, for `n` operations each.
+pub fn mops(samples: &[f64], n: u64) -> f64 {
+    let mut v = samples.to_vec();
+    n as f64 / median(&mut v) / 1e6
+}
+
+/// The load average over the last minute, from `/proc/loadavg` (`None` where there is none).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Prints the regime (see [`print_regime`]) and the load average, with the time of day (UTC).
+pub fn print_machine(when: &str) {
+    print_regime(when);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    match load_average() {
+        Some(l) => println!(
+            "load average ({when}): {l:.2} on {cores} cores, at {:02}:{:02} UTC",
+            secs / 3600 % 24,
+            secs / 60 % 60
+        ),
+        None => println!("load average ({when}): unknown"),
+    }
 }

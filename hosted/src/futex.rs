@@ -84,7 +84,10 @@ impl Wait for Futex {
 
     /// Spins longer (1, 2, 4, ... 64 spin hints: a few microseconds in all), then yields seven
     /// times: a channel's partner on the other core usually answers within that, so a
-    /// ping-pong runs without a sleep and a wake per message.
+    /// ping-pong runs without a sleep and a wake per message. The channels announce a waiter
+    /// between the spinning and the yielding rounds, so that a partner that sends or receives
+    /// while the waiter yields (the usual case when threads outnumber cores) ends the wait
+    /// without a wake call.
     #[inline]
     fn backoff_handoff(attempt: u32) -> bool {
         if sim::active() {

@@ -1,9 +1,13 @@
-//! Blocking: a blocked thread must cost no CPU (process CPU time while one thread waits 1 s on
-//! an Event, a Semaphore, a Condvar, an empty Queue and a timed wait, beside std's Condvar and a
-//! spinning wait), and a blocking ping-pong through two queues against crossbeam-channel and
-//! std's `sync_channel`.
+//! Blocking: the blocking channels against crossbeam-channel and std's `sync_channel` in several
+//! producer/consumer shapes on the machine's cores, a blocking ping-pong through two capacity-1
+//! queues, and what a blocked thread costs (process CPU time while one thread waits 1 s on an
+//! Event, a Semaphore, a Condvar, an empty Queue and a timed wait, beside std's Condvar and a
+//! spinning wait).
 //!
-//! Run: `cd bench && cargo run --release --bin blocking`.
+//! Run: `cd bench && cargo run --release --bin blocking [channels|ping|cpu]` (one section, or
+//! all). Each row of the channel and ping-pong tables comes from `LOCKSTEP_BENCH_ROUNDS` (default
+//! 10) interleaved rounds: every contender runs once per round, and the ratio of each round is
+//! reported as its median, minimum and maximum.
 
 use std::time::{Duration, Instant};
 
@@ -39,8 +43,34 @@ fn measure(
 }
 
 fn main() {
-    lockstep_bench::print_regime("start");
-    ping_pong_table();
+    let only = std::env::args().nth(1);
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
+    let rounds: usize = std::env::var("LOCKSTEP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10)
+        .max(1);
+    lockstep_bench::print_machine("start");
+    if run("channels") {
+        println!(
+            "\n### Blocking channels, blocking `send`/`recv`, threads unpinned ({rounds} interleaved rounds; M/s: median of the rounds; ratio: lockstep's speed over the peer's, median of the per-round ratios (worst-best))\n"
+        );
+        lockstep_bench::channels::channel_table(rounds);
+    }
+    if run("ping") {
+        println!(
+            "\n### Blocking ping-pong through two channels of capacity 1 (M round trips/s; {rounds} interleaved rounds)\n"
+        );
+        lockstep_bench::channels::ping_pong_table(rounds);
+    }
+    if run("cpu") {
+        cpu_table();
+    }
+    println!();
+    lockstep_bench::print_machine("end");
+}
+
+fn cpu_table() {
     println!();
     let hold = Duration::from_secs(1);
     println!(
@@ -88,7 +118,7 @@ fn main() {
     let g = held.lock();
     row("lockstep Mutex::lock on a held lock", {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        
+
         std::thread::scope(|s| {
             let cpu0 = process_cpu();
             let t0 = Instant::now();
@@ -126,102 +156,4 @@ fn main() {
         "contrast: lockstep Event<Spin> (pure spin)",
         measure(hold, || spin_e.wait(), || spin_e.set()),
     );
-}
-
-/// Round trips per second of a blocking ping-pong: one thread sends `i` on `ping` and waits for
-/// it on `pong`; the other echoes. `send`/`recv` are the blocking forms.
-fn ping_pong<P: Sync, Q: Sync>(
-    rounds: u64,
-    ping: &P,
-    pong: &Q,
-    send_ping: impl Fn(&P, u64) + Sync,
-    recv_ping: impl Fn(&P) -> u64 + Sync,
-    send_pong: impl Fn(&Q, u64) + Sync,
-    recv_pong: impl Fn(&Q) -> u64 + Sync,
-) -> f64 {
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            for _ in 0..rounds {
-                let v = recv_ping(ping);
-                send_pong(pong, v);
-            }
-        });
-        for i in 0..rounds {
-            send_ping(ping, i);
-            assert_eq!(recv_pong(pong), i);
-        }
-    });
-    rounds as f64 / t.elapsed().as_secs_f64()
-}
-
-fn median3(mut f: impl FnMut() -> f64) -> f64 {
-    let mut v = [f(), f(), f()];
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[1]
-}
-
-/// The blocking ping-pong table.
-fn ping_pong_table() {
-    const ROUNDS: u64 = 200_000;
-    println!(
-        "\n### Blocking ping-pong through two queues of capacity 1 ({ROUNDS} round trips, median of 3)\n"
-    );
-    println!("| channel | M round trips/s | ns per round trip | vs crossbeam-channel |");
-    println!("|---|---:|---:|---:|");
-    let ls = median3(|| {
-        let (a, b): (
-            lockstep_hosted::Queue<u64, 1>,
-            lockstep_hosted::Queue<u64, 1>,
-        ) = Default::default();
-        ping_pong(
-            ROUNDS,
-            &a,
-            &b,
-            |q, v| q.send(v).unwrap(),
-            |q| q.recv().unwrap(),
-            |q, v| q.send(v).unwrap(),
-            |q| q.recv().unwrap(),
-        )
-    });
-    let cb = median3(|| {
-        let a = crossbeam_channel::bounded::<u64>(1);
-        let b = crossbeam_channel::bounded::<u64>(1);
-        ping_pong(
-            ROUNDS,
-            &a,
-            &b,
-            |q, v| q.0.send(v).unwrap(),
-            |q| q.1.recv().unwrap(),
-            |q, v| q.0.send(v).unwrap(),
-            |q| q.1.recv().unwrap(),
-        )
-    });
-    let sd = median3(|| {
-        let (atx, arx) = std::sync::mpsc::sync_channel::<u64>(1);
-        let (btx, brx) = std::sync::mpsc::sync_channel::<u64>(1);
-        let a = (atx, std::sync::Mutex::new(arx));
-        let b = (btx, std::sync::Mutex::new(brx));
-        ping_pong(
-            ROUNDS / 10,
-            &a,
-            &b,
-            |q, v| q.0.send(v).unwrap(),
-            |q| q.1.lock().unwrap().recv().unwrap(),
-            |q, v| q.0.send(v).unwrap(),
-            |q| q.1.lock().unwrap().recv().unwrap(),
-        )
-    });
-    for (name, r) in [
-        ("lockstep Queue<u64, 1> (hosted, futex)", ls),
-        ("crossbeam-channel bounded(1)", cb),
-        ("std sync_channel(1)", sd),
-    ] {
-        println!(
-            "| {name} | {:.3} | {:.0} | {:.2}x |",
-            r / 1e6,
-            1e9 / r,
-            r / cb
-        );
-    }
 }

@@ -2,14 +2,15 @@
 //!
 //! `cd bench && cargo run --release --bin queues`
 //!
-//! - SPSC: 10M `u64` through a ring of capacity 1024, two pinned threads spinning on full/empty.
+//! - SPSC: 5M `u64` through a ring of capacity 1024, two pinned threads spinning on full/empty.
 //! - Ping-pong: round trip of one `u64` through two SPSC rings (spinning), beside the floor of
 //!   one shared atomic bounced between the same two cores.
-//! - MPMC: 2 producers + 2 consumers, 2M `u64` per producer, unpinned on the 2 cores; beside the
-//!   non-blocking rows, the blocking `send`/`recv` of lockstep's hosted (futex) `Queue` and of
-//!   crossbeam-channel.
+//! - MPMC: 2 producers + 2 consumers, 1M `u64` per producer, unpinned on the 2 cores, spinning on
+//!   `try_send`/`try_recv` (the blocking channels are `--bin blocking`'s).
 //!
-//! An argument `spsc`, `ping` or `mpmc` runs one section only.
+//! Every table comes from `LOCKSTEP_BENCH_ROUNDS` (default 10) interleaved rounds: each contender
+//! runs once per round, and the speed ratio of each round is reported as its median, minimum and
+//! maximum. An argument `spsc`, `ping` or `mpmc` runs one section only.
 
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,21 +18,21 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use lockstep_bench::{median, print_regime};
+use lockstep_bench::{Spread, median, mops, print_machine, rounds};
 use lockstep_core::Queue;
 use lockstep_core::channel::Spsc;
 
-const SPSC_MSGS: u64 = 10_000_000;
+const SPSC_MSGS: u64 = 5_000_000;
 const CAP: usize = 1024;
 const PING_ROUNDS: u64 = 300_000;
-const MPMC_PER_PRODUCER: u64 = 2_000_000;
-const RUNS: usize = 5;
+const MPMC_PER_PRODUCER: u64 = 1_000_000;
 
 fn pin(core: usize) {
     if let Some(ids) = core_affinity::get_core_ids()
-        && !ids.is_empty() {
-            core_affinity::set_for_current(ids[core % ids.len()]);
-        }
+        && !ids.is_empty()
+    {
+        core_affinity::set_for_current(ids[core % ids.len()]);
+    }
 }
 
 /// Runs `producer` and `consumer` on two pinned threads; returns the wall time of the pair.
@@ -48,18 +49,6 @@ fn pair(producer: impl FnOnce() + Send, consumer: impl FnOnce() + Send) -> Durat
         });
     });
     t.elapsed()
-}
-
-/// Runs every contender `RUNS` times, round-robin (so a change of the machine's regime during
-/// the section hits them all alike), and returns the median seconds of each.
-fn interleaved(contenders: &mut [&mut dyn FnMut() -> Duration]) -> Vec<f64> {
-    let mut samples = vec![Vec::new(); contenders.len()];
-    for _ in 0..RUNS {
-        for (k, f) in contenders.iter_mut().enumerate() {
-            samples[k].push(f().as_secs_f64());
-        }
-    }
-    samples.iter_mut().map(|v| median(v)).collect()
 }
 
 fn spsc_lockstep() -> Duration {
@@ -355,6 +344,9 @@ fn ping_heapless() -> Duration {
 /// threads on two shared cores a preempted thread can stall the others for long.
 const MPMC_BUDGET: Duration = Duration::from_secs(5);
 
+/// The time recorded for an abandoned run, in seconds.
+const STALLED: f64 = 1e6;
+
 /// 2 producers + 2 consumers; `push` and `pop` retry with a spin hint, then yield.
 fn mpmc<Q: Sync>(
     q: &Q,
@@ -418,155 +410,137 @@ fn mpmc<Q: Sync>(
     // Drain what an abandoned run left behind.
     while pop(q).is_some() {}
     if received.load(Ordering::Relaxed) < total {
-        Duration::from_secs(1_000_000)
+        Duration::from_secs_f64(STALLED)
     } else {
         t.elapsed()
     }
 }
 
-/// 2 producers + 2 consumers through blocking `send`/`recv`: each producer sends
-/// `MPMC_PER_PRODUCER` values and then gives up its side (the last one closes the channel); each
-/// consumer receives until the channel is closed and drained, and returns how many it got.
-fn mpmc_blocking(
-    producers: [Box<dyn FnOnce() + Send + '_>; 2],
-    consumers: [Box<dyn FnOnce() -> usize + Send + '_>; 2],
-) -> Duration {
-    let t = Instant::now();
-    let received: usize = std::thread::scope(|s| {
-        for p in producers {
-            s.spawn(p);
-        }
-        let c: Vec<_> = consumers.into_iter().map(|c| s.spawn(c)).collect();
-        c.into_iter().map(|h| h.join().unwrap()).sum()
-    });
-    assert_eq!(received, 2 * MPMC_PER_PRODUCER as usize);
-    t.elapsed()
-}
-
-/// The blocking rows: lockstep's hosted `Queue` (the last producer calls `close`).
-fn mpmc_blocking_lockstep() -> Duration {
-    let q: Box<lockstep_hosted::Queue<u64, CAP>> = Box::new(lockstep_hosted::Queue::new());
-    let producing = AtomicUsize::new(2);
-    let (q, producing) = (&*q, &producing);
-    let producer = move || {
-        for i in 0..MPMC_PER_PRODUCER {
-            q.send(i).unwrap();
-        }
-        if producing.fetch_sub(1, Ordering::AcqRel) == 1 {
-            q.close();
-        }
-    };
-    let consumer = move || {
-        let mut n = 0;
-        while q.recv().is_ok() {
-            n += 1;
-        }
-        n
-    };
-    mpmc_blocking(
-        [Box::new(producer), Box::new(producer)],
-        [Box::new(consumer), Box::new(consumer)],
-    )
-}
-
-/// crossbeam-channel `bounded(CAP)`: each producer owns a `Sender`; the channel disconnects
-/// when both are dropped.
-fn mpmc_blocking_crossbeam() -> Duration {
-    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAP);
-    let producer = |tx: crossbeam_channel::Sender<u64>| {
-        move || {
-            for i in 0..MPMC_PER_PRODUCER {
-                tx.send(i).unwrap();
-            }
-        }
-    };
-    let consumer = |rx: crossbeam_channel::Receiver<u64>| move || rx.iter().count();
-    mpmc_blocking(
-        [Box::new(producer(tx.clone())), Box::new(producer(tx))],
-        [Box::new(consumer(rx.clone())), Box::new(consumer(rx))],
-    )
-}
-
 fn main() {
-    print_regime("start");
-    let mmsg = |secs: f64, n: u64| n as f64 / secs / 1e6;
     let only = std::env::args().nth(1);
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
-
+    let rounds: usize = std::env::var("LOCKSTEP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10)
+        .max(1);
+    print_machine("start");
     if run("spsc") {
-        spsc_table(mmsg);
+        spsc_table(rounds);
     }
     if run("ping") {
-        ping_table();
+        ping_table(rounds);
     }
     if run("mpmc") {
-        mpmc_table(mmsg);
+        mpmc_table(rounds);
     }
     println!();
-    print_regime("end");
+    print_machine("end");
 }
 
-fn spsc_table(mmsg: impl Fn(f64, u64) -> f64) {
-    println!(
-        "\n### SPSC, 10M u64, capacity 1024, two pinned threads spinning (median of {RUNS}, runs interleaved)\n"
-    );
-    println!("| queue | throughput | lockstep Spsc / peer |");
-    println!("|---|---|---|");
-    let t = interleaved(&mut [
-        &mut spsc_lockstep,
-        &mut spsc_rtrb,
-        &mut spsc_heapless,
-        &mut spsc_array_queue,
-        &mut spsc_lockstep_queue,
-    ]);
-    let [ls, rt, hl, aq, lq] = [0, 1, 2, 3, 4].map(|k| mmsg(t[k], SPSC_MSGS));
-    println!("| lockstep `Spsc` | {ls:.1} Mmsg/s | 1.00x |");
-    for (name, v) in [
-        ("rtrb", rt),
-        ("heapless spsc", hl),
-        ("crossbeam ArrayQueue", aq),
-        ("lockstep `Queue` (MPMC)", lq),
-    ] {
-        println!("| {name} | {v:.1} Mmsg/s | {:.2}x |", ls / v);
+/// Prints one row per peer: our median, theirs, and the spread of the per-round speed ratios.
+fn ratio_rows(unit: &str, ours_name: &str, ours: &[f64], peers: &[(&str, &[f64])], n: u64) {
+    let rate = |v: &[f64]| mops(v, n);
+    println!("| queue | {unit} | {ours_name} vs this: median (min-max) |");
+    println!("|---|---:|---|");
+    println!("| {ours_name} | {:.1} | - |", rate(ours));
+    for (name, theirs) in peers {
+        if theirs.iter().any(|&t| t >= STALLED) {
+            println!(
+                "| {name} | stalled: a run took over {} s | - |",
+                MPMC_BUDGET.as_secs()
+            );
+            continue;
+        }
+        println!(
+            "| {name} | {:.1} | {} |",
+            rate(theirs),
+            Spread::speedup(ours, theirs).cell()
+        );
     }
 }
 
-fn ping_table() {
+fn spsc_table(rounds: usize) {
     println!(
-        "\n### Ping-pong round trip through two SPSC rings, spinning (median of {RUNS}, runs interleaved)\n"
+        "\n### SPSC, {}M u64, capacity 1024, two pinned threads spinning ({rounds} interleaved rounds; Mmsg/s: median; ratio: lockstep `Spsc`'s speed over the peer's, median of the per-round ratios (worst-best))\n",
+        SPSC_MSGS / 1_000_000
     );
-    println!("| queue | round trip | / floor | / two-line floor |");
-    println!("|---|---|---|---|");
-    let ns = |secs: f64| secs * 1e9 / PING_ROUNDS as f64;
-    let t = interleaved(&mut [
-        &mut ping_floor,
-        &mut ping_floor_two_lines,
-        &mut ping_lockstep,
-        &mut ping_rtrb,
-        &mut ping_heapless,
-    ]);
-    let [floor, floor2, pl, pr, ph] = [0, 1, 2, 3, 4].map(|k| ns(t[k]));
-    for (name, v) in [
-        ("floor: one AtomicU64 bounced (pinned)", floor),
-        ("floor of two queues: two words on two lines", floor2),
-        ("lockstep `Spsc`", pl),
-        ("rtrb", pr),
-        ("heapless spsc", ph),
-    ] {
+    let t = rounds_of(
+        rounds,
+        &mut [
+            &mut spsc_lockstep,
+            &mut spsc_rtrb,
+            &mut spsc_heapless,
+            &mut spsc_array_queue,
+            &mut spsc_lockstep_queue,
+        ],
+    );
+    ratio_rows(
+        "Mmsg/s",
+        "lockstep `Spsc`",
+        &t[0],
+        &[
+            ("rtrb", &t[1]),
+            ("heapless spsc", &t[2]),
+            ("crossbeam ArrayQueue", &t[3]),
+            ("lockstep `Queue` (MPMC)", &t[4]),
+        ],
+        SPSC_MSGS,
+    );
+}
+
+fn ping_table(rounds: usize) {
+    println!(
+        "\n### Ping-pong round trip through two SPSC rings, spinning ({rounds} interleaved rounds, medians)\n"
+    );
+    println!(
+        "| queue | round trip | / floor | / two-line floor | lockstep `Spsc` vs this: median (min-max) |"
+    );
+    println!("|---|---|---|---|---|");
+    let ns = |v: &[f64]| {
+        let mut v = v.to_vec();
+        median(&mut v) * 1e9 / PING_ROUNDS as f64
+    };
+    let t = rounds_of(
+        rounds,
+        &mut [
+            &mut ping_floor,
+            &mut ping_floor_two_lines,
+            &mut ping_lockstep,
+            &mut ping_rtrb,
+            &mut ping_heapless,
+        ],
+    );
+    let (floor, floor2) = (ns(&t[0]), ns(&t[1]));
+    for (k, name) in [
+        "floor: one AtomicU64 bounced (pinned)",
+        "floor of two queues: two words on two lines",
+        "lockstep `Spsc`",
+        "rtrb",
+        "heapless spsc",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let v = ns(&t[k]);
+        let vs = if k >= 3 {
+            Spread::speedup(&t[2], &t[k]).cell()
+        } else {
+            "-".into()
+        };
         println!(
-            "| {name} | {v:.1} ns | {:.2}x | {:.2}x |",
+            "| {name} | {v:.1} ns | {:.2}x | {:.2}x | {vs} |",
             v / floor,
             v / floor2
         );
     }
 }
 
-fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
+fn mpmc_table(rounds: usize) {
     println!(
-        "\n### MPMC, 2 producers + 2 consumers, 2M u64 each producer, unpinned on 2 cores (median of {RUNS}, runs interleaved)\n"
+        "\n### MPMC, 2 producers + 2 consumers, {}M u64 each producer, unpinned on 2 cores, spinning `try_send`/`try_recv` ({rounds} interleaved rounds)\n",
+        MPMC_PER_PRODUCER / 1_000_000
     );
-    println!("| queue | throughput | lockstep `Queue` / peer |");
-    println!("|---|---|---|");
     let n = 2 * MPMC_PER_PRODUCER;
     let lq: Box<Queue<u64, CAP>> = Box::new(Queue::new());
     let aq = ArrayQueue::<u64>::new(CAP);
@@ -576,36 +550,32 @@ fn mpmc_table(mmsg: impl Fn(f64, u64) -> f64) {
     let hq: Box<heapless::mpmc::Queue<u64, CAP>> = Box::new(heapless::mpmc::Queue::new());
     let ec: Box<embassy_sync::channel::Channel<CriticalSectionRawMutex, u64, CAP>> =
         Box::new(embassy_sync::channel::Channel::new());
-    let t = interleaved(&mut [
-        &mut || mpmc(&*lq, |q, v| q.try_send(v).is_ok(), |q| q.try_recv().ok()),
-        &mut || mpmc(&aq, |q, v| q.push(v).is_ok(), |q| q.pop()),
-        &mut || mpmc(&*hq, |q, v| q.enqueue(v).is_ok(), |q| q.dequeue()),
-        &mut || mpmc(&*ec, |q, v| q.try_send(v).is_ok(), |q| q.try_receive().ok()),
-        &mut mpmc_blocking_lockstep,
-        &mut mpmc_blocking_crossbeam,
-    ]);
-    let [m_ls, m_aq, m_hl, m_em, b_ls, b_cb] = [0, 1, 2, 3, 4, 5].map(|k| mmsg(t[k], n));
-    println!("| lockstep `Queue` | {m_ls:.1} Mmsg/s | 1.00x |");
-    for (name, v) in [
-        ("crossbeam ArrayQueue", m_aq),
-        ("heapless mpmc", m_hl),
-        ("embassy-sync Channel", m_em),
-    ] {
-        if v < 0.01 {
-            println!(
-                "| {name} | stalled: a run took over {} s | - |",
-                MPMC_BUDGET.as_secs()
-            );
-        } else {
-            println!("| {name} | {v:.1} Mmsg/s | {:.2}x |", m_ls / v);
-        }
-    }
-    println!("\nBlocking `send`/`recv`, same workload (the last producer closes the channel):\n");
-    println!("| channel | throughput | lockstep hosted `Queue` / peer |");
-    println!("|---|---|---|");
-    println!("| lockstep hosted `Queue` (futex) | {b_ls:.1} Mmsg/s | 1.00x |");
-    println!(
-        "| crossbeam-channel bounded(1024) | {b_cb:.1} Mmsg/s | {:.2}x |",
-        b_ls / b_cb
+    let t = rounds_of(
+        rounds,
+        &mut [
+            &mut || mpmc(&*lq, |q, v| q.try_send(v).is_ok(), |q| q.try_recv().ok()),
+            &mut || mpmc(&aq, |q, v| q.push(v).is_ok(), |q| q.pop()),
+            &mut || mpmc(&*hq, |q, v| q.enqueue(v).is_ok(), |q| q.dequeue()),
+            &mut || mpmc(&*ec, |q, v| q.try_send(v).is_ok(), |q| q.try_receive().ok()),
+        ],
     );
+    ratio_rows(
+        "Mmsg/s",
+        "lockstep `Queue`",
+        &t[0],
+        &[
+            ("crossbeam ArrayQueue", &t[1]),
+            ("heapless mpmc", &t[2]),
+            ("embassy-sync Channel", &t[3]),
+        ],
+        n,
+    );
+    println!(
+        "\nThe blocking `send`/`recv` of the hosted `Queue` against crossbeam-channel and std, in this and more shapes: `--bin blocking channels`."
+    );
+}
+
+/// [`rounds`] over contenders returning a `Duration`.
+fn rounds_of(n: usize, contenders: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Vec<f64>> {
+    rounds(n, contenders)
 }

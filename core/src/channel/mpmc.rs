@@ -93,7 +93,7 @@ pub struct Queue<T, const N: usize, W = Spin> {
 
 // Memory ordering: the ring orders the messages (see `queue::mpmc`). Its claims of `head` and
 // `tail` are SeqCst read-modify-writes, which is the state change of the Dekker pair inside
-// `Signal`: a sender reads the receivers' waiter count after its SeqCst claim, a receiver after
+// `Signal`: a sender reads the receivers' waiter flags after its SeqCst claim, a receiver after
 // its own.
 impl<T, const N: usize, W: Wait> Queue<T, N, W> {
     /// Creates an empty, open queue.
@@ -223,8 +223,11 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
         deadline: Option<&mut W::Deadline>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut value = Some(value);
-        let closed = self.not_full().wait_until(deadline, || {
-            let mut attempt = 0;
+        // Kept across the attempts of this send: while consumers keep slots half-released, each
+        // wait for one backs off longer than the last instead of polling the slot the consumer
+        // is about to write (which slowed that consumer) at the same short interval.
+        let mut attempt = 0;
+        let closed = self.not_full().wait_until_announced(deadline, |announced| {
             loop {
                 // The closure runs only while `value` is `Some`: it returns as soon as it takes
                 // it.
@@ -236,7 +239,9 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
                     }
                     Err(TrySendError::Full(v)) => {
                         value = Some(v);
-                        if !self.ring.popped_unreleased() {
+                        // Before the announcement, `None` only means "back off and try again":
+                        // do not read the consumers' `head` (see `wait_until_announced`).
+                        if !announced || !self.ring.popped_unreleased() {
                             return None;
                         }
                         // A consumer is between its claim and its release of a slot; it may
@@ -350,14 +355,17 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
 
     #[cold]
     fn recv_contended(&self, deadline: Option<&mut W::Deadline>) -> Result<T, RecvTimeoutError> {
+        // Kept across attempts, as in `send_contended`.
+        let mut attempt = 0;
         self.not_empty()
-            .wait_until(deadline, || {
-                let mut attempt = 0;
+            .wait_until_announced(deadline, |announced| {
                 loop {
                     match self.try_recv() {
                         Ok(v) => return Some(Ok(v)),
                         Err(TryRecvError::Closed) => return Some(Err(RecvTimeoutError::Closed)),
-                        Err(TryRecvError::Empty) if self.ring.claimed_unpopped() => {
+                        // Before the announcement, do not read the producers' `tail` (as in
+                        // `send_contended`).
+                        Err(TryRecvError::Empty) if announced && self.ring.claimed_unpopped() => {
                             // A producer is between its claim and its write; it may miss our
                             // announcement (see `Ring::claimed_unpopped`), so wait for it here
                             // rather than sleep.

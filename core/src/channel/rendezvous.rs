@@ -114,7 +114,21 @@ impl<T, W: Wait> Rendezvous<T, W> {
     }
 
     /// Blocks while `state` holds `seen`; `false` only if the deadline passed.
+    ///
+    /// Backs off first (spin, then yield, as `W::backoff_handoff` decides): every message is
+    /// several state changes, each waited for by the other side, and a partner running on
+    /// another core makes its next change within microseconds, so waiting for it without a
+    /// sleep saves a sleep and a wake-all per change.
     fn wait(&self, seen: u32, deadline: Option<&mut W::Deadline>) -> bool {
+        let mut round = 0;
+        while W::backoff_handoff(round) {
+            round += 1;
+            // Relaxed: only decides whether to keep backing off; the caller re-reads the state
+            // with the ordering it needs.
+            if self.state.load(Relaxed) != seen {
+                return true;
+            }
+        }
         if W::NEEDS_WAKE {
             // SeqCst: the waiter's half of the Dekker pair.
             self.waiters.fetch_add(1, SeqCst);

@@ -148,7 +148,7 @@ impl<T, const N: usize> Ring<T, N> {
     ///
     /// A consumer about to sleep asks this after announcing itself as a waiter. The producer's
     /// stamp store is only Release, so it may still sit in a store buffer while the producer
-    /// reads the waiter count and finds none; its claim of `tail`, though, is SeqCst, so a
+    /// reads the waiter flags and finds none set; its claim of `tail`, though, is SeqCst, so a
     /// claim that this check misses comes after the announcement in the total order, and that
     /// producer sees the waiter and wakes it.
     pub(crate) fn claimed_unpopped(&self) -> bool {
@@ -191,7 +191,7 @@ impl<T, const N: usize> Ring<T, N> {
             let stamp = slot.stamp.load(Acquire).wrapping_add(index);
             if stamp == tail {
                 // SeqCst: the claim is in the single total order with the fence of
-                // `claimed_unpopped`, and with the waiter count that the channel reads after it.
+                // `claimed_unpopped`, and with the waiter flags that the channel reads after it.
                 match self
                     .tail
                     .compare_exchange_weak(tail, Self::next(tail), SeqCst, Relaxed)
@@ -247,7 +247,7 @@ impl<T, const N: usize> Ring<T, N> {
             let stamp = slot.stamp.load(Acquire).wrapping_add(index);
             if stamp == head.wrapping_add(1) {
                 // SeqCst: the claim is in the single total order with the fence of
-                // `popped_unreleased`, and with the waiter count that the channel reads after it.
+                // `popped_unreleased`, and with the waiter flags that the channel reads after it.
                 match self
                     .head
                     .pos

@@ -1,0 +1,33 @@
+//! The blocking channel tables of `--bin blocking`, with lockstep's channels as the `lockstep`
+//! facade builds them (lockstep-core with its `sim` feature: the simulator's instrumented atomics,
+//! which outside a simulation check that no simulation is running and then do the plain operation).
+//!
+//! Run: `cd bench && cargo run --release -p lockstep-bench-facade [channels|ping]`;
+//! `LOCKSTEP_BENCH_ROUNDS` (default 10) and `LOCKSTEP_BENCH_ONLY` as for `--bin blocking`.
+
+fn main() {
+    // The tables use `lockstep_hosted`'s paths; in this package they are the facade's types.
+    let _same: fn(lockstep::Queue<u64, 4>) -> lockstep_hosted::Queue<u64, 4> = |q| q;
+    let only = std::env::args().nth(1);
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
+    let rounds: usize = std::env::var("LOCKSTEP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10)
+        .max(1);
+    lockstep_bench::print_machine("start");
+    if run("channels") {
+        println!(
+            "\n### Through the `lockstep` facade: blocking channels, blocking `send`/`recv`, threads unpinned ({rounds} interleaved rounds; M/s: median of the rounds; ratio: lockstep's speed over the peer's, median of the per-round ratios (worst-best))\n"
+        );
+        lockstep_bench::channels::channel_table(rounds);
+    }
+    if run("ping") {
+        println!(
+            "\n### Through the `lockstep` facade: blocking ping-pong through two channels of capacity 1 (M round trips/s; {rounds} interleaved rounds)\n"
+        );
+        lockstep_bench::channels::ping_pong_table(rounds);
+    }
+    println!();
+    lockstep_bench::print_machine("end");
+}

@@ -1,0 +1,551 @@
+//! Blocking channel workloads, shared by `--bin blocking` and the facade bench (`facade/`), so
+//! that both measure the same code: lockstep's hosted (futex) channels against crossbeam-channel
+//! and std's `sync_channel`, every thread unpinned on the machine's cores, every `send` and `recv`
+//! the blocking form.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use lockstep_core::channel::BroadcastError;
+
+/// Capacity of every bounded channel here.
+pub const CAP: usize = 1024;
+
+/// A message: `u64`, or 64 bytes (one cache line) carrying a `u64`.
+pub trait Msg: Copy + Send + Sync + 'static {
+    /// What the bench tables call it.
+    const NAME: &'static str;
+    /// The message carrying `i`.
+    fn make(i: u64) -> Self;
+    /// The number it carries.
+    fn value(&self) -> u64;
+}
+
+impl Msg for u64 {
+    const NAME: &'static str = "u64";
+    #[inline]
+    fn make(i: u64) -> Self {
+        i
+    }
+    #[inline]
+    fn value(&self) -> u64 {
+        *self
+    }
+}
+
+/// A 64-byte message.
+#[derive(Clone, Copy)]
+pub struct Line(pub [u64; 8]);
+
+impl Msg for Line {
+    const NAME: &'static str = "64 B";
+    #[inline]
+    fn make(i: u64) -> Self {
+        Line([i; 8])
+    }
+    #[inline]
+    fn value(&self) -> u64 {
+        self.0[7]
+    }
+}
+
+/// A producers/consumers shape: `producers` threads send `total / producers` messages each,
+/// `consumers` threads receive until the channel is closed (or disconnected) and drained.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub producers: usize,
+    pub consumers: usize,
+    /// Messages in all (rounded down to a multiple of `producers`).
+    pub total: u64,
+}
+
+impl Shape {
+    fn per_producer(&self) -> u64 {
+        self.total / self.producers as u64
+    }
+
+    fn expected(&self) -> u64 {
+        self.per_producer() * self.producers as u64
+    }
+
+    /// `"2P+2C"`.
+    pub fn label(&self) -> String {
+        format!("{}P+{}C", self.producers, self.consumers)
+    }
+}
+
+/// Runs the producers and the consumers on scoped threads; checks that every message arrived once
+/// (by count and by sum) and returns the wall time.
+fn run_shape(
+    shape: Shape,
+    producer: impl Fn(u64) + Sync,
+    consumer: impl Fn() -> (u64, u64) + Sync,
+) -> Duration {
+    let t = Instant::now();
+    let (n, sum) = std::thread::scope(|s| {
+        for _ in 0..shape.producers {
+            s.spawn(|| producer(shape.per_producer()));
+        }
+        let hs: Vec<_> = (0..shape.consumers).map(|_| s.spawn(&consumer)).collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .fold((0, 0u64), |(n, s), (m, t)| (n + m, s.wrapping_add(t)))
+    });
+    let elapsed = t.elapsed();
+    let per = shape.per_producer();
+    assert_eq!(
+        n,
+        shape.expected(),
+        "{} lost or duplicated messages",
+        shape.label()
+    );
+    assert_eq!(
+        sum,
+        (per * (per.saturating_sub(1)) / 2).wrapping_mul(shape.producers as u64)
+    );
+    elapsed
+}
+
+/// lockstep's hosted `Queue<T, CAP>`: the last producer to finish closes it.
+pub fn queue_lockstep<T: Msg>(shape: Shape) -> Duration {
+    let q: Box<lockstep_hosted::Queue<T, CAP>> = Box::default();
+    let producing = AtomicUsize::new(shape.producers);
+    run_shape(
+        shape,
+        |n| {
+            for i in 0..n {
+                q.send(T::make(i)).unwrap();
+            }
+            // AcqRel: the last producer's close comes after every producer's sends.
+            if producing.fetch_sub(1, Ordering::AcqRel) == 1 {
+                q.close();
+            }
+        },
+        || {
+            let (mut n, mut sum) = (0, 0u64);
+            while let Ok(v) = q.recv() {
+                n += 1;
+                sum = sum.wrapping_add(v.value());
+            }
+            (n, sum)
+        },
+    )
+}
+
+/// crossbeam-channel `bounded(cap)`: disconnected when every producer has dropped its `Sender`.
+pub fn queue_crossbeam<T: Msg>(shape: Shape, cap: usize) -> Duration {
+    let (tx, rx) = crossbeam_channel::bounded::<T>(cap);
+    let txs = std::sync::Mutex::new(vec![tx; shape.producers]);
+    run_shape(
+        shape,
+        |n| {
+            let tx = txs.lock().unwrap().pop().unwrap();
+            for i in 0..n {
+                tx.send(T::make(i)).unwrap();
+            }
+        },
+        || {
+            let rx = rx.clone();
+            let (mut n, mut sum) = (0, 0u64);
+            while let Ok(v) = rx.recv() {
+                n += 1;
+                sum = sum.wrapping_add(v.value());
+            }
+            (n, sum)
+        },
+    )
+}
+
+/// std's `sync_channel(cap)`. Its receiver is single-consumer, so only shapes with one consumer.
+pub fn queue_std<T: Msg>(shape: Shape, cap: usize) -> Duration {
+    assert_eq!(shape.consumers, 1, "std's Receiver has one consumer");
+    let (tx, rx) = std::sync::mpsc::sync_channel::<T>(cap);
+    let txs = std::sync::Mutex::new(vec![tx; shape.producers]);
+    let rx = std::sync::Mutex::new(Some(rx));
+    run_shape(
+        shape,
+        |n| {
+            let tx = txs.lock().unwrap().pop().unwrap();
+            for i in 0..n {
+                tx.send(T::make(i)).unwrap();
+            }
+        },
+        || {
+            let rx = rx.lock().unwrap().take().unwrap();
+            let (mut n, mut sum) = (0, 0u64);
+            while let Ok(v) = rx.recv() {
+                n += 1;
+                sum = sum.wrapping_add(v.value());
+            }
+            (n, sum)
+        },
+    )
+}
+
+/// lockstep's hosted `Spsc<T, CAP>` (one producer, one consumer; the producer closes it).
+pub fn spsc_lockstep<T: Msg>(total: u64) -> Duration {
+    let mut ring: Box<lockstep_hosted::Spsc<T, CAP>> = Box::default();
+    let (tx, rx) = ring.split();
+    let (tx, rx) = (
+        std::sync::Mutex::new(Some(tx)),
+        std::sync::Mutex::new(Some(rx)),
+    );
+    run_shape(
+        Shape {
+            producers: 1,
+            consumers: 1,
+            total,
+        },
+        |n| {
+            let mut tx = tx.lock().unwrap().take().unwrap();
+            for i in 0..n {
+                tx.send(T::make(i)).unwrap();
+            }
+            tx.close();
+        },
+        || {
+            let mut rx = rx.lock().unwrap().take().unwrap();
+            let (mut n, mut sum) = (0, 0u64);
+            while let Ok(v) = rx.recv() {
+                n += 1;
+                sum = sum.wrapping_add(v.value());
+            }
+            (n, sum)
+        },
+    )
+}
+
+/// lockstep's hosted `Rendezvous<T>` (zero capacity): the last producer closes it.
+pub fn rendezvous_lockstep<T: Msg>(shape: Shape) -> Duration {
+    let r: lockstep_hosted::Rendezvous<T> = lockstep_hosted::Rendezvous::new();
+    let producing = AtomicUsize::new(shape.producers);
+    run_shape(
+        shape,
+        |n| {
+            for i in 0..n {
+                r.send(T::make(i)).unwrap();
+            }
+            // AcqRel: as in `queue_lockstep`.
+            if producing.fetch_sub(1, Ordering::AcqRel) == 1 {
+                r.close();
+            }
+        },
+        || {
+            let (mut n, mut sum) = (0, 0u64);
+            while let Ok(v) = r.recv() {
+                n += 1;
+                sum = sum.wrapping_add(v.value());
+            }
+            (n, sum)
+        },
+    )
+}
+
+/// lockstep's hosted `Broadcast<T, CAP>`, one sender and `receivers` subscribers: the sender
+/// sends `total` messages and closes; each receiver counts what it got plus what it was told it
+/// missed (the channel never makes the sender wait), which must add up to `total`.
+pub fn broadcast_lockstep<T: Msg>(receivers: usize, total: u64) -> Duration {
+    let b: Box<lockstep_hosted::Broadcast<T, CAP>> = Box::default();
+    let rxs: Vec<_> = (0..receivers).map(|_| b.subscribe()).collect();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let hs: Vec<_> = rxs
+            .into_iter()
+            .map(|mut rx| {
+                s.spawn(move || {
+                    let mut seen = 0u64;
+                    loop {
+                        match rx.recv() {
+                            Ok(_) => seen += 1,
+                            Err(BroadcastError::Lagged(k)) => seen += k,
+                            Err(_) => return seen,
+                        }
+                    }
+                })
+            })
+            .collect();
+        for i in 0..total {
+            b.send(T::make(i));
+        }
+        b.close();
+        for h in hs {
+            assert_eq!(h.join().unwrap(), total);
+        }
+    });
+    t.elapsed()
+}
+
+/// The crossbeam-channel peer of a broadcast: one `bounded(CAP)` channel per receiver, the sender
+/// sending a copy to each (so, unlike `Broadcast`, a slow receiver holds the sender up).
+pub fn broadcast_crossbeam<T: Msg>(receivers: usize, total: u64) -> Duration {
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..receivers)
+        .map(|_| crossbeam_channel::bounded::<T>(CAP))
+        .unzip();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let hs: Vec<_> = rxs
+            .into_iter()
+            .map(|rx| s.spawn(move || rx.iter().count() as u64))
+            .collect();
+        for i in 0..total {
+            for tx in &txs {
+                tx.send(T::make(i)).unwrap();
+            }
+        }
+        drop(txs);
+        for h in hs {
+            assert_eq!(h.join().unwrap(), total);
+        }
+    });
+    t.elapsed()
+}
+
+/// Round trips per second of a blocking ping-pong through two lockstep hosted `Queue<u64, 1>`.
+pub fn ping_pong_lockstep(rounds: u64) -> Duration {
+    let (a, b): (
+        lockstep_hosted::Queue<u64, 1>,
+        lockstep_hosted::Queue<u64, 1>,
+    ) = Default::default();
+    ping_pong(
+        rounds,
+        |v| a.send(v).unwrap(),
+        || a.recv().unwrap(),
+        |v| b.send(v).unwrap(),
+        || b.recv().unwrap(),
+    )
+}
+
+/// The same through two crossbeam-channel `bounded(1)`.
+pub fn ping_pong_crossbeam(rounds: u64) -> Duration {
+    let a = crossbeam_channel::bounded::<u64>(1);
+    let b = crossbeam_channel::bounded::<u64>(1);
+    ping_pong(
+        rounds,
+        |v| a.0.send(v).unwrap(),
+        || a.1.recv().unwrap(),
+        |v| b.0.send(v).unwrap(),
+        || b.1.recv().unwrap(),
+    )
+}
+
+/// The same through two std `sync_channel(1)`.
+pub fn ping_pong_std(rounds: u64) -> Duration {
+    let (atx, arx) = std::sync::mpsc::sync_channel::<u64>(1);
+    let (btx, brx) = std::sync::mpsc::sync_channel::<u64>(1);
+    let (arx, brx) = (std::sync::Mutex::new(arx), std::sync::Mutex::new(brx));
+    ping_pong(
+        rounds,
+        |v| atx.send(v).unwrap(),
+        || arx.lock().unwrap().recv().unwrap(),
+        |v| btx.send(v).unwrap(),
+        || brx.lock().unwrap().recv().unwrap(),
+    )
+}
+
+/// One thread sends `i` on `ping` and waits for it on `pong`; the other echoes.
+fn ping_pong(
+    rounds: u64,
+    send_ping: impl Fn(u64) + Sync,
+    recv_ping: impl Fn() -> u64 + Sync,
+    send_pong: impl Fn(u64) + Sync,
+    recv_pong: impl Fn() -> u64 + Sync,
+) -> Duration {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..rounds {
+                send_pong(recv_ping());
+            }
+        });
+        for i in 0..rounds {
+            send_ping(i);
+            assert_eq!(recv_pong(), i);
+        }
+    });
+    t.elapsed()
+}
+
+/// One timed run of a contender.
+type Run<'a> = Box<dyn FnMut() -> Duration + 'a>;
+
+/// One row of a table: a name, the lockstep contender and its peers (name, run), all timed
+/// over the same interleaved rounds, for `n` messages (or round trips) a run.
+struct Row<'a> {
+    channel: String,
+    shape: String,
+    n: u64,
+    ours: Run<'a>,
+    peers: Vec<(&'static str, Run<'a>)>,
+}
+
+fn print_rows(rounds: usize, rows: Vec<Row<'_>>) {
+    println!(
+        "| channel | shape | lockstep M/s | peer | peer M/s | lockstep vs peer: median (min-max) |"
+    );
+    println!("|---|---|---:|---|---:|---|");
+    // `LOCKSTEP_BENCH_ONLY=2P+2C`: only the rows whose channel or shape contains it.
+    let only = std::env::var("LOCKSTEP_BENCH_ONLY").ok();
+    for mut row in rows {
+        if let Some(o) = &only
+            && !row.channel.contains(o.as_str())
+            && !row.shape.contains(o.as_str())
+        {
+            continue;
+        }
+        let mut contenders: Vec<&mut dyn FnMut() -> Duration> = vec![&mut *row.ours];
+        for (_, p) in row.peers.iter_mut() {
+            contenders.push(&mut **p);
+        }
+        let samples = crate::rounds(rounds, &mut contenders);
+        let ours = crate::mops(&samples[0], row.n);
+        for (k, (name, _)) in row.peers.iter().enumerate() {
+            let spread = crate::Spread::speedup(&samples[0], &samples[k + 1]);
+            println!(
+                "| {} | {} | {ours:.2} | {name} | {:.2} | {} |",
+                row.channel,
+                row.shape,
+                crate::mops(&samples[k + 1], row.n),
+                spread.cell()
+            );
+        }
+    }
+}
+
+/// Prints the blocking channel table: every row from `rounds` interleaved rounds.
+pub fn channel_table(rounds: usize) {
+    const QUEUE_MSGS: u64 = 1_000_000;
+    const RENDEZVOUS_MSGS: u64 = 50_000;
+    const BROADCAST_MSGS: u64 = 500_000;
+    let shape = |producers, consumers, total| Shape {
+        producers,
+        consumers,
+        total,
+    };
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    for (p, c) in [(2, 2), (1, 4), (4, 1), (4, 4)] {
+        let s = shape(p, c, QUEUE_MSGS);
+        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
+            "crossbeam-channel bounded(1024)",
+            Box::new(move || queue_crossbeam::<u64>(s, CAP)),
+        )];
+        if c == 1 {
+            peers.push((
+                "std sync_channel(1024)",
+                Box::new(move || queue_std::<u64>(s, CAP)),
+            ));
+        }
+        rows.push(Row {
+            channel: "`Queue<u64, 1024>`".into(),
+            shape: s.label(),
+            n: s.expected(),
+            ours: Box::new(move || queue_lockstep::<u64>(s)),
+            peers,
+        });
+    }
+    for (p, c) in [(2, 2), (4, 1)] {
+        let s = shape(p, c, QUEUE_MSGS);
+        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
+            "crossbeam-channel bounded(1024)",
+            Box::new(move || queue_crossbeam::<Line>(s, CAP)),
+        )];
+        if c == 1 {
+            peers.push((
+                "std sync_channel(1024)",
+                Box::new(move || queue_std::<Line>(s, CAP)),
+            ));
+        }
+        rows.push(Row {
+            channel: "`Queue<[u64; 8], 1024>`".into(),
+            shape: s.label(),
+            n: s.expected(),
+            ours: Box::new(move || queue_lockstep::<Line>(s)),
+            peers,
+        });
+    }
+    for (name, msg) in [("`Spsc<u64, 1024>`", 0), ("`Spsc<[u64; 8], 1024>`", 1)] {
+        let s = shape(1, 1, QUEUE_MSGS);
+        let (ours, cb, sd): (Run<'_>, Run<'_>, Run<'_>) = if msg == 0 {
+            (
+                Box::new(move || spsc_lockstep::<u64>(s.total)),
+                Box::new(move || queue_crossbeam::<u64>(s, CAP)),
+                Box::new(move || queue_std::<u64>(s, CAP)),
+            )
+        } else {
+            (
+                Box::new(move || spsc_lockstep::<Line>(s.total)),
+                Box::new(move || queue_crossbeam::<Line>(s, CAP)),
+                Box::new(move || queue_std::<Line>(s, CAP)),
+            )
+        };
+        rows.push(Row {
+            channel: name.into(),
+            shape: s.label(),
+            n: s.expected(),
+            ours,
+            peers: vec![
+                ("crossbeam-channel bounded(1024)", cb),
+                ("std sync_channel(1024)", sd),
+            ],
+        });
+    }
+    for (p, c) in [(1, 1), (2, 2), (4, 1)] {
+        let s = shape(p, c, RENDEZVOUS_MSGS);
+        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
+            "crossbeam-channel bounded(0)",
+            Box::new(move || queue_crossbeam::<u64>(s, 0)),
+        )];
+        if c == 1 {
+            peers.push((
+                "std sync_channel(0)",
+                Box::new(move || queue_std::<u64>(s, 0)),
+            ));
+        }
+        rows.push(Row {
+            channel: "`Rendezvous<u64>`".into(),
+            shape: s.label(),
+            n: s.expected(),
+            ours: Box::new(move || rendezvous_lockstep::<u64>(s)),
+            peers,
+        });
+    }
+    for receivers in [1, 4] {
+        rows.push(Row {
+            channel: "`Broadcast<u64, 1024>`".into(),
+            shape: format!("1P+{receivers}C"),
+            n: BROADCAST_MSGS,
+            ours: Box::new(move || broadcast_lockstep::<u64>(receivers, BROADCAST_MSGS)),
+            peers: vec![(
+                "crossbeam-channel bounded(1024), one per receiver",
+                Box::new(move || broadcast_crossbeam::<u64>(receivers, BROADCAST_MSGS)),
+            )],
+        });
+    }
+    print_rows(rounds, rows);
+}
+
+/// Prints the blocking ping-pong table (two capacity-1 channels), from `rounds` rounds.
+pub fn ping_pong_table(rounds: usize) {
+    const ROUNDS: u64 = 100_000;
+    print_rows(
+        rounds,
+        vec![Row {
+            channel: "`Queue<u64, 1>` x2".into(),
+            shape: "ping-pong".into(),
+            n: ROUNDS,
+            ours: Box::new(|| ping_pong_lockstep(ROUNDS)),
+            peers: vec![
+                (
+                    "crossbeam-channel bounded(1) x2",
+                    Box::new(|| ping_pong_crossbeam(ROUNDS)),
+                ),
+                (
+                    "std sync_channel(1) x2 (a tenth of the round trips)",
+                    Box::new(|| {
+                        // std is about ten times slower here: time a tenth and scale.
+                        ping_pong_std(ROUNDS / 10) * 10
+                    }),
+                ),
+            ],
+        }],
+    );
+}
