@@ -22,10 +22,17 @@
 //! joins its queue; a wake changes the queue only if somebody waits), the modelled mutex
 //! (acquisitions conflict with each other and with failed `try_lock`s; an unlock orders the
 //! next acquisition without conflicting with it), spawn and join (they order, never conflict).
-//! A thread resumed from a spin hint by another thread's write is never run: the spin iteration
-//! changed nothing, and the order in which the spinner reads after that write is explored as a
-//! race of its read. An execution in which only such threads could go on ends there and is
-//! counted as abandoned; it stays rare in programs that spin briefly.
+//! With explored timeouts a timed wait's resumption touches the futex queue: it races with the
+//! wake that ended it, so the search also runs it as a timeout before that wake (as for a lock,
+//! the wake is the other side of the race, not an order). A thread resumed from a spin hint by
+//! another thread's write is never run: the spin iteration changed nothing, and the order in
+//! which the spinner reads after that write is explored as a race of its read. An execution in
+//! which only such threads could go on ends there and is counted as abandoned.
+//!
+//! One departure from the papers' insertion: a leaf of a wake-up tree reached with steps of the
+//! inserted sequence left is extended by them (see [`insert`]). The litmus tests of GenMC's
+//! suite (`sim/tests/litmus.rs`) and a brute-force model (`sim/tests/dpor_model.rs`) check the
+//! counts: every execution once, none missed.
 
 use super::{Footprint, Scheduler};
 use crate::rt::clock::VectorClock;
