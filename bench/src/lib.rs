@@ -62,6 +62,16 @@ pub fn print_regime(when: &str) {
     println!("cache-line round trip ({when}): {ns:.0} ns -> {regime}");
 }
 
+/// How many interleaved rounds a table runs: `LOCKSTEP_BENCH_ROUNDS`, 10 when unset or not a
+/// positive number.
+pub fn bench_rounds() -> usize {
+    std::env::var("LOCKSTEP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10)
+        .max(1)
+}
+
 /// Runs every contender once per round for `rounds` rounds, the contenders alternating inside
 /// each round (and the order rotating from round to round), so that a change of the machine's
 /// regime or load hits them all alike. Returns `samples[contender][round]`, in seconds.

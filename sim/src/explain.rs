@@ -372,7 +372,6 @@ impl<'a> Explanation<'a> {
             Op::Spin => "spin".to_owned(),
             Op::Spawn { child } => format!("spawn t{child}"),
             Op::Join { child } => format!("join t{child}"),
-            Op::JoinWait { child } => format!("join t{child}: blocks"),
             Op::Finish => "finish".to_owned(),
             Op::Panic => "PANIC".to_owned(),
             Op::Wait { expected, actual } if expected == actual => {

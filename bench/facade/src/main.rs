@@ -1,6 +1,6 @@
 //! The blocking channel tables of `--bin blocking`, with lockstep's channels as the `lockstep`
-//! facade builds them (lockstep-core with its `sim` feature: the simulator's instrumented atomics,
-//! which outside a simulation check that no simulation is running and then do the plain operation).
+//! facade builds them (lockstep-core and lockstep-hosted with plain atomics, as an application
+//! that depends on the facade gets them).
 //!
 //! Run: `cd bench && cargo run --release -p lockstep-bench-facade [channels|ping]`;
 //! `LOCKSTEP_BENCH_ROUNDS` (default 10) and `LOCKSTEP_BENCH_ONLY` as for `--bin blocking`.
@@ -10,11 +10,7 @@ fn main() {
     let _same: fn(lockstep::Queue<u64, 4>) -> lockstep_hosted::Queue<u64, 4> = |q| q;
     let only = std::env::args().nth(1);
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    let rounds: usize = std::env::var("LOCKSTEP_BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10)
-        .max(1);
+    let rounds = lockstep_bench::bench_rounds();
     lockstep_bench::print_machine("start");
     if run("channels") {
         println!(

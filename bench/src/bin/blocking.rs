@@ -45,11 +45,7 @@ fn measure(
 fn main() {
     let only = std::env::args().nth(1);
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    let rounds: usize = std::env::var("LOCKSTEP_BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10)
-        .max(1);
+    let rounds = lockstep_bench::bench_rounds();
     lockstep_bench::print_machine("start");
     if run("channels") {
         println!(

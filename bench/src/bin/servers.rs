@@ -60,10 +60,7 @@ fn serve_child() {
         idle_timeout: Duration::from_secs(3600),
         ..ServerConfig::default()
     };
-    let server = framed_echo_server(
-        tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap(),
-        config,
-    );
+    let server = framed_echo_server(tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap(), config);
     println!("{}", server.local_addr().unwrap());
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);

@@ -375,9 +375,9 @@ fn choose(exec: &Exec) -> Option<usize> {
         return Some(took(exec, c, s, t, prev_could_run));
     }
     c.runnable.clear();
-    // Threads resumed from a spin hint by another thread's write (not because nothing else
-    // could run).
-    let mut spin_resumed = 0u64;
+    // Whether the spinners in the list look again because nothing else can run, rather than
+    // because another thread wrote what they looked at.
+    let mut fallback = false;
     for (i, t) in s.threads.iter().enumerate() {
         match t.status {
             Status::Runnable if can_step(s, i) => c.runnable.push(i),
@@ -386,9 +386,6 @@ fn choose(exec: &Exec) -> Option<usize> {
             Status::Spinning { writes, .. }
                 if t.watch.iter().any(|&o| s.objects[o].written > writes) =>
             {
-                if i < 64 {
-                    spin_resumed |= 1 << i;
-                }
                 c.runnable.push(i)
             }
             _ => {}
@@ -414,6 +411,7 @@ fn choose(exec: &Exec) -> Option<usize> {
                 _ => None,
             })
             .min();
+        fallback = oldest.is_some();
         for (i, t) in s.threads.iter_mut().enumerate() {
             if let Status::Spinning { since, .. } = t.status
                 && Some(since) == oldest
@@ -465,7 +463,7 @@ fn choose(exec: &Exec) -> Option<usize> {
             .filter(|&i| exact && i < n)
             .chain(all)
         {
-            let resumed = i < 64 && spin_resumed & (1 << i) != 0;
+            let resumed = !fallback && matches!(s.threads[i].status, Status::Spinning { .. });
             (c.next[i], c.causes[i]) = footprint(s, i, exact, resumed);
         }
     }

@@ -93,11 +93,6 @@ pub enum Op {
         /// The joined thread.
         child: usize,
     },
-    /// The thread must wait for thread `child` to finish (it blocks).
-    JoinWait {
-        /// The thread waited for.
-        child: usize,
-    },
     /// The thread's closure returned.
     Finish,
     /// The thread panicked.

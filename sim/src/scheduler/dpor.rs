@@ -107,6 +107,8 @@ pub(crate) struct Dpor {
     free: Vec<Node>,
     /// Scratch: the sequence a race inserts.
     seq: Vec<(usize, Footprint)>,
+    /// Scratch: a lock's or a timed wait's clock before its cause.
+    before_cause: VectorClock,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -154,8 +156,11 @@ impl Dpor {
         }
         // A lock's unlock, or a timed wait's wake, is the other side of a conflict the step
         // races with, not an order: races are sought without it.
-        let before_cause =
-            matches!(fp, Footprint::Lock { .. } | Footprint::Resume { .. }).then(|| clock.clone());
+        let mut before_cause = std::mem::take(&mut self.before_cause);
+        let cause_races = matches!(fp, Footprint::Lock { .. } | Footprint::Resume { .. });
+        if cause_races {
+            before_cause.assign(&clock);
+        }
         match cause {
             NO_CAUSE => {}
             ALL => {
@@ -175,7 +180,7 @@ impl Dpor {
         if detect && !cands.is_empty() {
             // A race with `c`: nothing but the conflict orders them (for a lock, the unlock that
             // let it go is part of the conflict, not another order).
-            let base = before_cause.as_ref().unwrap_or(&clock);
+            let base = if cause_races { &before_cause } else { &clock };
             for (x, &c) in cands.iter().enumerate() {
                 let ct = self.steps[c as usize].thread;
                 let ci = self.steps[c as usize].clock.get(ct);
@@ -196,6 +201,7 @@ impl Dpor {
         }
         clock.tick(t);
         self.cands = cands;
+        self.before_cause = before_cause;
         let step = &mut self.steps[j];
         step.thread = t;
         step.fp = fp;
