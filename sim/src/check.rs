@@ -33,6 +33,70 @@ pub enum Strategy {
     Replay(Schedule),
 }
 
+/// The memory model atomics follow inside a check.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::{Config, MemoryModel};
+///
+/// let c = Config::dfs(None).memory_model(MemoryModel::Rc11);
+/// assert_eq!(c.memory_model, MemoryModel::Rc11);
+/// assert_eq!(Config::random(1, 1).weak_memory(true).memory_model, MemoryModel::X86Tso);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MemoryModel {
+    /// Every operation takes effect at once, in one global order (the default): the
+    /// interleavings of the threads' steps are the only nondeterminism.
+    #[default]
+    SequentiallyConsistent,
+    /// x86-TSO: a store other than SeqCst waits in its thread's store buffer until it is
+    /// flushed; a thread reads its own buffered stores first; read-modify-writes, SeqCst stores
+    /// and SeqCst fences drain the buffer.
+    X86Tso,
+    /// RC11 (Lahav, Vafeiadis, Kang, Hur, Dreyer, PLDI 2017), the model of C++20 and Rust
+    /// atomics: a load may read any store that coherence and happens-before allow, not only the
+    /// latest one; release/acquire synchronization, release sequences, fences and SeqCst as RC11
+    /// defines them; no load buffering (po ∪ rf is acyclic).
+    Rc11,
+}
+
+impl MemoryModel {
+    /// The name the command line and schedule strings use: `sc`, `x86-tso`, `rc11`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryModel::SequentiallyConsistent => "sc",
+            MemoryModel::X86Tso => "x86-tso",
+            MemoryModel::Rc11 => "rc11",
+        }
+    }
+}
+
+impl fmt::Display for MemoryModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for MemoryModel {
+    type Err = String;
+
+    /// Parses `sc` (or `seq-cst`), `x86-tso` (or `tso`), `rc11`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "sc" | "seq-cst" | "seqcst" | "sequentially-consistent" => {
+                Ok(MemoryModel::SequentiallyConsistent)
+            }
+            "x86-tso" | "tso" | "x86tso" => Ok(MemoryModel::X86Tso),
+            "rc11" => Ok(MemoryModel::Rc11),
+            _ => Err(format!(
+                "unknown memory model {s:?}: expected sc, x86-tso or rc11"
+            )),
+        }
+    }
+}
+
 /// How to run a check: the strategy, its seed and budget, limits, shrinking and progress.
 ///
 /// # Examples
@@ -64,9 +128,8 @@ pub struct Config {
     pub progress: Option<ProgressFn>,
     /// How often `progress` is called, in executions.
     pub progress_every: usize,
-    /// Whether stores go through per-thread store buffers (see
-    /// [`weak_memory`](Self::weak_memory)).
-    pub weak_memory: bool,
+    /// The memory model atomics follow (see [`memory_model`](Self::memory_model)).
+    pub memory_model: MemoryModel,
     /// Whether a timed wait may time out at any step (see
     /// [`explore_timeouts`](Self::explore_timeouts)).
     pub timeouts: bool,
@@ -80,7 +143,7 @@ impl fmt::Debug for Config {
             .field("iterations", &self.iterations)
             .field("max_steps", &self.max_steps)
             .field("shrink", &self.shrink)
-            .field("weak_memory", &self.weak_memory)
+            .field("memory_model", &self.memory_model)
             .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
@@ -98,7 +161,7 @@ impl Config {
             stack_size: 256 * 1024,
             progress: None,
             progress_every: 10_000,
-            weak_memory: false,
+            memory_model: MemoryModel::SequentiallyConsistent,
             timeouts: false,
         }
     }
@@ -231,7 +294,28 @@ impl Config {
     /// assert!(try_check(Config::random(1, 1000).weak_memory(true), sb).is_err());
     /// ```
     pub fn weak_memory(mut self, on: bool) -> Self {
-        self.weak_memory = on;
+        self.memory_model = if on {
+            MemoryModel::X86Tso
+        } else {
+            MemoryModel::SequentiallyConsistent
+        };
+        self
+    }
+
+    /// The memory model the atomics follow (see [`MemoryModel`]); the default is sequential
+    /// consistency. [`weak_memory(true)`](Self::weak_memory) is a shorthand for
+    /// [`MemoryModel::X86Tso`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_sim::{Config, MemoryModel};
+    ///
+    /// let c = Config::pct(1, 3, 100).memory_model(MemoryModel::X86Tso);
+    /// assert_eq!(c.memory_model, MemoryModel::X86Tso);
+    /// ```
+    pub fn memory_model(mut self, model: MemoryModel) -> Self {
+        self.memory_model = model;
         self
     }
 
@@ -497,17 +581,21 @@ fn run(
     origin: &'static Location<'static>,
 ) -> Result<Stats, Box<Failure>> {
     let mut runner = Runner::new(config.stack_size, config.max_steps);
+    assert!(
+        config.memory_model != MemoryModel::Rc11,
+        "lockstep-sim: the RC11 memory model is not available in this version"
+    );
     let weak = match &config.strategy {
-        Strategy::Replay(s) => config.weak_memory || s.is_weak_memory(),
+        Strategy::Replay(s) => config.memory_model == MemoryModel::X86Tso || s.is_weak_memory(),
         Strategy::Dfs { .. } => {
             assert!(
-                !config.weak_memory,
+                config.memory_model != MemoryModel::X86Tso,
                 "lockstep-sim: DFS explores sequentially consistent executions only; use the \
                  random or PCT scheduler with weak memory"
             );
             false
         }
-        _ => config.weak_memory,
+        _ => config.memory_model == MemoryModel::X86Tso,
     };
     runner.weak = weak;
     let timeouts = match &config.strategy {

@@ -90,7 +90,7 @@ mod scheduler;
 #[cfg(feature = "proptest")]
 pub mod proptest;
 
-pub use check::{Config, ProgressFn, Stats, Strategy, check, try_check};
+pub use check::{Config, MemoryModel, ProgressFn, Stats, Strategy, check, try_check};
 pub use explain::{Explanation, Failure, FailureKind, RaceAccess};
 pub use rt::in_simulation;
 pub use rt::trace::{Event, Op, Trace};
