@@ -443,6 +443,10 @@ pub struct Stats {
     /// runs (abandoned ones included), from the shape of the part explored so far; exact once
     /// it is complete.
     pub estimate: Option<usize>,
+    /// Under RC11: executions that ended with a thread blocked in a spin loop (a spin-loop hint
+    /// after loads that did not end the loop); the execution where the loop's loads read what
+    /// ends it is explored instead. Not counted in `schedules`.
+    pub blocked: usize,
 }
 
 /// Runs `f` under `config`; panics with the explained, shrunk failure if one is found.
@@ -581,10 +585,13 @@ fn run(
     origin: &'static Location<'static>,
 ) -> Result<Stats, Box<Failure>> {
     let mut runner = Runner::new(config.stack_size, config.max_steps);
-    assert!(
-        config.memory_model != MemoryModel::Rc11,
-        "lockstep-sim: the RC11 memory model is not available in this version"
-    );
+    let rc11 = match &config.strategy {
+        Strategy::Replay(s) => s.rc11_choices().is_some(),
+        _ => config.memory_model == MemoryModel::Rc11,
+    };
+    if rc11 {
+        return run_rc11(config, f, origin, runner);
+    }
     let weak = match &config.strategy {
         Strategy::Replay(s) => config.memory_model == MemoryModel::X86Tso || s.is_weak_memory(),
         Strategy::Dfs { .. } => {
@@ -673,6 +680,124 @@ fn run(
         stats.complete = exhausted;
         if exhausted {
             stats.estimate = Some(stats.schedules + stats.abandoned);
+        }
+    }
+    Ok(stats)
+}
+
+/// [`run`] under RC11: the exhaustive search over execution graphs, or sampling, or a replay.
+fn run_rc11(
+    config: Config,
+    f: &dyn Fn(),
+    origin: &'static Location<'static>,
+    mut runner: Runner,
+) -> Result<Stats, Box<Failure>> {
+    use crate::rt::rc11::{Mode, Rc11};
+    let (mode, mut sched, seed) = match &config.strategy {
+        Strategy::Dfs {
+            preemption_bound: None,
+        } => (Mode::Explore, Any::Random(Random::new(0)), None),
+        Strategy::Dfs {
+            preemption_bound: Some(_),
+        } => panic!(
+            "lockstep-sim: under RC11 the exhaustive search is Config::dfs(None); a preemption \
+             bound does not bound the choices of what each load reads"
+        ),
+        Strategy::Random => (
+            Mode::Sample(crate::scheduler::Rng::new(config.seed, 0)),
+            Any::Random(Random::new(config.seed)),
+            Some(config.seed),
+        ),
+        Strategy::Pct { depth } => (
+            Mode::Sample(crate::scheduler::Rng::new(config.seed, 0)),
+            Any::Pct(Pct::new(config.seed, *depth)),
+            Some(config.seed),
+        ),
+        Strategy::Replay(s) => (
+            Mode::Replay {
+                choices: s.rc11_choices().unwrap_or_default().to_vec(),
+                next: 0,
+            },
+            Any::Replay(Replay::new(s.steps())),
+            None,
+        ),
+    };
+    let exploring = matches!(mode, Mode::Explore);
+    runner.weak = false;
+    runner.timeouts = config.timeouts;
+    runner.rc11 = Some(Box::new(Rc11::new(mode)));
+    runner.record = matches!(config.strategy, Strategy::Replay(_));
+    let mut stats = Stats::default();
+    let mut ended = false;
+    for i in 0..config.iterations {
+        let m = runner.rc11.as_mut().expect("set above");
+        if let Some(seed) = seed {
+            m.reseed(seed, i as u64);
+        }
+        if !m.begin() || !sched.begin(i) {
+            ended = true;
+            break;
+        }
+        let outcome = runner.run(f, origin, &mut sched);
+        let steps = outcome.schedule.len();
+        sched.end(steps);
+        let m = runner.rc11.as_ref().expect("given back by the run");
+        if outcome.failure.is_none() {
+            if m.moot {
+                runner.recycle(outcome);
+                continue;
+            }
+            if m.blocked {
+                stats.blocked += 1;
+                runner.recycle(outcome);
+                continue;
+            }
+            if outcome.abandoned {
+                stats.abandoned += 1;
+                runner.recycle(outcome);
+                continue;
+            }
+        }
+        stats.schedules += 1;
+        stats.steps += steps;
+        stats.longest = stats.longest.max(steps);
+        if outcome.failure.is_some() {
+            // Run the failing graph once more with the same thread order, recording the trace
+            // and the choices that replay it.
+            let graph = m.graph().clone();
+            runner.rc11 = Some(Box::new(Rc11::new(Mode::Guided(graph))));
+            runner.record = true;
+            let mut replay = Replay::new(outcome.schedule.clone());
+            replay.begin(0);
+            runner.rc11.as_mut().expect("set above").begin();
+            let recorded = runner.run(f, origin, &mut replay);
+            let choices = runner
+                .rc11
+                .as_ref()
+                .map(|m| m.choices.clone())
+                .unwrap_or_default();
+            let found = (steps, outcome.preemptions);
+            let best = if recorded.failure == outcome.failure {
+                recorded
+            } else {
+                outcome
+            };
+            let mut failure = failure(best, seed, i, found, false, config.timeouts);
+            failure.schedule = failure.schedule.rc11(choices);
+            return Err(Box::new(failure));
+        }
+        runner.recycle(outcome);
+        if let Some(p) = &config.progress
+            && stats.schedules % config.progress_every == 0
+        {
+            p(&stats);
+        }
+    }
+    if exploring {
+        stats.exhausted = ended;
+        stats.complete = ended;
+        if ended {
+            stats.estimate = Some(stats.schedules + stats.blocked);
         }
     }
     Ok(stats)

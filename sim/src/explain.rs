@@ -39,6 +39,12 @@ pub enum FailureKind {
         /// Steps taken.
         steps: usize,
     },
+    /// The program did something the chosen memory model cannot check (for example a futex
+    /// wait under RC11), or did not repeat itself when rerun with the same values read.
+    Unsupported {
+        /// What, and what to do instead.
+        message: String,
+    },
 }
 
 /// One side of a data race.
@@ -58,6 +64,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Panic { thread, message } => {
                 write!(f, "{} panicked: {message}", thread_name(*thread))
             }
+            FailureKind::Unsupported { message } => write!(f, "cannot check this: {message}"),
             FailureKind::Deadlock { blocked } => {
                 let list: Vec<String> = blocked.iter().map(|t| t.to_string()).collect();
                 write!(
@@ -392,6 +399,21 @@ impl<'a> Explanation<'a> {
             Op::Wake { woken } => {
                 let w: Vec<String> = woken.iter().map(|t| format!("t{t}")).collect();
                 format!("wake {o}: {}", w.join(","))
+            }
+            Op::StaleRead { from, newer } => {
+                let source = match from {
+                    None => "the initial value".to_owned(),
+                    Some((t, step)) => format!("t{t}'s store at step {step}"),
+                };
+                let newer: Vec<String> = newer
+                    .iter()
+                    .map(|(t, step)| format!("t{t}'s store at step {step}"))
+                    .collect();
+                format!(
+                    "^ read {source}; newer: {}, not yet visible to t{} (no happens-before)",
+                    newer.join(", "),
+                    e.thread
+                )
             }
         }
     }

@@ -1970,7 +1970,7 @@ fn rc11_executions() {
 /// The configuration that explores RC11 executions (sequentially consistent exploration until
 /// the memory model exists, so the ignored test fails on the weak rows).
 fn rc11_config() -> Config {
-    Config::dfs(None)
+    Config::dfs(None).memory_model(lockstep_sim::MemoryModel::Rc11)
 }
 
 // --- The race detector on the message-passing shapes, with the data in a cell.

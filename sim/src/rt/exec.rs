@@ -76,6 +76,8 @@ pub(crate) struct Runner {
     pub(crate) weak: bool,
     /// Whether timed waits may time out at any step (see `Exec::timeouts`).
     pub(crate) timeouts: bool,
+    /// The RC11 memory model's state, when atomics follow RC11: lent to each execution.
+    pub(crate) rc11: Option<Box<super::rc11::Rc11>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -99,6 +101,7 @@ impl Runner {
             record: true,
             weak: false,
             timeouts: false,
+            rc11: None,
         }
     }
 
@@ -142,6 +145,8 @@ impl Runner {
                 yielder: Cell::new(std::ptr::null()),
                 weak: Cell::new(false),
                 timeouts: Cell::new(false),
+                rc11: RefCell::new(None),
+                rc11_on: Cell::new(false),
                 state: RefCell::new(State::new(origin, Vec::new(), self.record)),
                 control: RefCell::new(Control {
                     scheduler,
@@ -181,6 +186,8 @@ impl Runner {
             exec.yielder.set(std::ptr::null());
             exec.weak.set(self.weak);
             exec.timeouts.set(self.timeouts);
+            exec.rc11_on.set(self.rc11.is_some());
+            *exec.rc11.get_mut() = self.rc11.take();
         }
         CURRENT.with(|c| c.set(&*exec));
         crate::context::begin_execution();
@@ -237,6 +244,8 @@ impl Runner {
         TEARDOWN.with(|c| c.set(false));
         crate::context::end_execution();
         self.cos = cos;
+        self.rc11 = exec.rc11.get_mut().take();
+        exec.rc11_on.set(false);
         let outcome = {
             let c = exec.control.get_mut();
             let s = exec.state.get_mut();
@@ -400,6 +409,20 @@ fn choose(exec: &Exec) -> Option<usize> {
             }
         }
     }
+    if c.runnable.is_empty() && exec.rc11_on.get() {
+        let mut m = exec.rc11.borrow_mut();
+        let m = m.as_mut().expect("the RC11 state is set while rc11_on is");
+        if s.threads
+            .iter()
+            .any(|t| matches!(t.status, Status::Spinning { .. }))
+        {
+            // Under RC11 a spinning thread is blocked for good (see `rt::spin`): the execution
+            // is a blocked one, counted apart.
+            m.blocked = true;
+            c.abandoned = true;
+            return None;
+        }
+    }
     if c.runnable.is_empty() {
         // Nothing else can run: the spinning threads that have waited longest look again (in
         // turn, so that a scheduler that favours one spinner cannot starve the others).
@@ -446,6 +469,23 @@ fn choose(exec: &Exec) -> Option<usize> {
     if s.step >= c.max_steps {
         s.failure = Some(FailureKind::StepLimit { steps: s.step });
         return None;
+    }
+    if exec.rc11_on.get() {
+        let mut m = exec.rc11.borrow_mut();
+        let m = m.as_mut().expect("the RC11 state is set while rc11_on is");
+        if m.exploring() {
+            // The RC11 search picks the threads itself (see `rc11::Rc11::pick`).
+            let Some(t) = m.pick(&c.runnable) else {
+                if let Some(message) = m.unsupported.clone() {
+                    s.failure = Some(FailureKind::Unsupported { message });
+                } else {
+                    c.abandoned = true;
+                }
+                return None;
+            };
+            let prev_could_run = c.prev.is_some_and(|p| p != t && c.runnable.contains(&p));
+            return Some(took(exec, c, s, t, prev_could_run));
+        }
     }
     if c.footprints {
         // The optimal search reads only runnable threads' entries (it keeps the footprints of

@@ -17,6 +17,7 @@
 pub(crate) mod clock;
 pub(crate) mod exec;
 mod footprint;
+pub(crate) mod rc11;
 pub(crate) mod trace;
 
 use std::cell::{Cell, RefCell};
@@ -248,6 +249,10 @@ pub(crate) struct Exec {
     /// Whether a timed wait may time out at any step (a scheduling choice), not only when
     /// nothing else can run.
     pub(crate) timeouts: Cell<bool>,
+    /// The RC11 memory model's state, when atomics follow RC11 (see [`rc11`]).
+    pub(crate) rc11: RefCell<Option<Box<rc11::Rc11>>>,
+    /// Whether `rc11` is set (checked first by every operation).
+    pub(crate) rc11_on: Cell<bool>,
 }
 
 impl std::fmt::Debug for Exec {
@@ -587,12 +592,15 @@ pub(crate) struct AtomicAccess {
 /// Performs an atomic operation as one step: parks, then runs `f` on the real atomic when
 /// scheduled, and records it.
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn atomic<R>(
     exec: &Exec,
     addr: usize,
     kind: &'static str,
     write: bool,
     peek: Option<Peek>,
+    raw: Raw,
+    desc: rc11::Desc,
     location: &'static Location<'static>,
     f: impl FnOnce() -> (R, Op, AtomicAccess),
 ) -> R {
@@ -605,6 +613,9 @@ pub(crate) fn atomic<R>(
         obj
     };
     park(exec);
+    if exec.rc11_on.get() {
+        return atomic_rc11(exec, obj, addr, raw, desc, location, f);
+    }
     if write && exec.weak.get() {
         // A read-modify-write or a SeqCst store (locked on x86) empties the store buffer first,
         // and works on memory, which must then hold what every thread sees.
@@ -642,6 +653,89 @@ pub(crate) fn atomic<R>(
     }
     s.push(Some(obj), op, location);
     r
+}
+
+/// Direct access to an atomic's value, bypassing the simulator (widened to `i128`).
+#[derive(Clone, Copy)]
+pub(crate) struct Raw {
+    pub(crate) read: fn(usize) -> i128,
+    pub(crate) write: fn(usize, i128),
+}
+
+/// An atomic operation under RC11: the search chooses what it reads (the atomic holds that value
+/// while the operation runs) and where its write goes in modification order; afterwards the
+/// atomic holds the newest value again.
+fn atomic_rc11<R>(
+    exec: &Exec,
+    obj: usize,
+    addr: usize,
+    raw: Raw,
+    desc: rc11::Desc,
+    location: &'static Location<'static>,
+    f: impl FnOnce() -> (R, Op, AtomicAccess),
+) -> R {
+    let t = exec.state.borrow().current;
+    let memory = (raw.read)(addr);
+    let (e, read) = with_rc11(exec, |m| m.access(t, addr, memory, desc));
+    if let Some(v) = read {
+        (raw.write)(addr, v);
+    }
+    let (r, op, access) = f();
+    let written = access.store.map(|_| (raw.read)(addr));
+    let newest = with_rc11(exec, |m| m.after_access(e, written));
+    (raw.write)(addr, newest);
+    let unsupported = {
+        let mut s = exec.state.borrow_mut();
+        let s = &mut *s;
+        let thread = &mut s.threads[t];
+        with_rc11(exec, |m| m.sync_access(t, e, &mut thread.clock));
+        thread.clock.tick(t);
+        if !thread.watch.contains(&obj) {
+            thread.watch.push(obj);
+        }
+        if access.changed {
+            s.writes += 1;
+            s.objects[obj].written = s.writes;
+        }
+        s.push(Some(obj), op, location);
+        if s.record {
+            let step = s.step;
+            let note = with_rc11(exec, |m| {
+                m.note_step(e, step);
+                m.explain_read(e)
+            });
+            if let Some(note) = note {
+                s.push(Some(obj), note, location);
+            }
+        }
+        with_rc11(exec, |m| m.unsupported.clone())
+    };
+    if let Some(message) = unsupported {
+        fail(exec, FailureKind::Unsupported { message });
+    }
+    r
+}
+
+/// Runs `f` on the RC11 state (present whenever `rc11_on` is set).
+fn with_rc11<T>(exec: &Exec, f: impl FnOnce(&mut rc11::Rc11) -> T) -> T {
+    let mut m = exec.rc11.borrow_mut();
+    f(m.as_mut().expect("the RC11 state is set while rc11_on is"))
+}
+
+/// Fails the execution: `what` is not modelled under RC11 yet.
+fn rc11_unsupported(exec: &Exec, what: &str) {
+    if exec.rc11_on.get() {
+        fail(
+            exec,
+            FailureKind::Unsupported {
+                message: format!(
+                    "{what} is not modelled under the RC11 memory model yet; check this code \
+                     with MemoryModel::SequentiallyConsistent or X86Tso, or build the waiting \
+                     on atomics and spin-loop hints"
+                ),
+            },
+        );
+    }
 }
 
 /// Makes every store in the current thread's buffer visible, oldest first (weak memory): what
@@ -746,6 +840,19 @@ pub(crate) fn forwarded(exec: &Exec, addr: usize, memory: i128) -> Option<i128> 
 /// A fence: not a step; modelled conservatively as synchronizing with every other fence of the
 /// same or stronger kind (a single global fence clock), which may hide races but never invents one.
 pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'static>) {
+    if exec.rc11_on.get() {
+        let mut s = exec.state.borrow_mut();
+        let s = &mut *s;
+        let t = s.current;
+        let mo = rc11::graph::Mo::of(order);
+        with_rc11(exec, |m| {
+            m.fence(t, mo);
+            m.sync_fence(t, mo, &mut s.threads[t].clock);
+        });
+        s.threads[t].clock.tick(t);
+        s.push(None, Op::Fence, location);
+        return;
+    }
     if order == Ordering::SeqCst {
         drain(exec);
     }
@@ -866,6 +973,12 @@ fn discard_object(s: &mut State, obj: usize) {
 
 /// Forgets the object at `addr` (it is being dropped; the address may be reused).
 pub(crate) fn forget(exec: &Exec, addr: usize) {
+    if exec.rc11_on.get()
+        && let Ok(mut m) = exec.rc11.try_borrow_mut()
+        && let Some(m) = m.as_mut()
+    {
+        m.forget(addr);
+    }
     if let Ok(mut s) = exec.state.try_borrow_mut() {
         discard(&mut s, addr);
         s.index.remove(&addr);
@@ -879,6 +992,25 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
 /// object it looked at since its last spin, or when no other thread can run (it may hold a value read before its last spin, so it
 /// must get to look again); spinning with nothing else to run ends as a step-limit livelock.
 pub(crate) fn spin(exec: &Exec, location: &'static Location<'static>) {
+    if exec.rc11_on.get() {
+        // Under RC11 a spin iteration that changed nothing blocks for good: the search explores
+        // the execution where the loads of the loop read what ends it instead.
+        {
+            let mut s = exec.state.borrow_mut();
+            let t = s.current;
+            let since = s.step;
+            s.threads[t].status = Status::Spinning {
+                writes: u64::MAX,
+                since,
+            };
+            s.threads[t].next = Footprint::Local;
+            s.threads[t].peek = None;
+            s.push(None, Op::Spin, location);
+        }
+        loop {
+            park(exec);
+        }
+    }
     {
         let mut s = exec.state.borrow_mut();
         let t = s.current;
@@ -923,6 +1055,9 @@ pub(crate) fn spawn(
     s.add_thread(clock, location);
     // The spawn is the step the child's first step depends on.
     s.threads[child].cause = s.step_now();
+    if exec.rc11_on.get() {
+        with_rc11(exec, |m| m.spawned(t, child));
+    }
     s.threads[t].clock.tick(t);
     s.spawned.push_back((child, Body(body)));
     s.push(None, Op::Spawn { child }, location);
@@ -932,6 +1067,10 @@ pub(crate) fn spawn(
 /// Waits for thread `child` to finish: one step, which can be taken only once it has.
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
     park_at(exec, Footprint::Join(child));
+    if exec.rc11_on.get() {
+        let t = exec.state.borrow().current;
+        with_rc11(exec, |m| m.other(t, Some(child)));
+    }
     drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
@@ -962,6 +1101,7 @@ pub(crate) fn futex_wait(
     timed: bool,
     location: &'static Location<'static>,
 ) -> WaitEnd {
+    rc11_unsupported(exec, "a futex wait");
     let addr = word as *const _ as usize;
     {
         let mut s = exec.state.borrow_mut();
@@ -1048,6 +1188,7 @@ pub(crate) fn futex_wake(
     all: bool,
     location: &'static Location<'static>,
 ) -> usize {
+    rc11_unsupported(exec, "a futex wake");
     let obj = exec.state.borrow_mut().object(addr, "AtomicU32");
     park_at(exec, Footprint::Wake { obj, woke: true });
     drain(exec);
@@ -1089,11 +1230,16 @@ pub(crate) fn exit(exec: &Exec) {
 /// `addr` that follows a step of its own.
 pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
     park_at(exec, touch(exec, addr, kind, write));
+    if exec.rc11_on.get() {
+        let t = exec.state.borrow().current;
+        with_rc11(exec, |m| m.other(t, None));
+    }
 }
 
 /// Locks the modelled mutex at `addr` (one step): the thread is not picked while another holds
 /// it, and the step that takes it joins the clock the last unlock published.
 pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    rc11_unsupported(exec, "the modelled Mutex");
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
@@ -1136,6 +1282,7 @@ pub(crate) fn mutex_try_lock(
     addr: usize,
     location: &'static Location<'static>,
 ) -> bool {
+    rc11_unsupported(exec, "the modelled Mutex");
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");

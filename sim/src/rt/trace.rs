@@ -135,6 +135,15 @@ pub enum Op {
         /// The threads woken.
         woken: Vec<usize>,
     },
+    /// Under RC11, the load just before did not read the newest store to its atomic: it read
+    /// `from` (`(thread, step)` of the store, `None` for the initial value) while the `newer`
+    /// stores had been made, none of which happens before the load, so none had to be visible.
+    StaleRead {
+        /// The store read: its thread and step, or `None` for the initial value.
+        from: Option<(usize, usize)>,
+        /// The newer stores (thread, step) the load did not see.
+        newer: Vec<(usize, usize)>,
+    },
 }
 
 /// Every event of one execution, in order.

@@ -125,6 +125,9 @@ pub struct Schedule {
     weak: bool,
     /// Recorded with explored timeouts: a replay needs them too.
     timeouts: bool,
+    /// Recorded under RC11: the choice made at each load or store that had more than one
+    /// allowed store to read or place to take (indices among the allowed ones).
+    rc11: Option<Vec<u32>>,
 }
 
 impl Schedule {
@@ -148,7 +151,30 @@ impl Schedule {
             runs,
             weak: false,
             timeouts: false,
+            rc11: None,
         }
+    }
+
+    /// The same schedule, recorded under the RC11 memory model with these `choices` (which
+    /// store each load read and where each store went in modification order, as indices among
+    /// the allowed ones, in the order they were made): a replay runs under RC11 with them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = lockstep_sim::Schedule::from_steps(&[0, 1, 1]).rc11(vec![1, 0]);
+    /// assert_eq!(s.to_string(), "rc11:0-1x2/1.0");
+    /// assert_eq!(s.rc11_choices(), Some(&[1, 0][..]));
+    /// assert_eq!("rc11:0-1x2/1.0".parse::<lockstep_sim::Schedule>().unwrap(), s);
+    /// ```
+    pub fn rc11(mut self, choices: Vec<u32>) -> Self {
+        self.rc11 = Some(choices);
+        self
+    }
+
+    /// The RC11 choices, if the schedule was recorded under RC11.
+    pub fn rc11_choices(&self) -> Option<&[u32]> {
+        self.rc11.as_deref()
     }
 
     /// The same schedule, marked as recorded with store buffers (weak memory) or not: a replay
@@ -267,6 +293,9 @@ impl Schedule {
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rc11.is_some() {
+            f.write_str("rc11:")?;
+        }
         if self.weak {
             f.write_str("w:")?;
         }
@@ -285,6 +314,12 @@ impl fmt::Display for Schedule {
             if n > 1 {
                 write!(f, "x{n}")?;
             }
+        }
+        if let Some(choices) = &self.rc11
+            && !choices.is_empty()
+        {
+            let c: Vec<String> = choices.iter().map(u32::to_string).collect();
+            write!(f, "/{}", c.join("."))?;
         }
         Ok(())
     }
@@ -323,6 +358,19 @@ impl FromStr for Schedule {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
+        let (rc11, s) = match s.strip_prefix("rc11:") {
+            Some(rest) => {
+                let (steps, choices) = rest.split_once('/').unwrap_or((rest, ""));
+                let mut c = Vec::new();
+                for x in choices.split('.').filter(|x| !x.is_empty()) {
+                    c.push(x.parse::<u32>().map_err(|_| ParseScheduleError {
+                        run: format!("/{choices}"),
+                    })?);
+                }
+                (Some(c), steps)
+            }
+            None => (None, s),
+        };
         let (weak, s) = match s.strip_prefix("w:") {
             Some(rest) => (true, rest),
             None => (false, s),
@@ -337,6 +385,7 @@ impl FromStr for Schedule {
                 runs,
                 weak,
                 timeouts,
+                rc11,
             });
         }
         for run in s.split('-') {
@@ -366,8 +415,10 @@ impl FromStr for Schedule {
             }
             runs.push((t, n));
         }
-        Ok(Schedule::from_runs(&runs)
+        let mut schedule = Schedule::from_runs(&runs)
             .weak_memory(weak)
-            .explore_timeouts(timeouts))
+            .explore_timeouts(timeouts);
+        schedule.rc11 = rc11;
+        Ok(schedule)
     }
 }

@@ -18,8 +18,10 @@ use std::panic::Location;
 
 pub use core::sync::atomic::Ordering;
 
+use crate::rt::rc11::Desc;
+use crate::rt::rc11::graph::{Access, Mo};
 use crate::rt::trace::Op;
-use crate::rt::{self, AtomicAccess, Exec, Peek, Pending};
+use crate::rt::{self, AtomicAccess, Exec, Peek, Pending, Raw};
 
 /// An atomic fence; inside a simulation it orders happens-before conservatively (every fence
 /// synchronizes with every earlier fence), outside it is `core::sync::atomic::fence`.
@@ -37,6 +39,26 @@ pub fn fence(order: Ordering) {
     match rt::current() {
         None => core::sync::atomic::fence(order),
         Some(e) => rt::fence(e, order, Location::caller()),
+    }
+}
+
+/// An RC11 description of a load with ordering `o`.
+fn load_desc(o: Ordering) -> Desc {
+    Desc {
+        access: Access::Load,
+        value: 0,
+        rmo: Mo::of(o),
+        wmo: Mo::default(),
+    }
+}
+
+/// An RC11 description of a read-modify-write with ordering `o`.
+fn rmw_desc(o: Ordering) -> Desc {
+    Desc {
+        access: Access::Rmw,
+        value: 0,
+        rmo: Mo::of(load_part(o)),
+        wmo: Mo::of(store_part(o)),
     }
 }
 
@@ -165,6 +187,7 @@ macro_rules! atomic {
                 loc: &'static Location<'static>,
                 write: bool,
                 pending: Option<Pending>,
+                desc: Desc,
                 f: impl FnOnce(&core::sync::atomic::$name) -> (R, Op, AtomicAccess),
             ) -> R {
                 let peek = pending.map(|pending| Peek {
@@ -172,7 +195,8 @@ macro_rules! atomic {
                     read: Self::peek_raw,
                     pending,
                 });
-                rt::atomic(e, self.addr(), stringify!($name), write, peek, loc, || f(&self.0))
+                let raw = Raw { read: Self::read_raw, write: Self::write_raw };
+                rt::atomic(e, self.addr(), stringify!($name), write, peek, raw, desc, loc, || f(&self.0))
             }
 
             /// Reads the value behind a [`Peek`] pointer.
@@ -221,7 +245,7 @@ macro_rules! atomic {
                 pending: Option<Pending>,
                 f: impl FnOnce(&core::sync::atomic::$name) -> $t,
             ) -> $t {
-                self.sim(e, loc, true, pending, |a| {
+                self.sim(e, loc, true, pending, rmw_desc(order), |a| {
                     let old = f(a);
                     let new = a.load(Ordering::Relaxed);
                     let op = Op::Rmw { name, old: old as i128, new: new as i128 };
@@ -235,7 +259,7 @@ macro_rules! atomic {
             pub fn load(&self, order: Ordering) -> $t {
                 match rt::current() {
                     None => self.0.load(order),
-                    Some(e) => self.sim(e, Location::caller(), false, None, |a| {
+                    Some(e) => self.sim(e, Location::caller(), false, None, load_desc(order), |a| {
                         let v = self.read(e, a, order);
                         (v, Op::Load { value: v as i128 }, access(Some(order), None, false))
                     }),
@@ -260,7 +284,7 @@ macro_rules! atomic {
                         order,
                         Location::caller(),
                     ),
-                    Some(e) => self.sim(e, Location::caller(), true, Some(Pending::Store { new: v as i128 }), |a| {
+                    Some(e) => self.sim(e, Location::caller(), true, Some(Pending::Store { new: v as i128 }), Desc { access: Access::Store, value: v as i128, rmo: Mo::default(), wmo: Mo::of(order) }, |a| {
                         let old = a.load(Ordering::Relaxed);
                         a.store(v, order);
                         ((), Op::Store { value: v as i128 }, access(None, Some(order), old != v))
@@ -325,7 +349,18 @@ macro_rules! atomic {
                 loc: &'static Location<'static>,
             ) -> Result<$t, $t> {
                 let pending = Pending::Cas { expected: current as i128, new: new as i128 };
-                self.sim(e, loc, true, Some(pending), |a| {
+                let desc = Desc {
+                    access: Access::Cas {
+                        expected: current as i128,
+                        new: new as i128,
+                        success: (Mo::of(load_part(success)), Mo::of(store_part(success))),
+                        failure: Mo::of(failure),
+                    },
+                    value: new as i128,
+                    rmo: Mo::default(),
+                    wmo: Mo::default(),
+                };
+                self.sim(e, loc, true, Some(pending), desc, |a| {
                     let r = a.compare_exchange(current, new, success, failure);
                     let actual = match r { Ok(v) | Err(v) => v };
                     let op = Op::CompareExchange {
@@ -358,7 +393,7 @@ macro_rules! atomic {
                     return self.0.fetch_update(set_order, fetch_order, f);
                 };
                 let loc = Location::caller();
-                let mut prev = self.sim(e, loc, false, None, |a| {
+                let mut prev = self.sim(e, loc, false, None, load_desc(fetch_order), |a| {
                     let v = self.read(e, a, fetch_order);
                     (v, Op::Load { value: v as i128 }, access(Some(fetch_order), None, false))
                 });

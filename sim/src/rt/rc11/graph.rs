@@ -1,0 +1,593 @@
+//! RC11 execution graphs: events per thread in program order, reads-from, modification order,
+//! and the consistency predicate of RC11 (Lahav, Vafeiadis, Kang, Hur, Dreyer, "Repairing
+//! sequential consistency in C/C++11", PLDI 2017), with C++20's release sequences.
+//!
+//! A graph is what one execution did to memory, independent of the interleaving that produced
+//! it. The exhaustive search (see [`super`]) enumerates graphs; the checks here say whether one
+//! is allowed.
+
+use std::sync::atomic::Ordering;
+
+/// An event: `(thread, index in the thread's program order)`. Stable under the restrictions the
+/// search makes (which only ever cut each thread's events to a prefix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct EvId {
+    pub(crate) t: u32,
+    pub(crate) i: u32,
+}
+
+impl EvId {
+    pub(crate) fn new(t: usize, i: usize) -> Self {
+        EvId {
+            t: t as u32,
+            i: i as u32,
+        }
+    }
+}
+
+/// What an event does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An atomic load, or a compare-and-swap that failed.
+    Read,
+    /// An atomic store.
+    Write,
+    /// A read-modify-write, or a compare-and-swap that succeeded: reads its modification-order
+    /// predecessor and writes.
+    Rmw,
+    /// A fence.
+    Fence,
+    /// Any other step (a cell access, a join): in program order only.
+    Other,
+}
+
+/// The memory-order flags of one part (read or write) of an access, or of a fence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Mo {
+    pub(crate) acq: bool,
+    pub(crate) rel: bool,
+    pub(crate) sc: bool,
+}
+
+impl Mo {
+    pub(crate) fn of(o: Ordering) -> Mo {
+        match o {
+            Ordering::Relaxed => Mo::default(),
+            Ordering::Acquire => Mo {
+                acq: true,
+                ..Mo::default()
+            },
+            Ordering::Release => Mo {
+                rel: true,
+                ..Mo::default()
+            },
+            Ordering::AcqRel => Mo {
+                acq: true,
+                rel: true,
+                sc: false,
+            },
+            _ => Mo {
+                acq: true,
+                rel: true,
+                sc: true,
+            },
+        }
+    }
+}
+
+/// How the operation behind a read event behaves, so that a new reads-from can change it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// A load: a read whatever it reads.
+    Load,
+    /// A store (not a read).
+    Store,
+    /// A read-modify-write that always writes (`swap`, `fetch_*`).
+    Rmw,
+    /// A compare-and-swap: writes `new` if it reads `expected`; `success` and `failure` are its
+    /// orderings.
+    Cas {
+        expected: i128,
+        new: i128,
+        success: (Mo, Mo),
+        failure: Mo,
+    },
+}
+
+/// One event of a graph.
+#[derive(Clone, Debug)]
+pub(crate) struct Ev {
+    pub(crate) kind: Kind,
+    pub(crate) access: Access,
+    /// The location (accesses only).
+    pub(crate) loc: u32,
+    /// Ordering of the read part (reads, read-modify-writes) or of a fence.
+    pub(crate) rmo: Mo,
+    /// Ordering of the write part (writes, read-modify-writes).
+    pub(crate) wmo: Mo,
+    /// The write read from (`None`: the location's initial value).
+    pub(crate) rf: Option<EvId>,
+    /// The value written (writes, read-modify-writes; a read-modify-write whose reads-from was
+    /// just changed gets it when it runs again).
+    pub(crate) value: i128,
+    /// For a join: the joined thread's last event, which happens before it.
+    pub(crate) sync: Option<EvId>,
+    /// The order in which the search added the event.
+    pub(crate) stamp: u32,
+    /// Whether the search added it maximally: a read reading the newest write, a write placed
+    /// last in modification order (see the revisit conditions in [`super`]).
+    pub(crate) added_max: bool,
+    /// Whether a later write may still change what it reads (false once it is in the prefix of
+    /// a write that revisited another read).
+    pub(crate) revisitable: bool,
+}
+
+impl Ev {
+    pub(crate) fn reads(&self) -> bool {
+        matches!(self.kind, Kind::Read | Kind::Rmw)
+    }
+    pub(crate) fn writes(&self) -> bool {
+        matches!(self.kind, Kind::Write | Kind::Rmw)
+    }
+    pub(crate) fn is_access(&self) -> bool {
+        matches!(self.kind, Kind::Read | Kind::Write | Kind::Rmw)
+    }
+    /// Whether the event is SeqCst (an access with a SeqCst part, or a SeqCst fence).
+    pub(crate) fn sc(&self) -> bool {
+        match self.kind {
+            Kind::Read | Kind::Fence => self.rmo.sc,
+            Kind::Write => self.wmo.sc,
+            Kind::Rmw => self.rmo.sc || self.wmo.sc,
+            Kind::Other => false,
+        }
+    }
+}
+
+/// A location's initial value and modification order (writes, oldest first; the initial value
+/// comes before all of them).
+#[derive(Clone, Debug)]
+pub(crate) struct Loc {
+    pub(crate) init: i128,
+    pub(crate) mo: Vec<EvId>,
+}
+
+/// An execution graph.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Graph {
+    /// Each thread's events in program order.
+    pub(crate) threads: Vec<Vec<Ev>>,
+    /// For each thread, its parent's last event before the spawn (porf-before its first event).
+    pub(crate) parent: Vec<Option<EvId>>,
+    pub(crate) locs: Vec<Loc>,
+    /// The next stamp to give.
+    pub(crate) stamp: u32,
+}
+
+/// Happens-before, as a vector clock per event: `clock[e][t]` is the number of thread `t`'s
+/// events that happen before `e` or are `e`.
+pub(crate) struct Hb {
+    clock: Vec<Vec<Vec<u32>>>,
+}
+
+impl Hb {
+    /// Whether `a` happens before `b` (strictly).
+    #[inline]
+    pub(crate) fn hb(&self, a: EvId, b: EvId) -> bool {
+        a != b && self.clock[b.t as usize][b.i as usize][a.t as usize] > a.i
+    }
+}
+
+impl Graph {
+    #[inline]
+    pub(crate) fn ev(&self, e: EvId) -> &Ev {
+        &self.threads[e.t as usize][e.i as usize]
+    }
+
+    #[inline]
+    pub(crate) fn ev_mut(&mut self, e: EvId) -> &mut Ev {
+        &mut self.threads[e.t as usize][e.i as usize]
+    }
+
+    /// Every event, thread by thread.
+    pub(crate) fn events(&self) -> impl Iterator<Item = EvId> + '_ {
+        self.threads
+            .iter()
+            .enumerate()
+            .flat_map(|(t, evs)| (0..evs.len()).map(move |i| EvId::new(t, i)))
+    }
+
+    pub(crate) fn ensure_thread(&mut self, t: usize) {
+        while self.threads.len() <= t {
+            self.threads.push(Vec::new());
+            self.parent.push(None);
+        }
+    }
+
+    /// Appends `ev` to thread `t` with the next stamp; returns its id.
+    pub(crate) fn push(&mut self, t: usize, mut ev: Ev) -> EvId {
+        self.ensure_thread(t);
+        ev.stamp = self.stamp;
+        self.stamp += 1;
+        self.threads[t].push(ev);
+        EvId::new(t, self.threads[t].len() - 1)
+    }
+
+    /// The position of a write in its location's modification order (0: the initial value).
+    pub(crate) fn pos(&self, w: Option<EvId>) -> usize {
+        match w {
+            None => 0,
+            Some(w) => {
+                let loc = self.ev(w).loc as usize;
+                1 + self.locs[loc]
+                    .mo
+                    .iter()
+                    .position(|&x| x == w)
+                    .expect("a write in its location's modification order")
+            }
+        }
+    }
+
+    /// The newest write to `loc` (`None`: the initial value).
+    pub(crate) fn co_max(&self, loc: u32) -> Option<EvId> {
+        self.locs[loc as usize].mo.last().copied()
+    }
+
+    /// The value a read of `w` (`None`: `loc`'s initial value) returns.
+    pub(crate) fn value(&self, loc: u32, w: Option<EvId>) -> i128 {
+        match w {
+            None => self.locs[loc as usize].init,
+            Some(w) => self.ev(w).value,
+        }
+    }
+
+    /// Inserts write `w` into its location's modification order right after `after` (`None`:
+    /// first).
+    pub(crate) fn insert_mo(&mut self, w: EvId, after: Option<EvId>) {
+        let at = self.pos(after);
+        let loc = self.ev(w).loc as usize;
+        self.locs[loc].mo.insert(at, w);
+    }
+
+    pub(crate) fn remove_mo(&mut self, w: EvId) {
+        let loc = self.ev(w).loc as usize;
+        self.locs[loc].mo.retain(|&x| x != w);
+    }
+
+    /// The events `e` depends on directly besides its program-order predecessor: what it reads
+    /// from, the thread it joins, its thread's spawn.
+    fn deps(&self, e: EvId) -> [Option<EvId>; 3] {
+        let ev = self.ev(e);
+        [
+            if ev.reads() { ev.rf } else { None },
+            ev.sync,
+            if e.i == 0 {
+                self.parent[e.t as usize]
+            } else {
+                None
+            },
+        ]
+    }
+
+    /// The porf-prefix of `e` (program order, reads-from, spawn and join, reflexive), as the
+    /// number of events of each thread it contains (a prefix of each thread).
+    pub(crate) fn prefix(&self, e: EvId) -> Vec<u32> {
+        let mut keep = vec![0u32; self.threads.len()];
+        let mut stack = vec![e];
+        while let Some(x) = stack.pop() {
+            let t = x.t as usize;
+            if keep[t] > x.i {
+                continue;
+            }
+            let from = keep[t];
+            keep[t] = x.i + 1;
+            for i in from..=x.i {
+                for d in self.deps(EvId { t: x.t, i }).into_iter().flatten() {
+                    if keep[d.t as usize] <= d.i {
+                        stack.push(d);
+                    }
+                }
+            }
+        }
+        keep
+    }
+
+    /// Keeps only the first `keep[t]` events of each thread (a prefix closed under the
+    /// dependencies), dropping the others from the modification orders.
+    pub(crate) fn restrict(&mut self, keep: &[u32]) {
+        for (t, evs) in self.threads.iter_mut().enumerate() {
+            evs.truncate(keep.get(t).copied().unwrap_or(0) as usize);
+        }
+        let threads = &self.threads;
+        for loc in &mut self.locs {
+            loc.mo
+                .retain(|w| (w.i as usize) < threads.get(w.t as usize).map_or(0, Vec::len));
+        }
+    }
+
+    /// Happens-before of the graph, or `None` if program order, reads-from, spawn and join
+    /// form a cycle (RC11 forbids it: no load buffering).
+    pub(crate) fn hb(&self) -> Option<Hb> {
+        let n = self.threads.len();
+        let mut clock: Vec<Vec<Vec<u32>>> = self
+            .threads
+            .iter()
+            .map(|evs| Vec::with_capacity(evs.len()))
+            .collect();
+        // The clock a write publishes to acquire reads of it (its release sequence's).
+        let mut msg: Vec<Vec<Option<Vec<u32>>>> = self
+            .threads
+            .iter()
+            .map(|evs| vec![None; evs.len()])
+            .collect();
+        // Per thread: the clock at its last release fence, and what its relaxed reads read
+        // (joined by its next acquire fence).
+        let mut rel_fence: Vec<Option<Vec<u32>>> = vec![None; n];
+        let mut acq_pending: Vec<Vec<u32>> = vec![vec![0; n]; n];
+        let join = |a: &mut Vec<u32>, b: &[u32]| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x = (*x).max(*y);
+            }
+        };
+        let total: usize = self.threads.iter().map(Vec::len).sum();
+        let mut done = 0;
+        loop {
+            let mut progress = false;
+            for t in 0..n {
+                loop {
+                    let i = clock[t].len();
+                    if i == self.threads[t].len() {
+                        break;
+                    }
+                    let e = EvId::new(t, i);
+                    let ready = self
+                        .deps(e)
+                        .into_iter()
+                        .flatten()
+                        .all(|d| clock[d.t as usize].len() > d.i as usize);
+                    if !ready {
+                        break;
+                    }
+                    let ev = self.ev(e);
+                    let mut c = match i {
+                        0 => match self.parent[t] {
+                            Some(p) => clock[p.t as usize][p.i as usize].clone(),
+                            None => vec![0; n],
+                        },
+                        _ => clock[t][i - 1].clone(),
+                    };
+                    c[t] = i as u32 + 1;
+                    if let Some(s) = ev.sync {
+                        let other = clock[s.t as usize][s.i as usize].clone();
+                        join(&mut c, &other);
+                    }
+                    if ev.reads()
+                        && let Some(w) = ev.rf
+                        && let Some(m) = &msg[w.t as usize][w.i as usize]
+                    {
+                        if ev.rmo.acq {
+                            join(&mut c, m);
+                        } else {
+                            join(&mut acq_pending[t], m);
+                        }
+                    }
+                    if ev.kind == Kind::Fence && ev.rmo.acq {
+                        let p = acq_pending[t].clone();
+                        join(&mut c, &p);
+                    }
+                    if ev.writes() {
+                        let mut m = if ev.wmo.rel {
+                            Some(c.clone())
+                        } else {
+                            rel_fence[t].clone()
+                        };
+                        if ev.kind == Kind::Rmw
+                            && let Some(w) = ev.rf
+                            && let Some(prev) = &msg[w.t as usize][w.i as usize]
+                        {
+                            // The release sequence goes on through read-modify-writes.
+                            match &mut m {
+                                Some(m) => join(m, prev),
+                                None => m = Some(prev.clone()),
+                            }
+                        }
+                        msg[t][i] = m;
+                    }
+                    if ev.kind == Kind::Fence && ev.rmo.rel {
+                        rel_fence[t] = Some(c.clone());
+                    }
+                    clock[t].push(c);
+                    done += 1;
+                    progress = true;
+                }
+            }
+            if done == total {
+                return Some(Hb { clock });
+            }
+            if !progress {
+                return None;
+            }
+        }
+    }
+
+    /// Whether the graph is RC11-consistent: porf acyclic, coherence, atomicity of
+    /// read-modify-writes, and an acyclic partial SC order.
+    pub(crate) fn consistent(&self) -> bool {
+        self.consistent_lax(None)
+    }
+
+    /// [`consistent`](Self::consistent), except that with `Some((w, loc, e))` the other
+    /// read-modify-writes of `loc` that read `w` are exempt from atomicity (`e` reads it too:
+    /// the graph the search runs only for `e`'s revisits).
+    pub(crate) fn consistent_lax(&self, lax: Option<(Option<EvId>, u32, EvId)>) -> bool {
+        let Some(hb) = self.hb() else { return false };
+        // Atomicity: a read-modify-write immediately follows what it reads in modification
+        // order.
+        for e in self.events() {
+            let ev = self.ev(e);
+            let exempt = lax.is_some_and(|(w, loc, new)| e != new && ev.loc == loc && ev.rf == w);
+            if ev.kind == Kind::Rmw && !exempt && self.pos(Some(e)) != self.pos(ev.rf) + 1 {
+                return false;
+            }
+        }
+        // Coherence: hb;eco is irreflexive, location by location.
+        let mut by_loc: Vec<Vec<EvId>> = vec![Vec::new(); self.locs.len()];
+        for e in self.events() {
+            if self.ev(e).is_access() {
+                by_loc[self.ev(e).loc as usize].push(e);
+            }
+        }
+        let pos: Vec<Vec<usize>> = self
+            .threads
+            .iter()
+            .enumerate()
+            .map(|(t, evs)| {
+                (0..evs.len())
+                    .map(|i| {
+                        let e = EvId::new(t, i);
+                        let ev = self.ev(e);
+                        if ev.writes() {
+                            self.pos(Some(e))
+                        } else if ev.reads() {
+                            self.pos(ev.rf)
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let p = |e: EvId| pos[e.t as usize][e.i as usize];
+        let eco = |a: EvId, b: EvId| -> bool {
+            if a == b {
+                return false;
+            }
+            let (ea, eb) = (self.ev(a), self.ev(b));
+            if ea.loc != eb.loc || !ea.is_access() || !eb.is_access() {
+                return false;
+            }
+            match (ea.writes(), eb.writes()) {
+                (true, true) => p(a) < p(b),
+                (true, false) => p(a) <= p(b),
+                (false, true) => p(a) < p(b),
+                (false, false) => p(a) < p(b),
+            }
+        };
+        for accesses in &by_loc {
+            for &a in accesses {
+                for &b in accesses {
+                    if hb.hb(a, b) && eco(b, a) {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.psc_acyclic(&hb, &eco)
+    }
+
+    /// RC11's SC condition: `psc = psc_base ∪ psc_F` is acyclic.
+    fn psc_acyclic(&self, hb: &Hb, eco: &dyn Fn(EvId, EvId) -> bool) -> bool {
+        let sc: Vec<EvId> = self.events().filter(|&e| self.ev(e).sc()).collect();
+        if sc.len() < 2 {
+            return true;
+        }
+        let all: Vec<EvId> = self.events().collect();
+        let same_loc = |a: EvId, b: EvId| {
+            let (ea, eb) = (self.ev(a), self.ev(b));
+            ea.is_access() && eb.is_access() && ea.loc == eb.loc
+        };
+        // The first event after `x` in program order at another location, and the last one
+        // before `y`: `po|≠loc; hb; po|≠loc` holds iff they are ordered by hb.
+        let next_other = |x: EvId| {
+            (x.i + 1..self.threads[x.t as usize].len() as u32)
+                .map(|i| EvId { t: x.t, i })
+                .find(|&e| !same_loc(x, e))
+        };
+        let prev_other = |y: EvId| {
+            (0..y.i)
+                .rev()
+                .map(|i| EvId { t: y.t, i })
+                .find(|&e| !same_loc(y, e))
+        };
+        let po = |x: EvId, y: EvId| x.t == y.t && x.i < y.i;
+        // scb = po ∪ po|≠loc;hb;po|≠loc ∪ hb|loc ∪ mo ∪ rb (mo ∪ rb: the eco edges that end
+        // at a write).
+        let scb = |x: EvId, y: EvId| -> bool {
+            if x == y {
+                return false;
+            }
+            if po(x, y) {
+                return true;
+            }
+            if same_loc(x, y) && (hb.hb(x, y) || (self.ev(y).writes() && eco(x, y))) {
+                return true;
+            }
+            match (next_other(x), prev_other(y)) {
+                (Some(a), Some(b)) => a == b || hb.hb(a, b),
+                _ => false,
+            }
+        };
+        let is_fence = |e: EvId| self.ev(e).kind == Kind::Fence;
+        let from = |a: EvId| -> Vec<EvId> {
+            let mut v = vec![a];
+            if is_fence(a) {
+                v.extend(all.iter().copied().filter(|&x| hb.hb(a, x)));
+            }
+            v
+        };
+        let to = |b: EvId| -> Vec<EvId> {
+            let mut v = vec![b];
+            if is_fence(b) {
+                v.extend(all.iter().copied().filter(|&y| hb.hb(y, b)));
+            }
+            v
+        };
+        let n = sc.len();
+        let froms: Vec<Vec<EvId>> = sc.iter().map(|&a| from(a)).collect();
+        let tos: Vec<Vec<EvId>> = sc.iter().map(|&b| to(b)).collect();
+        let mut edge = vec![vec![false; n]; n];
+        for i in 0..n {
+            for j in 0..n {
+                if i == j {
+                    continue;
+                }
+                let (a, b) = (sc[i], sc[j]);
+                let base = froms[i].iter().any(|&x| tos[j].iter().any(|&y| scb(x, y)));
+                let fences = is_fence(a)
+                    && is_fence(b)
+                    && (hb.hb(a, b)
+                        || froms[i][1..]
+                            .iter()
+                            .any(|&x| tos[j][1..].iter().any(|&y| eco(x, y))));
+                edge[i][j] = base || fences;
+            }
+        }
+        acyclic(&edge)
+    }
+}
+
+/// Whether the directed graph given by its adjacency matrix has no cycle.
+fn acyclic(edge: &[Vec<bool>]) -> bool {
+    let n = edge.len();
+    let mut indegree = vec![0usize; n];
+    for row in edge {
+        for (j, &e) in row.iter().enumerate() {
+            if e {
+                indegree[j] += 1;
+            }
+        }
+    }
+    let mut queue: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut seen = 0;
+    while let Some(i) = queue.pop() {
+        seen += 1;
+        for j in 0..n {
+            if edge[i][j] {
+                indegree[j] -= 1;
+                if indegree[j] == 0 {
+                    queue.push(j);
+                }
+            }
+        }
+    }
+    seen == n
+}
