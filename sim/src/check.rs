@@ -761,6 +761,9 @@ fn run_rc11(
         stats.schedules += 1;
         stats.steps += steps;
         stats.longest = stats.longest.max(steps);
+        if std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some() {
+            eprintln!("{}", m.graph().summary());
+        }
         if outcome.failure.is_some() {
             // Run the failing graph once more with the same thread order, recording the trace
             // and the choices that replay it.

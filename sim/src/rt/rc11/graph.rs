@@ -212,6 +212,33 @@ impl Graph {
         EvId::new(t, self.threads[t].len() - 1)
     }
 
+    /// A one-line summary: each thread's accesses with what they read and their place in
+    /// modification order (for debugging the search).
+    pub(crate) fn summary(&self) -> String {
+        let mut out = Vec::new();
+        for (t, evs) in self.threads.iter().enumerate() {
+            let mut th = Vec::new();
+            for (i, ev) in evs.iter().enumerate() {
+                let e = EvId::new(t, i);
+                let rf = |w: Option<EvId>| match w {
+                    None => "init".to_owned(),
+                    Some(w) => format!("{}.{}", w.t, w.i),
+                };
+                match ev.kind {
+                    Kind::Read => th.push(format!("R{}<-{}", ev.loc, rf(ev.rf))),
+                    Kind::Write => th.push(format!("W{}#{}", ev.loc, self.pos(Some(e)))),
+                    Kind::Rmw => {
+                        th.push(format!("U{}<-{}#{}", ev.loc, rf(ev.rf), self.pos(Some(e))))
+                    }
+                    Kind::Fence => th.push("F".to_owned()),
+                    Kind::Other => {}
+                }
+            }
+            out.push(format!("t{t}[{}]", th.join(" ")));
+        }
+        out.join(" ")
+    }
+
     /// The position of a write in its location's modification order (0: the initial value).
     pub(crate) fn pos(&self, w: Option<EvId>) -> usize {
         match w {
@@ -495,22 +522,31 @@ impl Graph {
             let (ea, eb) = (self.ev(a), self.ev(b));
             ea.is_access() && eb.is_access() && ea.loc == eb.loc
         };
-        // The first event after `x` in program order at another location, and the last one
-        // before `y`: `po|≠loc; hb; po|≠loc` holds iff they are ordered by hb.
-        let next_other = |x: EvId| {
-            (x.i + 1..self.threads[x.t as usize].len() as u32)
-                .map(|i| EvId { t: x.t, i })
-                .find(|&e| !same_loc(x, e))
+        // `po; hb; po` between SC events, as GenMC checks it: the event right after `x` in
+        // program order (a read-modify-write's own write part: the event itself) happens
+        // before, or is, the event right before `y` (a read-modify-write's own read part: the
+        // event itself; a thread's first event: its spawn).
+        let after = |x: EvId| -> Option<EvId> {
+            if self.ev(x).kind == Kind::Rmw {
+                return Some(x);
+            }
+            let next = EvId { t: x.t, i: x.i + 1 };
+            ((next.i as usize) < self.threads[x.t as usize].len()).then_some(next)
         };
-        let prev_other = |y: EvId| {
-            (0..y.i)
-                .rev()
-                .map(|i| EvId { t: y.t, i })
-                .find(|&e| !same_loc(y, e))
+        let before = |y: EvId| -> Option<EvId> {
+            if self.ev(y).kind == Kind::Rmw {
+                return Some(y);
+            }
+            match y.i {
+                0 => self.parent[y.t as usize],
+                i => Some(EvId { t: y.t, i: i - 1 }),
+            }
         };
         let po = |x: EvId, y: EvId| x.t == y.t && x.i < y.i;
-        // scb = po ∪ po|≠loc;hb;po|≠loc ∪ hb|loc ∪ mo ∪ rb (mo ∪ rb: the eco edges that end
-        // at a write).
+        // scb = po ∪ po;hb;po ∪ hb|loc ∪ mo ∪ rb (mo ∪ rb: the eco edges that end at a write).
+        // RC11's paper restricts the middle part to `po|≠loc; hb; po|≠loc`; GenMC, whose
+        // expected counts the litmus tests check, does not, and splits a read-modify-write
+        // into a read and a write part (WWmerge1, Z6.U), which is stronger by a little.
         let scb = |x: EvId, y: EvId| -> bool {
             if x == y {
                 return false;
@@ -521,7 +557,7 @@ impl Graph {
             if same_loc(x, y) && (hb.hb(x, y) || (self.ev(y).writes() && eco(x, y))) {
                 return true;
             }
-            match (next_other(x), prev_other(y)) {
+            match (after(x), before(y)) {
                 (Some(a), Some(b)) => a == b || hb.hb(a, b),
                 _ => false,
             }
