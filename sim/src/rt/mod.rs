@@ -121,6 +121,8 @@ pub(crate) struct Thread {
     pub(crate) exit_step: u32,
     /// Its next step is a `try_lock` (a read of the mutex if it is held), not a blocking lock.
     pub(crate) trying: bool,
+    /// Under RC11: the event of the futex wake that woke it, which its wake-up step follows.
+    pub(crate) woken_by: Option<rc11::graph::EvId>,
 }
 
 /// No step caused a thread's next step beyond its own previous one.
@@ -378,6 +380,7 @@ impl State {
             cause: NO_CAUSE,
             exit_step: NO_CAUSE,
             trying: false,
+            woken_by: None,
         };
         let thread = match self.free_threads.pop() {
             Some(mut t) => {
@@ -1069,7 +1072,10 @@ pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'stati
     park_at(exec, Footprint::Join(child));
     if exec.rc11_on.get() {
         let t = exec.state.borrow().current;
-        with_rc11(exec, |m| m.other(t, Some(child)));
+        with_rc11(exec, |m| {
+            let last = m.last_event(child);
+            m.other(t, last)
+        });
     }
     drain(exec);
     let mut s = exec.state.borrow_mut();
@@ -1101,7 +1107,9 @@ pub(crate) fn futex_wait(
     timed: bool,
     location: &'static Location<'static>,
 ) -> WaitEnd {
-    rc11_unsupported(exec, "a futex wait");
+    if timed && exec.timeouts.get() {
+        rc11_unsupported(exec, "a timed wait with explored timeouts");
+    }
     let addr = word as *const _ as usize;
     {
         let mut s = exec.state.borrow_mut();
@@ -1121,10 +1129,33 @@ pub(crate) fn futex_wait(
     // The kernel reads what is committed: another thread's buffered store to the word is not
     // seen yet (weak memory).
     let memory = word.load(Ordering::SeqCst);
-    let actual = match forwarded(exec, addr, memory.into()) {
+    let actual = if exec.rc11_on.get() {
+        // Under RC11: the wait queue's read-modify-write, then a read of the word that may
+        // read any store coherence allows after it.
+        let t = exec.state.borrow().current;
+        let value = with_rc11(exec, |m| {
+            let q = m.futex_queue(t, addr);
+            let d = rc11::Desc {
+                access: rc11::graph::Access::Load,
+                value: 0,
+                rmo: rc11::graph::Mo::default(),
+                wmo: rc11::graph::Mo::default(),
+            };
+            let (e, read) = m.access(t, addr, memory.into(), d);
+            m.after_access(e, None);
+            let mut s = exec.state.borrow_mut();
+            m.sync_access(t, q, &mut s.threads[t].clock);
+            m.sync_access(t, e, &mut s.threads[t].clock);
+            read.unwrap_or(memory.into())
+        });
         // The value was widened from this `u32`.
-        Some(v) => v as u32,
-        None => memory,
+        value as u32
+    } else {
+        match forwarded(exec, addr, memory.into()) {
+            // The value was widened from this `u32`.
+            Some(v) => v as u32,
+            None => memory,
+        }
     };
     {
         let mut s = exec.state.borrow_mut();
@@ -1162,6 +1193,11 @@ pub(crate) fn futex_wait(
     park(exec);
     let mut s = exec.state.borrow_mut();
     let t = s.current;
+    if exec.rc11_on.get() {
+        // The wake-up is a step after the wake that made it.
+        let waker = s.threads[t].woken_by.take();
+        with_rc11(exec, |m| m.other(t, waker));
+    }
     let timed_out = std::mem::take(&mut s.threads[t].timed_out);
     let obj = s.index.get(&addr).copied();
     s.push(obj, Op::Woken { timed_out }, location);
@@ -1188,10 +1224,18 @@ pub(crate) fn futex_wake(
     all: bool,
     location: &'static Location<'static>,
 ) -> usize {
-    rc11_unsupported(exec, "a futex wake");
     let obj = exec.state.borrow_mut().object(addr, "AtomicU32");
     park_at(exec, Footprint::Wake { obj, woke: true });
     drain(exec);
+    let waker = exec.rc11_on.get().then(|| {
+        let t = exec.state.borrow().current;
+        with_rc11(exec, |m| {
+            let q = m.futex_queue(t, addr);
+            let mut s = exec.state.borrow_mut();
+            m.sync_access(t, q, &mut s.threads[t].clock);
+            q
+        })
+    });
     let mut s = exec.state.borrow_mut();
     let mut waiters: Vec<(u64, usize)> = s
         .threads
@@ -1211,6 +1255,7 @@ pub(crate) fn futex_wake(
     for &i in &woken {
         s.threads[i].status = Status::Runnable;
         s.threads[i].cause = step;
+        s.threads[i].woken_by = waker;
     }
     let n = woken.len();
     let obj = s.object(addr, "AtomicU32");

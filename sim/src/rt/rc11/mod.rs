@@ -298,21 +298,40 @@ impl Rc11 {
         self.consume(t);
     }
 
-    /// Another step of thread `t` (a cell access, a join of `joined`).
-    pub(crate) fn other(&mut self, t: usize, joined: Option<usize>) {
+    /// Another step of thread `t` (a cell access, a join, a wake-up), after `sync` if given.
+    pub(crate) fn other(&mut self, t: usize, sync: Option<EvId>) {
         let i = self.consumed(t);
         if self.replaying(t) {
             if self.g.threads[t][i].kind != Kind::Other {
                 self.diverged(t, "took a step that is not an atomic access");
             }
         } else {
-            let sync = joined.and_then(|c| {
-                let n = self.consumed(c);
-                n.checked_sub(1).map(|i| EvId::new(c, i))
-            });
+            self.g.ensure_thread(t);
             self.g.push(t, other(Kind::Other, Mo::default(), sync));
         }
         self.consume(t);
+    }
+
+    /// Thread `t`'s last event in this run, if any.
+    pub(crate) fn last_event(&self, t: usize) -> Option<EvId> {
+        self.consumed(t).checked_sub(1).map(|i| EvId::new(t, i))
+    }
+
+    /// A futex wait or wake on the word at `addr` by thread `t`: a SeqCst read-modify-write of
+    /// the word's wait queue (a location of its own), which orders waits and wakes of one word
+    /// as the kernel's lock on the queue does. Returns its event.
+    pub(crate) fn futex_queue(&mut self, t: usize, addr: usize) -> EvId {
+        let sc = Mo::of(std::sync::atomic::Ordering::SeqCst);
+        let d = Desc {
+            access: Access::Rmw,
+            value: 0,
+            rmo: sc,
+            wmo: sc,
+        };
+        // No atomic lives at the complement of an address.
+        let (e, read) = self.access(t, !addr, 0, d);
+        self.after_access(e, Some(read.unwrap_or(0).wrapping_add(1)));
+        e
     }
 
     /// An atomic access by thread `t` to the atomic at `addr` (holding `memory` now), about to
