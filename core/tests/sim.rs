@@ -11,7 +11,7 @@ use lockstep_core::{Condvar, Event, Mutex, Semaphore, SimWait};
 use lockstep_sim::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 use lockstep_sim::sync::cell::SharedCell;
 use lockstep_sim::sync::hint::spin_loop;
-use lockstep_sim::{Config, FailureKind, check, thread, try_check};
+use lockstep_sim::{Config, FailureKind, MemoryModel, check, thread, try_check};
 
 /// The test-size multiplier from `LOCKSTEP_TEST_SCALE` (1 by default).
 fn scale() -> usize {
@@ -237,6 +237,47 @@ fn primitives_hold_under_weak_memory() {
         ] {
             if let Err(failure) = lockstep_sim::try_check(config, f) {
                 panic!("{name} under weak memory:\n{failure}");
+            }
+        }
+    }
+}
+
+/// The primitives under RC11 (`MemoryModel::Rc11`), the memory model of Rust's atomics: a
+/// load may read any store coherence and happens-before allow, so every ordering weaker than
+/// SeqCst in the algorithms is put to the test. Exhaustive at the smallest sizes, sampled
+/// beyond.
+#[test]
+fn primitives_hold_under_rc11_exhaustively() {
+    let scenarios: [(&str, &dyn Fn()); 5] = [
+        ("mutex 2x1", &mutex_counter(2, 1)),
+        ("mutex 2x2", &mutex_counter(2, 2)),
+        ("semaphore", &semaphore_bound(2, 1)),
+        ("event", &event_two_waiters),
+        ("condvar", &condvar_handoff),
+    ];
+    for (name, f) in scenarios {
+        match lockstep_sim::try_check(Config::dfs(None).memory_model(MemoryModel::Rc11), f) {
+            Ok(stats) => assert!(stats.complete, "{name}: {stats:?}"),
+            Err(failure) => panic!("{name} under RC11:\n{failure}"),
+        }
+    }
+}
+
+#[test]
+fn primitives_hold_under_rc11_sampled() {
+    let runs = 500 * scale();
+    let scenarios: [(&str, &dyn Fn()); 5] = [
+        ("mutex", &mutex_counter(3, 2)),
+        ("semaphore", &semaphore_bound(3, 1)),
+        ("condvar all", &condvar_broadcast),
+        ("mpmc 2p2c", &mpmc_2p2c),
+        ("event", &event_two_waiters),
+    ];
+    for (name, f) in scenarios {
+        for config in [Config::pct(21, 3, runs), Config::random(22, runs)] {
+            let config = config.memory_model(MemoryModel::Rc11);
+            if let Err(failure) = lockstep_sim::try_check(config, f) {
+                panic!("{name} under RC11:\n{failure}");
             }
         }
     }

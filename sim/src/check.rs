@@ -780,6 +780,12 @@ fn run_rc11(
                 .map(|m| m.choices.clone())
                 .unwrap_or_default();
             let found = (steps, outcome.preemptions);
+            if std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some() {
+                eprintln!(
+                    "guided: {:?} vs {:?} {:?}",
+                    recorded.failure, outcome.failure, recorded.schedule
+                );
+            }
             let best = if recorded.failure == outcome.failure {
                 recorded
             } else {

@@ -383,6 +383,19 @@ fn choose(exec: &Exec) -> Option<usize> {
         debug_assert_eq!(picked, t);
         return Some(took(exec, c, s, t, prev_could_run));
     }
+    if exec.rc11_on.get() {
+        let m = exec.rc11.borrow();
+        let m = m.as_ref().expect("the RC11 state is set while rc11_on is");
+        if m.moot {
+            // The graph breaks atomicity: it was run only for its revisits.
+            c.abandoned = true;
+            return None;
+        }
+        if let Some(message) = m.unsupported.clone() {
+            s.failure = Some(FailureKind::Unsupported { message });
+            return None;
+        }
+    }
     c.runnable.clear();
     // Whether the spinners in the list look again because nothing else can run, rather than
     // because another thread wrote what they looked at.

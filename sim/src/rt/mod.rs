@@ -679,14 +679,19 @@ fn atomic_rc11<R>(
 ) -> R {
     let t = exec.state.borrow().current;
     let memory = (raw.read)(addr);
-    let (e, read) = with_rc11(exec, |m| m.access(t, addr, memory, desc));
+    let (e, read) = with_rc11(exec, |m| m.access(t, addr, memory, desc, true));
     if let Some(v) = read {
         (raw.write)(addr, v);
     }
     let (r, op, access) = f();
     let written = access.store.map(|_| (raw.read)(addr));
-    let newest = with_rc11(exec, |m| m.after_access(e, written));
+    let (newest, moot) = with_rc11(exec, |m| (m.after_access(e, written), m.moot));
     (raw.write)(addr, newest);
+    if moot {
+        // The graph breaks atomicity: it was run for its revisits only, and the thread must
+        // not go on (its next steps would see an impossible state).
+        rc11_stop(exec);
+    }
     let unsupported = {
         let mut s = exec.state.borrow_mut();
         let s = &mut *s;
@@ -717,6 +722,13 @@ fn atomic_rc11<R>(
         fail(exec, FailureKind::Unsupported { message });
     }
     r
+}
+
+/// Parks the current thread for good: the RC11 run it is in is over (see `Rc11::moot`).
+fn rc11_stop(exec: &Exec) -> ! {
+    loop {
+        park(exec);
+    }
 }
 
 /// Runs `f` on the RC11 state (present whenever `rc11_on` is set).
@@ -849,7 +861,7 @@ pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'s
         let t = s.current;
         let mo = rc11::graph::Mo::of(order);
         with_rc11(exec, |m| {
-            m.fence(t, mo);
+            m.fence(t, mo, false);
             m.sync_fence(t, mo, &mut s.threads[t].clock);
         });
         s.threads[t].clock.tick(t);
@@ -1130,24 +1142,27 @@ pub(crate) fn futex_wait(
     // seen yet (weak memory).
     let memory = word.load(Ordering::SeqCst);
     let actual = if exec.rc11_on.get() {
-        // Under RC11: the wait queue's read-modify-write, then a read of the word that may
-        // read any store coherence allows after it.
+        // Under RC11: a read-modify-write of the word that leaves it as it is (see
+        // `rc11::Rc11::futex_rmw`).
         let t = exec.state.borrow().current;
         let value = with_rc11(exec, |m| {
-            let q = m.futex_queue(t, addr);
-            let d = rc11::Desc {
-                access: rc11::graph::Access::Load,
-                value: 0,
-                rmo: rc11::graph::Mo::default(),
-                wmo: rc11::graph::Mo::default(),
-            };
-            let (e, read) = m.access(t, addr, memory.into(), d);
-            m.after_access(e, None);
+            // The kernel's full barrier before it reads the word (Linux: smp_mb() in
+            // futex_wait's setup).
+            let sc = rc11::graph::Mo::of(Ordering::SeqCst);
+            m.fence(t, sc, true);
+            {
+                let mut s = exec.state.borrow_mut();
+                m.sync_fence(t, sc, &mut s.threads[t].clock);
+            }
+            let (e, v) = m.futex_rmw(t, addr, memory.into());
             let mut s = exec.state.borrow_mut();
-            m.sync_access(t, q, &mut s.threads[t].clock);
             m.sync_access(t, e, &mut s.threads[t].clock);
-            read.unwrap_or(memory.into())
+            (v, m.moot)
         });
+        let (value, moot) = value;
+        if moot {
+            rc11_stop(exec);
+        }
         // The value was widened from this `u32`.
         value as u32
     } else {
@@ -1230,12 +1245,26 @@ pub(crate) fn futex_wake(
     let waker = exec.rc11_on.get().then(|| {
         let t = exec.state.borrow().current;
         with_rc11(exec, |m| {
-            let q = m.futex_queue(t, addr);
+            // The kernel's full barrier before it looks at the queue (Linux: smp_mb() in
+            // futex_wake's check for waiters).
+            let sc = rc11::graph::Mo::of(Ordering::SeqCst);
+            m.fence(t, sc, true);
             let mut s = exec.state.borrow_mut();
+            m.sync_fence(t, sc, &mut s.threads[t].clock);
+            let memory = i128::from(
+                // SAFETY: the word a futex wake names is an `AtomicU32` the caller borrows for
+                // the call (see `sync::futex::wake_one`).
+                unsafe { &*(addr as *const std::sync::atomic::AtomicU32) }.load(Ordering::Relaxed),
+            );
+            let (q, _) = m.futex_rmw(t, addr, memory);
             m.sync_access(t, q, &mut s.threads[t].clock);
-            q
+            (q, m.moot)
         })
     });
+    if waker.is_some_and(|(_, moot)| moot) {
+        rc11_stop(exec);
+    }
+    let waker = waker.map(|(q, _)| q);
     let mut s = exec.state.borrow_mut();
     let mut waiters: Vec<(u64, usize)> = s
         .threads

@@ -120,6 +120,9 @@ pub(crate) struct Ev {
     /// Whether a later write may still change what it reads (false once it is in the prefix of
     /// a write that revisited another read).
     pub(crate) revisitable: bool,
+    /// Whether it is the first event of a scheduling step (the others of the step, and fences
+    /// between steps, follow it without a choice of thread).
+    pub(crate) starts_step: bool,
 }
 
 impl Ev {
@@ -231,7 +234,10 @@ impl Graph {
                         th.push(format!("U{}<-{}#{}", ev.loc, rf(ev.rf), self.pos(Some(e))))
                     }
                     Kind::Fence => th.push("F".to_owned()),
-                    Kind::Other => {}
+                    Kind::Other => th.push(match ev.sync {
+                        Some(s) => format!("o<{}.{}", s.t, s.i),
+                        None => "o".to_owned(),
+                    }),
                 }
             }
             out.push(format!("t{t}[{}]", th.join(" ")));
@@ -329,6 +335,17 @@ impl Graph {
             loc.mo
                 .retain(|w| (w.i as usize) < threads.get(w.t as usize).map_or(0, Vec::len));
         }
+    }
+
+    /// An event whose reads-from or sync points outside the graph (a broken restriction).
+    pub(crate) fn dangling(&self) -> Option<EvId> {
+        self.events().find(|&e| {
+            self.deps(e).into_iter().flatten().any(|d| {
+                self.threads
+                    .get(d.t as usize)
+                    .is_none_or(|evs| evs.len() <= d.i as usize)
+            })
+        })
     }
 
     /// Happens-before of the graph, or `None` if program order, reads-from, spawn and join

@@ -178,6 +178,16 @@ impl Rc11 {
                 }
                 match self.work.pop() {
                     Some(item) => {
+                        if let Some(d) = item.g.dangling()
+                            && std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some()
+                        {
+                            eprintln!(
+                                "popped dangling {d:?}: {} revisit {:?} moot {}",
+                                item.g.summary(),
+                                item.revisit,
+                                item.moot
+                            );
+                        }
                         self.g = item.g;
                         self.pending = item.revisit.map(|w| (w, item.moot));
                         if item.moot {
@@ -245,18 +255,34 @@ impl Rc11 {
             if !self.replaying(t) {
                 continue;
             }
-            let ev = &self.g.threads[t][self.consumed(t)];
-            let ready = [if ev.reads() { ev.rf } else { None }, ev.sync]
-                .into_iter()
-                .flatten()
-                .all(|d| self.consumed(d.t as usize) > d.i as usize);
-            if ready && best.is_none_or(|(s, _)| ev.stamp < s) {
-                best = Some((ev.stamp, t));
+            let evs = &self.g.threads[t];
+            let first = self.consumed(t);
+            // Every event of the step must find what it depends on done.
+            let ready = evs[first..]
+                .iter()
+                .enumerate()
+                .take_while(|(k, ev)| *k == 0 || !ev.starts_step)
+                .all(|(_, ev)| {
+                    [if ev.reads() { ev.rf } else { None }, ev.sync]
+                        .into_iter()
+                        .flatten()
+                        .all(|d| d.t as usize == t || self.consumed(d.t as usize) > d.i as usize)
+                });
+            let stamp = evs[first].stamp;
+            if ready && best.is_none_or(|(s, _)| stamp < s) {
+                best = Some((stamp, t));
             }
         }
         match best {
             Some((_, t)) => Some(t),
             None => {
+                if std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some() {
+                    eprintln!(
+                        "stuck: runnable {runnable:?} consumed {:?} graph {}",
+                        self.consumed,
+                        self.g.summary()
+                    );
+                }
                 self.unsupported = Some(
                     "the program did not repeat what it did in an earlier run with the same \
                      values read (is it deterministic? does a spawned thread spawn threads?)"
@@ -284,8 +310,8 @@ impl Rc11 {
         }
     }
 
-    /// A fence by thread `t`.
-    pub(crate) fn fence(&mut self, t: usize, mo: Mo) {
+    /// A fence by thread `t` (`starts_step`: the first event of a step, see [`Ev::starts_step`]).
+    pub(crate) fn fence(&mut self, t: usize, mo: Mo, starts_step: bool) {
         let i = self.consumed(t);
         if self.replaying(t) {
             if self.g.threads[t][i].kind != Kind::Fence {
@@ -293,7 +319,9 @@ impl Rc11 {
             }
         } else {
             self.g.ensure_thread(t);
-            self.g.push(t, other(Kind::Fence, mo, None));
+            let mut ev = other(Kind::Fence, mo, None);
+            ev.starts_step = starts_step;
+            self.g.push(t, ev);
         }
         self.consume(t);
     }
@@ -307,7 +335,9 @@ impl Rc11 {
             }
         } else {
             self.g.ensure_thread(t);
-            self.g.push(t, other(Kind::Other, Mo::default(), sync));
+            let mut ev = other(Kind::Other, Mo::default(), sync);
+            ev.starts_step = true;
+            self.g.push(t, ev);
         }
         self.consume(t);
     }
@@ -317,31 +347,16 @@ impl Rc11 {
         self.consumed(t).checked_sub(1).map(|i| EvId::new(t, i))
     }
 
-    /// A futex wait or wake on the word at `addr` by thread `t`: a SeqCst read-modify-write of
-    /// the word's wait queue (a location of its own), which orders waits and wakes of one word
-    /// as the kernel's lock on the queue does. Returns its event.
-    pub(crate) fn futex_queue(&mut self, t: usize, addr: usize) -> EvId {
-        let sc = Mo::of(std::sync::atomic::Ordering::SeqCst);
-        let d = Desc {
-            access: Access::Rmw,
-            value: 0,
-            rmo: sc,
-            wmo: sc,
-        };
-        // No atomic lives at the complement of an address.
-        let (e, read) = self.access(t, !addr, 0, d);
-        self.after_access(e, Some(read.unwrap_or(0).wrapping_add(1)));
-        e
-    }
-
     /// An atomic access by thread `t` to the atomic at `addr` (holding `memory` now), about to
-    /// run: returns its event and, for a read, the value it reads.
+    /// run: returns its event and, for a read, the value it reads. `starts_step`: see
+    /// [`Ev::starts_step`].
     pub(crate) fn access(
         &mut self,
         t: usize,
         addr: usize,
         memory: i128,
         d: Desc,
+        starts_step: bool,
     ) -> (EvId, Option<i128>) {
         let i = self.consumed(t);
         if self.replaying(t) {
@@ -350,7 +365,8 @@ impl Rc11 {
             let loc = *self.addr_loc.entry(addr).or_insert(ev.loc);
             if loc != ev.loc
                 || !ev.is_access()
-                || (d.access == Access::Store) != (ev.kind == Kind::Write)
+                || ev.access != d.access
+                || ev.starts_step != starts_step
             {
                 self.diverged(t, "made a different atomic access");
             }
@@ -382,6 +398,7 @@ impl Rc11 {
             stamp: 0,
             added_max: true,
             revisitable: true,
+            starts_step,
         };
         self.g.ensure_thread(t);
         let e = EvId::new(t, i);
@@ -400,6 +417,25 @@ impl Rc11 {
         }
         let ev = self.g.ev(e);
         (e, Some(self.g.value(loc, ev.rf)))
+    }
+
+    /// A futex wait or wake on the word at `addr` (holding `memory`) by thread `t`: a relaxed
+    /// read-modify-write of the word that leaves it as it is. The kernel compares the word and
+    /// queues the waiter, or looks for waiters, atomically (under its lock on the queue): as a
+    /// read-modify-write, a wait reads the newest value at its place in the word's
+    /// modification order, and a wake after it in that order finds it queued. Returns the
+    /// event and the value read.
+    pub(crate) fn futex_rmw(&mut self, t: usize, addr: usize, memory: i128) -> (EvId, i128) {
+        let d = Desc {
+            access: Access::Rmw,
+            value: 0,
+            rmo: Mo::default(),
+            wmo: Mo::default(),
+        };
+        let (e, read) = self.access(t, addr, memory, d, false);
+        let v = read.unwrap_or(memory);
+        self.after_access(e, Some(v));
+        (e, v)
     }
 
     /// A new store `ev` (event `e`): placed in modification order.
@@ -465,8 +501,10 @@ impl Rc11 {
                 // After the write that comes last before `e` in the target's order, among those
                 // made so far.
                 let order = target
-                    .locs
-                    .get(loc)
+                    .threads
+                    .get(t)
+                    .and_then(|evs| evs.get(e.i as usize))
+                    .and_then(|ev| target.locs.get(ev.loc as usize))
                     .map(|l| l.mo.clone())
                     .unwrap_or_default();
                 let rank = |w: EvId| order.iter().position(|&x| x == w);
@@ -740,6 +778,24 @@ impl Rc11 {
             }
             let mut g = self.g.clone();
             g.restrict(&keep);
+            if let Some(d) = g.dangling()
+                && std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some()
+            {
+                eprintln!(
+                    "dangling {d:?} after revisit of {r:?} (stamp {}) by {w:?} (stamp {}), keep {keep:?}, pw {pw:?}\n  before: {}\n  stamps: {:?}",
+                    self.g.ev(r).stamp,
+                    self.g.ev(w).stamp,
+                    self.g.summary(),
+                    self.g
+                        .threads
+                        .iter()
+                        .map(|evs| evs
+                            .iter()
+                            .map(|e| (e.stamp, e.revisitable))
+                            .collect::<Vec<_>>())
+                        .collect::<Vec<_>>()
+                );
+            }
             let old = g.ev(r).clone();
             if old.kind == Kind::Rmw {
                 g.remove_mo(r);
@@ -939,5 +995,6 @@ fn other(kind: Kind, mo: Mo, sync: Option<EvId>) -> Ev {
         stamp: 0,
         added_max: true,
         revisitable: false,
+        starts_step: false,
     }
 }
