@@ -479,7 +479,7 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     let mut notes = Vec::new();
-    let (mut misses, mut alarms) = ([0; 4], [0; 4]);
+    let (mut misses, mut alarms, mut judged) = ([0; 4], [0; 4], [0; 4]);
     for shape in Shape::ALL {
         let (rc11, tso) = shape.allowed();
         let outcomes = [
@@ -504,6 +504,9 @@ fn main() {
                     (Outcome::NotFound { .. }, true) => misses[i] += 1,
                     _ => {}
                 }
+                if matches!(o, Outcome::Found { .. } | Outcome::NotFound { .. }) {
+                    judged[i] += 1;
+                }
                 cell(o, allowed, &mut notes)
             })
             .collect();
@@ -515,10 +518,15 @@ fn main() {
             cells.join(" | ")
         );
     }
-    println!(
-        "| **misses / false alarms** | | {} / {} | {} / {} | {} / {} | {} / {} |",
-        misses[0], alarms[0], misses[1], alarms[1], misses[2], alarms[2], misses[3], alarms[3]
-    );
+    // Per column: misses / false alarms over the rows the tool answered.
+    let totals: Vec<String> = (0..4)
+        .map(|i| match judged[i] {
+            0 => "n/a".to_owned(),
+            n if n == Shape::ALL.len() => format!("{} / {}", misses[i], alarms[i]),
+            n => format!("{} / {} (of {n} rows)", misses[i], alarms[i]),
+        })
+        .collect();
+    println!("| **misses / false alarms** | | {} |", totals.join(" | "));
     if !notes.is_empty() {
         println!();
         for (i, n) in notes.iter().enumerate() {
