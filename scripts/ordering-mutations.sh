@@ -18,7 +18,8 @@
 #                      and its line says "caught (timeout)".
 #   --min PERCENT      exit 1 if the score is below PERCENT (default 0)
 #   --cargo-args ARGS  extra arguments for `cargo test`, split on spaces (also from the environment
-#                      variable ORDERING_MUTATIONS_CARGO_ARGS), e.g. `--release` or `-- --test-threads=1`
+#                      variable ORDERING_MUTATIONS_CARGO_ARGS), e.g. `--release`; those after a `--`
+#                      go to the test binaries, e.g. `-- --test-threads=1`
 #   -h, --help         this text
 #
 # Environment: ORDERING_MUTATIONS_TARGET_DIR (default target/ordering-mutations) is the cargo target
@@ -65,7 +66,7 @@ list=0
 only=""
 timeout_s=""
 min=0
-cargo_args="${ORDERING_MUTATIONS_CARGO_ARGS:-}"
+flag_cargo_args=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --list) list=1 ;;
@@ -75,8 +76,8 @@ while [ $# -gt 0 ]; do
     --timeout=*) timeout_s="${1#*=}" ;;
     --min) min="${2:?--min needs a percentage}"; shift ;;
     --min=*) min="${1#*=}" ;;
-    --cargo-args) cargo_args="$cargo_args ${2?--cargo-args needs arguments}"; shift ;;
-    --cargo-args=*) cargo_args="$cargo_args ${1#*=}" ;;
+    --cargo-args) flag_cargo_args="$flag_cargo_args ${2?--cargo-args needs arguments}"; shift ;;
+    --cargo-args=*) flag_cargo_args="$flag_cargo_args ${1#*=}" ;;
     -h | --help) usage; exit 0 ;;
     *) echo "ordering-mutations: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -309,13 +310,23 @@ git ls-files -z --cached --others --exclude-standard |
 # crates by their path relative to the workspace and decides by modification time whether a source
 # changed, so copies with their old times could reuse a mutant's build from an earlier run.)
 export CARGO_TARGET_DIR="${ORDERING_MUTATIONS_TARGET_DIR:-$root/target/ordering-mutations}"
-# shellcheck disable=SC2206 # the extra arguments are split on spaces on purpose
-extra=($cargo_args)
-test_cmd=(cargo test -p lockstep-core --features sim,async --test 'sim*' "${extra[@]}")
-# `--no-run` takes no test-binary arguments: drop everything after a `--`.
-build_extra=()
-for a in "${extra[@]}"; do [ "$a" = "--" ] && break; build_extra+=("$a"); done
-build_cmd=(cargo test -p lockstep-core --features sim,async --test 'sim*' --no-run "${build_extra[@]}")
+# The extra arguments of the environment, then of --cargo-args; in each, those after a `--` go to
+# the test binaries.
+cargo_extra=()
+test_extra=()
+for source in "${ORDERING_MUTATIONS_CARGO_ARGS:-}" "$flag_cargo_args"; do
+    read -ra words <<<"$source"
+    after=0
+    for a in "${words[@]}"; do
+        if [ "$after" = 0 ] && [ "$a" = "--" ]; then after=1
+        elif [ "$after" = 0 ]; then cargo_extra+=("$a")
+        else test_extra+=("$a")
+        fi
+    done
+done
+test_cmd=(cargo test -p lockstep-core --features sim,async --test 'sim*' "${cargo_extra[@]}")
+if [ "${#test_extra[@]}" -gt 0 ]; then test_cmd+=(-- "${test_extra[@]}"); fi
+build_cmd=(cargo test -p lockstep-core --features sim,async --test 'sim*' --no-run "${cargo_extra[@]}")
 
 # Runs "$@" in $scratch in the background (so that Ctrl-C interrupts it at once), output to $log.
 log="$scratch/.ordering-mutations.log"
@@ -330,14 +341,19 @@ run() {
 
 now() { date +%s; }
 
+# Whether a simulator test binary was built after file $1 was written (never test a stale build).
+fresh() {
+    [ -n "$(find "$CARGO_TARGET_DIR" -path '*/deps/sim*' -type f -perm -u+x -newer "$1" -print -quit)" ]
+}
+
 echo "ordering-mutations: building and checking the unmutated code (${test_cmd[*]})"
 if ! run "${build_cmd[@]}"; then
     tail -n 30 "$log" >&2
     echo "ordering-mutations: the unmutated code does not build" >&2
     exit 2
 fi
-if ! grep -q 'Compiling lockstep-core' "$log"; then
-    echo "ordering-mutations: cargo did not compile lockstep-core from the scratch copy" >&2
+if ! fresh "$scratch/core/src/lib.rs"; then
+    echo "ordering-mutations: cargo did not rebuild the simulator checks from the scratch copy" >&2
     exit 2
 fi
 t0="$(now)"
@@ -377,7 +393,7 @@ while IFS=$'\t' read -r file line col from to op replacement <&3; do
         result="ERROR (does not build)"
         errors=$((errors + 1))
         tail -n 20 "$log" >&2
-    elif ! grep -q 'Compiling lockstep-core' "$log"; then
+    elif ! fresh "$target"; then
         # Never test a stale build: the mutant must have been compiled.
         result="ERROR (not rebuilt)"
         errors=$((errors + 1))
