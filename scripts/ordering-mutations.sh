@@ -9,9 +9,9 @@
 #
 # Options:
 #   --list             list the mutants (file:line:column, from->to, operation) and exit
-#   --only REGEX       keep the mutants whose "path:line" matches REGEX (awk's extended regular
-#                      expressions), for example
-#                      `--only mutex`, `--only 'channel/'`, `--only 'rendezvous.rs:2[0-9][0-9]$'`
+#   --only REGEX       keep the mutants whose "path:line" matches REGEX (an awk extended regular
+#                      expression): `--only mutex`, `--only 'channel/'`,
+#                      `--only 'rendezvous.rs:2[0-9][0-9]$'`
 #   --timeout SECS     per-mutant limit on the test run (the build is not limited). Default: ten
 #                      times the unmutated run, at least 60 s. A mutant that hits it counts as
 #                      caught (the weakened ordering made a check hang: a lost wake-up, a livelock)
@@ -36,9 +36,10 @@
 # in comments (doc comments and their examples included), string literals, `use` declarations and
 # `#[cfg(test)]` items. Each token is one site, so compare_exchange's success and failure orderings
 # are two sites, and so are fetch_update's two. An ordering passed to a helper function is mutated
-# where it is written (the call site), since that is where the choice is made; core/src/sync.rs
-# re-exports the atomics and defines no such helper today. Relaxed sites have no weaker ordering
-# and make no mutant. The mutations, one mutant each:
+# where it is written (the call site), since that is where the choice is made, and its operation
+# is read from the helper's name (`load`, `store`, `fence`, `swap`/`fetch`/`compare`/`cas`/`rmw` in
+# it); core/src/sync.rs re-exports the atomics and defines no such helper today. Relaxed sites have
+# no weaker ordering and make no mutant. The mutations, one mutant each:
 #
 #   Acquire -> Relaxed, Release -> Relaxed, AcqRel -> Acquire and AcqRel -> Release (two mutants),
 #   SeqCst -> the next weaker ordering its operation accepts: a load (and a compare-exchange's
@@ -207,6 +208,12 @@ def operation(callee, arg):
         return {2: "cas success", 3: "cas failure"}.get(arg, "?")
     if callee == "fetch_update":
         return {0: "rmw fetch_update", 1: "fetch_update load"}.get(arg, "?")
+    # A helper that passes the ordering on, by its name (`load_flag`, `store_release`, ...).
+    if callee:
+        for words, op in ((("fence",), "fence"), (("swap", "fetch", "compare", "cas", "rmw"), "rmw"),
+                          (("load",), "load"), (("store",), "store")):
+            if any(w in callee for w in words):
+                return f"{op} (helper {callee})"
     return "?"
 
 
@@ -216,12 +223,14 @@ def weaker(ordering, op):
     if ordering == "SeqCst":
         if op in ("load", "cas failure", "fetch_update load"): return ["Acquire"]
         if op == "store": return ["Release"]
-        if op == "fence" or op.startswith("rmw") or op == "cas success": return ["AcqRel"]
+        if op.startswith("load"): return ["Acquire"]
+        if op.startswith("store"): return ["Release"]
+        if op.startswith("fence") or op.startswith("rmw") or op == "cas success": return ["AcqRel"]
         return None  # unknown operation
     return []  # Relaxed: nothing weaker
 
 
-sites = relaxed = 0
+sites = relaxed = skipped = 0
 rows = []
 for dirpath, dirnames, filenames in os.walk(os.path.join(root, "core", "src")):
     dirnames.sort()
@@ -247,6 +256,7 @@ for dirpath, dirnames, filenames in os.walk(os.path.join(root, "core", "src")):
                 print(f"ordering-mutations: {rel}:{line + 1}:{col}: SeqCst passed to "
                       f"'{callee or '?'}', an operation this script does not know: skipped",
                       file=sys.stderr)
+                skipped += 1
                 continue
             if not to: relaxed += 1
             # A short name (`SeqCst`, imported by a `use`) is replaced by a full path, since the
@@ -256,7 +266,8 @@ for dirpath, dirnames, filenames in os.walk(os.path.join(root, "core", "src")):
                 text_to = t if qualified else "crate::sync::atomic::Ordering::" + t
                 rows.append(f"{rel}\t{line + 1}\t{col}\t{ordering}\t{t}\t{op}\t{text_to}")
 print("\n".join(rows))
-print(f"# {sites} ordering sites in core/src, {relaxed} of them Relaxed (nothing weaker): "
+unknown = f", {skipped} skipped (operation unknown)" if skipped else ""
+print(f"# {sites} ordering sites in core/src, {relaxed} of them Relaxed (nothing weaker){unknown}: "
       f"{len(rows)} mutants")
 PY
 }
