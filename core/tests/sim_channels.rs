@@ -10,7 +10,7 @@ use std::sync::Arc;
 use lockstep_core::channel::{Broadcast, BroadcastError, Duplex, Rendezvous, Spsc};
 use lockstep_core::sync::hint::spin_loop;
 use lockstep_core::{Queue, RecvError, SimWait, TryRecvError};
-use lockstep_sim::{Config, check, thread};
+use lockstep_sim::{Config, MemoryModel, check, thread};
 
 /// The test-size multiplier from `LOCKSTEP_TEST_SCALE` (1 by default).
 fn scale() -> usize {
@@ -294,6 +294,30 @@ fn channels_hold_under_weak_memory() {
     }
 }
 
+/// Every channel under RC11 (`MemoryModel::Rc11`), the memory model of Rust's atomics: each
+/// load may read any store coherence and happens-before allow, so the orderings of the rings
+/// and of the waiter bookkeeping are put to the test, not only the interleavings.
+#[test]
+fn channels_hold_under_rc11() {
+    let runs = 300 * scale();
+    let scenarios: [(&str, fn()); 6] = [
+        ("queue", queue_exactly_once),
+        ("spsc", spsc_stream),
+        ("spsc ping-pong", spsc_ping_pong),
+        ("rendezvous", rendezvous_handover),
+        ("duplex", duplex_calls),
+        ("broadcast", broadcast_counts),
+    ];
+    for (name, f) in scenarios {
+        for config in [Config::pct(31, 3, runs), Config::random(32, runs)] {
+            let config = config.memory_model(MemoryModel::Rc11);
+            if let Err(failure) = lockstep_sim::try_check(config, f) {
+                panic!("{name} under RC11:\n{failure}");
+            }
+        }
+    }
+}
+
 /// The async channels under the simulator: a task's waker sets a flag that its thread spins on,
 /// so a lost wake-up leaves the thread spinning with nothing to wake it, which the simulator
 /// reports (a livelock at the step limit).
@@ -308,7 +332,7 @@ mod async_channels {
     use lockstep_core::channel::{AsyncQueue, AsyncSpsc};
     use lockstep_sim::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use lockstep_sim::sync::hint::spin_loop;
-    use lockstep_sim::{Config, check, thread};
+    use lockstep_sim::{Config, MemoryModel, check, thread};
 
     use super::scale;
 

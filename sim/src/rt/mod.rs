@@ -1146,15 +1146,7 @@ pub(crate) fn futex_wait(
         // `rc11::Rc11::futex_rmw`).
         let t = exec.state.borrow().current;
         let value = with_rc11(exec, |m| {
-            // The kernel's full barrier before it reads the word (Linux: smp_mb() in
-            // futex_wait's setup).
-            let sc = rc11::graph::Mo::of(Ordering::SeqCst);
-            m.fence(t, sc, true);
-            {
-                let mut s = exec.state.borrow_mut();
-                m.sync_fence(t, sc, &mut s.threads[t].clock);
-            }
-            let (e, v) = m.futex_rmw(t, addr, memory.into());
+            let (e, v) = m.futex_rmw(t, addr, memory.into(), true);
             let mut s = exec.state.borrow_mut();
             m.sync_access(t, e, &mut s.threads[t].clock);
             (v, m.moot)
@@ -1245,18 +1237,13 @@ pub(crate) fn futex_wake(
     let waker = exec.rc11_on.get().then(|| {
         let t = exec.state.borrow().current;
         with_rc11(exec, |m| {
-            // The kernel's full barrier before it looks at the queue (Linux: smp_mb() in
-            // futex_wake's check for waiters).
-            let sc = rc11::graph::Mo::of(Ordering::SeqCst);
-            m.fence(t, sc, true);
             let mut s = exec.state.borrow_mut();
-            m.sync_fence(t, sc, &mut s.threads[t].clock);
             let memory = i128::from(
                 // SAFETY: the word a futex wake names is an `AtomicU32` the caller borrows for
                 // the call (see `sync::futex::wake_one`).
                 unsafe { &*(addr as *const std::sync::atomic::AtomicU32) }.load(Ordering::Relaxed),
             );
-            let (q, _) = m.futex_rmw(t, addr, memory);
+            let (q, _) = m.futex_rmw(t, addr, memory, true);
             m.sync_access(t, q, &mut s.threads[t].clock);
             (q, m.moot)
         })

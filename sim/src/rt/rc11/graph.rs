@@ -464,43 +464,85 @@ impl Graph {
     /// the graph the search runs only for `e`'s revisits).
     pub(crate) fn consistent_lax(&self, lax: Option<(Option<EvId>, u32, EvId)>) -> bool {
         let Some(hb) = self.hb() else { return false };
+        // Each write's position in its location's modification order (1-based; 0: the
+        // initial value), and each access's position: a write's own, a read's source's.
+        let mut wpos: Vec<Vec<usize>> = self.threads.iter().map(|e| vec![0; e.len()]).collect();
+        for loc in &self.locs {
+            for (k, w) in loc.mo.iter().enumerate() {
+                wpos[w.t as usize][w.i as usize] = k + 1;
+            }
+        }
+        let wp = |w: Option<EvId>| w.map_or(0, |w| wpos[w.t as usize][w.i as usize]);
         // Atomicity: a read-modify-write immediately follows what it reads in modification
         // order.
         for e in self.events() {
             let ev = self.ev(e);
             let exempt = lax.is_some_and(|(w, loc, new)| e != new && ev.loc == loc && ev.rf == w);
-            if ev.kind == Kind::Rmw && !exempt && self.pos(Some(e)) != self.pos(ev.rf) + 1 {
+            if ev.kind == Kind::Rmw && !exempt && wp(Some(e)) != wp(ev.rf) + 1 {
                 return false;
             }
         }
-        // Coherence: hb;eco is irreflexive, location by location.
-        let mut by_loc: Vec<Vec<EvId>> = vec![Vec::new(); self.locs.len()];
+        let p = |e: EvId| {
+            let ev = self.ev(e);
+            if ev.writes() { wp(Some(e)) } else { wp(ev.rf) }
+        };
+        // Coherence, hb;eco irreflexive: no access `b` may come before, in coherence, an access
+        // that happens before it. Per location and thread, the accesses in program order with
+        // the running maximum of the writes' positions and of the reads' sources' positions;
+        // each access then looks up what happens before it through its clock.
+        let mut per: Vec<Vec<Vec<(u32, usize, usize)>>> =
+            vec![vec![Vec::new(); self.threads.len()]; self.locs.len()];
         for e in self.events() {
-            if self.ev(e).is_access() {
-                by_loc[self.ev(e).loc as usize].push(e);
+            let ev = self.ev(e);
+            if !ev.is_access() {
+                continue;
+            }
+            let list = &mut per[ev.loc as usize][e.t as usize];
+            let (mut w, mut r) = list.last().map_or((0, 0), |&(_, w, r)| (w, r));
+            if ev.writes() {
+                w = w.max(wp(Some(e)) + 1);
+            }
+            if ev.reads() {
+                r = r.max(wp(ev.rf) + 1);
+            }
+            list.push((e.i, w, r));
+        }
+        for b in self.events() {
+            let ev = self.ev(b);
+            if !ev.is_access() {
+                continue;
+            }
+            let clock = &hb.clock[b.t as usize][b.i as usize];
+            // The largest positions (plus one; 0: none) of the writes and of the reads'
+            // sources that happen before `b`.
+            let (mut w, mut r) = (0usize, 0usize);
+            for (t, list) in per[ev.loc as usize].iter().enumerate() {
+                let bound = if t == b.t as usize {
+                    b.i
+                } else {
+                    clock.get(t).copied().unwrap_or(0)
+                };
+                let k = list.partition_point(|&(i, _, _)| i < bound);
+                if k > 0 {
+                    w = w.max(list[k - 1].1);
+                    r = r.max(list[k - 1].2);
+                }
+            }
+            let before = |x: usize| x.checked_sub(1);
+            if ev.writes() {
+                let me = wp(Some(b));
+                // A write before it in hb later in mo, or a read before it reading it or later.
+                if before(w).is_some_and(|x| x > me) || before(r).is_some_and(|x| x >= me) {
+                    return false;
+                }
+            }
+            if ev.reads() {
+                let src = wp(ev.rf);
+                if before(w).is_some_and(|x| x > src) || before(r).is_some_and(|x| x > src) {
+                    return false;
+                }
             }
         }
-        let pos: Vec<Vec<usize>> = self
-            .threads
-            .iter()
-            .enumerate()
-            .map(|(t, evs)| {
-                (0..evs.len())
-                    .map(|i| {
-                        let e = EvId::new(t, i);
-                        let ev = self.ev(e);
-                        if ev.writes() {
-                            self.pos(Some(e))
-                        } else if ev.reads() {
-                            self.pos(ev.rf)
-                        } else {
-                            0
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        let p = |e: EvId| pos[e.t as usize][e.i as usize];
         let eco = |a: EvId, b: EvId| -> bool {
             if a == b {
                 return false;
@@ -510,21 +552,10 @@ impl Graph {
                 return false;
             }
             match (ea.writes(), eb.writes()) {
-                (true, true) => p(a) < p(b),
                 (true, false) => p(a) <= p(b),
-                (false, true) => p(a) < p(b),
-                (false, false) => p(a) < p(b),
+                _ => p(a) < p(b),
             }
         };
-        for accesses in &by_loc {
-            for &a in accesses {
-                for &b in accesses {
-                    if hb.hb(a, b) && eco(b, a) {
-                        return false;
-                    }
-                }
-            }
-        }
         self.psc_acyclic(&hb, &eco)
     }
 
@@ -580,23 +611,75 @@ impl Graph {
             }
         };
         let is_fence = |e: EvId| self.ev(e).kind == Kind::Fence;
-        let from = |a: EvId| -> Vec<EvId> {
-            let mut v = vec![a];
-            if is_fence(a) {
-                v.extend(all.iter().copied().filter(|&x| hb.hb(a, x)));
+        // Events as bit positions, to compose the relations row by row.
+        let index: Vec<usize> = self
+            .threads
+            .iter()
+            .scan(0, |acc, evs| {
+                let start = *acc;
+                *acc += evs.len();
+                Some(start)
+            })
+            .collect();
+        let at = |e: EvId| index[e.t as usize] + e.i as usize;
+        let words = all.len().div_ceil(64);
+        let set = |bits: &mut Vec<u64>, e: EvId| bits[at(e) / 64] |= 1 << (at(e) % 64);
+        let row = |rel: &dyn Fn(EvId, EvId) -> bool, x: EvId| -> Vec<u64> {
+            let mut bits = vec![0u64; words];
+            for &y in &all {
+                if rel(x, y) {
+                    set(&mut bits, y);
+                }
             }
-            v
+            bits
         };
-        let to = |b: EvId| -> Vec<EvId> {
-            let mut v = vec![b];
-            if is_fence(b) {
-                v.extend(all.iter().copied().filter(|&y| hb.hb(y, b)));
-            }
-            v
-        };
+        let mut scb_rows: Vec<Option<Vec<u64>>> = vec![None; all.len()];
+        let mut eco_rows: Vec<Option<Vec<u64>>> = vec![None; all.len()];
+        // For SC event `a`: `[a] ∪ ([F_sc]; hb)` applied, then scb (and, for fences, eco).
         let n = sc.len();
-        let froms: Vec<Vec<EvId>> = sc.iter().map(|&a| from(a)).collect();
-        let tos: Vec<Vec<EvId>> = sc.iter().map(|&b| to(b)).collect();
+        let mut reach: Vec<Vec<u64>> = Vec::with_capacity(n);
+        let mut reach_eco: Vec<Vec<u64>> = Vec::with_capacity(n);
+        for &a in &sc {
+            let mut r = vec![0u64; words];
+            let mut re = vec![0u64; words];
+            let mut from = vec![a];
+            if is_fence(a) {
+                from.extend(all.iter().copied().filter(|&x| hb.hb(a, x)));
+            }
+            for (k, &x) in from.iter().enumerate() {
+                let i = at(x);
+                let sr = scb_rows[i].get_or_insert_with(|| row(&scb, x));
+                for (w, v) in r.iter_mut().zip(sr.iter()) {
+                    *w |= v;
+                }
+                if is_fence(a) && k > 0 {
+                    let er = eco_rows[i].get_or_insert_with(|| row(eco, x));
+                    for (w, v) in re.iter_mut().zip(er.iter()) {
+                        *w |= v;
+                    }
+                }
+            }
+            reach.push(r);
+            reach_eco.push(re);
+        }
+        // `[b] ∪ (hb; [F_sc])` for SC event `b`, without and with `b` itself.
+        let mut into: Vec<Vec<u64>> = Vec::with_capacity(n);
+        let mut into_before: Vec<Vec<u64>> = Vec::with_capacity(n);
+        for &b in &sc {
+            let mut before = vec![0u64; words];
+            if is_fence(b) {
+                for &y in &all {
+                    if hb.hb(y, b) {
+                        set(&mut before, y);
+                    }
+                }
+            }
+            let mut with = before.clone();
+            set(&mut with, b);
+            into.push(with);
+            into_before.push(before);
+        }
+        let meets = |a: &[u64], b: &[u64]| a.iter().zip(b).any(|(x, y)| x & y != 0);
         let mut edge = vec![vec![false; n]; n];
         for i in 0..n {
             for j in 0..n {
@@ -604,13 +687,10 @@ impl Graph {
                     continue;
                 }
                 let (a, b) = (sc[i], sc[j]);
-                let base = froms[i].iter().any(|&x| tos[j].iter().any(|&y| scb(x, y)));
+                let base = meets(&reach[i], &into[j]);
                 let fences = is_fence(a)
                     && is_fence(b)
-                    && (hb.hb(a, b)
-                        || froms[i][1..]
-                            .iter()
-                            .any(|&x| tos[j][1..].iter().any(|&y| eco(x, y))));
+                    && (hb.hb(a, b) || meets(&reach_eco[i], &into_before[j]));
                 edge[i][j] = base || fences;
             }
         }

@@ -419,20 +419,28 @@ impl Rc11 {
         (e, Some(self.g.value(loc, ev.rf)))
     }
 
-    /// A futex wait or wake on the word at `addr` (holding `memory`) by thread `t`: a relaxed
+    /// A futex wait or wake on the word at `addr` (holding `memory`) by thread `t`: a SeqCst
     /// read-modify-write of the word that leaves it as it is. The kernel compares the word and
-    /// queues the waiter, or looks for waiters, atomically (under its lock on the queue): as a
-    /// read-modify-write, a wait reads the newest value at its place in the word's
-    /// modification order, and a wake after it in that order finds it queued. Returns the
-    /// event and the value read.
-    pub(crate) fn futex_rmw(&mut self, t: usize, addr: usize, memory: i128) -> (EvId, i128) {
+    /// queues the waiter, or looks for waiters, atomically (under its lock on the queue) and
+    /// with full barriers: as a read-modify-write, a wait reads the newest value at its place
+    /// in the word's modification order, and a wake after it in that order finds it queued;
+    /// SeqCst orders it with the caller's SeqCst accesses (the Dekker pairs of wait and wake
+    /// protocols). Returns the event and the value read.
+    pub(crate) fn futex_rmw(
+        &mut self,
+        t: usize,
+        addr: usize,
+        memory: i128,
+        starts_step: bool,
+    ) -> (EvId, i128) {
+        let sc = Mo::of(std::sync::atomic::Ordering::SeqCst);
         let d = Desc {
             access: Access::Rmw,
             value: 0,
-            rmo: Mo::default(),
-            wmo: Mo::default(),
+            rmo: sc,
+            wmo: sc,
         };
-        let (e, read) = self.access(t, addr, memory, d, false);
+        let (e, read) = self.access(t, addr, memory, d, starts_step);
         let v = read.unwrap_or(memory);
         self.after_access(e, Some(v));
         (e, v)
