@@ -332,7 +332,7 @@ mod async_channels {
     use lockstep_core::channel::{AsyncQueue, AsyncSpsc};
     use lockstep_sim::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use lockstep_sim::sync::hint::spin_loop;
-    use lockstep_sim::{Config, MemoryModel, check, thread};
+    use lockstep_sim::{Config, check, thread};
 
     use super::scale;
 

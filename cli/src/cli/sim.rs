@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lockstep_cli::sim_race::{self, Sync};
-use lockstep_sim::{Config, Schedule, Stats, try_check};
+use lockstep_sim::{Config, MemoryModel, Schedule, Stats, try_check};
 
 /// How a schedule records a store buffer flush of thread `t`: `FLUSH + t`.
 const FLUSH: usize = 1000;
@@ -27,6 +27,26 @@ enum SyncArg {
     FutexLock,
     Semaphore,
     Atomic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModelArg {
+    /// Sequential consistency: every operation at once, in one order.
+    Sc,
+    /// x86-TSO: per-thread store buffers.
+    X86Tso,
+    /// RC11, the memory model of Rust's atomics: a load may read an older store.
+    Rc11,
+}
+
+impl ModelArg {
+    fn model(self) -> MemoryModel {
+        match self {
+            ModelArg::Sc => MemoryModel::SequentiallyConsistent,
+            ModelArg::X86Tso => MemoryModel::X86Tso,
+            ModelArg::Rc11 => MemoryModel::Rc11,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -69,10 +89,25 @@ pub(crate) struct RaceArgs {
     /// Also draw the failing interleaving as an SVG swimlane picture into this file.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
-    /// Give every thread an x86-TSO store buffer (random and PCT schedulers): stores become
-    /// visible to the other threads later, as the scheduler flushes them.
-    #[arg(long)]
+    /// Give every thread an x86-TSO store buffer: stores become visible to the other threads
+    /// later, as the scheduler flushes them (the same as `--memory-model x86-tso`).
+    #[arg(long, conflicts_with = "memory_model")]
     weak_memory: bool,
+    /// The memory model of the atomics: `sc` (default), `x86-tso`, or `rc11` (a load may read
+    /// an older store; with `--scheduler dfs` every RC11 execution is explored once).
+    #[arg(long, value_enum)]
+    memory_model: Option<ModelArg>,
+}
+
+impl RaceArgs {
+    /// The memory model asked for (`--weak-memory` is x86-TSO).
+    fn model(&self) -> MemoryModel {
+        match (self.memory_model, self.weak_memory) {
+            (Some(m), _) => m.model(),
+            (None, true) => MemoryModel::X86Tso,
+            (None, false) => MemoryModel::SequentiallyConsistent,
+        }
+    }
 }
 
 impl SimCommand {
@@ -96,9 +131,14 @@ fn race(args: &RaceArgs) -> ExitCode {
         SchedulerArg::Dfs => usize::MAX,
         _ => 100_000,
     });
-    if args.weak_memory && args.replay.is_none() && matches!(args.scheduler, SchedulerArg::Dfs) {
+    let model = args.model();
+    if model == MemoryModel::Rc11
+        && args.replay.is_none()
+        && matches!(args.scheduler, SchedulerArg::Dfs)
+        && args.bound.is_some()
+    {
         eprintln!(
-            "error: --weak-memory needs --scheduler random or pct: DFS explores sequentially consistent executions only"
+            "error: --memory-model rc11 with --scheduler dfs explores every execution: drop --bound"
         );
         return ExitCode::from(2);
     }
@@ -147,19 +187,20 @@ fn race(args: &RaceArgs) -> ExitCode {
             },
         ),
     };
-    let config = if args.weak_memory {
-        config.weak_memory(true)
-    } else {
+    // A replayed schedule carries its own memory model.
+    let config = if args.replay.is_some() {
         config
+    } else {
+        config.memory_model(model)
     };
     let title = format!(
         "lockstep sim race: {threads} threads x {iters} rounds of `count += 100; count -= 100`, sync {sync}"
     );
     println!("{title}; the main thread (thread 0) then checks that count is 0");
-    if config.weak_memory {
-        println!("{what}, with store buffers (weak memory)");
-    } else {
-        println!("{what}");
+    match config.memory_model {
+        MemoryModel::X86Tso => println!("{what}, with store buffers (x86-TSO)"),
+        MemoryModel::Rc11 => println!("{what}, under RC11 (a load may read an older store)"),
+        _ => println!("{what}"),
     }
     let bar = if args.replay.is_none() {
         let bar = match args.scheduler {
@@ -241,7 +282,7 @@ fn race(args: &RaceArgs) -> ExitCode {
             }
             let mut weak = String::new();
             if failure.schedule.is_weak_memory() {
-                weak.push_str(" --weak-memory");
+                weak.push_str(" --memory-model x86-tso");
             }
             let mut explained = failure
                 .explain()
