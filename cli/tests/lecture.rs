@@ -266,6 +266,7 @@ fn lecture_runs_every_scenario_and_ends_with_the_summary_table() {
         "comm-types",
         "sockets",
         "sim race",
+        "sim mp",
     ] {
         let row = table
             .lines()

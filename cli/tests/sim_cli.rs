@@ -157,3 +157,64 @@ fn the_exhaustive_search_of_the_locked_race_completes_and_says_so() {
         "{out}"
     );
 }
+
+#[test]
+fn message_passing_with_relaxed_is_a_stale_read_under_rc11_and_release_acquire_fixes_it() {
+    let out = stdout(&lockstep(&["sim", "mp"]));
+    assert!(out.contains("load data = 0"), "{out}");
+    assert!(
+        out.contains("read the initial value; newer: t1's store at step 1, not yet visible to t0"),
+        "{out}"
+    );
+    assert!(out.contains("fix: store ready with Release"), "{out}");
+    let s = schedule(&out);
+    assert!(s.starts_with("rc11:"), "{s}");
+    let again = stdout(&lockstep(&["sim", "mp", "--replay", &s]));
+    assert!(again.contains("load data = 0"), "{again}");
+    let fixed = lockstep(&["sim", "mp", "--flag", "release-acquire"]);
+    assert!(fixed.status.success());
+    let fixed = stdout(&fixed);
+    assert!(
+        fixed.contains("no failure in 2 executions") && fixed.contains("explored once"),
+        "{fixed}"
+    );
+    // Sequential consistency never shows it.
+    let sc = stdout(&lockstep(&["sim", "mp", "--memory-model", "sc"]));
+    assert!(sc.contains("no failure"), "{sc}");
+}
+
+#[test]
+fn the_race_runs_under_every_memory_model() {
+    for model in ["sc", "x86-tso", "rc11"] {
+        let out = stdout(&lockstep(&[
+            "sim",
+            "race",
+            "--memory-model",
+            model,
+            "--sync",
+            "lock",
+            "-n",
+            "1",
+        ]));
+        assert!(out.contains("no failure"), "{model}: {out}");
+    }
+    let out = stdout(&lockstep(&[
+        "sim",
+        "race",
+        "--memory-model",
+        "rc11",
+        "--scheduler",
+        "dfs",
+        "--sync",
+        "atomic",
+        "-n",
+        "1",
+    ]));
+    assert!(
+        out.contains("no failure in 6 executions") && out.contains("every RC11 execution"),
+        "{out}"
+    );
+    let bad = lockstep(&["sim", "race", "--memory-model", "arm"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("memory-model"));
+}

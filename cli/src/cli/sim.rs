@@ -18,6 +18,43 @@ pub(crate) enum SimCommand {
     /// Threads racing on `count += 100; count -= 100`: find the lost update, shrink it, print
     /// the interleaving step by step and how to replay it; or prove the locked version clean.
     Race(RaceArgs),
+    /// Message passing under a weak memory model: data, then a flag; a reader that sees the
+    /// flag must see the data. Relaxed fails under RC11 (found, explained, replayable);
+    /// Release/Acquire passes every execution.
+    Mp(MpArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FlagArg {
+    Relaxed,
+    ReleaseAcquire,
+    SeqCst,
+}
+
+/// Options of `lockstep sim mp`.
+#[derive(Debug, Args)]
+pub(crate) struct MpArgs {
+    /// The orderings of the flag's store and load (the data's are Relaxed).
+    #[arg(long, value_enum, default_value_t = FlagArg::Relaxed)]
+    flag: FlagArg,
+    /// The memory model of the atomics.
+    #[arg(long, value_enum, default_value_t = ModelArg::Rc11)]
+    memory_model: ModelArg,
+    /// The scheduler: `dfs` explores every execution of the model once.
+    #[arg(long, value_enum, default_value_t = SchedulerArg::Dfs)]
+    scheduler: SchedulerArg,
+    /// Seed of the random and PCT schedulers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Executions to run (random and PCT; default 10,000).
+    #[arg(long)]
+    schedules: Option<usize>,
+    /// Replay this schedule string (as printed after a failure) instead of searching.
+    #[arg(long)]
+    replay: Option<String>,
+    /// Also draw the failing interleaving as an SVG swimlane picture into this file.
+    #[arg(long)]
+    svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +151,82 @@ impl SimCommand {
     pub(crate) fn run(self) -> ExitCode {
         match self {
             SimCommand::Race(args) => race(&args),
+            SimCommand::Mp(args) => mp(&args),
+        }
+    }
+}
+
+fn mp(args: &MpArgs) -> ExitCode {
+    use lockstep_cli::sim_mp::{Flag, message_passing};
+    let flag = match args.flag {
+        FlagArg::Relaxed => Flag::Relaxed,
+        FlagArg::ReleaseAcquire => Flag::ReleaseAcquire,
+        FlagArg::SeqCst => Flag::SeqCst,
+    };
+    let model = args.memory_model.model();
+    let runs = args.schedules.unwrap_or(10_000).max(1);
+    let config = match (&args.replay, args.scheduler) {
+        (Some(s), _) => match s.parse::<Schedule>() {
+            Ok(schedule) => Config::replay(schedule),
+            Err(e) => {
+                eprintln!("error: --replay: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, SchedulerArg::Dfs) => Config::dfs(None).memory_model(model),
+        (None, SchedulerArg::Random) => Config::random(args.seed, runs).memory_model(model),
+        (None, SchedulerArg::Pct) => Config::pct(args.seed, 2, runs).memory_model(model),
+    };
+    let title = format!(
+        "lockstep sim mp: data := 42 (Relaxed), then ready := true; the reader asserts data == 42 once it sees ready; flag {flag}, memory model {model}"
+    );
+    println!("{title}");
+    let start = Instant::now();
+    match try_check(config, message_passing(flag)) {
+        Ok(stats) => {
+            if args.replay.is_some() {
+                println!(
+                    "the replayed schedule ran to the end without a failure: it is not a failing schedule of this program with these options"
+                );
+                return ExitCode::FAILURE;
+            }
+            println!(
+                "no failure in {} executions ({:.3} s){}",
+                stats.schedules,
+                start.elapsed().as_secs_f64(),
+                if stats.complete {
+                    ": every execution of the memory model was explored once"
+                } else {
+                    ""
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            let mut explained = failure.explain().title(title).replay_command(format!(
+                "lockstep sim mp --flag {flag} --memory-model {model} --replay {{schedule}}"
+            ));
+            for (i, kind) in failure.objects.iter().enumerate() {
+                match *kind {
+                    "AtomicU32" => explained = explained.name(i, "data"),
+                    "AtomicBool" => explained = explained.name(i, "ready"),
+                    _ => {}
+                }
+            }
+            println!("{explained}");
+            if flag == Flag::Relaxed {
+                println!(
+                    "fix: store ready with Release and load it with Acquire (--flag release-acquire): the reader that sees ready then sees everything the writer did before it"
+                );
+            }
+            if let Some(path) = &args.svg {
+                if let Err(e) = std::fs::write(path, explained.svg()) {
+                    eprintln!("error: writing {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                println!("swimlane picture written to {}", path.display());
+            }
+            ExitCode::SUCCESS
         }
     }
 }
@@ -181,9 +294,12 @@ fn race(args: &RaceArgs) -> ExitCode {
         ),
         (None, SchedulerArg::Dfs) => (
             Config::dfs(args.bound).iterations(schedules.max(1)),
-            match args.bound {
-                Some(b) => format!("exhaustive DFS, at most {b} preemptions"),
-                None => "exhaustive search (optimal DPOR: every trace once)".to_owned(),
+            match (args.bound, model) {
+                (Some(b), _) => format!("exhaustive DFS, at most {b} preemptions"),
+                (None, MemoryModel::Rc11) => {
+                    "exhaustive search (every RC11 execution graph once)".to_owned()
+                }
+                (None, _) => "exhaustive search (optimal DPOR: every trace once)".to_owned(),
             },
         ),
     };
@@ -258,6 +374,11 @@ fn race(args: &RaceArgs) -> ExitCode {
                 format!(
                     ", plus {} abandoned (blocked at a spin, or repeats of explored ones)",
                     stats.abandoned
+                )
+            } else if stats.blocked > 0 {
+                format!(
+                    ", plus {} blocked (a lock or spin that found no progress; the runs where it did are explored)",
+                    stats.blocked
                 )
             } else {
                 String::new()

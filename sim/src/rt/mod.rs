@@ -1300,7 +1300,12 @@ pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
 /// Locks the modelled mutex at `addr` (one step): the thread is not picked while another holds
 /// it, and the step that takes it joins the clock the last unlock published.
 pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
-    rc11_unsupported(exec, "the modelled Mutex");
+    if exec.rc11_on.get() {
+        if !rc11_mutex_take(exec, addr, location, true) {
+            unreachable!("a blocking lock under RC11 returns only once it holds the mutex");
+        }
+        return;
+    }
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
@@ -1315,6 +1320,124 @@ pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'
     let mut s = exec.state.borrow_mut();
     let obj = s.object(addr, "Mutex");
     acquire_mutex(&mut s, obj, location, Op::Lock);
+}
+
+/// Under RC11 the modelled mutex is a word of its own (at the complement of its address, where
+/// no atomic lives): 0 free, 1 held. Taking it is one step, a compare-and-swap 0 -> 1 with
+/// Acquire; if it reads 1, a blocking lock blocks for good in this run, as a spinning thread
+/// does (the search explores the run where it reads the unlock instead), and `try_lock` fails.
+/// Returns whether it took the mutex.
+fn rc11_mutex_take(
+    exec: &Exec,
+    addr: usize,
+    location: &'static Location<'static>,
+    block: bool,
+) -> bool {
+    let word = !addr;
+    let obj = {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "Mutex");
+        let t = s.current;
+        s.threads[t].next = Footprint::Object { obj, write: true };
+        s.threads[t].peek = None;
+        obj
+    };
+    park(exec);
+    let t = exec.state.borrow().current;
+    let acq = rc11::graph::Mo::of(Ordering::Acquire);
+    let rlx = rc11::graph::Mo::default();
+    let d = rc11::Desc {
+        access: rc11::graph::Access::Cas {
+            expected: 0,
+            new: 1,
+            success: (acq, rlx),
+            failure: rlx,
+        },
+        value: 1,
+        rmo: rlx,
+        wmo: rlx,
+    };
+    let (took, moot) = with_rc11(exec, |m| {
+        let (e, read) = m.access(t, word, 0, d, true);
+        let took = read == Some(0);
+        m.after_access(e, took.then_some(1));
+        let mut s = exec.state.borrow_mut();
+        m.sync_access(t, e, &mut s.threads[t].clock);
+        (took, m.moot)
+    });
+    if moot {
+        rc11_stop(exec);
+    }
+    {
+        let mut s = exec.state.borrow_mut();
+        let s = &mut *s;
+        s.threads[t].clock.tick(t);
+        if !s.threads[t].watch.contains(&obj) {
+            s.threads[t].watch.push(obj);
+        }
+        if took {
+            s.objects[obj].held = Some(t);
+            s.writes += 1;
+            s.objects[obj].written = s.writes;
+        }
+        let op = if block {
+            Op::Lock
+        } else {
+            Op::TryLock { ok: took }
+        };
+        s.push(Some(obj), op, location);
+    }
+    if !took && block {
+        // Held: this run blocks here for good (see above).
+        let mut s = exec.state.borrow_mut();
+        let since = s.step;
+        s.threads[t].status = Status::Spinning {
+            writes: u64::MAX,
+            since,
+        };
+        s.threads[t].next = Footprint::Local;
+        drop(s);
+        rc11_stop(exec);
+    }
+    took
+}
+
+/// Releases the modelled mutex at `addr` under RC11 (one step): a Release store of 0 to its
+/// word (see [`rc11_mutex_take`]).
+fn rc11_mutex_release(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    let obj = {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "Mutex");
+        let t = s.current;
+        if s.objects[obj].held != Some(t) {
+            // A guard taken outside this execution (before `check`): nothing to hand on.
+            return;
+        }
+        s.threads[t].next = Footprint::Object { obj, write: true };
+        s.threads[t].peek = None;
+        obj
+    };
+    park(exec);
+    let t = exec.state.borrow().current;
+    let d = rc11::Desc {
+        access: rc11::graph::Access::Store,
+        value: 0,
+        rmo: rc11::graph::Mo::default(),
+        wmo: rc11::graph::Mo::of(Ordering::Release),
+    };
+    with_rc11(exec, |m| {
+        let (e, _) = m.access(t, !addr, 0, d, true);
+        m.after_access(e, Some(0));
+        let mut s = exec.state.borrow_mut();
+        m.sync_access(t, e, &mut s.threads[t].clock);
+    });
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    s.objects[obj].held = None;
+    s.threads[t].clock.tick(t);
+    s.writes += 1;
+    s.objects[obj].written = s.writes;
+    s.push(Some(obj), Op::Unlock, location);
 }
 
 /// Takes the modelled mutex `obj`, which is free: the current thread's step.
@@ -1343,7 +1466,9 @@ pub(crate) fn mutex_try_lock(
     addr: usize,
     location: &'static Location<'static>,
 ) -> bool {
-    rc11_unsupported(exec, "the modelled Mutex");
+    if exec.rc11_on.get() {
+        return rc11_mutex_take(exec, addr, location, false);
+    }
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
@@ -1376,6 +1501,10 @@ pub(crate) fn mutex_try_lock(
 /// Unlocks the modelled mutex at `addr` (one step): publishes the thread's clock to the next
 /// locker, and lets threads waiting for it be picked.
 pub(crate) fn mutex_unlock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    if exec.rc11_on.get() {
+        rc11_mutex_release(exec, addr, location);
+        return;
+    }
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
