@@ -178,6 +178,16 @@ fn message_passing_with_relaxed_is_a_stale_read_under_rc11_and_release_acquire_f
         fixed.contains("no failure in 2 executions") && fixed.contains("explored once"),
         "{fixed}"
     );
+    // The picture draws what the load read and the newer store it did not see.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mp.svg");
+    lockstep(&["sim", "mp", "--svg", path.to_str().unwrap()]);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        svg.contains("<title>reads from</title>")
+            && svg.contains("<title>newer store, not visible to the load</title>"),
+        "{svg}"
+    );
     // Sequential consistency never shows it.
     let sc = stdout(&lockstep(&["sim", "mp", "--memory-model", "sc"]));
     assert!(sc.contains("no failure"), "{sc}");

@@ -9,7 +9,9 @@ impl Explanation<'_> {
     /// The interleaving as an SVG swimlane picture: a title, the failure (the failed assertion)
     /// and the schedule at the top, then one lane per thread, an event per row, the value read
     /// or written beside it and the source location at the right. A store that overwrote
-    /// another thread's update is drawn red and labelled.
+    /// another thread's update is drawn red and labelled. Under RC11 a load that read an older
+    /// store than the newest gets a blue arrow from the store it read (from the top of its
+    /// lane for the initial value) and a dashed red line from each newer store it did not see.
     pub fn svg(&self) -> String {
         const LANE: usize = 230;
         const ROW: usize = 22;
@@ -133,6 +135,56 @@ impl Explanation<'_> {
                 r##"<text x="{loc_x}" y="{}" fill="#555">{loc}</text>"##,
                 y + 13
             );
+        }
+        // Reads-from of stale reads: the row of the store (thread, step) each one names.
+        let row_of = |t: usize, step: usize| {
+            f.trace.iter().position(|e| {
+                e.thread == t
+                    && e.step == step
+                    && matches!(
+                        e.op,
+                        Op::Store { .. }
+                            | Op::Rmw { .. }
+                            | Op::CompareExchange { ok: true, .. }
+                            | Op::Lock
+                            | Op::Unlock
+                    )
+            })
+        };
+        let centre = |t: usize| LEFT + t * LANE + LANE / 2;
+        let mut defined = false;
+        for (i, e) in f.trace.iter().enumerate() {
+            let Op::StaleRead { from, newer } = &e.op else {
+                continue;
+            };
+            if !defined {
+                defined = true;
+                let _ = writeln!(
+                    s,
+                    r##"<defs><marker id="rf" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#1f5fbf"/></marker></defs>"##
+                );
+            }
+            // The load is the row just before its explanation.
+            let load_y = top + i.saturating_sub(1) * ROW + ROW / 2 - 2;
+            let load_x = centre(e.thread);
+            let (x0, y0) = match from.and_then(|(t, step)| row_of(t, step).map(|r| (t, r))) {
+                Some((t, r)) => (centre(t), top + r * ROW + ROW / 2 - 2),
+                None => (load_x - LANE / 3, lanes_top + 8),
+            };
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0}" y1="{y0}" x2="{load_x}" y2="{load_y}" stroke="#1f5fbf" stroke-width="2" marker-end="url(#rf)"><title>reads from</title></line>"##
+            );
+            for &(t, step) in newer {
+                if let Some(r) = row_of(t, step) {
+                    let y = top + r * ROW + ROW / 2 - 2;
+                    let _ = writeln!(
+                        s,
+                        r##"<line x1="{}" y1="{y}" x2="{load_x}" y2="{load_y}" stroke="#d33" stroke-width="1.5" stroke-dasharray="5 4"><title>newer store, not visible to the load</title></line>"##,
+                        centre(t)
+                    );
+                }
+            }
         }
         s.push_str("</svg>\n");
         s
