@@ -761,9 +761,6 @@ fn run_rc11(
         stats.schedules += 1;
         stats.steps += steps;
         stats.longest = stats.longest.max(steps);
-        if std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some() {
-            eprintln!("{}", m.graph().summary());
-        }
         if outcome.failure.is_some() {
             // Run the failing graph once more with the same thread order, recording the trace
             // and the choices that replay it.
@@ -780,12 +777,6 @@ fn run_rc11(
                 .map(|m| m.choices.clone())
                 .unwrap_or_default();
             let found = (steps, outcome.preemptions);
-            if std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some() {
-                eprintln!(
-                    "guided: {:?} vs {:?} {:?}",
-                    recorded.failure, outcome.failure, recorded.schedule
-                );
-            }
             let best = if recorded.failure == outcome.failure {
                 recorded
             } else {

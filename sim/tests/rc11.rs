@@ -132,10 +132,8 @@ fn iriw(store: Ordering, load: Ordering) -> impl Fn() {
         w2.join().unwrap();
         let (x1, y1) = r1.join().unwrap();
         let (y2, x2) = r2.join().unwrap();
-        assert!(
-            !(x1 && !y1 && y2 && !x2),
-            "the readers saw the writes in opposite orders"
-        );
+        let opposite = x1 && !y1 && y2 && !x2;
+        assert!(!opposite, "the readers saw the writes in opposite orders");
     }
 }
 

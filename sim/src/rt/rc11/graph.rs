@@ -215,36 +215,6 @@ impl Graph {
         EvId::new(t, self.threads[t].len() - 1)
     }
 
-    /// A one-line summary: each thread's accesses with what they read and their place in
-    /// modification order (for debugging the search).
-    pub(crate) fn summary(&self) -> String {
-        let mut out = Vec::new();
-        for (t, evs) in self.threads.iter().enumerate() {
-            let mut th = Vec::new();
-            for (i, ev) in evs.iter().enumerate() {
-                let e = EvId::new(t, i);
-                let rf = |w: Option<EvId>| match w {
-                    None => "init".to_owned(),
-                    Some(w) => format!("{}.{}", w.t, w.i),
-                };
-                match ev.kind {
-                    Kind::Read => th.push(format!("R{}<-{}", ev.loc, rf(ev.rf))),
-                    Kind::Write => th.push(format!("W{}#{}", ev.loc, self.pos(Some(e)))),
-                    Kind::Rmw => {
-                        th.push(format!("U{}<-{}#{}", ev.loc, rf(ev.rf), self.pos(Some(e))))
-                    }
-                    Kind::Fence => th.push("F".to_owned()),
-                    Kind::Other => th.push(match ev.sync {
-                        Some(s) => format!("o<{}.{}", s.t, s.i),
-                        None => "o".to_owned(),
-                    }),
-                }
-            }
-            out.push(format!("t{t}[{}]", th.join(" ")));
-        }
-        out.join(" ")
-    }
-
     /// The position of a write in its location's modification order (0: the initial value).
     pub(crate) fn pos(&self, w: Option<EvId>) -> usize {
         match w {
@@ -335,17 +305,6 @@ impl Graph {
             loc.mo
                 .retain(|w| (w.i as usize) < threads.get(w.t as usize).map_or(0, Vec::len));
         }
-    }
-
-    /// An event whose reads-from or sync points outside the graph (a broken restriction).
-    pub(crate) fn dangling(&self) -> Option<EvId> {
-        self.events().find(|&e| {
-            self.deps(e).into_iter().flatten().any(|d| {
-                self.threads
-                    .get(d.t as usize)
-                    .is_none_or(|evs| evs.len() <= d.i as usize)
-            })
-        })
     }
 
     /// Happens-before of the graph, or `None` if program order, reads-from, spawn and join

@@ -178,16 +178,6 @@ impl Rc11 {
                 }
                 match self.work.pop() {
                     Some(item) => {
-                        if let Some(d) = item.g.dangling()
-                            && std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some()
-                        {
-                            eprintln!(
-                                "popped dangling {d:?}: {} revisit {:?} moot {}",
-                                item.g.summary(),
-                                item.revisit,
-                                item.moot
-                            );
-                        }
                         self.g = item.g;
                         self.pending = item.revisit.map(|w| (w, item.moot));
                         if item.moot {
@@ -276,13 +266,6 @@ impl Rc11 {
         match best {
             Some((_, t)) => Some(t),
             None => {
-                if std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some() {
-                    eprintln!(
-                        "stuck: runnable {runnable:?} consumed {:?} graph {}",
-                        self.consumed,
-                        self.g.summary()
-                    );
-                }
                 self.unsupported = Some(
                     "the program did not repeat what it did in an earlier run with the same \
                      values read (is it deterministic? does a spawned thread spawn threads?)"
@@ -786,24 +769,6 @@ impl Rc11 {
             }
             let mut g = self.g.clone();
             g.restrict(&keep);
-            if let Some(d) = g.dangling()
-                && std::env::var_os("LOCKSTEP_RC11_DEBUG").is_some()
-            {
-                eprintln!(
-                    "dangling {d:?} after revisit of {r:?} (stamp {}) by {w:?} (stamp {}), keep {keep:?}, pw {pw:?}\n  before: {}\n  stamps: {:?}",
-                    self.g.ev(r).stamp,
-                    self.g.ev(w).stamp,
-                    self.g.summary(),
-                    self.g
-                        .threads
-                        .iter()
-                        .map(|evs| evs
-                            .iter()
-                            .map(|e| (e.stamp, e.revisitable))
-                            .collect::<Vec<_>>())
-                        .collect::<Vec<_>>()
-                );
-            }
             let old = g.ev(r).clone();
             if old.kind == Kind::Rmw {
                 g.remove_mo(r);
