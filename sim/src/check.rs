@@ -57,8 +57,11 @@ pub enum MemoryModel {
     X86Tso,
     /// RC11 (Lahav, Vafeiadis, Kang, Hur, Dreyer, PLDI 2017), the model of C++20 and Rust
     /// atomics: a load may read any store that coherence and happens-before allow, not only the
-    /// latest one; release/acquire synchronization, release sequences, fences and SeqCst as RC11
-    /// defines them; no load buffering (po ∪ rf is acyclic).
+    /// latest one; release/acquire synchronization, C++20's release sequences (continued by
+    /// read-modify-writes), fences, read-modify-write atomicity, no load buffering (po ∪ rf is
+    /// acyclic), and SeqCst as a partial SC order that must be acyclic, as GenMC checks it (which
+    /// also orders `po; hb; po` between SeqCst events at one location, and a read-modify-write's
+    /// read before its write). Cells are checked for data races under RC11's happens-before.
     Rc11,
 }
 
@@ -215,6 +218,14 @@ impl Config {
     /// With a bound the search is a depth-first search with sleep sets: preemption-bounded
     /// searches find shallow bugs fast in programs too big for the full search, but may run a
     /// trace more than once.
+    ///
+    /// Under [`MemoryModel::Rc11`] (see [`memory_model`](Self::memory_model)) the search
+    /// enumerates RC11 execution graphs instead, each consistent one exactly once, with the
+    /// algorithm of TruSt (Kokologiannakis, Marmanis, Gladstein, Vafeiadis, POPL 2022), GenMC's:
+    /// a load reads, in turn, from every store RC11 allows, a store takes every allowed place in
+    /// modification order, and a store may revisit an earlier load of its location. Executions
+    /// blocked in a spin loop or at a held modelled mutex are counted in [`Stats::blocked`]; a
+    /// preemption bound does not apply there.
     ///
     /// # Examples
     ///

@@ -372,3 +372,46 @@ fn the_lecture_counter_has_one_execution_per_modification_order() {
     });
     assert_eq!(stats.schedules, 6, "{stats:?}");
 }
+
+#[test]
+fn the_std_mirror_runs_under_rc11() {
+    use lockstep_sim::sync::{Barrier, Condvar, OnceLock, RwLock, mpsc};
+    let stats = explore(|| {
+        let (tx, rx) = mpsc::channel();
+        let state = Arc::new((Mutex::new(0), Condvar::new()));
+        let s = Arc::clone(&state);
+        let h = thread::spawn(move || {
+            *s.0.lock().unwrap() += 1;
+            s.1.notify_one();
+            tx.send("done").unwrap();
+        });
+        let g = state
+            .1
+            .wait_while(state.0.lock().unwrap(), |n| *n == 0)
+            .unwrap();
+        assert_eq!(*g, 1);
+        drop(g);
+        assert_eq!(rx.recv(), Ok("done"));
+        h.join().unwrap();
+    })
+    .unwrap();
+    assert!(stats.complete && stats.schedules > 0, "{stats:?}");
+    let stats = explore(|| {
+        let lock = Arc::new(RwLock::new(0));
+        let once = Arc::new(OnceLock::new());
+        let barrier = Arc::new(Barrier::new(2));
+        let (l, o, b) = (Arc::clone(&lock), Arc::clone(&once), Arc::clone(&barrier));
+        let h = thread::spawn(move || {
+            *l.write().unwrap() += 1;
+            o.get_or_init(|| 1);
+            b.wait();
+        });
+        *lock.write().unwrap() += 1;
+        once.get_or_init(|| 2);
+        barrier.wait();
+        assert_eq!(*lock.read().unwrap(), 2);
+        h.join().unwrap();
+    })
+    .unwrap();
+    assert!(stats.complete && stats.schedules > 0, "{stats:?}");
+}

@@ -7,9 +7,10 @@
 //! used to find data races on cells (Acquire loads join the clock a Release store published),
 //! and by default every operation is executed sequentially consistently. With
 //! [`Config::weak_memory`](crate::Config::weak_memory) a store other than SeqCst goes into the
-//! thread's store buffer and a load reads the thread's own buffered store first (x86-TSO);
-//! weaker reorderings (Arm's) are not explored. `compare_exchange_weak` never fails spuriously
-//! here.
+//! thread's store buffer and a load reads the thread's own buffered store first (x86-TSO).
+//! Under [`MemoryModel::Rc11`](crate::MemoryModel::Rc11) the search chooses which store each
+//! load reads among those RC11 allows (the atomic holds that value while the operation runs).
+//! `compare_exchange_weak` never fails spuriously here.
 //!
 //! Outside a running check every operation is the plain atomic's, after one thread-local read.
 
