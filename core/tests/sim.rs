@@ -113,6 +113,26 @@ fn bounded_semaphore_never_exceeds_its_bound_nor_loses_a_permit() {
     check(Config::pct(3, 3, 1_000 * scale()), semaphore_bound(3, 1));
 }
 
+/// A bounded semaphore of one permit as a lock around a plain cell: the permit's release and
+/// acquisition must order the critical sections.
+fn semaphore_as_lock() {
+    let s = Arc::new(Semaphore::<SimWait>::bounded(1));
+    let count = Arc::new(SharedCell::new(0i64));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (s, count) = (Arc::clone(&s), Arc::clone(&count));
+            thread::spawn(move || {
+                let _p = s.acquire_permit();
+                count.set(count.get() + 100);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(count.get(), 200);
+}
+
 #[test]
 fn lecture_bounded_semaphore_one_is_a_lock() {
     let stats = check(Config::dfs(None), || {
@@ -145,9 +165,10 @@ fn event_two_waiters() {
             let (ev, data) = (Arc::clone(&ev), Arc::clone(&data));
             thread::spawn(move || {
                 ev.wait();
-                assert!(ev.is_set());
-                // set() publishes with Release, wait() reads with Acquire: no data race.
+                // set() publishes with Release, wait() reads with Acquire: no data race (read
+                // before anything else that could synchronize).
                 assert_eq!(data.get(), 42);
+                assert!(ev.is_set());
             })
         })
         .collect();
@@ -248,10 +269,11 @@ fn primitives_hold_under_weak_memory() {
 /// beyond.
 #[test]
 fn primitives_hold_under_rc11_exhaustively() {
-    let scenarios: [(&str, &dyn Fn()); 5] = [
+    let scenarios: [(&str, &dyn Fn()); 6] = [
         ("mutex 2x1", &mutex_counter(2, 1)),
         ("mutex 2x2", &mutex_counter(2, 2)),
         ("semaphore", &semaphore_bound(2, 1)),
+        ("semaphore as a lock", &semaphore_as_lock),
         ("event", &event_two_waiters),
         ("condvar", &condvar_handoff),
     ];
