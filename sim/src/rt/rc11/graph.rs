@@ -170,6 +170,8 @@ pub(crate) struct Graph {
 /// events that happen before `e` or are `e`.
 pub(crate) struct Hb {
     clock: Vec<Vec<Vec<u32>>>,
+    /// The clock each write publishes to acquire reads of it, if any.
+    msg: Vec<Vec<Option<Vec<u32>>>>,
 }
 
 impl Hb {
@@ -404,12 +406,142 @@ impl Graph {
                 }
             }
             if done == total {
-                return Some(Hb { clock });
+                return Some(Hb { clock, msg });
             }
             if !progress {
                 return None;
             }
         }
+    }
+
+    /// Whether the graph, whose last event `e` (of its thread) was just added reading from or
+    /// writing to its location, is RC11-consistent, given that it was without `e` and that
+    /// `base` is its happens-before without `e`. Only what `e` can break is checked: nothing
+    /// depends on `e` yet, so a violation must involve it.
+    pub(crate) fn consistent_new(&self, base: &Hb, e: EvId) -> bool {
+        let ev = self.ev(e);
+        let (t, i) = (e.t as usize, e.i as usize);
+        let n = self.threads.len();
+        // e's clock: its program-order predecessor's (or its spawn's), what an acquire read of
+        // it joins, its own tick.
+        let mut clock = match i {
+            0 => match self.parent[t] {
+                Some(p) => base.clock[p.t as usize][p.i as usize].clone(),
+                None => vec![0; n],
+            },
+            _ => base.clock[t][i - 1].clone(),
+        };
+        clock.resize(n, 0);
+        clock[t] = i as u32 + 1;
+        if ev.reads()
+            && ev.rmo.acq
+            && let Some(w) = ev.rf
+            && let Some(Some(m)) = base.msg.get(w.t as usize).and_then(|v| v.get(w.i as usize))
+        {
+            for (x, y) in clock.iter_mut().zip(m) {
+                *x = (*x).max(*y);
+            }
+        }
+        let loc = &self.locs[ev.loc as usize];
+        let pos = |w: Option<EvId>| match w {
+            None => 0,
+            Some(w) => {
+                1 + loc
+                    .mo
+                    .iter()
+                    .position(|&x| x == w)
+                    .unwrap_or(usize::MAX - 1)
+            }
+        };
+        // Atomicity: e right after what it reads; no other read-modify-write's source followed
+        // by e.
+        if ev.writes() {
+            let me = pos(Some(e));
+            if ev.kind == Kind::Rmw && me != pos(ev.rf) + 1 {
+                return false;
+            }
+            let prev = me.checked_sub(2).map(|k| loc.mo[k]);
+            let broken = self.events().any(|x| {
+                x != e && {
+                    let o = self.ev(x);
+                    o.kind == Kind::Rmw && o.loc == ev.loc && o.rf == prev && me == pos(o.rf) + 1
+                }
+            });
+            if broken {
+                return false;
+            }
+        }
+        // Coherence with what happens before e.
+        let (mut wmax, mut rmax) = (None::<usize>, None::<usize>);
+        for (u, evs) in self.threads.iter().enumerate() {
+            let bound = if u == t { i } else { clock[u] as usize };
+            for (j, o) in evs.iter().enumerate().take(bound.min(evs.len())) {
+                if !o.is_access() || o.loc != ev.loc {
+                    continue;
+                }
+                let x = EvId::new(u, j);
+                if o.writes() {
+                    wmax = wmax.max(Some(pos(Some(x))));
+                }
+                if o.reads() {
+                    rmax = rmax.max(Some(pos(o.rf)));
+                }
+            }
+        }
+        if ev.writes() {
+            let me = pos(Some(e));
+            if wmax.is_some_and(|w| w > me) || rmax.is_some_and(|r| r >= me) {
+                return false;
+            }
+        }
+        if ev.reads() {
+            let src = pos(ev.rf);
+            if wmax.is_some_and(|w| w > src) || rmax.is_some_and(|r| r > src) {
+                return false;
+            }
+        }
+        // The SC order can only gain edges through e if e is SeqCst or an SC fence happens
+        // before it.
+        let sc_fence_before = self.events().any(|f| {
+            let o = self.ev(f);
+            o.kind == Kind::Fence && o.rmo.sc && f != e && clock[f.t as usize] > f.i
+        });
+        if !ev.sc() && !sc_fence_before {
+            return true;
+        }
+        // The full check, on happens-before extended by e.
+        let mut hb = Hb {
+            clock: base.clock.clone(),
+            msg: Vec::new(),
+        };
+        hb.clock.resize(n, Vec::new());
+        for c in hb.clock.iter_mut().flatten() {
+            c.resize(n, 0);
+        }
+        hb.clock[t].push(clock);
+        let wpos = |x: EvId| -> usize {
+            let o = self.ev(x);
+            let l = &self.locs[o.loc as usize];
+            let at = |w: Option<EvId>| match w {
+                None => 0,
+                Some(w) => 1 + l.mo.iter().position(|&y| y == w).unwrap_or(0),
+            };
+            if o.writes() { at(Some(x)) } else { at(o.rf) }
+        };
+        let eco = |a: EvId, b: EvId| -> bool {
+            if a == b {
+                return false;
+            }
+            let (ea, eb) = (self.ev(a), self.ev(b));
+            if ea.loc != eb.loc || !ea.is_access() || !eb.is_access() {
+                return false;
+            }
+            match (ea.writes(), eb.writes()) {
+                (true, false) => wpos(a) <= wpos(b),
+                _ => wpos(a) < wpos(b),
+            }
+        };
+        self.psc_acyclic(&hb, &eco)
     }
 
     /// Whether the graph is RC11-consistent: porf acyclic, coherence, atomicity of

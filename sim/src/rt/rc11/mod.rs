@@ -436,10 +436,16 @@ impl Rc11 {
         let mut positions: Vec<Option<EvId>> = vec![None];
         positions.extend(self.g.locs[loc].mo.iter().copied().map(Some));
         let mut ok = Vec::new();
+        // Happens-before without the new event, shared by every candidate's check.
+        let base = self.g.hb();
         for &after in &positions {
             self.g.push(t, ev.clone());
             self.g.insert_mo(e, after);
-            if self.g.consistent() {
+            let consistent = match &base {
+                Some(base) => self.g.consistent_new(base, e),
+                None => self.g.consistent(),
+            };
+            if consistent {
                 ok.push(after);
             }
             self.g.remove_mo(e);
@@ -579,6 +585,8 @@ impl Rc11 {
         sources.extend(self.g.locs[loc as usize].mo.iter().copied().map(Some));
         // (source, moot)
         let mut ok: Vec<(Option<EvId>, bool)> = Vec::new();
+        // Happens-before without the new event, shared by every candidate's check.
+        let base = self.g.hb();
         for &w in &sources {
             let ev = self.instantiate(&proto, w);
             let rmw = ev.kind == Kind::Rmw;
@@ -593,10 +601,10 @@ impl Rc11 {
                 self.g.insert_mo(e, w);
             }
             if allowed {
-                let consistent = if moot {
-                    self.g.consistent_lax(Some((w, loc, e)))
-                } else {
-                    self.g.consistent()
+                let consistent = match (&base, moot) {
+                    (_, true) => self.g.consistent_lax(Some((w, loc, e))),
+                    (Some(base), false) => self.g.consistent_new(base, e),
+                    (None, false) => self.g.consistent(),
                 };
                 if consistent {
                     ok.push((w, moot));
