@@ -587,14 +587,6 @@ fn run(
     );
     let weak = match &config.strategy {
         Strategy::Replay(s) => config.memory_model == MemoryModel::X86Tso || s.is_weak_memory(),
-        Strategy::Dfs { .. } => {
-            assert!(
-                config.memory_model != MemoryModel::X86Tso,
-                "lockstep-sim: DFS explores sequentially consistent executions only; use the \
-                 random or PCT scheduler with weak memory"
-            );
-            false
-        }
         _ => config.memory_model == MemoryModel::X86Tso,
     };
     runner.weak = weak;

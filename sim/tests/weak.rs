@@ -179,12 +179,6 @@ fn schedule_strings_carry_flushes_and_the_weak_mark() {
 }
 
 #[test]
-#[should_panic(expected = "DFS explores sequentially consistent executions only")]
-fn dfs_refuses_weak_memory() {
-    check(Config::dfs(None).weak_memory(true), || {});
-}
-
-#[test]
 fn exclusive_access_sees_every_store_buffered_or_not() {
     check(Config::random(4, 200).weak_memory(true), || {
         let mut a = AtomicU32::new(0);

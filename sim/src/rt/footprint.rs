@@ -129,8 +129,16 @@ impl Peek {
     /// compare-and-swap even if it stores the value it found (the optimal search counts
     /// modification orders, as GenMC does). Otherwise such a write counts as a read: either order
     /// gives the same state and the same return values, which the sleep-set search exploits.
-    pub(crate) fn footprint(&self, obj: usize, exact: bool) -> Footprint {
-        let now = (self.read)(self.word);
+    ///
+    /// `shared` gives the value the operation works on from the atomic's memory (with weak
+    /// memory, shared memory: the pending operation drained its thread's buffer).
+    pub(crate) fn footprint(
+        &self,
+        obj: usize,
+        exact: bool,
+        shared: impl FnOnce(i128) -> i128,
+    ) -> Footprint {
+        let now = shared((self.read)(self.word));
         match self.pending {
             Pending::Store { new } => Footprint::Object {
                 obj,

@@ -110,6 +110,9 @@ pub(crate) struct Thread {
     /// Its store buffer (weak memory): stores made but not yet visible to other threads, oldest
     /// first.
     pub(crate) buffer: VecDeque<Buffered>,
+    /// Its next step drains the store buffer (weak memory): it can be taken only once flushes
+    /// have emptied it.
+    pub(crate) draining: bool,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
     /// The step that made its next step possible (the parent's step that spawned it, the wake,
@@ -129,27 +132,58 @@ pub(crate) const ALL: u32 = u32::MAX - 1;
 
 /// A store in its thread's store buffer (weak memory): the other threads do not see it yet.
 ///
-/// The atomic's memory already holds the newest value stored (so a move of the atomic, or its
-/// own thread, sees it); what the other threads see while stores to it are buffered is the
-/// object's [`Visible`] value. A commit only changes that, and never writes memory, so a buffered
-/// store to an atomic that has since moved or gone is harmless.
+/// Shared memory, the value every thread without a buffered store to the atomic reads, is the
+/// object's [`Visible`] state while stores to it are buffered; the atomic's own memory holds the
+/// value a move of the atomic must carry (see [`Visible::memory`]). A commit changes only the
+/// [`Visible`] state and never touches the atomic, so a buffered store to an atomic that has
+/// since moved or gone is harmless.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Buffered {
     obj: usize,
+    /// The object's [`Object::epoch`] when it was stored: a store to an object whose buffered
+    /// state was dropped since (exclusive access, a move, a drop) commits nothing.
+    epoch: u32,
     value: i128,
+    /// The step that stored it: its flush depends on it (and stores are ordered by it).
+    step: u32,
     location: &'static Location<'static>,
 }
 
-/// What other threads read from an atomic while stores to it are buffered: the last committed
-/// store, or the value before the first buffered one.
+impl Buffered {
+    /// What its flush touches: it writes the object.
+    pub(crate) fn footprint(&self) -> Footprint {
+        Footprint::Object {
+            obj: self.obj,
+            write: true,
+        }
+    }
+
+    /// The step that stored it.
+    pub(crate) fn step(&self) -> u32 {
+        self.step
+    }
+}
+
+/// An atomic's shared-memory state while stores to it are buffered, or were and the atomic's
+/// memory has not been brought up to date since (weak memory, x86-TSO).
+///
+/// Several threads may hold buffered stores to one atomic at once; the order in which they
+/// commit is its modification order. A thread reads its own newest buffered store to the atomic,
+/// else `committed`. Read-modify-writes and SeqCst stores (locked on x86) work on `committed`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Visible {
-    value: i128,
-    /// Buffered stores to the object, over all threads.
+    /// Shared memory: the last committed store, or the value before the first buffered one.
+    committed: i128,
+    /// Buffered stores to the object (of its current epoch), over all threads.
     pending: u32,
-    /// The value the newest buffered store wrote to memory: if memory holds something else, the
-    /// atomic has moved away (or gone without a drop) and another now lives at the address.
-    newest: i128,
+    /// What the simulator last put in the atomic's memory: the value of the newest buffered
+    /// store (in the order they were made), or `committed` if none is left. A move of the atomic
+    /// (a plain copy of its memory) carries this, which is the value the mover sees whenever no
+    /// other thread still has a buffered store to it (and with exclusive access none has: their
+    /// stores happened before, so they committed). Memory is updated at the operations on the
+    /// atomic (a commit never touches it). If memory holds something else, the atomic has moved
+    /// away (or gone without a drop) and another now lives at the address.
+    memory: i128,
 }
 
 /// The schedule entry of a store-buffer flush: `FLUSH + t` makes the oldest buffered store of
@@ -184,8 +218,10 @@ pub(crate) struct Object {
     pub(crate) held: Option<usize>,
     /// For a modelled mutex: the step that last unlocked it ([`NO_CAUSE`]: never).
     pub(crate) released: u32,
-    /// With weak memory, while stores to it are buffered: what other threads read.
+    /// With weak memory, while stores to it are buffered: shared memory (see [`Visible`]).
     visible: Option<Visible>,
+    /// Counts the times its buffered state was dropped (see [`Buffered::epoch`]).
+    epoch: u32,
 }
 
 /// A hasher for object addresses (distinct, pointer-aligned integers).
@@ -369,6 +405,7 @@ impl State {
             timed_out: false,
             wants: None,
             buffer: VecDeque::new(),
+            draining: false,
             origin,
             cause: NO_CAUSE,
             exit_step: NO_CAUSE,
@@ -419,6 +456,7 @@ impl State {
                     o.held = None;
                     o.released = NO_CAUSE;
                     o.visible = None;
+                    o.epoch = 0;
                     o
                 }
                 None => Object {
@@ -429,6 +467,7 @@ impl State {
                     held: None,
                     released: NO_CAUSE,
                     visible: None,
+                    epoch: 0,
                 },
             };
             self.objects.push(object);
@@ -450,22 +489,27 @@ impl State {
         });
     }
 
-    /// Makes the oldest buffered store of thread `t` visible to every thread (weak memory). It
-    /// never writes memory (see [`Buffered`]).
+    /// Makes the oldest buffered store of thread `t` visible to every thread (weak memory): it
+    /// becomes the object's shared-memory value, after every store committed before it. It never
+    /// touches the atomic (see [`Buffered`]).
     pub(crate) fn commit_oldest(&mut self, t: usize) {
         let Some(b) = self.threads[t].buffer.pop_front() else {
             return;
         };
+        if self.threads[t].buffer.is_empty() && self.threads[t].draining {
+            // Its step waited for this flush.
+            self.threads[t].cause = self.step_now();
+        }
         let object = &mut self.objects[b.obj];
         let mut changed = false;
-        if let Some(v) = &mut object.visible {
-            // The buffered stores to one atomic are one thread's (see `buffered_store`): they
-            // commit in the order they were made.
-            changed = v.value != b.value;
-            v.value = b.value;
+        if let Some(v) = &mut object.visible
+            && object.epoch == b.epoch
+        {
+            changed = v.committed != b.value;
+            v.committed = b.value;
             v.pending -= 1;
-            if v.pending == 0 {
-                // Memory holds the newest store, which has now committed.
+            if v.pending == 0 && v.memory == v.committed {
+                // Memory holds what is committed, and nothing is buffered: plain again.
                 object.visible = None;
             }
         }
@@ -484,22 +528,71 @@ impl State {
         }
     }
 
-    /// Commits other threads' buffers, each up to its last store to object `obj` (a legal
-    /// moment for those commits), so that memory is what every thread sees: before an operation
-    /// that works on memory itself (a read-modify-write, a SeqCst store, a futex wait).
-    fn settle_others(&mut self, obj: usize) {
-        if self.objects[obj].visible.is_none() {
+    /// The value a thread without buffered stores to object `obj` reads (shared memory), when
+    /// the atomic's memory holds `memory` (weak memory; otherwise, memory).
+    pub(crate) fn shared(&self, obj: usize, memory: i128) -> i128 {
+        match self.objects[obj].visible {
+            Some(v) if v.memory == memory => v.committed,
+            _ => memory,
+        }
+    }
+
+    /// The value the atomic's memory should hold (see [`Visible::memory`]): the newest buffered
+    /// store to object `obj`, else the committed value.
+    fn preferred(&self, obj: usize, committed: i128) -> i128 {
+        let epoch = self.objects[obj].epoch;
+        self.threads
+            .iter()
+            .filter_map(|t| {
+                t.buffer
+                    .iter()
+                    .rev()
+                    .find(|b| b.obj == obj && b.epoch == epoch)
+            })
+            .max_by_key(|b| b.step)
+            .map_or(committed, |b| b.value)
+    }
+
+    /// The current thread's newest buffered store to object `obj` (store forwarding).
+    fn own(&self, obj: usize) -> Option<i128> {
+        let epoch = self.objects[obj].epoch;
+        self.threads[self.current]
+            .buffer
+            .iter()
+            .rev()
+            .find(|b| b.obj == obj && b.epoch == epoch)
+            .map(|b| b.value)
+    }
+
+    /// Brings the atomic's memory (holding `memory`, written through `write`) up to date for
+    /// object `obj` (see [`Visible::memory`]), and forgets the state once nothing is buffered.
+    fn refresh(&mut self, obj: usize, memory: i128, write: &mut dyn FnMut(i128)) {
+        let Some(v) = self.objects[obj].visible else {
             return;
+        };
+        let want = self.preferred(obj, v.committed);
+        if want != memory {
+            write(want);
         }
-        let me = self.current;
-        for t in 0..self.threads.len() {
-            if t == me {
-                continue;
-            }
-            while self.threads[t].buffer.iter().any(|b| b.obj == obj) {
-                self.commit_oldest(t);
-            }
+        let object = &mut self.objects[obj];
+        if v.pending == 0 {
+            object.visible = None;
+        } else if let Some(v) = &mut object.visible {
+            v.memory = want;
         }
+    }
+
+    /// The buffered state of the atomic at `addr` (holding `memory`), if it has one and has not
+    /// moved: its object number. A moved atomic's state is dropped.
+    fn buffered_object(&mut self, addr: usize, memory: i128) -> Option<usize> {
+        let obj = *self.index.get(&addr)?;
+        let v = self.objects[obj].visible?;
+        if v.memory != memory {
+            // The buffered stores were to an atomic that has moved away from this address.
+            discard_object(self, obj);
+            return None;
+        }
+        Some(obj)
     }
 }
 
@@ -596,6 +689,11 @@ pub(crate) fn atomic<R>(
     location: &'static Location<'static>,
     f: impl FnOnce() -> (R, Op, AtomicAccess),
 ) -> R {
+    if write {
+        // A read-modify-write or a SeqCst store (locked on x86) waits for the store buffer to
+        // drain first (weak memory), and then works on shared memory (see `on_memory`).
+        drain(exec, location);
+    }
     let obj = {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, kind);
@@ -605,13 +703,6 @@ pub(crate) fn atomic<R>(
         obj
     };
     park(exec);
-    if write && exec.weak.get() {
-        // A read-modify-write or a SeqCst store (locked on x86) empties the store buffer first,
-        // and works on memory, which must then hold what every thread sees.
-        drain(exec);
-        let mut s = exec.state.borrow_mut();
-        s.settle_others(obj);
-    }
     let (r, op, access) = f();
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
@@ -644,23 +735,80 @@ pub(crate) fn atomic<R>(
     r
 }
 
-/// Makes every store in the current thread's buffer visible, oldest first (weak memory): what
-/// a locked instruction, an `xchg` (a SeqCst store), `mfence` or a system call does on x86.
+/// Waits until every store in the current thread's buffer is visible (weak memory): what a
+/// locked instruction, an `xchg` (a SeqCst store), `mfence` or a system call does on x86. With
+/// stores buffered this is a step of its own, taken once flushes (scheduling choices of their
+/// own) have emptied the buffer; other threads may run meanwhile. Nothing if the buffer is
+/// empty.
 #[inline]
-pub(crate) fn drain(exec: &Exec) {
+pub(crate) fn drain(exec: &Exec, location: &'static Location<'static>) {
     if !exec.weak.get() {
         return;
     }
+    {
+        let mut s = exec.state.borrow_mut();
+        let t = s.current;
+        let thread = &mut s.threads[t];
+        if thread.buffer.is_empty() {
+            return;
+        }
+        thread.draining = true;
+        // It touches nothing: the flush that empties the buffer is the step it depends on.
+        thread.next = Footprint::Local;
+        thread.peek = None;
+    }
+    park(exec);
     let mut s = exec.state.borrow_mut();
     let t = s.current;
-    while !s.threads[t].buffer.is_empty() {
-        s.commit_oldest(t);
+    s.threads[t].draining = false;
+    debug_assert!(
+        s.threads[t].buffer.is_empty(),
+        "picked with stores buffered"
+    );
+    s.threads[t].clock.tick(t);
+    s.push(None, Op::Drained, location);
+}
+
+/// Runs `f`, a read-modify-write or SeqCst store on the atomic at `addr`, on shared memory
+/// (weak memory): the atomic's memory holds the committed value while `f` runs (the current
+/// thread's buffer is empty, see [`atomic`]), and what `f` leaves there is committed at once,
+/// before every store still buffered by other threads. `read` and `write` access the atomic.
+pub(crate) fn on_memory<R>(
+    exec: &Exec,
+    addr: usize,
+    read: fn(usize) -> i128,
+    write: fn(usize, i128),
+    f: impl FnOnce() -> R,
+) -> R {
+    if !exec.weak.get() {
+        return f();
     }
+    let obj = {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.buffered_object(addr, read(addr));
+        if let Some(obj) = obj
+            && let Some(v) = s.objects[obj].visible
+        {
+            write(addr, v.committed);
+        }
+        obj
+    };
+    let r = f();
+    if let Some(obj) = obj {
+        let mut s = exec.state.borrow_mut();
+        let memory = read(addr);
+        if let Some(v) = &mut s.objects[obj].visible {
+            v.committed = memory;
+        }
+        s.refresh(obj, memory, &mut |v| write(addr, v));
+    }
+    r
 }
 
 /// A store that goes into the current thread's store buffer (weak memory, one step): other
-/// threads go on reading the object's visible value until a flush (a scheduling choice of its
-/// own) or a drain commits it. `read` and `write` access the atomic at `addr`.
+/// threads go on reading shared memory until a flush (a scheduling choice of its own) commits
+/// it. The step touches nothing shared (its flush does). `read` and `write` access the atomic at
+/// `addr`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn buffered_store(
     exec: &Exec,
@@ -672,33 +820,30 @@ pub(crate) fn buffered_store(
     order: Ordering,
     location: &'static Location<'static>,
 ) {
-    park_at(exec, touch(exec, addr, kind, true));
+    exec.state.borrow_mut().object(addr, kind);
+    park_at(exec, Footprint::Local);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let obj = s.object(addr, kind);
     let memory = read(addr);
-    if s.objects[obj].visible.is_some_and(|v| v.newest != memory) {
-        discard_object(s, obj);
-    }
-    // Another thread's buffered stores to this atomic commit first (a legal moment for them):
-    // the stores buffered for one atomic are then always one thread's, in its order, so the
-    // order they commit in is the order they were made, as on x86.
-    s.settle_others(obj);
+    s.buffered_object(addr, memory);
     let t = s.current;
     let object = &mut s.objects[obj];
+    let epoch = object.epoch;
     match &mut object.visible {
         Some(v) => {
             v.pending += 1;
-            v.newest = value;
+            v.memory = value;
         }
         None => {
             object.visible = Some(Visible {
-                value: memory,
+                committed: memory,
                 pending: 1,
-                newest: value,
+                memory: value,
             })
         }
     }
+    // The newest buffered store is what memory holds (see `Visible::memory`).
     write(addr, value);
     let thread = &mut s.threads[t];
     // Happens-before at the store, not at its commit, and only ever added to: an Acquire load
@@ -710,9 +855,12 @@ pub(crate) fn buffered_store(
     if !thread.watch.contains(&obj) {
         thread.watch.push(obj);
     }
-    thread.buffer.push_back(Buffered {
+    let step = s.step_now();
+    s.threads[t].buffer.push_back(Buffered {
         obj,
+        epoch,
         value,
+        step,
         location,
     });
     s.push(Some(obj), Op::BufferedStore { value }, location);
@@ -720,34 +868,31 @@ pub(crate) fn buffered_store(
 
 /// What a load of the atomic at `addr` (holding `memory`) by the current thread reads while
 /// stores to it are buffered (weak memory): its own newest buffered store (store forwarding),
-/// else the object's visible value; `None`: memory.
+/// else shared memory; `None`: memory. Brings memory up to date through `write` (see
+/// [`Visible::memory`]).
 #[inline]
-pub(crate) fn forwarded(exec: &Exec, addr: usize, memory: i128) -> Option<i128> {
+pub(crate) fn forwarded(
+    exec: &Exec,
+    addr: usize,
+    memory: i128,
+    write: &mut dyn FnMut(i128),
+) -> Option<i128> {
     if !exec.weak.get() {
         return None;
     }
     let mut s = exec.state.borrow_mut();
-    let obj = *s.index.get(&addr)?;
-    let visible = s.objects[obj].visible?;
-    if visible.newest != memory {
-        // The buffered stores were to an atomic that has moved away from this address.
-        discard_object(&mut s, obj);
-        return None;
-    }
-    let own = s.threads[s.current]
-        .buffer
-        .iter()
-        .rev()
-        .find(|b| b.obj == obj)
-        .map(|b| b.value);
-    Some(own.unwrap_or(visible.value))
+    let obj = s.buffered_object(addr, memory)?;
+    let committed = s.objects[obj].visible?.committed;
+    let value = s.own(obj).unwrap_or(committed);
+    s.refresh(obj, memory, write);
+    Some(value)
 }
 
 /// A fence: not a step; modelled conservatively as synchronizing with every other fence of the
 /// same or stronger kind (a single global fence clock), which may hide races but never invents one.
 pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'static>) {
     if order == Ordering::SeqCst {
-        drain(exec);
+        drain(exec, location);
     }
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
@@ -771,11 +916,10 @@ pub(crate) fn cell_access(
     value: Option<i128>,
     location: &'static Location<'static>,
 ) {
-    if write {
-        // Plain stores are not buffered here: make the atomic ones before it visible first, so
-        // stores still become visible in program order (x86-TSO).
-        drain(exec);
-    }
+    // With weak memory a cell write is not buffered, and does not drain the buffer either: on
+    // x86 it would queue behind the thread's buffered stores. Only a thread that reads the cell
+    // could tell it apart, and without a data race (reported anyway) that read happens after a
+    // store made after the write was seen, so every store before the write is visible by then.
     let race = {
         let mut s = exec.state.borrow_mut();
         let s = &mut *s;
@@ -836,31 +980,36 @@ pub(crate) fn cell_access(
     }
 }
 
-/// Settles the atomic at `addr` for exclusive access (weak memory): every store to it happened
-/// before, so memory, which holds the newest, is the value; its buffered stores are dropped.
-pub(crate) fn settle(exec: &Exec, addr: usize) {
+/// Settles the atomic at `addr` for exclusive access (weak memory): every other thread's store
+/// to it happened before, so it has committed, and the value is the current thread's newest
+/// buffered store to it, else shared memory. That goes into its memory (through `write`), and
+/// its buffered state is dropped (see [`Buffered::epoch`]). `read` reads the atomic.
+pub(crate) fn settle(exec: &Exec, addr: usize, read: fn(usize) -> i128, write: fn(usize, i128)) {
     if !exec.weak.get() {
         return;
     }
-    if let Ok(mut s) = exec.state.try_borrow_mut() {
-        discard(&mut s, addr);
+    if let Ok(mut s) = exec.state.try_borrow_mut()
+        && let Some(obj) = s.buffered_object(addr, read(addr))
+        && let Some(v) = s.objects[obj].visible
+    {
+        let value = s.own(obj).unwrap_or(v.committed);
+        write(addr, value);
+        discard_object(&mut s, obj);
     }
 }
 
-/// Drops the buffered stores to the atomic at `addr` (they never write memory, see
-/// [`Buffered`]).
+/// Drops the buffered state of the atomic at `addr` (its buffered stores then commit nothing).
 fn discard(s: &mut State, addr: usize) {
     if let Some(&obj) = s.index.get(&addr) {
         discard_object(s, obj);
     }
 }
 
-/// Drops the buffered stores to object `obj`.
+/// Drops the buffered state of object `obj`: its buffered stores stay in their buffers (a
+/// thread's flushes do not depend on another's operations) but commit nothing.
 fn discard_object(s: &mut State, obj: usize) {
     if s.objects[obj].visible.take().is_some() {
-        for t in s.threads.iter_mut() {
-            t.buffer.retain(|b| b.obj != obj);
-        }
+        s.objects[obj].epoch += 1;
     }
 }
 
@@ -908,7 +1057,7 @@ pub(crate) fn spawn(
     body: Box<dyn FnOnce()>,
     location: &'static Location<'static>,
 ) -> usize {
-    drain(exec);
+    drain(exec, location);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
@@ -931,8 +1080,8 @@ pub(crate) fn spawn(
 
 /// Waits for thread `child` to finish: one step, which can be taken only once it has.
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
+    drain(exec, location);
     park_at(exec, Footprint::Join(child));
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
@@ -963,6 +1112,7 @@ pub(crate) fn futex_wait(
     location: &'static Location<'static>,
 ) -> WaitEnd {
     let addr = word as *const _ as usize;
+    drain(exec, location);
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "AtomicU32");
@@ -977,11 +1127,12 @@ pub(crate) fn futex_wait(
         });
     }
     park(exec);
-    drain(exec);
     // The kernel reads what is committed: another thread's buffered store to the word is not
     // seen yet (weak memory).
     let memory = word.load(Ordering::SeqCst);
-    let actual = match forwarded(exec, addr, memory.into()) {
+    // The value was widened from this `u32`.
+    let mut refresh = |v: i128| word.store(v as u32, Ordering::SeqCst);
+    let actual = match forwarded(exec, addr, memory.into(), &mut refresh) {
         // The value was widened from this `u32`.
         Some(v) => v as u32,
         None => memory,
@@ -1048,9 +1199,9 @@ pub(crate) fn futex_wake(
     all: bool,
     location: &'static Location<'static>,
 ) -> usize {
+    drain(exec, location);
     let obj = exec.state.borrow_mut().object(addr, "AtomicU32");
     park_at(exec, Footprint::Wake { obj, woke: true });
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let mut waiters: Vec<(u64, usize)> = s
         .threads
@@ -1081,8 +1232,8 @@ pub(crate) fn futex_wake(
 
 /// A thread's closure returned: its stores become visible. Finishing is not a step of its own:
 /// a join waiting for it depends on the thread's last step.
-pub(crate) fn exit(exec: &Exec) {
-    drain(exec);
+pub(crate) fn exit(exec: &Exec, location: &'static Location<'static>) {
+    drain(exec, location);
 }
 
 /// Parks the current thread until the scheduler picks it: makes the access to the object at
@@ -1094,6 +1245,7 @@ pub(crate) fn step(exec: &Exec, addr: usize, kind: &'static str, write: bool) {
 /// Locks the modelled mutex at `addr` (one step): the thread is not picked while another holds
 /// it, and the step that takes it joins the clock the last unlock published.
 pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'static>) {
+    drain(exec, location);
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
@@ -1104,7 +1256,6 @@ pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'
         thread.wants = Some(obj);
     }
     park(exec);
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let obj = s.object(addr, "Mutex");
     acquire_mutex(&mut s, obj, location, Op::Lock);
@@ -1136,6 +1287,7 @@ pub(crate) fn mutex_try_lock(
     addr: usize,
     location: &'static Location<'static>,
 ) -> bool {
+    drain(exec, location);
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
@@ -1146,7 +1298,6 @@ pub(crate) fn mutex_try_lock(
         thread.trying = true;
     }
     park(exec);
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let t = s.current;
     s.threads[t].trying = false;
@@ -1176,11 +1327,16 @@ pub(crate) fn mutex_unlock(exec: &Exec, addr: usize, location: &'static Location
             // A guard taken outside this execution (before `check`): nothing to hand on.
             return;
         }
+    }
+    drain(exec, location);
+    {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "Mutex");
+        let t = s.current;
         s.threads[t].next = Footprint::Unlock { obj };
         s.threads[t].peek = None;
     }
     park(exec);
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let obj = s.object(addr, "Mutex");

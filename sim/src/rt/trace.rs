@@ -121,6 +121,10 @@ pub enum Op {
         /// The value written.
         value: i128,
     },
+    /// The thread waited until every store in its buffer was visible (weak memory): before a
+    /// read-modify-write, a SeqCst store or fence, a futex call, the modelled mutex, a spawn, a
+    /// join or its exit.
+    Drained,
     /// A modelled mutex was locked (the thread waited, unscheduled, while another held it).
     Lock,
     /// A modelled mutex's `try_lock`: `ok` if it took the lock.

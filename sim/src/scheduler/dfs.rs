@@ -24,8 +24,8 @@ use super::{Footprint, Scheduler};
 struct Node {
     /// The choices, non-preemptive first; `options[idx]` is the one taken.
     options: Vec<usize>,
-    /// The footprint of each thread's step here (indexed by thread).
-    next: Vec<Footprint>,
+    /// The footprint of the step here of each choice and each thread asleep.
+    next: Vec<(usize, Footprint)>,
     idx: usize,
     /// The previous thread, if it could still run here (so other choices preempt it).
     prev: Option<usize>,
@@ -36,6 +36,14 @@ struct Node {
 }
 
 impl Node {
+    /// The footprint of thread `u`'s step here (one that may depend on anything if unknown).
+    fn fp(&self, u: usize) -> Footprint {
+        self.next
+            .iter()
+            .find(|e| e.0 == u)
+            .map_or(Footprint::Global, |e| e.1)
+    }
+
     fn after(&self) -> usize {
         let t = self.options[self.idx];
         self.before + usize::from(self.prev.is_some_and(|p| p != t))
@@ -44,12 +52,12 @@ impl Node {
     /// The threads asleep in the child reached by the current choice.
     fn child_sleep(&self) -> Vec<usize> {
         let t = self.options[self.idx];
-        let fp = self.next[t];
+        let fp = self.fp(t);
         self.sleep
             .iter()
             .copied()
             .chain(self.options[..self.idx].iter().copied())
-            .filter(|&u| u != t && !self.next[u].conflicts(u, fp, t))
+            .filter(|&u| u != t && !self.fp(u).conflicts(u, fp, t))
             .collect()
     }
 }
@@ -129,9 +137,11 @@ impl Scheduler for Dfs {
             None => runnable.iter().copied().filter(awake).collect(),
         };
         let &t = options.first()?;
+        let known = |u: usize| (u, next.get(u).copied().unwrap_or(Footprint::Global));
+        let next = options.iter().chain(&sleep).map(|&u| known(u)).collect();
         self.stack.push(Node {
             options,
-            next: next.to_vec(),
+            next,
             idx: 0,
             prev,
             before,

@@ -36,7 +36,7 @@
 
 use super::{Footprint, Scheduler};
 use crate::rt::clock::VectorClock;
-use crate::rt::{ALL, Kind, NO_CAUSE};
+use crate::rt::{ALL, FLUSH, Kind, NO_CAUSE};
 
 /// No event.
 const NONE: u32 = u32::MAX;
@@ -138,21 +138,22 @@ impl Dpor {
         if self.steps.len() <= j {
             self.steps.push(Step::default());
         }
-        if self.last.len() <= t {
-            self.last.resize(t + 1, NONE);
+        let k = slot(t);
+        if self.last.len() <= k {
+            self.last.resize(k + 1, NONE);
         }
         if !detect {
             // A replayed step of the previous execution's prefix: its clock is still the one
             // stored; only the locations' state is rebuilt.
             debug_assert_eq!((self.steps[j].thread, self.steps[j].fp), (t, fp));
             self.track(j, fp, None);
-            self.last[t] = j as u32;
+            self.last[k] = j as u32;
             return;
         }
         let mut clock = std::mem::take(&mut self.steps[j].clock);
         clock.clear();
-        if self.last[t] != NONE {
-            clock.assign(&self.steps[self.last[t] as usize].clock);
+        if self.last[k] != NONE {
+            clock.assign(&self.steps[self.last[k] as usize].clock);
         }
         // A lock's unlock, or a timed wait's wake, is the other side of a conflict the step
         // races with, not an order: races are sought without it.
@@ -182,7 +183,7 @@ impl Dpor {
             // let it go is part of the conflict, not another order).
             let base = if cause_races { &before_cause } else { &clock };
             for (x, &c) in cands.iter().enumerate() {
-                let ct = self.steps[c as usize].thread;
+                let ct = slot(self.steps[c as usize].thread);
                 let ci = self.steps[c as usize].clock.get(ct);
                 if base.get(ct) >= ci {
                     continue;
@@ -199,14 +200,14 @@ impl Dpor {
         for &c in &cands {
             clock.join(&self.steps[c as usize].clock);
         }
-        clock.tick(t);
+        clock.tick(k);
         self.cands = cands;
         self.before_cause = before_cause;
         let step = &mut self.steps[j];
         step.thread = t;
         step.fp = fp;
         step.clock = clock;
-        self.last[t] = j as u32;
+        self.last[k] = j as u32;
     }
 
     /// Updates the state of the locations step `j` uses; collects into `cands` the earlier
@@ -251,7 +252,7 @@ impl Dpor {
     /// Step `i` races with step `j` (thread `t`, footprint `fp`, being recorded): schedules
     /// `j` before `i` at node `i` unless that is covered already.
     fn race(&mut self, i: usize, j: usize, t: usize, fp: Footprint) {
-        let it = self.steps[i].thread;
+        let it = slot(self.steps[i].thread);
         let ic = self.steps[i].clock.get(it);
         let mut v = std::mem::take(&mut self.seq);
         v.clear();
@@ -267,6 +268,17 @@ impl Dpor {
             insert(&mut node.wut, &mut v);
         }
         self.seq = v;
+    }
+}
+
+/// The dense index of thread (or flush pseudo-thread, see [`FLUSH`]) `t` in the clocks: threads
+/// at even entries, the flushes of thread `i` at `2 * i + 1`.
+#[inline]
+fn slot(t: usize) -> usize {
+    if t >= FLUSH {
+        2 * (t - FLUSH) + 1
+    } else {
+        2 * t
     }
 }
 

@@ -137,7 +137,7 @@ macro_rules! atomic {
             pub fn get_mut(&mut self) -> &mut $t {
                 if let Some(e) = rt::current() {
                     // Exclusive access: every store to it happened before, buffered ones too.
-                    rt::settle(e, self.addr());
+                    rt::settle(e, self.addr(), Self::read_raw, Self::write_raw);
                 }
                 self.0.get_mut()
             }
@@ -147,8 +147,8 @@ macro_rules! atomic {
             pub fn into_inner(self) -> $t {
                 let this = ManuallyDrop::new(self);
                 if let Some(e) = rt::current() {
-                    // As in `get_mut` (forgetting drops the buffered stores too); and the
-                    // atomic's memory is about to go.
+                    // As in `get_mut`; and the atomic's memory is about to go.
+                    rt::settle(e, this.addr(), Self::read_raw, Self::write_raw);
                     rt::forget(e, this.addr());
                 }
                 this.0.load(Ordering::Relaxed)
@@ -172,7 +172,15 @@ macro_rules! atomic {
                     read: Self::peek_raw,
                     pending,
                 });
-                rt::atomic(e, self.addr(), stringify!($name), write, peek, loc, || f(&self.0))
+                let addr = self.addr();
+                rt::atomic(e, addr, stringify!($name), write, peek, loc, || {
+                    if write {
+                        // A read-modify-write or a SeqCst store: on shared memory (weak memory).
+                        rt::on_memory(e, addr, Self::read_raw, Self::write_raw, || f(&self.0))
+                    } else {
+                        f(&self.0)
+                    }
+                })
             }
 
             /// Reads the value behind a [`Peek`] pointer.
@@ -184,16 +192,17 @@ macro_rules! atomic {
                 a.load(Ordering::Relaxed) as i128
             }
 
-            /// Writes a buffered store's value into the atomic at `addr` (weak memory).
+            /// Writes `v` into the atomic at `addr` (weak memory: see `rt::Visible::memory`).
             fn write_raw(addr: usize, v: i128) {
-                // SAFETY: called by `rt::buffered_store` with the address of `self`, borrowed
-                // for that call (the type is `repr(transparent)` over the plain atomic).
+                // SAFETY: called by `rt` (`buffered_store`, `on_memory`, `settle`) or by `read`
+                // with the address of `self`, borrowed for that call (the type is
+                // `repr(transparent)` over the plain atomic).
                 let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
                 // Relaxed: all simulated threads run on this OS thread.
                 a.store(<$t as FromBits>::from_bits(v), Ordering::Relaxed);
             }
 
-            /// Reads the atomic at `addr` (weak memory: the value before a buffered store).
+            /// Reads the atomic at `addr` (weak memory).
             fn read_raw(addr: usize) -> i128 {
                 // SAFETY: as in `write_raw`.
                 let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
@@ -206,7 +215,8 @@ macro_rules! atomic {
             fn read(&self, e: &Exec, a: &core::sync::atomic::$name, order: Ordering) -> $t {
                 // The load itself first: it panics on an ordering a load cannot have.
                 let memory = a.load(order);
-                match rt::forwarded(e, self.addr(), memory as i128) {
+                let addr = self.addr();
+                match rt::forwarded(e, addr, memory as i128, &mut |v| Self::write_raw(addr, v)) {
                     Some(v) => <$t as FromBits>::from_bits(v),
                     None => memory,
                 }
