@@ -113,6 +113,12 @@ pub(crate) struct Thread {
     /// Its next step drains the store buffer (weak memory): it can be taken only once flushes
     /// have emptied it.
     pub(crate) draining: bool,
+    /// It made a buffered store since it last drained its buffer: its next drain is a step
+    /// (whether or not flushes have emptied the buffer by then, so that the steps a thread takes
+    /// do not depend on when its flushes run).
+    dirty: bool,
+    /// The step of the last flush of its buffer ([`NO_CAUSE`]: none).
+    flushed: u32,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
     /// The step that made its next step possible (the parent's step that spawned it, the wake,
@@ -406,6 +412,8 @@ impl State {
             wants: None,
             buffer: VecDeque::new(),
             draining: false,
+            dirty: false,
+            flushed: NO_CAUSE,
             origin,
             cause: NO_CAUSE,
             exit_step: NO_CAUSE,
@@ -496,9 +504,12 @@ impl State {
         let Some(b) = self.threads[t].buffer.pop_front() else {
             return;
         };
-        if self.threads[t].buffer.is_empty() && self.threads[t].draining {
+        let step = self.step_now();
+        let thread = &mut self.threads[t];
+        thread.flushed = step;
+        if thread.buffer.is_empty() && thread.draining {
             // Its step waited for this flush.
-            self.threads[t].cause = self.step_now();
+            thread.cause = step;
         }
         let object = &mut self.objects[b.obj];
         let mut changed = false;
@@ -736,10 +747,10 @@ pub(crate) fn atomic<R>(
 }
 
 /// Waits until every store in the current thread's buffer is visible (weak memory): what a
-/// locked instruction, an `xchg` (a SeqCst store), `mfence` or a system call does on x86. With
-/// stores buffered this is a step of its own, taken once flushes (scheduling choices of their
-/// own) have emptied the buffer; other threads may run meanwhile. Nothing if the buffer is
-/// empty.
+/// locked instruction, an `xchg` (a SeqCst store), `mfence` or a system call does on x86. If
+/// the thread made a buffered store since it last drained, this is a step of its own, taken
+/// once flushes (scheduling choices of their own) have emptied the buffer; other threads may
+/// run meanwhile. It touches nothing, and depends on the flush of the thread's newest store.
 #[inline]
 pub(crate) fn drain(exec: &Exec, location: &'static Location<'static>) {
     if !exec.weak.get() {
@@ -749,11 +760,15 @@ pub(crate) fn drain(exec: &Exec, location: &'static Location<'static>) {
         let mut s = exec.state.borrow_mut();
         let t = s.current;
         let thread = &mut s.threads[t];
-        if thread.buffer.is_empty() {
+        if !thread.dirty {
             return;
         }
+        thread.dirty = false;
         thread.draining = true;
-        // It touches nothing: the flush that empties the buffer is the step it depends on.
+        if thread.buffer.is_empty() {
+            // Flushed already: the last flush is the one it depends on.
+            thread.cause = thread.flushed;
+        }
         thread.next = Footprint::Local;
         thread.peek = None;
     }
@@ -856,6 +871,7 @@ pub(crate) fn buffered_store(
         thread.watch.push(obj);
     }
     let step = s.step_now();
+    s.threads[t].dirty = true;
     s.threads[t].buffer.push_back(Buffered {
         obj,
         epoch,
