@@ -548,6 +548,16 @@ impl Scheduler for Any {
         }
     }
 
+    fn choose(&mut self, n: usize) -> usize {
+        match self {
+            Any::Random(s) => s.choose(n),
+            Any::Pct(s) => s.choose(n),
+            Any::Dfs(s) => s.choose(n),
+            Any::Dpor(s) => s.choose(n),
+            Any::Replay(s) => s.choose(n),
+        }
+    }
+
     fn needs_footprints(&self) -> bool {
         matches!(self, Any::Dfs(_) | Any::Dpor(_))
     }

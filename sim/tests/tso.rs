@@ -4,7 +4,8 @@
 //! PCT, DFS with a preemption bound, the optimal search); what it forbids (message passing,
 //! 2+2W, IRIW, Peterson with SeqCst stores) is never reported.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex as StdMutex};
 
 use lockstep_sim::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, Ordering::*};
 use lockstep_sim::sync::cell::UnsafeCell;
@@ -136,6 +137,11 @@ struct Peterson {
 /// Peterson's lock for two threads, with `store` on the flag and turn stores and `load` on the
 /// loads of the wait loop; each thread enters the critical section once.
 fn peterson(store: Ordering, load: Ordering) -> impl Fn() {
+    peterson_checked(store, load, true)
+}
+
+/// Peterson's lock; `checked`: panics if both threads are in the critical section at once.
+fn peterson_checked(store: Ordering, load: Ordering, checked: bool) -> impl Fn() {
     move || {
         let s = Arc::new(Peterson {
             flag: [AtomicBool::new(false), AtomicBool::new(false)],
@@ -150,7 +156,10 @@ fn peterson(store: Ordering, load: Ordering) -> impl Fn() {
                 spin_loop();
             }
             let before = s.inside.fetch_add(1, SeqCst);
-            assert_eq!(before, 0, "two threads in the critical section");
+            assert!(
+                !checked || before == 0,
+                "two threads in the critical section"
+            );
             s.inside.fetch_sub(1, SeqCst);
             s.flag[me].store(false, store);
         };
@@ -387,10 +396,44 @@ fn counter_2x2() {
     assert_eq!(c.load(SeqCst), 0);
 }
 
+/// Store buffering that records what the two loads read in `seen` instead of checking it.
+fn store_buffering_outcomes(seen: &StdMutex<BTreeSet<(bool, bool)>>) -> impl Fn() + '_ {
+    move || {
+        let f = Arc::new((AtomicBool::new(false), AtomicBool::new(false)));
+        let g = Arc::clone(&f);
+        let h = thread::spawn(move || {
+            g.1.store(true, Release);
+            g.0.load(Acquire)
+        });
+        f.0.store(true, Release);
+        let a = f.1.load(Acquire);
+        let b = h.join().unwrap();
+        seen.lock().unwrap().insert((a, b));
+    }
+}
+
 #[test]
 fn exhaustive_counts_under_tso_and_sc() {
     let sc = MemoryModel::SequentiallyConsistent;
     let x86 = MemoryModel::X86Tso;
+    // Store buffering: TSO adds the outcome where both read false, and only that one.
+    for (model, runs, outcomes) in [(sc, 3, 3), (x86, 4, 4)] {
+        let seen = StdMutex::new(BTreeSet::new());
+        let (n, abandoned, ok) = count(model, store_buffering_outcomes(&seen));
+        let seen = seen.into_inner().unwrap();
+        println!("SB: {model} {n} ({abandoned} abandoned), outcomes {seen:?}");
+        assert!(ok);
+        assert_eq!((n, abandoned, seen.len()), (runs, 0, outcomes), "{model}");
+    }
+    // Peterson (each thread in the critical section once, not checked): TSO runs more.
+    for (name, store) in [("Release", Release), ("SeqCst", SeqCst)] {
+        let (a, a_abandoned, _) = count(sc, peterson_checked(store, Acquire, false));
+        let (b, b_abandoned, _) = count(x86, peterson_checked(store, Acquire, false));
+        println!(
+            "Peterson {name} stores: sc {a} ({a_abandoned} abandoned), x86-tso {b} ({b_abandoned} abandoned)"
+        );
+        assert!(b > a || store == SeqCst, "{name}: {b} <= {a}");
+    }
     // Passing programs: every execution runs; TSO has more (the flushes' places), none
     // abandoned.
     for (name, f) in [
@@ -408,14 +451,44 @@ fn exhaustive_counts_under_tso_and_sc() {
     }
     // Read-modify-writes alone: no store is buffered, so TSO adds nothing.
     assert_eq!(count(sc, counter_2x2).0, count(x86, counter_2x2).0);
-    let (sb_sc, _, ok) = count(sc, store_buffering);
-    assert!(ok);
-    let (sb_tso, ..) = count(x86, store_buffering);
-    assert_eq!(sb_tso, 0, "found under TSO");
-    println!("SB: sc {sb_sc}, x86-tso found");
-    let (p_sc, _, ok) = count(sc, peterson(Release, Acquire));
-    assert!(ok);
-    let (p_tso, _, ok) = count(x86, peterson(SeqCst, Acquire));
-    assert!(ok);
-    println!("Peterson rel/acq: sc {p_sc}; Peterson SeqCst stores: x86-tso {p_tso}");
+}
+
+/// Two threads store to one atomic, both stores possibly buffered at once; after joining them
+/// the main thread takes the atomic out of its `Arc`.
+fn exclusive_after_two_buffered_stores(seen: &StdMutex<BTreeSet<u32>>) -> impl Fn() + '_ {
+    move || {
+        let x = Arc::new(AtomicU32::new(0));
+        let (a, b) = (Arc::clone(&x), Arc::clone(&x));
+        let h1 = thread::spawn(move || a.store(1, Relaxed));
+        let h2 = thread::spawn(move || b.store(2, Relaxed));
+        h1.join().unwrap();
+        h2.join().unwrap();
+        let mut x = Arc::try_unwrap(x).unwrap();
+        let v = *x.get_mut();
+        assert_eq!(x.into_inner(), v);
+        seen.lock().unwrap().insert(v);
+    }
+}
+
+#[test]
+fn exclusive_access_sees_the_store_that_committed_last() {
+    let seen = StdMutex::new(BTreeSet::new());
+    passes(
+        tso(Config::dfs(None)),
+        exclusive_after_two_buffered_stores(&seen),
+    );
+    // Both orders of the two stores, each read back exactly as committed.
+    assert_eq!(seen.into_inner().unwrap(), BTreeSet::from([1, 2]));
+    for config in all_schedulers() {
+        passes(config, || {
+            let x = Arc::new(AtomicU32::new(0));
+            let (a, b) = (Arc::clone(&x), Arc::clone(&x));
+            let h1 = thread::spawn(move || a.store(1, Relaxed));
+            let h2 = thread::spawn(move || b.store(2, Relaxed));
+            h1.join().unwrap();
+            h2.join().unwrap();
+            let last = x.load(Relaxed);
+            assert_eq!(Arc::try_unwrap(x).unwrap().into_inner(), last);
+        });
+    }
 }

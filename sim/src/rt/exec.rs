@@ -347,12 +347,12 @@ fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint
     (next, cause)
 }
 
-/// The next step of the flush pseudo-thread of thread `i` (whose buffer is not empty): it writes
-/// the object of the oldest buffered store, and depends on that store.
+/// The next step of the flush pseudo-thread of thread `i` (whose buffer is not empty): it
+/// commits the oldest buffered store (see `Buffered::cause` for the step it depends on).
 #[inline]
 fn flush_footprint(s: &State, i: usize) -> (Footprint, u32) {
     match s.threads[i].buffer.front() {
-        Some(b) => (b.footprint(), b.step()),
+        Some(b) => (b.footprint(), b.cause()),
         None => (Footprint::Local, NO_CAUSE),
     }
 }
@@ -382,7 +382,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         && let Some(t) = scheduler.planned()
         && t >= FLUSH
         && t - FLUSH < s.threads.len()
-        && !s.threads[t - FLUSH].buffer.is_empty()
+        && s.flush_ready(t - FLUSH)
     {
         // As below, for a flush.
         let n = slots(exec, s.threads.len());
@@ -436,10 +436,10 @@ fn choose(exec: &Exec) -> Option<usize> {
         }
     }
     if exec.weak.get() {
-        // Any non-empty store buffer may flush its oldest store now (after every thread, so
-        // the list stays ascending).
-        for (i, t) in s.threads.iter().enumerate() {
-            if !t.buffer.is_empty() {
+        // A store buffer may flush its oldest store now unless stores to the same atomic must
+        // commit before it (after every thread, so the list stays ascending).
+        for i in 0..s.threads.len() {
+            if s.flush_ready(i) {
                 c.runnable.push(FLUSH + i);
             }
         }

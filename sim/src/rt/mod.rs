@@ -150,51 +150,64 @@ pub(crate) struct Buffered {
     /// state was dropped since (exclusive access, a move, a drop) commits nothing.
     epoch: u32,
     value: i128,
-    /// The step that stored it: its flush depends on it (and stores are ordered by it).
+    /// The step that stored it.
     step: u32,
+    /// Names it in its object's [`Object::chain`].
+    id: u64,
+    /// The flush of the store before it in [`Object::chain`], once that came after this store
+    /// was made ([`NO_CAUSE`]: none did): its own flush waited for it.
+    after: u32,
     location: &'static Location<'static>,
 }
 
 impl Buffered {
-    /// What its flush touches: it writes the object.
+    /// What its flush touches (see [`Footprint::Flush`]).
     pub(crate) fn footprint(&self) -> Footprint {
-        Footprint::Object {
-            obj: self.obj,
-            write: true,
-        }
+        Footprint::Flush { obj: self.obj }
     }
 
-    /// The step that stored it.
-    pub(crate) fn step(&self) -> u32 {
-        self.step
+    /// The step its flush depends on: the store, or the flush it waited for (which came after
+    /// the store, and depends on it through their footprints).
+    pub(crate) fn cause(&self) -> u32 {
+        if self.after == NO_CAUSE {
+            self.step
+        } else {
+            self.after
+        }
     }
 }
 
 /// An atomic's shared-memory state while stores to it are buffered, or were and the atomic's
 /// memory has not been brought up to date since (weak memory, x86-TSO).
 ///
-/// Several threads may hold buffered stores to one atomic at once; the order in which they
-/// commit is its modification order. A thread reads its own newest buffered store to the atomic,
-/// else `committed`. Read-modify-writes and SeqCst stores (locked on x86) work on `committed`.
+/// Several threads may hold buffered stores to one atomic at once. The order in which they will
+/// commit (its modification order) is chosen when each is made, among those that agree with the
+/// order of every thread's buffer (see [`buffered_store`]), and kept in [`Object::chain`]. A
+/// thread reads its own newest buffered store to the atomic, else `committed`.
+/// Read-modify-writes and SeqCst stores (locked on x86) work on `committed`, before every
+/// buffered store.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Visible {
     /// Shared memory: the last committed store, or the value before the first buffered one.
     committed: i128,
-    /// Buffered stores to the object (of its current epoch), over all threads.
-    pending: u32,
-    /// What the simulator last put in the atomic's memory: the value of the newest buffered
-    /// store (in the order they were made), or `committed` if none is left. A move of the atomic
-    /// (a plain copy of its memory) carries this, which is the value the mover sees whenever no
-    /// other thread still has a buffered store to it (and with exclusive access none has: their
-    /// stores happened before, so they committed). Memory is updated at the operations on the
-    /// atomic (a commit never touches it). If memory holds something else, the atomic has moved
-    /// away (or gone without a drop) and another now lives at the address.
+    /// What the simulator put in the atomic's memory: the value of the buffered store that will
+    /// commit last (the end of [`Object::chain`]), or `committed` if none is buffered. That is
+    /// the atomic's value once every store to it has committed, which is what a thread with
+    /// exclusive access sees, so a move of the atomic (a plain copy of its memory) carries the
+    /// right value. A commit never changes it, so memory is written only by the operations on
+    /// the atomic (which hold it). If memory holds something else, the atomic has moved away
+    /// (or gone without a drop) and another now lives at the address.
     memory: i128,
 }
 
 /// The schedule entry of a store-buffer flush: `FLUSH + t` makes the oldest buffered store of
 /// thread `t` visible (weak memory only; schedules print it as `f<t>`).
 pub(crate) const FLUSH: usize = 1000;
+
+/// The schedule entry of a choice within a step: `CHOICE + k` took the `k`th way (weak memory:
+/// where a buffered store goes in the order stores to its atomic commit; schedules print it as
+/// `c<k>`).
+pub(crate) const CHOICE: usize = 2000;
 
 /// The last accesses to a cell, for data-race detection (FastTrack-style epochs).
 #[derive(Debug, Default)]
@@ -228,6 +241,9 @@ pub(crate) struct Object {
     visible: Option<Visible>,
     /// Counts the times its buffered state was dropped (see [`Buffered::epoch`]).
     epoch: u32,
+    /// Its buffered stores (of the current epoch, [`Buffered::id`]s) in the order they will
+    /// commit: a flush commits only the first (see [`State::flush_ready`]).
+    chain: Vec<u64>,
 }
 
 /// A hasher for object addresses (distinct, pointer-aligned integers).
@@ -272,6 +288,8 @@ pub(crate) struct State {
     /// Threads spawned but not started yet, with their bodies.
     pub(crate) spawned: VecDeque<(usize, Body)>,
     seq: u64,
+    /// Names buffered stores ([`Buffered::id`]).
+    next_id: u64,
     fence: VectorClock,
     /// Threads and objects of earlier executions, kept for their allocations.
     free_threads: Vec<Thread>,
@@ -351,6 +369,7 @@ impl State {
             failure: None,
             spawned: VecDeque::new(),
             seq: 0,
+            next_id: 0,
             fence: VectorClock::default(),
             free_threads: Vec::new(),
             free_objects: Vec::new(),
@@ -381,6 +400,7 @@ impl State {
         self.failure = None;
         self.spawned.clear();
         self.seq = 0;
+        self.next_id = 0;
         self.fence.clear();
         let mut clock = self.new_clock();
         clock.tick(0);
@@ -465,6 +485,7 @@ impl State {
                     o.released = NO_CAUSE;
                     o.visible = None;
                     o.epoch = 0;
+                    o.chain.clear();
                     o
                 }
                 None => Object {
@@ -476,6 +497,7 @@ impl State {
                     released: NO_CAUSE,
                     visible: None,
                     epoch: 0,
+                    chain: Vec::new(),
                 },
             };
             self.objects.push(object);
@@ -513,16 +535,27 @@ impl State {
         }
         let object = &mut self.objects[b.obj];
         let mut changed = false;
+        let mut next = None;
         if let Some(v) = &mut object.visible
             && object.epoch == b.epoch
         {
+            debug_assert_eq!(object.chain.first(), Some(&b.id), "committed out of order");
+            object.chain.remove(0);
             changed = v.committed != b.value;
             v.committed = b.value;
-            v.pending -= 1;
-            if v.pending == 0 && v.memory == v.committed {
-                // Memory holds what is committed, and nothing is buffered: plain again.
+            next = object.chain.first().copied();
+            if next.is_none() {
+                // Memory holds the last store, now committed, and nothing is buffered: plain
+                // again.
+                debug_assert_eq!(v.memory, v.committed);
                 object.visible = None;
             }
+        }
+        if let Some(id) = next
+            && let Some(n) = self.buffered_mut(id)
+        {
+            // Its flush may go now: this one is what it waited for.
+            n.after = step;
         }
         if changed {
             self.writes += 1;
@@ -539,6 +572,66 @@ impl State {
         }
     }
 
+    /// The buffered store `id`.
+    fn buffered_mut(&mut self, id: u64) -> Option<&mut Buffered> {
+        self.threads
+            .iter_mut()
+            .find_map(|t| t.buffer.iter_mut().find(|b| b.id == id))
+    }
+
+    /// The buffered store `id`.
+    fn buffered(&self, id: u64) -> Option<(usize, usize)> {
+        self.threads.iter().enumerate().find_map(|(t, thread)| {
+            thread
+                .buffer
+                .iter()
+                .position(|b| b.id == id)
+                .map(|k| (t, k))
+        })
+    }
+
+    /// Whether thread `i`'s oldest buffered store may commit now (weak memory): every store to
+    /// the same atomic chosen to commit before it has (see [`Object::chain`]).
+    pub(crate) fn flush_ready(&self, i: usize) -> bool {
+        let Some(b) = self.threads[i].buffer.front() else {
+            return false;
+        };
+        let object = &self.objects[b.obj];
+        object.epoch != b.epoch || object.chain.first().is_none_or(|&id| id == b.id)
+    }
+
+    /// Whether, in the order in which buffered stores must commit (each thread's in the order it
+    /// made them, each atomic's in its [`Object::chain`]), store `from` comes before any of
+    /// `targets` (or is one).
+    fn reaches(&self, from: u64, targets: &[u64]) -> bool {
+        let mut seen: Vec<u64> = Vec::new();
+        let mut todo = vec![from];
+        while let Some(id) = todo.pop() {
+            if targets.contains(&id) {
+                return true;
+            }
+            if seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            let Some((t, k)) = self.buffered(id) else {
+                continue;
+            };
+            let b = &self.threads[t].buffer[k];
+            if let Some(n) = self.threads[t].buffer.get(k + 1) {
+                todo.push(n.id);
+            }
+            let object = &self.objects[b.obj];
+            if object.epoch == b.epoch
+                && let Some(p) = object.chain.iter().position(|&c| c == id)
+                && let Some(&n) = object.chain.get(p + 1)
+            {
+                todo.push(n);
+            }
+        }
+        false
+    }
+
     /// The value a thread without buffered stores to object `obj` reads (shared memory), when
     /// the atomic's memory holds `memory` (weak memory; otherwise, memory).
     pub(crate) fn shared(&self, obj: usize, memory: i128) -> i128 {
@@ -548,20 +641,14 @@ impl State {
         }
     }
 
-    /// The value the atomic's memory should hold (see [`Visible::memory`]): the newest buffered
-    /// store to object `obj`, else the committed value.
+    /// The value the atomic's memory should hold (see [`Visible::memory`]): the buffered store
+    /// to object `obj` that will commit last, else the committed value.
     fn preferred(&self, obj: usize, committed: i128) -> i128 {
-        let epoch = self.objects[obj].epoch;
-        self.threads
-            .iter()
-            .filter_map(|t| {
-                t.buffer
-                    .iter()
-                    .rev()
-                    .find(|b| b.obj == obj && b.epoch == epoch)
-            })
-            .max_by_key(|b| b.step)
-            .map_or(committed, |b| b.value)
+        self.objects[obj]
+            .chain
+            .last()
+            .and_then(|&id| self.buffered(id))
+            .map_or(committed, |(t, k)| self.threads[t].buffer[k].value)
     }
 
     /// The current thread's newest buffered store to object `obj` (store forwarding).
@@ -586,7 +673,7 @@ impl State {
             write(want);
         }
         let object = &mut self.objects[obj];
-        if v.pending == 0 {
+        if object.chain.is_empty() {
             object.visible = None;
         } else if let Some(v) = &mut object.visible {
             v.memory = want;
@@ -822,8 +909,12 @@ pub(crate) fn on_memory<R>(
 
 /// A store that goes into the current thread's store buffer (weak memory, one step): other
 /// threads go on reading shared memory until a flush (a scheduling choice of its own) commits
-/// it. The step touches nothing shared (its flush does). `read` and `write` access the atomic at
-/// `addr`.
+/// it. `read` and `write` access the atomic at `addr`.
+///
+/// If other threads hold buffered stores to the atomic, where this one goes in the order in
+/// which they commit is a choice (see [`choice`]), among the places that agree with the order of
+/// every thread's buffer: first the place after all of them, then earlier ones. The step changes
+/// only that order (see [`Footprint::Buffer`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn buffered_store(
     exec: &Exec,
@@ -835,31 +926,69 @@ pub(crate) fn buffered_store(
     order: Ordering,
     location: &'static Location<'static>,
 ) {
-    exec.state.borrow_mut().object(addr, kind);
-    park_at(exec, Footprint::Local);
+    let obj = exec.state.borrow_mut().object(addr, kind);
+    park_at(exec, Footprint::Buffer { obj });
+    let (places, id) = {
+        let mut s = exec.state.borrow_mut();
+        let s = &mut *s;
+        let memory = read(addr);
+        s.buffered_object(addr, memory);
+        let t = s.current;
+        s.next_id += 1;
+        let id = s.next_id;
+        if s.objects[obj].visible.is_none() {
+            s.objects[obj].visible = Some(Visible {
+                committed: memory,
+                memory,
+            });
+        }
+        // The places it may take in the chain: after this thread's own buffered stores to the
+        // atomic, and not before a store that must commit after one of them (or after the
+        // store it follows in this thread's buffer).
+        let chain = &s.objects[obj].chain;
+        let own = chain
+            .iter()
+            .rposition(|&c| s.threads[t].buffer.iter().any(|b| b.id == c))
+            .map_or(0, |k| k + 1);
+        let mut before: Vec<u64> = s.threads[t]
+            .buffer
+            .back()
+            .map(|b| b.id)
+            .into_iter()
+            .collect();
+        let mut places = vec![chain.len()];
+        for p in (own..chain.len()).rev() {
+            if p > 0 {
+                before.push(chain[p - 1]);
+            }
+            if !s.reaches(chain[p], &before) {
+                places.push(p);
+            }
+            if p > 0 {
+                before.pop();
+            }
+        }
+        (places, id)
+    };
+    let place = if places.len() > 1 {
+        places[choice(exec, places.len())]
+    } else {
+        places[0]
+    };
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
-    let obj = s.object(addr, kind);
-    let memory = read(addr);
-    s.buffered_object(addr, memory);
     let t = s.current;
     let object = &mut s.objects[obj];
     let epoch = object.epoch;
-    match &mut object.visible {
-        Some(v) => {
-            v.pending += 1;
+    object.chain.insert(place, id);
+    let last = place + 1 == object.chain.len();
+    if last {
+        // The store that will commit last is what memory holds (see `Visible::memory`).
+        write(addr, value);
+        if let Some(v) = &mut object.visible {
             v.memory = value;
         }
-        None => {
-            object.visible = Some(Visible {
-                committed: memory,
-                pending: 1,
-                memory: value,
-            })
-        }
     }
-    // The newest buffered store is what memory holds (see `Visible::memory`).
-    write(addr, value);
     let thread = &mut s.threads[t];
     // Happens-before at the store, not at its commit, and only ever added to: an Acquire load
     // of an older value then joins this clock too, which may hide a race but never invents one.
@@ -877,9 +1006,22 @@ pub(crate) fn buffered_store(
         epoch,
         value,
         step,
+        id,
+        after: NO_CAUSE,
         location,
     });
     s.push(Some(obj), Op::BufferedStore { value }, location);
+}
+
+/// Asks the scheduler to choose one of `n` (> 1) ways the current step can go on; recorded in
+/// the schedule (as `CHOICE + k`) so that a replay makes the same choice.
+fn choice(exec: &Exec, n: usize) -> usize {
+    let mut c = exec.control.borrow_mut();
+    // SAFETY: see `exec::Runner::run`: the scheduler outlives every step of the run.
+    let scheduler = unsafe { &mut *c.scheduler };
+    let k = scheduler.choose(n).min(n - 1);
+    c.schedule.push(CHOICE + k);
+    k
 }
 
 /// What a load of the atomic at `addr` (holding `memory`) by the current thread reads while
@@ -996,10 +1138,10 @@ pub(crate) fn cell_access(
     }
 }
 
-/// Settles the atomic at `addr` for exclusive access (weak memory): every other thread's store
-/// to it happened before, so it has committed, and the value is the current thread's newest
-/// buffered store to it, else shared memory. That goes into its memory (through `write`), and
-/// its buffered state is dropped (see [`Buffered::epoch`]). `read` reads the atomic.
+/// Settles the atomic at `addr` for exclusive access (weak memory): every store to it happened
+/// before, so its value is the one that commits last, which its memory holds (see
+/// [`Visible::memory`]); its buffered state is dropped (see [`Buffered::epoch`]). `read` and
+/// `write` access the atomic.
 pub(crate) fn settle(exec: &Exec, addr: usize, read: fn(usize) -> i128, write: fn(usize, i128)) {
     if !exec.weak.get() {
         return;
@@ -1008,8 +1150,10 @@ pub(crate) fn settle(exec: &Exec, addr: usize, read: fn(usize) -> i128, write: f
         && let Some(obj) = s.buffered_object(addr, read(addr))
         && let Some(v) = s.objects[obj].visible
     {
-        let value = s.own(obj).unwrap_or(v.committed);
-        write(addr, value);
+        let value = s.preferred(obj, v.committed);
+        if value != v.memory {
+            write(addr, value);
+        }
         discard_object(&mut s, obj);
     }
 }
@@ -1026,6 +1170,7 @@ fn discard(s: &mut State, addr: usize) {
 fn discard_object(s: &mut State, obj: usize) {
     if s.objects[obj].visible.take().is_some() {
         s.objects[obj].epoch += 1;
+        s.objects[obj].chain.clear();
     }
 }
 

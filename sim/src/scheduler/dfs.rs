@@ -33,6 +33,21 @@ struct Node {
     before: usize,
     /// Threads asleep on arrival at this node.
     sleep: Vec<usize>,
+    /// The choices made within this node's step (see `Scheduler::choose`): `(taken, of)`.
+    choices: Vec<(usize, usize)>,
+}
+
+/// Advances `choices` to the next combination (the last choice first); `false` when every
+/// combination has been taken.
+fn next_choices(choices: &mut Vec<(usize, usize)>) -> bool {
+    while let Some(last) = choices.last_mut() {
+        if last.0 + 1 < last.1 {
+            last.0 += 1;
+            return true;
+        }
+        choices.pop();
+    }
+    false
 }
 
 impl Node {
@@ -68,6 +83,8 @@ pub(crate) struct Dfs {
     bound: Option<usize>,
     stack: Vec<Node>,
     depth: usize,
+    /// The next choice within the current step (see `Scheduler::choose`).
+    choice: usize,
     /// Whether some choice was skipped because of the bound.
     pub(crate) pruned: bool,
     /// Whether every schedule (within the bound) has been run.
@@ -80,6 +97,7 @@ impl Dfs {
             bound,
             stack: Vec::new(),
             depth: 0,
+            choice: 0,
             pruned: false,
             exhausted: false,
         }
@@ -93,6 +111,10 @@ impl Scheduler for Dfs {
             return true;
         }
         while let Some(top) = self.stack.last_mut() {
+            // Every way the step can go on, then the next option.
+            if next_choices(&mut top.choices) {
+                return true;
+            }
             if top.idx + 1 < top.options.len() {
                 top.idx += 1;
                 return true;
@@ -114,6 +136,7 @@ impl Scheduler for Dfs {
         next: &[Footprint],
         _causes: &[u32],
     ) -> Option<usize> {
+        self.choice = 0;
         if let Some(node) = self.stack.get(self.depth) {
             self.depth += 1;
             return Some(node.options[node.idx]);
@@ -146,8 +169,28 @@ impl Scheduler for Dfs {
             prev,
             before,
             sleep,
+            choices: Vec::new(),
         });
         self.depth += 1;
         Some(t)
+    }
+
+    fn choose(&mut self, n: usize) -> usize {
+        let k = self.choice;
+        self.choice += 1;
+        let Some(node) = self
+            .depth
+            .checked_sub(1)
+            .and_then(|d| self.stack.get_mut(d))
+        else {
+            return 0;
+        };
+        match node.choices.get(k) {
+            Some(&(taken, _)) => taken,
+            None => {
+                node.choices.push((0, n));
+                0
+            }
+        }
     }
 }
