@@ -26,9 +26,9 @@ pub(crate) enum Footprint {
     Resume { obj: usize },
     /// Releases the modelled mutex `obj`.
     Unlock { obj: usize },
-    /// A store to atomic `obj` that goes into the thread's store buffer (weak memory): it
-    /// changes only the order in which the stores buffered for `obj` will commit (it takes a
-    /// place in it).
+    /// A store to atomic `obj` that goes into the thread's store buffer (weak memory): it takes
+    /// a place, chosen among those the stores buffered for `obj` leave, in the order in which
+    /// they will commit.
     Buffer { obj: usize },
     /// The flush (commit) of a buffered store to atomic `obj`: it changes the value, and takes
     /// the store out of that order.
@@ -89,7 +89,9 @@ impl Footprint {
             Lock { obj } => ([(3 * obj, Kind::Lock), NONE], 1),
             Resume { obj } => ([(3 * obj + 1, Kind::Write), NONE], 1),
             Unlock { obj } => ([(3 * obj, Kind::Unlock), NONE], 1),
-            Buffer { obj } => ([(3 * obj + 2, Kind::Write), NONE], 1),
+            // Two stores commute: the places a store may take are the same whichever comes
+            // first, and every one is explored (see `rt::buffered_store`).
+            Buffer { obj } => ([(3 * obj + 2, Kind::Read), NONE], 1),
             Flush { obj } => ([(3 * obj, Kind::Write), (3 * obj + 2, Kind::Write)], 2),
             Local | Join(_) | SpinResume | Global => ([NONE, NONE], 0),
         }
