@@ -7,10 +7,12 @@ use std::time::Instant;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lockstep_cli::sim_race::{self, Sync};
-use lockstep_sim::{Config, Schedule, Stats, try_check};
+use lockstep_sim::{Config, MemoryModel, Schedule, Stats, try_check};
 
 /// How a schedule records a store buffer flush of thread `t`: `FLUSH + t`.
 const FLUSH: usize = 1000;
+/// How a schedule records the `k`th way of a choice within a step: `CHOICE + k`.
+const CHOICE: usize = 2000;
 
 /// The simulator's subcommands.
 #[derive(Debug, Subcommand)]
@@ -69,8 +71,8 @@ pub(crate) struct RaceArgs {
     /// Also draw the failing interleaving as an SVG swimlane picture into this file.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
-    /// Give every thread an x86-TSO store buffer (random and PCT schedulers): stores become
-    /// visible to the other threads later, as the scheduler flushes them.
+    /// Give every thread an x86-TSO store buffer (every scheduler): stores become visible to
+    /// the other threads later, as the scheduler flushes them.
     #[arg(long)]
     weak_memory: bool,
 }
@@ -96,20 +98,15 @@ fn race(args: &RaceArgs) -> ExitCode {
         SchedulerArg::Dfs => usize::MAX,
         _ => 100_000,
     });
-    if args.weak_memory && args.replay.is_none() && matches!(args.scheduler, SchedulerArg::Dfs) {
-        eprintln!(
-            "error: --weak-memory needs --scheduler random or pct: DFS explores sequentially consistent executions only"
-        );
-        return ExitCode::from(2);
-    }
     let (config, what) = match (&args.replay, args.scheduler) {
         (Some(s), _) => match s.parse::<Schedule>() {
             Ok(schedule) => {
                 // Threads are 0 (main) to `threads`; a flush of thread t is recorded as
-                // FLUSH + t (weak memory).
+                // FLUSH + t, a choice within a step as CHOICE + k (weak memory).
                 let unknown = schedule
                     .steps()
                     .into_iter()
+                    .filter(|&t| t < CHOICE)
                     .map(|t| if t >= FLUSH { t - FLUSH } else { t })
                     .find(|&t| t > threads);
                 if let Some(t) = unknown {
@@ -156,7 +153,7 @@ fn race(args: &RaceArgs) -> ExitCode {
         "lockstep sim race: {threads} threads x {iters} rounds of `count += 100; count -= 100`, sync {sync}"
     );
     println!("{title}; the main thread (thread 0) then checks that count is 0");
-    if config.weak_memory {
+    if config.memory_model == MemoryModel::X86Tso {
         println!("{what}, with store buffers (weak memory)");
     } else {
         println!("{what}");

@@ -307,7 +307,7 @@ fn can_step(s: &State, i: usize) -> bool {
     // store buffer to drain, cannot take its step.
     t.status == Status::Runnable
         && t.wants.is_none_or(|m| s.objects[m].held.is_none())
-        && !(t.draining && !t.buffer.is_empty())
+        && (!t.draining || t.buffer.is_empty())
         && match t.next {
             Footprint::Join(child) => s.threads[child].status == Status::Finished,
             _ => true,

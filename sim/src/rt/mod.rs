@@ -9,10 +9,39 @@
 //!
 //! The values live in the real atomics (one OS thread, so every operation is sequentially
 //! consistent); vector clocks track happens-before from the orderings the code asked for, and
-//! are used only to find data races on cells. With weak memory on, a non-SeqCst store waits in
-//! its thread's store buffer ([`Buffered`]) until a flush (a scheduling choice, `FLUSH + t`) or
-//! a draining operation commits it: x86-TSO. The real atomic holds the newest value at once
-//! (so moving the atomic keeps it); other threads read the object's [`Visible`] value meanwhile.
+//! are used only to find data races on cells.
+//!
+//! With weak memory on (`MemoryModel::X86Tso`) the atomics follow x86-TSO exactly:
+//!
+//! - A Relaxed or Release store goes into its thread's FIFO store buffer ([`Buffered`]); the step
+//!   touches nothing another thread reads. Each thread has a flush pseudo-thread, `FLUSH + t`
+//!   (`f<t>` in schedule strings): a flush is a step of its own, chosen by the scheduler like a
+//!   thread's, that commits the thread's oldest buffered store to shared memory.
+//! - Several threads may hold buffered stores to one atomic at once. Where a store goes in the
+//!   order in which they commit (the atomic's modification order) is chosen when it is made,
+//!   among the places that agree with every buffer's order ([`buffered_store`], a choice
+//!   `CHOICE + k` in the schedule, `c<k>`); a flush waits for the stores chosen to commit before
+//!   its own ([`State::flush_ready`]).
+//! - A load reads its own thread's newest buffered store to the atomic, else shared memory
+//!   ([`forwarded`]). Read-modify-writes and SeqCst stores (locked instructions, `xchg`), SeqCst
+//!   fences (`mfence`), futex calls, the modelled mutex, spawn, join and a thread's exit first
+//!   wait for their thread's buffer to drain ([`drain`]: a step of its own once the thread has
+//!   stored since it last drained, taken when flushes have emptied the buffer); a locked
+//!   operation then works on shared memory, before every store still buffered by other threads
+//!   ([`on_memory`]). Nothing commits another thread's stores.
+//! - A cell write is not buffered and does not drain the buffer (on x86 it would queue behind
+//!   the buffered stores): only a thread reading the cell could tell, and a read that does not
+//!   race with the write happens after the writer's later store was seen, by which time every
+//!   store before the write has committed too.
+//! - Shared memory is the object's [`Visible`] state while stores to it are buffered. The real
+//!   atomic holds the value that will commit last (see [`Visible::memory`]), which is the value
+//!   once every store to it has committed: so an atomic moved by a plain copy of its memory
+//!   (`Arc::try_unwrap`, a move out of a `Box`), `get_mut` and `into_inner` see exactly what a
+//!   thread with exclusive access sees. A commit never touches the atomic (it may have moved or
+//!   gone by then).
+//!
+//! Happens-before for the race detector is taken at the store, not at its commit, and is only
+//! ever added to: that may hide a data race on a cell, never invent one.
 
 pub(crate) mod clock;
 pub(crate) mod exec;

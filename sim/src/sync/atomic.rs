@@ -6,10 +6,14 @@
 //! value read or written and the caller's location. Orderings feed the happens-before relation
 //! used to find data races on cells (Acquire loads join the clock a Release store published),
 //! and by default every operation is executed sequentially consistently. With
-//! [`Config::weak_memory`](crate::Config::weak_memory) a store other than SeqCst goes into the
-//! thread's store buffer and a load reads the thread's own buffered store first (x86-TSO);
-//! weaker reorderings (Arm's) are not explored. `compare_exchange_weak` never fails spuriously
-//! here.
+//! [`MemoryModel::X86Tso`](crate::MemoryModel::X86Tso) (or
+//! [`Config::weak_memory`](crate::Config::weak_memory)) they follow x86-TSO: a Relaxed or
+//! Release store goes into the thread's store buffer and commits later, in a flush the scheduler
+//! chooses; a load reads the thread's own newest buffered store first; read-modify-writes, SeqCst
+//! stores and SeqCst fences wait for the thread's buffer to drain; two threads' buffered stores
+//! to one atomic commit in either order. Weaker reorderings (Arm's) are not explored.
+//! `get_mut`, `into_inner` and an atomic moved by a plain copy see the value that commits last.
+//! `compare_exchange_weak` never fails spuriously here.
 //!
 //! Outside a running check every operation is the plain atomic's, after one thread-local read.
 
