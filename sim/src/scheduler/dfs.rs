@@ -14,6 +14,9 @@
 //! objects or only read the same one (the data accessed between operations is assumed race-free,
 //! which the race detector checks). With no bound, every Mazurkiewicz trace is run once.
 //!
+//! A step that makes choices (`Scheduler::choose`, weak memory) runs once per combination of
+//! them before the next option at its node.
+//!
 //! A switch away from a thread that could still run is a preemption; with a bound,
 //! alternatives that would exceed it are skipped, and the search then reports itself
 //! incomplete. (Sleep sets combined with a bound may skip some schedules within the bound.)

@@ -33,6 +33,17 @@
 //! inserted sequence left is extended by them (see [`insert`]). The litmus tests of GenMC's
 //! suite (`sim/tests/litmus.rs`) and a brute-force model (`sim/tests/dpor_model.rs`) check the
 //! counts: every execution once, none missed.
+//!
+//! x86-TSO (weak memory): the flushes of thread `t`'s store buffer are the steps of a
+//! pseudo-thread `FLUSH + t` (with its own entry in the clocks, see [`slot`]); a flush
+//! depends on the store it commits, or on the flush it waited for (see `rt::Buffered::cause`),
+//! and writes the location; a drain depends on the flush of its thread's newest store. A step
+//! may also make choices (where a buffered store goes in the commit order of its atomic, see
+//! `Scheduler::choose`): every combination runs at the step's node before its thread goes to
+//! sleep there, and a wake-up tree branch starts its step with the choice it was found with
+//! (branches of one step that differ in it are distinct). This is sound and complete (checked
+//! against a brute-force TSO machine, `sim/tests/tso_model.rs`) but not optimal: an outcome may
+//! run more than once, and a few executions end with only a sleeping flush left (abandoned).
 
 use super::{Footprint, Scheduler};
 use crate::rt::clock::VectorClock;
@@ -288,14 +299,17 @@ impl Dpor {
     }
 }
 
-/// The dense index of thread (or flush pseudo-thread, see [`FLUSH`]) `t` in the clocks: threads
-/// at even entries, the flushes of thread `i` at `2 * i + 1`.
+/// The index of thread (or flush pseudo-thread, see [`FLUSH`]) `t` in the clocks, dense for
+/// the first 64 of each: thread `t` at `t`, the flushes of thread `i` at `64 + i` (so the clocks
+/// of a run without weak memory are as short as they can be); beyond those, threads at even
+/// entries from 128 and flushes at odd ones.
 #[inline]
 fn slot(t: usize) -> usize {
-    if t >= FLUSH {
-        2 * (t - FLUSH) + 1
-    } else {
-        2 * t
+    match t.checked_sub(FLUSH) {
+        None if t < 64 => t,
+        None => 2 * t,
+        Some(i) if i < 64 => 64 + i,
+        Some(i) => 2 * i + 1,
     }
 }
 
