@@ -5,7 +5,8 @@
 //! `MemoryModel::X86Tso` are exactly those of the abstract x86-TSO machine: per-thread FIFO store
 //! buffers that flush at any moment, loads that read their own thread's newest buffered store
 //! first, and locked operations (and `mfence`) that wait for an empty buffer. None missed, none
-//! invented, none abandoned.
+//! invented. The final values are read after moving the atomics out of their `Arc`, which
+//! checks that a moved atomic carries the value that committed last.
 //!
 //! CI runs `PROPTEST_CASES` programs (128); raise it to search longer.
 
@@ -219,7 +220,10 @@ fn searched(p: &Program, config: Config) -> (Vec<Outcome>, usize) {
         }
         let mut r = std::mem::take(&mut *reads.lock().unwrap());
         r.sort_unstable();
-        let last = std::array::from_fn(|l| mem[l].load(Acquire));
+        // The final values through a move of the atomics (a plain copy of their memory), which
+        // must carry the value that committed last.
+        let [a, b] = Arc::try_unwrap(mem).unwrap();
+        let last = [a.into_inner(), b.into_inner()];
         record.lock().unwrap().push((r, last));
     });
     assert!(stats.exhausted, "{stats:?}");
