@@ -492,3 +492,52 @@ fn exclusive_access_sees_the_store_that_committed_last() {
         });
     }
 }
+
+/// Thread 1 stores y = 1, then reads x; thread 2 stores x = 3 (SeqCst), then y = 4. "Thread 1
+/// read x = 0 and y ended 1": thread 1's load came before thread 2's SeqCst store, so its store
+/// to y was made before thread 2's, yet commits after it. Only a store order chosen against the
+/// order the stores were made in shows it; sequential consistency forbids it.
+fn later_store_commits_first() {
+    let v = Arc::new((AtomicU32::new(0), AtomicU32::new(0)));
+    let (a, b) = (Arc::clone(&v), Arc::clone(&v));
+    let h1 = thread::spawn(move || {
+        a.1.store(1, Release);
+        a.0.load(Acquire)
+    });
+    let h2 = thread::spawn(move || {
+        b.0.store(3, SeqCst);
+        b.1.store(4, Release);
+    });
+    let r = h1.join().unwrap();
+    h2.join().unwrap();
+    // Through a move: the atomic carries the value that committed last.
+    let y = Arc::try_unwrap(v).unwrap().1.into_inner();
+    assert!(!(r == 0 && y == 1), "x read 0 and y ended 1");
+}
+
+#[test]
+fn a_store_made_later_may_commit_first_and_the_table_says_so() {
+    for config in all_schedulers() {
+        let f = try_check(config.clone(), later_store_commits_first).unwrap_err();
+        assert!(
+            matches!(&f.kind, FailureKind::Panic { message, .. } if message.contains("y ended 1")),
+            "{config:?}: {f}"
+        );
+        assert!(
+            f.trace.iter().any(|e| e.op
+                == Op::CommitsBefore {
+                    thread: 1,
+                    value: 1
+                }),
+            "{f}"
+        );
+        assert!(f.table().contains("(commits before t1's"), "{f}");
+        let again = try_check(
+            Config::replay(f.schedule.clone()),
+            later_store_commits_first,
+        )
+        .unwrap_err();
+        assert_eq!(again.trace, f.trace);
+    }
+    passes(Config::dfs(None), later_store_commits_first);
+}

@@ -1011,6 +1011,11 @@ pub(crate) fn buffered_store(
     let epoch = object.epoch;
     object.chain.insert(place, id);
     let last = place + 1 == object.chain.len();
+    let before = (!last)
+        .then(|| object.chain[place + 1])
+        .and_then(|next| s.buffered(next))
+        .map(|(u, k)| (u, s.threads[u].buffer[k].value));
+    let object = &mut s.objects[obj];
     if last {
         // The store that will commit last is what memory holds (see `Visible::memory`).
         write(addr, value);
@@ -1040,16 +1045,22 @@ pub(crate) fn buffered_store(
         location,
     });
     s.push(Some(obj), Op::BufferedStore { value }, location);
+    if let Some((thread, value)) = before {
+        s.push(Some(obj), Op::CommitsBefore { thread, value }, location);
+    }
 }
 
 /// Asks the scheduler to choose one of `n` (> 1) ways the current step can go on; recorded in
-/// the schedule (as `CHOICE + k`) so that a replay makes the same choice.
+/// the schedule (as `CHOICE + k`) so that a replay makes the same choice, unless it is the
+/// natural one (0, what a replay does where nothing is recorded).
 fn choice(exec: &Exec, n: usize) -> usize {
     let mut c = exec.control.borrow_mut();
     // SAFETY: see `exec::Runner::run`: the scheduler outlives every step of the run.
     let scheduler = unsafe { &mut *c.scheduler };
     let k = scheduler.choose(n).min(n - 1);
-    c.schedule.push(CHOICE + k);
+    if k > 0 {
+        c.schedule.push(CHOICE + k);
+    }
     k
 }
 

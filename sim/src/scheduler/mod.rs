@@ -107,7 +107,8 @@ impl Rng {
 /// With weak memory ([`Config::weak_memory`](crate::Config::weak_memory)) the string starts
 /// with `w:`, `fT` is a step that makes thread `T`'s oldest buffered store visible, and `cK`
 /// follows a store made while other threads held buffered stores to the same atomic: it took
-/// the `K`th place in the order in which they commit (0: after all of them): `w:0x2-f0-1-c1-1`.
+/// the `K`th place in the order in which they commit, counted from the end (none recorded: after
+/// all of them): `w:0x2-f0-1-c1-1`.
 ///
 /// Replaying a schedule runs the recorded thread at each step; where that thread cannot run
 /// (the code changed) or the schedule has ended, the replay continues without preemption (the
