@@ -2,7 +2,7 @@
 //! replayed identically; the locked, semaphore and atomic versions are clean.
 
 use lockstep_cli::sim_race::{Sync, race};
-use lockstep_sim::{Config, FailureKind, try_check};
+use lockstep_sim::{Config, FailureKind, MemoryModel, try_check};
 
 #[test]
 fn lost_update_is_found_by_every_scheduler_and_replays_identically() {
@@ -12,8 +12,9 @@ fn lost_update_is_found_by_every_scheduler_and_replays_identically() {
         Config::dfs(None),
         Config::random(1, 10_000).weak_memory(true),
         Config::pct(1, 3, 10_000).weak_memory(true),
+        Config::dfs(None).weak_memory(true),
     ] {
-        let weak = config.memory_model == lockstep_sim::MemoryModel::X86Tso;
+        let weak = config.memory_model == MemoryModel::X86Tso;
         let failure = try_check(config, race(2, 1, Sync::None)).unwrap_err();
         assert!(
             matches!(&failure.kind, FailureKind::Panic { message, .. } if message.contains("lost update"))

@@ -51,9 +51,16 @@ pub enum MemoryModel {
     /// interleavings of the threads' steps are the only nondeterminism.
     #[default]
     SequentiallyConsistent,
-    /// x86-TSO: a store other than SeqCst waits in its thread's store buffer until it is
-    /// flushed; a thread reads its own buffered stores first; read-modify-writes, SeqCst stores
-    /// and SeqCst fences drain the buffer.
+    /// x86-TSO, exactly: a Relaxed or Release store waits in its thread's FIFO store buffer
+    /// until a flush (a step the scheduler chooses, `fT` in the schedule) commits it to shared
+    /// memory; a load reads its own thread's newest buffered store to the location, else shared
+    /// memory; read-modify-writes, SeqCst stores, SeqCst fences, futex calls, the modelled mutex,
+    /// spawn, join and a thread's exit wait for their own buffer to drain (never another's);
+    /// several threads may hold buffered stores to one atomic at once, and every order in which
+    /// they can commit is explored; a cell write neither waits in the buffer nor drains it. It
+    /// allows exactly the outcomes x86 allows (store buffering, Peterson's lock with
+    /// Release/Acquire failing) and no others (message passing, 2+2W, IRIW and coherence hold).
+    /// Every strategy explores it, the exhaustive ones completely.
     X86Tso,
     /// RC11 (Lahav, Vafeiadis, Kang, Hur, Dreyer, PLDI 2017), the model of C++20 and Rust
     /// atomics: a load may read any store that coherence and happens-before allow, not only the
@@ -219,6 +226,12 @@ impl Config {
     /// searches find shallow bugs fast in programs too big for the full search, but may run a
     /// trace more than once.
     ///
+    /// Both explore x86-TSO ([`MemoryModel::X86Tso`]) too: each flush of a store buffer is a step
+    /// (it writes the location; a load reads it, whether or not its own buffer serves it; a
+    /// buffered store touches nothing another thread reads), and where a store goes in the
+    /// order of the stores buffered for its atomic is a choice every alternative of which runs.
+    /// The search is then complete but not optimal (see [`Config::weak_memory`]).
+    ///
     /// Under [`MemoryModel::Rc11`] (see [`memory_model`](Self::memory_model)) the search
     /// enumerates RC11 execution graphs instead, each consistent one exactly once, with the
     /// algorithm of TruSt (Kokologiannakis, Marmanis, Gladstein, Vafeiadis, POPL 2022), GenMC's:
@@ -265,21 +278,27 @@ impl Config {
         Self::with(Strategy::Replay(schedule), 0, 1)
     }
 
-    /// Explores weak memory: x86's total store order (TSO). A store other than `SeqCst` goes
-    /// into its thread's store buffer and becomes visible to other threads later: when the
-    /// scheduler picks a flush of that buffer (a step of its own, `fT` in the schedule), or when
-    /// the thread drains it (a read-modify-write, a `SeqCst` store or fence, a futex call, a
-    /// plain cell write, spawn, join, exit, the modelled mutex). A load sees its own thread's
-    /// newest buffered store first. This finds the bugs of a missing `SeqCst` between a store
-    /// and a later load of another location (Dekker's pattern: both threads read the old
-    /// values), which sequentially consistent runs cannot show. Weaker models (Arm's
-    /// load-load and store-store reordering) are not explored. Every outcome it shows is one
-    /// x86 allows, but not every such outcome is explored: a store, a read-modify-write or a
-    /// SeqCst store to an atomic first commits the other threads' buffered stores to that same
-    /// atomic, so two threads' stores to one atomic are never buffered at once.
+    /// Explores weak memory: x86's total store order (TSO), exactly (a shorthand for
+    /// [`memory_model`](Self::memory_model)`(`[`MemoryModel::X86Tso`]`)`; `false` is
+    /// sequential consistency). A Relaxed or Release store goes into its thread's store buffer
+    /// and becomes visible to other threads when the scheduler picks a flush of that buffer (a
+    /// step of its own, `fT` in the schedule string, which starts with `w:`). A thread waits for
+    /// its own buffer to drain before a read-modify-write, a `SeqCst` store or fence, a futex
+    /// call, the modelled mutex, spawn, join and its exit (a step of its own, "store buffer
+    /// drained" in the table); a plain cell write does not drain it. A load sees its own
+    /// thread's newest buffered store first. Two threads may hold buffered stores to one atomic
+    /// at once; where a store goes in the order they commit is a choice (`cK` in the schedule)
+    /// when others are buffered. This finds the bugs of a missing `SeqCst` between a store and a
+    /// later load of another location (Dekker's pattern, Peterson's lock with Release/Acquire:
+    /// both threads read the old values), which sequentially consistent runs cannot show, and
+    /// reports nothing x86 forbids (message passing, 2+2W, IRIW, coherence). Weaker models (Arm's
+    /// load-load and store-store reordering) are not explored.
     ///
-    /// For the random and PCT schedulers and replays; DFS explores sequentially consistent
-    /// executions only, and panics if asked for this.
+    /// Every strategy explores it. The exhaustive searches ([`dfs`](Self::dfs)) are complete:
+    /// a brute-force x86-TSO machine checks that they show exactly its outcomes
+    /// (`sim/tests/tso_model.rs`). They are not optimal under TSO: some executions repeat an
+    /// outcome (the order of two stores to one atomic is reached both as the order of the
+    /// stores and as a choice), and a few are abandoned (counted in [`Stats::abandoned`]).
     ///
     /// # Examples
     ///
@@ -438,7 +457,8 @@ pub struct Stats {
     /// Exhaustive search only: executions cut short. With a preemption bound, because they
     /// would only repeat explored ones (every runnable thread was asleep); without one (the
     /// optimal search, which repeats nothing), because only a thread resumed from a spin hint
-    /// could go on (see [`Config::dfs`]): 0 on programs that do not spin.
+    /// could go on (see [`Config::dfs`]): 0 on programs that do not spin, under sequential
+    /// consistency (under x86-TSO a few executions end with only a sleeping flush left).
     pub abandoned: usize,
     /// Steps over all executions.
     pub steps: usize,
@@ -563,6 +583,16 @@ impl Scheduler for Any {
         }
     }
 
+    fn choose(&mut self, n: usize) -> usize {
+        match self {
+            Any::Random(s) => s.choose(n),
+            Any::Pct(s) => s.choose(n),
+            Any::Dfs(s) => s.choose(n),
+            Any::Dpor(s) => s.choose(n),
+            Any::Replay(s) => s.choose(n),
+        }
+    }
+
     fn needs_footprints(&self) -> bool {
         matches!(self, Any::Dfs(_) | Any::Dpor(_))
     }
@@ -605,14 +635,6 @@ fn run(
     }
     let weak = match &config.strategy {
         Strategy::Replay(s) => config.memory_model == MemoryModel::X86Tso || s.is_weak_memory(),
-        Strategy::Dfs { .. } => {
-            assert!(
-                config.memory_model != MemoryModel::X86Tso,
-                "lockstep-sim: DFS explores sequentially consistent executions only; use the \
-                 random or PCT scheduler with weak memory"
-            );
-            false
-        }
         _ => config.memory_model == MemoryModel::X86Tso,
     };
     runner.weak = weak;

@@ -391,6 +391,10 @@ impl<'a> Explanation<'a> {
             Op::Woken { timed_out: true } => "timed out".to_owned(),
             Op::BufferedStore { value } => format!("store {o} := {} (buffered)", v(*value)),
             Op::Commit { value } => format!("commit {o} := {}", v(*value)),
+            Op::Drained => "store buffer drained".to_owned(),
+            Op::CommitsBefore { thread, value } => {
+                format!("(commits before t{thread}'s {o} := {})", v(*value))
+            }
             Op::Lock => format!("lock {o}"),
             Op::TryLock { ok: true } => format!("try_lock {o}: ok"),
             Op::TryLock { ok: false } => format!("try_lock {o}: held, FAIL"),

@@ -11,6 +11,8 @@ use lockstep_sim::{Config, MemoryModel, Schedule, Stats, try_check};
 
 /// How a schedule records a store buffer flush of thread `t`: `FLUSH + t`.
 const FLUSH: usize = 1000;
+/// How a schedule records the `k`th way of a choice within a step: `CHOICE + k`.
+const CHOICE: usize = 2000;
 
 /// The simulator's subcommands.
 #[derive(Debug, Subcommand)]
@@ -259,10 +261,11 @@ fn race(args: &RaceArgs) -> ExitCode {
         (Some(s), _) => match s.parse::<Schedule>() {
             Ok(schedule) => {
                 // Threads are 0 (main) to `threads`; a flush of thread t is recorded as
-                // FLUSH + t (weak memory).
+                // FLUSH + t, a choice within a step as CHOICE + k (weak memory).
                 let unknown = schedule
                     .steps()
                     .into_iter()
+                    .filter(|&t| t < CHOICE)
                     .map(|t| if t >= FLUSH { t - FLUSH } else { t })
                     .find(|&t| t > threads);
                 if let Some(t) = unknown {

@@ -312,9 +312,11 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
 #[inline]
 fn can_step(s: &State, i: usize) -> bool {
     let t = &s.threads[i];
-    // A thread about to lock a held mutex, or to join an unfinished thread, cannot take its step.
+    // A thread about to lock a held mutex, or to join an unfinished thread, or waiting for its
+    // store buffer to drain, cannot take its step.
     t.status == Status::Runnable
         && t.wants.is_none_or(|m| s.objects[m].held.is_none())
+        && (!t.draining || t.buffer.is_empty())
         && match t.next {
             Footprint::Join(child) => s.threads[child].status == Status::Finished,
             _ => true,
@@ -328,7 +330,7 @@ fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint
     let t = &s.threads[i];
     let next = match (&t.peek, t.next) {
         (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
-            p.footprint(obj, exact)
+            p.footprint(obj, exact, |memory| s.shared(obj, memory))
         }
         (_, Footprint::Wake { obj, .. }) => Footprint::Wake {
             obj,
@@ -354,6 +356,27 @@ fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint
     (next, cause)
 }
 
+/// The next step of the flush pseudo-thread of thread `i` (whose buffer is not empty): it
+/// commits the oldest buffered store (see `Buffered::cause` for the step it depends on).
+#[inline]
+fn flush_footprint(s: &State, i: usize) -> (Footprint, u32) {
+    match s.threads[i].buffer.front() {
+        Some(b) => (b.footprint(), b.cause()),
+        None => (Footprint::Local, NO_CAUSE),
+    }
+}
+
+/// How long the footprint and cause lists are: one entry per thread, and with weak memory one per
+/// flush pseudo-thread from `FLUSH` on.
+#[inline]
+fn slots(exec: &Exec, threads: usize) -> usize {
+    if exec.weak.get() {
+        FLUSH + threads
+    } else {
+        threads
+    }
+}
+
 /// One choice of [`decide`]: a thread (made current, with the step's bookkeeping) or, with weak
 /// memory, `FLUSH + t` for a flush of thread `t`'s oldest buffered store (counted as a step).
 fn choose(exec: &Exec) -> Option<usize> {
@@ -366,12 +389,33 @@ fn choose(exec: &Exec) -> Option<usize> {
     if c.exact
         && s.step < c.max_steps
         && let Some(t) = scheduler.planned()
+        && t >= FLUSH
+        && t - FLUSH < s.threads.len()
+        && s.flush_ready(t - FLUSH)
+    {
+        // As below, for a flush.
+        let n = slots(exec, s.threads.len());
+        c.next.resize(n, Footprint::Local);
+        c.causes.resize(n, NO_CAUSE);
+        (c.next[t], c.causes[t]) = flush_footprint(s, t - FLUSH);
+        let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
+            c.abandoned = true;
+            return None;
+        };
+        debug_assert_eq!(picked, t);
+        c.schedule.push(t);
+        s.step += 1;
+        return Some(t);
+    }
+    if c.exact
+        && s.step < c.max_steps
+        && let Some(t) = scheduler.planned()
         && t < s.threads.len()
         && can_step(s, t)
     {
         // The optimal search replays a step it already chose: only that thread's step is
         // looked at (the picks are the same as through the full list below).
-        let n = s.threads.len();
+        let n = slots(exec, s.threads.len());
         c.next.resize(n, Footprint::Local);
         c.causes.resize(n, NO_CAUSE);
         (c.next[t], c.causes[t]) = footprint(s, t, true, false);
@@ -414,10 +458,10 @@ fn choose(exec: &Exec) -> Option<usize> {
         }
     }
     if exec.weak.get() {
-        // Any non-empty store buffer may flush its oldest store now (after every thread, so
-        // the list stays ascending).
-        for (i, t) in s.threads.iter().enumerate() {
-            if !t.buffer.is_empty() {
+        // A store buffer may flush its oldest store now unless stores to the same atomic must
+        // commit before it (after every thread, so the list stays ascending).
+        for i in 0..s.threads.len() {
+            if s.flush_ready(i) {
                 c.runnable.push(FLUSH + i);
             }
         }
@@ -505,8 +549,9 @@ fn choose(exec: &Exec) -> Option<usize> {
         // the threads asleep itself): the others keep stale values. The sleep-set search looks
         // at every thread.
         let n = s.threads.len();
-        c.next.resize(n, Footprint::Local);
-        c.causes.resize(n, super::NO_CAUSE);
+        let len = slots(exec, n);
+        c.next.resize(len, Footprint::Local);
+        c.causes.resize(len, super::NO_CAUSE);
         let exact = c.exact;
         let all = 0..if exact { 0 } else { n };
         for i in c
@@ -518,6 +563,12 @@ fn choose(exec: &Exec) -> Option<usize> {
         {
             let resumed = !fallback && matches!(s.threads[i].status, Status::Spinning { .. });
             (c.next[i], c.causes[i]) = footprint(s, i, exact, resumed);
+        }
+        // Flushes: those that can run (every one, for the sleep-set search).
+        for i in 0..if len > n { n } else { 0 } {
+            if !s.threads[i].buffer.is_empty() {
+                (c.next[FLUSH + i], c.causes[FLUSH + i]) = flush_footprint(s, i);
+            }
         }
     }
     let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next, &c.causes) else {
@@ -575,7 +626,8 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
     }
     let Some(exec) = current() else { return };
     if result.is_ok() {
-        super::exit(exec);
+        let origin = exec.state.borrow().threads[tid].origin;
+        super::exit(exec, origin);
     }
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;

@@ -26,6 +26,13 @@ pub(crate) enum Footprint {
     Resume { obj: usize },
     /// Releases the modelled mutex `obj`.
     Unlock { obj: usize },
+    /// A store to atomic `obj` that goes into the thread's store buffer (weak memory): it takes
+    /// a place, chosen among those the stores buffered for `obj` leave, in the order in which
+    /// they will commit.
+    Buffer { obj: usize },
+    /// The flush (commit) of a buffered store to atomic `obj`: it changes the value, and takes
+    /// the store out of that order.
+    Flush { obj: usize },
     /// Waits for thread `0` to finish: picked only once it has, so it commutes with everything
     /// (the finish orders it).
     Join(usize),
@@ -59,7 +66,8 @@ impl Kind {
 }
 
 /// The locations a step uses: at most two (a sleeping futex wait reads the word and writes its
-/// queue). Location `2 * obj` is object `obj`'s value, `2 * obj + 1` its futex queue.
+/// queue). Location `3 * obj` is object `obj`'s value, `3 * obj + 1` its futex queue, `3 * obj +
+/// 2` the order in which the stores buffered for it will commit (weak memory).
 pub(crate) type Accesses = ([(usize, Kind); 2], usize);
 
 impl Footprint {
@@ -71,16 +79,20 @@ impl Footprint {
         match self {
             Object { obj, write } => {
                 let k = if write { Kind::Write } else { Kind::Read };
-                ([(2 * obj, k), NONE], 1)
+                ([(3 * obj, k), NONE], 1)
             }
-            Wait { obj } => ([(2 * obj, Kind::Read), (2 * obj + 1, Kind::Write)], 2),
+            Wait { obj } => ([(3 * obj, Kind::Read), (3 * obj + 1, Kind::Write)], 2),
             Wake { obj, woke } => {
                 let k = if woke { Kind::Write } else { Kind::Read };
-                ([(2 * obj + 1, k), NONE], 1)
+                ([(3 * obj + 1, k), NONE], 1)
             }
-            Lock { obj } => ([(2 * obj, Kind::Lock), NONE], 1),
-            Resume { obj } => ([(2 * obj + 1, Kind::Write), NONE], 1),
-            Unlock { obj } => ([(2 * obj, Kind::Unlock), NONE], 1),
+            Lock { obj } => ([(3 * obj, Kind::Lock), NONE], 1),
+            Resume { obj } => ([(3 * obj + 1, Kind::Write), NONE], 1),
+            Unlock { obj } => ([(3 * obj, Kind::Unlock), NONE], 1),
+            // Two stores commute: the places a store may take are the same whichever comes
+            // first, and every one is explored (see `rt::buffered_store`).
+            Buffer { obj } => ([(3 * obj + 2, Kind::Read), NONE], 1),
+            Flush { obj } => ([(3 * obj, Kind::Write), (3 * obj + 2, Kind::Write)], 2),
             Local | Join(_) | SpinResume | Global => ([NONE, NONE], 0),
         }
     }
@@ -129,8 +141,16 @@ impl Peek {
     /// compare-and-swap even if it stores the value it found (the optimal search counts
     /// modification orders, as GenMC does). Otherwise such a write counts as a read: either order
     /// gives the same state and the same return values, which the sleep-set search exploits.
-    pub(crate) fn footprint(&self, obj: usize, exact: bool) -> Footprint {
-        let now = (self.read)(self.word);
+    ///
+    /// `shared` gives the value the operation works on from the atomic's memory (with weak
+    /// memory, shared memory: the pending operation drained its thread's buffer).
+    pub(crate) fn footprint(
+        &self,
+        obj: usize,
+        exact: bool,
+        shared: impl FnOnce(i128) -> i128,
+    ) -> Footprint {
+        let now = shared((self.read)(self.word));
         match self.pending {
             Pending::Store { new } => Footprint::Object {
                 obj,

@@ -9,10 +9,39 @@
 //!
 //! The values live in the real atomics (one OS thread, so every operation is sequentially
 //! consistent); vector clocks track happens-before from the orderings the code asked for, and
-//! are used only to find data races on cells. With weak memory on, a non-SeqCst store waits in
-//! its thread's store buffer ([`Buffered`]) until a flush (a scheduling choice, `FLUSH + t`) or
-//! a draining operation commits it: x86-TSO. The real atomic holds the newest value at once
-//! (so moving the atomic keeps it); other threads read the object's [`Visible`] value meanwhile.
+//! are used only to find data races on cells.
+//!
+//! With weak memory on (`MemoryModel::X86Tso`) the atomics follow x86-TSO exactly:
+//!
+//! - A Relaxed or Release store goes into its thread's FIFO store buffer ([`Buffered`]); the step
+//!   touches nothing another thread reads. Each thread has a flush pseudo-thread, `FLUSH + t`
+//!   (`f<t>` in schedule strings): a flush is a step of its own, chosen by the scheduler like a
+//!   thread's, that commits the thread's oldest buffered store to shared memory.
+//! - Several threads may hold buffered stores to one atomic at once. Where a store goes in the
+//!   order in which they commit (the atomic's modification order) is chosen when it is made,
+//!   among the places that agree with every buffer's order ([`buffered_store`], a choice
+//!   `CHOICE + k` in the schedule, `c<k>`); a flush waits for the stores chosen to commit before
+//!   its own ([`State::flush_ready`]).
+//! - A load reads its own thread's newest buffered store to the atomic, else shared memory
+//!   ([`forwarded`]). Read-modify-writes and SeqCst stores (locked instructions, `xchg`), SeqCst
+//!   fences (`mfence`), futex calls, the modelled mutex, spawn, join and a thread's exit first
+//!   wait for their thread's buffer to drain ([`drain`]: a step of its own once the thread has
+//!   stored since it last drained, taken when flushes have emptied the buffer); a locked
+//!   operation then works on shared memory, before every store still buffered by other threads
+//!   ([`on_memory`]). Nothing commits another thread's stores.
+//! - A cell write is not buffered and does not drain the buffer (on x86 it would queue behind
+//!   the buffered stores): only a thread reading the cell could tell, and a read that does not
+//!   race with the write happens after the writer's later store was seen, by which time every
+//!   store before the write has committed too.
+//! - Shared memory is the object's [`Visible`] state while stores to it are buffered. The real
+//!   atomic holds the value that will commit last (see [`Visible::memory`]), which is the value
+//!   once every store to it has committed: so an atomic moved by a plain copy of its memory
+//!   (`Arc::try_unwrap`, a move out of a `Box`), `get_mut` and `into_inner` see exactly what a
+//!   thread with exclusive access sees. A commit never touches the atomic (it may have moved or
+//!   gone by then).
+//!
+//! Happens-before for the race detector is taken at the store, not at its commit, and is only
+//! ever added to: that may hide a data race on a cell, never invent one.
 
 pub(crate) mod clock;
 pub(crate) mod exec;
@@ -111,6 +140,15 @@ pub(crate) struct Thread {
     /// Its store buffer (weak memory): stores made but not yet visible to other threads, oldest
     /// first.
     pub(crate) buffer: VecDeque<Buffered>,
+    /// Its next step drains the store buffer (weak memory): it can be taken only once flushes
+    /// have emptied it.
+    pub(crate) draining: bool,
+    /// It made a buffered store since it last drained its buffer: its next drain is a step
+    /// (whether or not flushes have emptied the buffer by then, so that the steps a thread takes
+    /// do not depend on when its flushes run).
+    dirty: bool,
+    /// The step of the last flush of its buffer ([`NO_CAUSE`]: none).
+    flushed: u32,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
     /// The step that made its next step possible (the parent's step that spawned it, the wake,
@@ -132,32 +170,76 @@ pub(crate) const ALL: u32 = u32::MAX - 1;
 
 /// A store in its thread's store buffer (weak memory): the other threads do not see it yet.
 ///
-/// The atomic's memory already holds the newest value stored (so a move of the atomic, or its
-/// own thread, sees it); what the other threads see while stores to it are buffered is the
-/// object's [`Visible`] value. A commit only changes that, and never writes memory, so a buffered
-/// store to an atomic that has since moved or gone is harmless.
+/// Shared memory, the value every thread without a buffered store to the atomic reads, is the
+/// object's [`Visible`] state while stores to it are buffered; the atomic's own memory holds the
+/// value a move of the atomic must carry (see [`Visible::memory`]). A commit changes only the
+/// [`Visible`] state and never touches the atomic, so a buffered store to an atomic that has
+/// since moved or gone is harmless.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Buffered {
     obj: usize,
+    /// The object's [`Object::epoch`] when it was stored: a store to an object whose buffered
+    /// state was dropped since (exclusive access, a move, a drop) commits nothing.
+    epoch: u32,
     value: i128,
+    /// The step that stored it.
+    step: u32,
+    /// Names it in its object's [`Object::chain`].
+    id: u64,
+    /// The flush of the store before it in [`Object::chain`], once that came after this store
+    /// was made ([`NO_CAUSE`]: none did): its own flush waited for it.
+    after: u32,
     location: &'static Location<'static>,
 }
 
-/// What other threads read from an atomic while stores to it are buffered: the last committed
-/// store, or the value before the first buffered one.
+impl Buffered {
+    /// What its flush touches (see [`Footprint::Flush`]).
+    pub(crate) fn footprint(&self) -> Footprint {
+        Footprint::Flush { obj: self.obj }
+    }
+
+    /// The step its flush depends on: the store, or the flush it waited for (which came after
+    /// the store, and depends on it through their footprints).
+    pub(crate) fn cause(&self) -> u32 {
+        if self.after == NO_CAUSE {
+            self.step
+        } else {
+            self.after
+        }
+    }
+}
+
+/// An atomic's shared-memory state while stores to it are buffered, or were and the atomic's
+/// memory has not been brought up to date since (weak memory, x86-TSO).
+///
+/// Several threads may hold buffered stores to one atomic at once. The order in which they will
+/// commit (its modification order) is chosen when each is made, among those that agree with the
+/// order of every thread's buffer (see [`buffered_store`]), and kept in [`Object::chain`]. A
+/// thread reads its own newest buffered store to the atomic, else `committed`.
+/// Read-modify-writes and SeqCst stores (locked on x86) work on `committed`, before every
+/// buffered store.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Visible {
-    value: i128,
-    /// Buffered stores to the object, over all threads.
-    pending: u32,
-    /// The value the newest buffered store wrote to memory: if memory holds something else, the
-    /// atomic has moved away (or gone without a drop) and another now lives at the address.
-    newest: i128,
+    /// Shared memory: the last committed store, or the value before the first buffered one.
+    committed: i128,
+    /// What the simulator put in the atomic's memory: the value of the buffered store that will
+    /// commit last (the end of [`Object::chain`]), or `committed` if none is buffered. That is
+    /// the atomic's value once every store to it has committed, which is what a thread with
+    /// exclusive access sees, so a move of the atomic (a plain copy of its memory) carries the
+    /// right value. A commit never changes it, so memory is written only by the operations on
+    /// the atomic (which hold it). If memory holds something else, the atomic has moved away
+    /// (or gone without a drop) and another now lives at the address.
+    memory: i128,
 }
 
 /// The schedule entry of a store-buffer flush: `FLUSH + t` makes the oldest buffered store of
 /// thread `t` visible (weak memory only; schedules print it as `f<t>`).
 pub(crate) const FLUSH: usize = 1000;
+
+/// The schedule entry of a choice within a step: `CHOICE + k` took the `k`th way (weak memory:
+/// where a buffered store goes in the order stores to its atomic commit; schedules print it as
+/// `c<k>`).
+pub(crate) const CHOICE: usize = 2000;
 
 /// The last accesses to a cell, for data-race detection (FastTrack-style epochs).
 #[derive(Debug, Default)]
@@ -187,8 +269,13 @@ pub(crate) struct Object {
     pub(crate) held: Option<usize>,
     /// For a modelled mutex: the step that last unlocked it ([`NO_CAUSE`]: never).
     pub(crate) released: u32,
-    /// With weak memory, while stores to it are buffered: what other threads read.
+    /// With weak memory, while stores to it are buffered: shared memory (see [`Visible`]).
     visible: Option<Visible>,
+    /// Counts the times its buffered state was dropped (see [`Buffered::epoch`]).
+    epoch: u32,
+    /// Its buffered stores (of the current epoch, [`Buffered::id`]s) in the order they will
+    /// commit: a flush commits only the first (see [`State::flush_ready`]).
+    chain: Vec<u64>,
 }
 
 /// A hasher for object addresses (distinct, pointer-aligned integers).
@@ -233,6 +320,8 @@ pub(crate) struct State {
     /// Threads spawned but not started yet, with their bodies.
     pub(crate) spawned: VecDeque<(usize, Body)>,
     seq: u64,
+    /// Names buffered stores ([`Buffered::id`]).
+    next_id: u64,
     fence: VectorClock,
     /// Threads and objects of earlier executions, kept for their allocations.
     free_threads: Vec<Thread>,
@@ -316,6 +405,7 @@ impl State {
             failure: None,
             spawned: VecDeque::new(),
             seq: 0,
+            next_id: 0,
             fence: VectorClock::default(),
             free_threads: Vec::new(),
             free_objects: Vec::new(),
@@ -346,6 +436,7 @@ impl State {
         self.failure = None;
         self.spawned.clear();
         self.seq = 0;
+        self.next_id = 0;
         self.fence.clear();
         let mut clock = self.new_clock();
         clock.tick(0);
@@ -376,6 +467,9 @@ impl State {
             timed_out: false,
             wants: None,
             buffer: VecDeque::new(),
+            draining: false,
+            dirty: false,
+            flushed: NO_CAUSE,
             origin,
             cause: NO_CAUSE,
             exit_step: NO_CAUSE,
@@ -427,6 +521,8 @@ impl State {
                     o.held = None;
                     o.released = NO_CAUSE;
                     o.visible = None;
+                    o.epoch = 0;
+                    o.chain.clear();
                     o
                 }
                 None => Object {
@@ -437,6 +533,8 @@ impl State {
                     held: None,
                     released: NO_CAUSE,
                     visible: None,
+                    epoch: 0,
+                    chain: Vec::new(),
                 },
             };
             self.objects.push(object);
@@ -458,24 +556,43 @@ impl State {
         });
     }
 
-    /// Makes the oldest buffered store of thread `t` visible to every thread (weak memory). It
-    /// never writes memory (see [`Buffered`]).
+    /// Makes the oldest buffered store of thread `t` visible to every thread (weak memory): it
+    /// becomes the object's shared-memory value, after every store committed before it. It never
+    /// touches the atomic (see [`Buffered`]).
     pub(crate) fn commit_oldest(&mut self, t: usize) {
         let Some(b) = self.threads[t].buffer.pop_front() else {
             return;
         };
+        let step = self.step_now();
+        let thread = &mut self.threads[t];
+        thread.flushed = step;
+        if thread.buffer.is_empty() && thread.draining {
+            // Its step waited for this flush.
+            thread.cause = step;
+        }
         let object = &mut self.objects[b.obj];
         let mut changed = false;
-        if let Some(v) = &mut object.visible {
-            // The buffered stores to one atomic are one thread's (see `buffered_store`): they
-            // commit in the order they were made.
-            changed = v.value != b.value;
-            v.value = b.value;
-            v.pending -= 1;
-            if v.pending == 0 {
-                // Memory holds the newest store, which has now committed.
+        let mut next = None;
+        if let Some(v) = &mut object.visible
+            && object.epoch == b.epoch
+        {
+            debug_assert_eq!(object.chain.first(), Some(&b.id), "committed out of order");
+            object.chain.remove(0);
+            changed = v.committed != b.value;
+            v.committed = b.value;
+            next = object.chain.first().copied();
+            if next.is_none() {
+                // Memory holds the last store, now committed, and nothing is buffered: plain
+                // again.
+                debug_assert_eq!(v.memory, v.committed);
                 object.visible = None;
             }
+        }
+        if let Some(id) = next
+            && let Some(n) = self.buffered_mut(id)
+        {
+            // Its flush may go now: this one is what it waited for.
+            n.after = step;
         }
         if changed {
             self.writes += 1;
@@ -492,22 +609,125 @@ impl State {
         }
     }
 
-    /// Commits other threads' buffers, each up to its last store to object `obj` (a legal
-    /// moment for those commits), so that memory is what every thread sees: before an operation
-    /// that works on memory itself (a read-modify-write, a SeqCst store, a futex wait).
-    fn settle_others(&mut self, obj: usize) {
-        if self.objects[obj].visible.is_none() {
-            return;
-        }
-        let me = self.current;
-        for t in 0..self.threads.len() {
-            if t == me {
+    /// The buffered store `id`.
+    fn buffered_mut(&mut self, id: u64) -> Option<&mut Buffered> {
+        self.threads
+            .iter_mut()
+            .find_map(|t| t.buffer.iter_mut().find(|b| b.id == id))
+    }
+
+    /// The buffered store `id`.
+    fn buffered(&self, id: u64) -> Option<(usize, usize)> {
+        self.threads.iter().enumerate().find_map(|(t, thread)| {
+            thread
+                .buffer
+                .iter()
+                .position(|b| b.id == id)
+                .map(|k| (t, k))
+        })
+    }
+
+    /// Whether thread `i`'s oldest buffered store may commit now (weak memory): every store to
+    /// the same atomic chosen to commit before it has (see [`Object::chain`]).
+    pub(crate) fn flush_ready(&self, i: usize) -> bool {
+        let Some(b) = self.threads[i].buffer.front() else {
+            return false;
+        };
+        let object = &self.objects[b.obj];
+        object.epoch != b.epoch || object.chain.first().is_none_or(|&id| id == b.id)
+    }
+
+    /// Whether, in the order in which buffered stores must commit (each thread's in the order it
+    /// made them, each atomic's in its [`Object::chain`]), store `from` comes before any of
+    /// `targets` (or is one).
+    fn reaches(&self, from: u64, targets: &[u64]) -> bool {
+        let mut seen: Vec<u64> = Vec::new();
+        let mut todo = vec![from];
+        while let Some(id) = todo.pop() {
+            if targets.contains(&id) {
+                return true;
+            }
+            if seen.contains(&id) {
                 continue;
             }
-            while self.threads[t].buffer.iter().any(|b| b.obj == obj) {
-                self.commit_oldest(t);
+            seen.push(id);
+            let Some((t, k)) = self.buffered(id) else {
+                continue;
+            };
+            let b = &self.threads[t].buffer[k];
+            if let Some(n) = self.threads[t].buffer.get(k + 1) {
+                todo.push(n.id);
+            }
+            let object = &self.objects[b.obj];
+            if object.epoch == b.epoch
+                && let Some(p) = object.chain.iter().position(|&c| c == id)
+                && let Some(&n) = object.chain.get(p + 1)
+            {
+                todo.push(n);
             }
         }
+        false
+    }
+
+    /// The value a thread without buffered stores to object `obj` reads (shared memory), when
+    /// the atomic's memory holds `memory` (weak memory; otherwise, memory).
+    pub(crate) fn shared(&self, obj: usize, memory: i128) -> i128 {
+        match self.objects[obj].visible {
+            Some(v) if v.memory == memory => v.committed,
+            _ => memory,
+        }
+    }
+
+    /// The value the atomic's memory should hold (see [`Visible::memory`]): the buffered store
+    /// to object `obj` that will commit last, else the committed value.
+    fn preferred(&self, obj: usize, committed: i128) -> i128 {
+        self.objects[obj]
+            .chain
+            .last()
+            .and_then(|&id| self.buffered(id))
+            .map_or(committed, |(t, k)| self.threads[t].buffer[k].value)
+    }
+
+    /// The current thread's newest buffered store to object `obj` (store forwarding).
+    fn own(&self, obj: usize) -> Option<i128> {
+        let epoch = self.objects[obj].epoch;
+        self.threads[self.current]
+            .buffer
+            .iter()
+            .rev()
+            .find(|b| b.obj == obj && b.epoch == epoch)
+            .map(|b| b.value)
+    }
+
+    /// Brings the atomic's memory (holding `memory`, written through `write`) up to date for
+    /// object `obj` (see [`Visible::memory`]), and forgets the state once nothing is buffered.
+    fn refresh(&mut self, obj: usize, memory: i128, write: &mut dyn FnMut(i128)) {
+        let Some(v) = self.objects[obj].visible else {
+            return;
+        };
+        let want = self.preferred(obj, v.committed);
+        if want != memory {
+            write(want);
+        }
+        let object = &mut self.objects[obj];
+        if object.chain.is_empty() {
+            object.visible = None;
+        } else if let Some(v) = &mut object.visible {
+            v.memory = want;
+        }
+    }
+
+    /// The buffered state of the atomic at `addr` (holding `memory`), if it has one and has not
+    /// moved: its object number. A moved atomic's state is dropped.
+    fn buffered_object(&mut self, addr: usize, memory: i128) -> Option<usize> {
+        let obj = *self.index.get(&addr)?;
+        let v = self.objects[obj].visible?;
+        if v.memory != memory {
+            // The buffered stores were to an atomic that has moved away from this address.
+            discard_object(self, obj);
+            return None;
+        }
+        Some(obj)
     }
 }
 
@@ -607,6 +827,11 @@ pub(crate) fn atomic<R>(
     location: &'static Location<'static>,
     f: impl FnOnce() -> (R, Op, AtomicAccess),
 ) -> R {
+    if write {
+        // A read-modify-write or a SeqCst store (locked on x86) waits for the store buffer to
+        // drain first (weak memory), and then works on shared memory (see `on_memory`).
+        drain(exec, location);
+    }
     let obj = {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, kind);
@@ -618,13 +843,6 @@ pub(crate) fn atomic<R>(
     park(exec);
     if exec.rc11_on.get() {
         return atomic_rc11(exec, obj, addr, raw, desc, location, f);
-    }
-    if write && exec.weak.get() {
-        // A read-modify-write or a SeqCst store (locked on x86) empties the store buffer first,
-        // and works on memory, which must then hold what every thread sees.
-        drain(exec);
-        let mut s = exec.state.borrow_mut();
-        s.settle_others(obj);
     }
     let (r, op, access) = f();
     let mut s = exec.state.borrow_mut();
@@ -753,23 +971,88 @@ fn rc11_unsupported(exec: &Exec, what: &str) {
     }
 }
 
-/// Makes every store in the current thread's buffer visible, oldest first (weak memory): what
-/// a locked instruction, an `xchg` (a SeqCst store), `mfence` or a system call does on x86.
+/// Waits until every store in the current thread's buffer is visible (weak memory): what a
+/// locked instruction, an `xchg` (a SeqCst store), `mfence` or a system call does on x86. If
+/// the thread made a buffered store since it last drained, this is a step of its own, taken
+/// once flushes (scheduling choices of their own) have emptied the buffer; other threads may
+/// run meanwhile. It touches nothing, and depends on the flush of the thread's newest store.
 #[inline]
-pub(crate) fn drain(exec: &Exec) {
+pub(crate) fn drain(exec: &Exec, location: &'static Location<'static>) {
     if !exec.weak.get() {
         return;
     }
+    {
+        let mut s = exec.state.borrow_mut();
+        let t = s.current;
+        let thread = &mut s.threads[t];
+        if !thread.dirty {
+            return;
+        }
+        thread.dirty = false;
+        thread.draining = true;
+        if thread.buffer.is_empty() {
+            // Flushed already: the last flush is the one it depends on.
+            thread.cause = thread.flushed;
+        }
+        thread.next = Footprint::Local;
+        thread.peek = None;
+    }
+    park(exec);
     let mut s = exec.state.borrow_mut();
     let t = s.current;
-    while !s.threads[t].buffer.is_empty() {
-        s.commit_oldest(t);
+    s.threads[t].draining = false;
+    debug_assert!(
+        s.threads[t].buffer.is_empty(),
+        "picked with stores buffered"
+    );
+    s.threads[t].clock.tick(t);
+    s.push(None, Op::Drained, location);
+}
+
+/// Runs `f`, a read-modify-write or SeqCst store on the atomic at `addr`, on shared memory
+/// (weak memory): the atomic's memory holds the committed value while `f` runs (the current
+/// thread's buffer is empty, see [`atomic`]), and what `f` leaves there is committed at once,
+/// before every store still buffered by other threads. `read` and `write` access the atomic.
+pub(crate) fn on_memory<R>(
+    exec: &Exec,
+    addr: usize,
+    read: fn(usize) -> i128,
+    write: fn(usize, i128),
+    f: impl FnOnce() -> R,
+) -> R {
+    if !exec.weak.get() {
+        return f();
     }
+    let obj = {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.buffered_object(addr, read(addr));
+        if let Some(obj) = obj
+            && let Some(v) = s.objects[obj].visible
+        {
+            write(addr, v.committed);
+        }
+        obj
+    };
+    let r = f();
+    if let Some(obj) = obj {
+        let mut s = exec.state.borrow_mut();
+        let memory = read(addr);
+        if let Some(v) = &mut s.objects[obj].visible {
+            v.committed = memory;
+        }
+        s.refresh(obj, memory, &mut |v| write(addr, v));
+    }
+    r
 }
 
 /// A store that goes into the current thread's store buffer (weak memory, one step): other
-/// threads go on reading the object's visible value until a flush (a scheduling choice of its
-/// own) or a drain commits it. `read` and `write` access the atomic at `addr`.
+/// threads go on reading shared memory until a flush (a scheduling choice of its own) commits
+/// it. `read` and `write` access the atomic at `addr`.
+///
+/// If other threads hold buffered stores to the atomic, where this one goes in the order in
+/// which they commit is a choice (see [`choice`]), among the places that agree with the order of
+/// every thread's buffer: first the place after all of them, then earlier ones. The step changes
+/// only that order (see [`Footprint::Buffer`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn buffered_store(
     exec: &Exec,
@@ -781,34 +1064,74 @@ pub(crate) fn buffered_store(
     order: Ordering,
     location: &'static Location<'static>,
 ) {
-    park_at(exec, touch(exec, addr, kind, true));
+    let obj = exec.state.borrow_mut().object(addr, kind);
+    park_at(exec, Footprint::Buffer { obj });
+    let (places, id) = {
+        let mut s = exec.state.borrow_mut();
+        let s = &mut *s;
+        let memory = read(addr);
+        s.buffered_object(addr, memory);
+        let t = s.current;
+        s.next_id += 1;
+        let id = s.next_id;
+        if s.objects[obj].visible.is_none() {
+            s.objects[obj].visible = Some(Visible {
+                committed: memory,
+                memory,
+            });
+        }
+        // The places it may take in the chain: after this thread's own buffered stores to the
+        // atomic, and not before a store that must commit after one of them (or after the
+        // store it follows in this thread's buffer).
+        let chain = &s.objects[obj].chain;
+        let own = chain
+            .iter()
+            .rposition(|&c| s.threads[t].buffer.iter().any(|b| b.id == c))
+            .map_or(0, |k| k + 1);
+        let mut before: Vec<u64> = s.threads[t]
+            .buffer
+            .back()
+            .map(|b| b.id)
+            .into_iter()
+            .collect();
+        let mut places = vec![chain.len()];
+        for p in (own..chain.len()).rev() {
+            if p > 0 {
+                before.push(chain[p - 1]);
+            }
+            if !s.reaches(chain[p], &before) {
+                places.push(p);
+            }
+            if p > 0 {
+                before.pop();
+            }
+        }
+        (places, id)
+    };
+    let place = if places.len() > 1 {
+        places[choice(exec, places.len())]
+    } else {
+        places[0]
+    };
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
-    let obj = s.object(addr, kind);
-    let memory = read(addr);
-    if s.objects[obj].visible.is_some_and(|v| v.newest != memory) {
-        discard_object(s, obj);
-    }
-    // Another thread's buffered stores to this atomic commit first (a legal moment for them):
-    // the stores buffered for one atomic are then always one thread's, in its order, so the
-    // order they commit in is the order they were made, as on x86.
-    s.settle_others(obj);
     let t = s.current;
     let object = &mut s.objects[obj];
-    match &mut object.visible {
-        Some(v) => {
-            v.pending += 1;
-            v.newest = value;
-        }
-        None => {
-            object.visible = Some(Visible {
-                value: memory,
-                pending: 1,
-                newest: value,
-            })
+    let epoch = object.epoch;
+    object.chain.insert(place, id);
+    let last = place + 1 == object.chain.len();
+    let before = (!last)
+        .then(|| object.chain[place + 1])
+        .and_then(|next| s.buffered(next))
+        .map(|(u, k)| (u, s.threads[u].buffer[k].value));
+    let object = &mut s.objects[obj];
+    if last {
+        // The store that will commit last is what memory holds (see `Visible::memory`).
+        write(addr, value);
+        if let Some(v) = &mut object.visible {
+            v.memory = value;
         }
     }
-    write(addr, value);
     let thread = &mut s.threads[t];
     // Happens-before at the store, not at its commit, and only ever added to: an Acquire load
     // of an older value then joins this clock too, which may hide a race but never invents one.
@@ -819,37 +1142,57 @@ pub(crate) fn buffered_store(
     if !thread.watch.contains(&obj) {
         thread.watch.push(obj);
     }
-    thread.buffer.push_back(Buffered {
+    let step = s.step_now();
+    s.threads[t].dirty = true;
+    s.threads[t].buffer.push_back(Buffered {
         obj,
+        epoch,
         value,
+        step,
+        id,
+        after: NO_CAUSE,
         location,
     });
     s.push(Some(obj), Op::BufferedStore { value }, location);
+    if let Some((thread, value)) = before {
+        s.push(Some(obj), Op::CommitsBefore { thread, value }, location);
+    }
+}
+
+/// Asks the scheduler to choose one of `n` (> 1) ways the current step can go on; recorded in
+/// the schedule (as `CHOICE + k`) so that a replay makes the same choice, unless it is the
+/// natural one (0, what a replay does where nothing is recorded).
+fn choice(exec: &Exec, n: usize) -> usize {
+    let mut c = exec.control.borrow_mut();
+    // SAFETY: see `exec::Runner::run`: the scheduler outlives every step of the run.
+    let scheduler = unsafe { &mut *c.scheduler };
+    let k = scheduler.choose(n).min(n - 1);
+    if k > 0 {
+        c.schedule.push(CHOICE + k);
+    }
+    k
 }
 
 /// What a load of the atomic at `addr` (holding `memory`) by the current thread reads while
 /// stores to it are buffered (weak memory): its own newest buffered store (store forwarding),
-/// else the object's visible value; `None`: memory.
+/// else shared memory; `None`: memory. Brings memory up to date through `write` (see
+/// [`Visible::memory`]).
 #[inline]
-pub(crate) fn forwarded(exec: &Exec, addr: usize, memory: i128) -> Option<i128> {
+pub(crate) fn forwarded(
+    exec: &Exec,
+    addr: usize,
+    memory: i128,
+    write: &mut dyn FnMut(i128),
+) -> Option<i128> {
     if !exec.weak.get() {
         return None;
     }
     let mut s = exec.state.borrow_mut();
-    let obj = *s.index.get(&addr)?;
-    let visible = s.objects[obj].visible?;
-    if visible.newest != memory {
-        // The buffered stores were to an atomic that has moved away from this address.
-        discard_object(&mut s, obj);
-        return None;
-    }
-    let own = s.threads[s.current]
-        .buffer
-        .iter()
-        .rev()
-        .find(|b| b.obj == obj)
-        .map(|b| b.value);
-    Some(own.unwrap_or(visible.value))
+    let obj = s.buffered_object(addr, memory)?;
+    let committed = s.objects[obj].visible?.committed;
+    let value = s.own(obj).unwrap_or(committed);
+    s.refresh(obj, memory, write);
+    Some(value)
 }
 
 /// A fence: not a step; modelled conservatively as synchronizing with every other fence of the
@@ -869,7 +1212,7 @@ pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'s
         return;
     }
     if order == Ordering::SeqCst {
-        drain(exec);
+        drain(exec, location);
     }
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
@@ -893,11 +1236,10 @@ pub(crate) fn cell_access(
     value: Option<i128>,
     location: &'static Location<'static>,
 ) {
-    if write {
-        // Plain stores are not buffered here: make the atomic ones before it visible first, so
-        // stores still become visible in program order (x86-TSO).
-        drain(exec);
-    }
+    // With weak memory a cell write is not buffered, and does not drain the buffer either: on
+    // x86 it would queue behind the thread's buffered stores. Only a thread that reads the cell
+    // could tell it apart, and without a data race (reported anyway) that read happens after a
+    // store made after the write was seen, so every store before the write is visible by then.
     let race = {
         let mut s = exec.state.borrow_mut();
         let s = &mut *s;
@@ -959,30 +1301,38 @@ pub(crate) fn cell_access(
 }
 
 /// Settles the atomic at `addr` for exclusive access (weak memory): every store to it happened
-/// before, so memory, which holds the newest, is the value; its buffered stores are dropped.
-pub(crate) fn settle(exec: &Exec, addr: usize) {
+/// before, so its value is the one that commits last, which its memory holds (see
+/// [`Visible::memory`]); its buffered state is dropped (see [`Buffered::epoch`]). `read` and
+/// `write` access the atomic.
+pub(crate) fn settle(exec: &Exec, addr: usize, read: fn(usize) -> i128, write: fn(usize, i128)) {
     if !exec.weak.get() {
         return;
     }
-    if let Ok(mut s) = exec.state.try_borrow_mut() {
-        discard(&mut s, addr);
+    if let Ok(mut s) = exec.state.try_borrow_mut()
+        && let Some(obj) = s.buffered_object(addr, read(addr))
+        && let Some(v) = s.objects[obj].visible
+    {
+        let value = s.preferred(obj, v.committed);
+        if value != v.memory {
+            write(addr, value);
+        }
+        discard_object(&mut s, obj);
     }
 }
 
-/// Drops the buffered stores to the atomic at `addr` (they never write memory, see
-/// [`Buffered`]).
+/// Drops the buffered state of the atomic at `addr` (its buffered stores then commit nothing).
 fn discard(s: &mut State, addr: usize) {
     if let Some(&obj) = s.index.get(&addr) {
         discard_object(s, obj);
     }
 }
 
-/// Drops the buffered stores to object `obj`.
+/// Drops the buffered state of object `obj`: its buffered stores stay in their buffers (a
+/// thread's flushes do not depend on another's operations) but commit nothing.
 fn discard_object(s: &mut State, obj: usize) {
     if s.objects[obj].visible.take().is_some() {
-        for t in s.threads.iter_mut() {
-            t.buffer.retain(|b| b.obj != obj);
-        }
+        s.objects[obj].epoch += 1;
+        s.objects[obj].chain.clear();
     }
 }
 
@@ -1055,7 +1405,7 @@ pub(crate) fn spawn(
     body: Box<dyn FnOnce()>,
     location: &'static Location<'static>,
 ) -> usize {
-    drain(exec);
+    drain(exec, location);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
@@ -1081,6 +1431,7 @@ pub(crate) fn spawn(
 
 /// Waits for thread `child` to finish: one step, which can be taken only once it has.
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
+    drain(exec, location);
     park_at(exec, Footprint::Join(child));
     if exec.rc11_on.get() {
         let t = exec.state.borrow().current;
@@ -1089,7 +1440,6 @@ pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'stati
             m.other(t, last)
         });
     }
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
@@ -1123,6 +1473,7 @@ pub(crate) fn futex_wait(
         rc11_unsupported(exec, "a timed wait with explored timeouts");
     }
     let addr = word as *const _ as usize;
+    drain(exec, location);
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "AtomicU32");
@@ -1137,7 +1488,6 @@ pub(crate) fn futex_wait(
         });
     }
     park(exec);
-    drain(exec);
     // The kernel reads what is committed: another thread's buffered store to the word is not
     // seen yet (weak memory).
     let memory = word.load(Ordering::SeqCst);
@@ -1158,7 +1508,9 @@ pub(crate) fn futex_wait(
         // The value was widened from this `u32`.
         value as u32
     } else {
-        match forwarded(exec, addr, memory.into()) {
+        // The value was widened from this `u32`.
+        let mut refresh = |v: i128| word.store(v as u32, Ordering::SeqCst);
+        match forwarded(exec, addr, memory.into(), &mut refresh) {
             // The value was widened from this `u32`.
             Some(v) => v as u32,
             None => memory,
@@ -1231,9 +1583,9 @@ pub(crate) fn futex_wake(
     all: bool,
     location: &'static Location<'static>,
 ) -> usize {
+    drain(exec, location);
     let obj = exec.state.borrow_mut().object(addr, "AtomicU32");
     park_at(exec, Footprint::Wake { obj, woke: true });
-    drain(exec);
     let waker = exec.rc11_on.get().then(|| {
         let t = exec.state.borrow().current;
         with_rc11(exec, |m| {
@@ -1283,8 +1635,8 @@ pub(crate) fn futex_wake(
 
 /// A thread's closure returned: its stores become visible. Finishing is not a step of its own:
 /// a join waiting for it depends on the thread's last step.
-pub(crate) fn exit(exec: &Exec) {
-    drain(exec);
+pub(crate) fn exit(exec: &Exec, location: &'static Location<'static>) {
+    drain(exec, location);
 }
 
 /// Parks the current thread until the scheduler picks it: makes the access to the object at
@@ -1306,6 +1658,7 @@ pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'
         }
         return;
     }
+    drain(exec, location);
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
@@ -1316,7 +1669,6 @@ pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'
         thread.wants = Some(obj);
     }
     park(exec);
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let obj = s.object(addr, "Mutex");
     acquire_mutex(&mut s, obj, location, Op::Lock);
@@ -1469,6 +1821,7 @@ pub(crate) fn mutex_try_lock(
     if exec.rc11_on.get() {
         return rc11_mutex_take(exec, addr, location, false);
     }
+    drain(exec, location);
     {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, "Mutex");
@@ -1479,7 +1832,6 @@ pub(crate) fn mutex_try_lock(
         thread.trying = true;
     }
     park(exec);
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let t = s.current;
     s.threads[t].trying = false;
@@ -1513,11 +1865,16 @@ pub(crate) fn mutex_unlock(exec: &Exec, addr: usize, location: &'static Location
             // A guard taken outside this execution (before `check`): nothing to hand on.
             return;
         }
+    }
+    drain(exec, location);
+    {
+        let mut s = exec.state.borrow_mut();
+        let obj = s.object(addr, "Mutex");
+        let t = s.current;
         s.threads[t].next = Footprint::Unlock { obj };
         s.threads[t].peek = None;
     }
     park(exec);
-    drain(exec);
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let obj = s.object(addr, "Mutex");

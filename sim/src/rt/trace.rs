@@ -121,6 +121,18 @@ pub enum Op {
         /// The value written.
         value: i128,
     },
+    /// The buffered store just made will commit before another thread's buffered store to the
+    /// same atomic, made earlier (weak memory: the place it took in their order was a choice).
+    CommitsBefore {
+        /// The thread whose store it goes before.
+        thread: usize,
+        /// That store's value.
+        value: i128,
+    },
+    /// The thread waited until every store in its buffer was visible (weak memory): before a
+    /// read-modify-write, a SeqCst store or fence, a futex call, the modelled mutex, a spawn, a
+    /// join or its exit.
+    Drained,
     /// A modelled mutex was locked (the thread waited, unscheduled, while another held it).
     Lock,
     /// A modelled mutex's `try_lock`: `ok` if it took the lock.

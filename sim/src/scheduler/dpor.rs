@@ -33,10 +33,21 @@
 //! inserted sequence left is extended by them (see [`insert`]). The litmus tests of GenMC's
 //! suite (`sim/tests/litmus.rs`) and a brute-force model (`sim/tests/dpor_model.rs`) check the
 //! counts: every execution once, none missed.
+//!
+//! x86-TSO (weak memory): the flushes of thread `t`'s store buffer are the steps of a
+//! pseudo-thread `FLUSH + t` (with its own entry in the clocks, see [`slot`]); a flush
+//! depends on the store it commits, or on the flush it waited for (see `rt::Buffered::cause`),
+//! and writes the location; a drain depends on the flush of its thread's newest store. A step
+//! may also make choices (where a buffered store goes in the commit order of its atomic, see
+//! `Scheduler::choose`): every combination runs at the step's node before its thread goes to
+//! sleep there, and a wake-up tree branch starts its step with the choice it was found with
+//! (branches of one step that differ in it are distinct). This is sound and complete (checked
+//! against a brute-force TSO machine, `sim/tests/tso_model.rs`) but not optimal: an outcome may
+//! run more than once, and a few executions end with only a sleeping flush left (abandoned).
 
 use super::{Footprint, Scheduler};
 use crate::rt::clock::VectorClock;
-use crate::rt::{ALL, Kind, NO_CAUSE};
+use crate::rt::{ALL, FLUSH, Kind, NO_CAUSE};
 
 /// No event.
 const NONE: u32 = u32::MAX;
@@ -47,6 +58,9 @@ const NONE: u32 = u32::MAX;
 struct Branch {
     thread: usize,
     fp: Footprint,
+    /// The way the step went on in the execution the branch comes from (see
+    /// `Scheduler::choose`; [`NONE`]: none recorded): the step starts with it there.
+    choice: u32,
     children: Vec<Branch>,
 }
 
@@ -65,6 +79,12 @@ struct Node {
     sub: Vec<Branch>,
     /// Choices explored here before the current one.
     done: usize,
+    /// The choices made within the step here (see `Scheduler::choose`): `(taken, of, first)`.
+    /// Every combination runs before the step's thread goes to sleep here, from the one the
+    /// branch came with on (see [`Branch::choice`]).
+    choices: Vec<(usize, usize, usize)>,
+    /// The first choice the step starts with ([`NONE`]: the natural one).
+    preset: u32,
 }
 
 /// One step of the current execution, for happens-before.
@@ -94,6 +114,8 @@ pub(crate) struct Dpor {
     stack: Vec<Node>,
     /// The next step's index in the current execution.
     depth: usize,
+    /// The next choice within the current step.
+    choice: usize,
     /// The first node of the current execution that is not a replay of the previous one: races
     /// are sought from its step on (earlier ones were, when those steps first ran).
     branch: usize,
@@ -105,8 +127,9 @@ pub(crate) struct Dpor {
     cands: Vec<u32>,
     /// Nodes popped off the stack, kept for their allocations.
     free: Vec<Node>,
-    /// Scratch: the sequence a race inserts.
+    /// Scratch: the sequence a race inserts, and the choices its steps made.
     seq: Vec<(usize, Footprint)>,
+    seq_choices: Vec<u32>,
     /// Scratch: a lock's or a timed wait's clock before its cause.
     before_cause: VectorClock,
     /// Whether every trace has been explored.
@@ -138,21 +161,22 @@ impl Dpor {
         if self.steps.len() <= j {
             self.steps.push(Step::default());
         }
-        if self.last.len() <= t {
-            self.last.resize(t + 1, NONE);
+        let k = slot(t);
+        if self.last.len() <= k {
+            self.last.resize(k + 1, NONE);
         }
         if !detect {
             // A replayed step of the previous execution's prefix: its clock is still the one
             // stored; only the locations' state is rebuilt.
             debug_assert_eq!((self.steps[j].thread, self.steps[j].fp), (t, fp));
             self.track(j, fp, None);
-            self.last[t] = j as u32;
+            self.last[k] = j as u32;
             return;
         }
         let mut clock = std::mem::take(&mut self.steps[j].clock);
         clock.clear();
-        if self.last[t] != NONE {
-            clock.assign(&self.steps[self.last[t] as usize].clock);
+        if self.last[k] != NONE {
+            clock.assign(&self.steps[self.last[k] as usize].clock);
         }
         // A lock's unlock, or a timed wait's wake, is the other side of a conflict the step
         // races with, not an order: races are sought without it.
@@ -182,7 +206,7 @@ impl Dpor {
             // let it go is part of the conflict, not another order).
             let base = if cause_races { &before_cause } else { &clock };
             for (x, &c) in cands.iter().enumerate() {
-                let ct = self.steps[c as usize].thread;
+                let ct = slot(self.steps[c as usize].thread);
                 let ci = self.steps[c as usize].clock.get(ct);
                 if base.get(ct) >= ci {
                     continue;
@@ -199,14 +223,14 @@ impl Dpor {
         for &c in &cands {
             clock.join(&self.steps[c as usize].clock);
         }
-        clock.tick(t);
+        clock.tick(k);
         self.cands = cands;
         self.before_cause = before_cause;
         let step = &mut self.steps[j];
         step.thread = t;
         step.fp = fp;
         step.clock = clock;
-        self.last[t] = j as u32;
+        self.last[k] = j as u32;
     }
 
     /// Updates the state of the locations step `j` uses; collects into `cands` the earlier
@@ -251,23 +275,56 @@ impl Dpor {
     /// Step `i` races with step `j` (thread `t`, footprint `fp`, being recorded): schedules
     /// `j` before `i` at node `i` unless that is covered already.
     fn race(&mut self, i: usize, j: usize, t: usize, fp: Footprint) {
-        let it = self.steps[i].thread;
+        let it = slot(self.steps[i].thread);
         let ic = self.steps[i].clock.get(it);
         let mut v = std::mem::take(&mut self.seq);
+        let mut c = std::mem::take(&mut self.seq_choices);
         v.clear();
-        v.extend(
-            self.steps[i + 1..j]
-                .iter()
-                .filter(|s| s.clock.get(it) < ic)
-                .map(|s| (s.thread, s.fp)),
-        );
+        c.clear();
+        for k in i + 1..j {
+            let s = &self.steps[k];
+            if s.clock.get(it) < ic {
+                v.push((s.thread, s.fp));
+                c.push(self.stack[k].choices.first().map_or(NONE, |x| x.0 as u32));
+            }
+        }
         v.push((t, fp));
+        c.push(NONE);
         let node = &mut self.stack[i];
         if !node.sleep.iter().any(|&(q, fq)| weak_initial(&v, q, fq)) {
-            insert(&mut node.wut, &mut v);
+            insert(&mut node.wut, &mut v, &mut c);
         }
         self.seq = v;
+        self.seq_choices = c;
     }
+}
+
+/// The index of thread (or flush pseudo-thread, see [`FLUSH`]) `t` in the clocks, dense for
+/// the first 64 of each: thread `t` at `t`, the flushes of thread `i` at `64 + i` (so the clocks
+/// of a run without weak memory are as short as they can be); beyond those, threads at even
+/// entries from 128 and flushes at odd ones.
+#[inline]
+fn slot(t: usize) -> usize {
+    match t.checked_sub(FLUSH) {
+        None if t < 64 => t,
+        None => 2 * t,
+        Some(i) if i < 64 => 64 + i,
+        Some(i) => 2 * i + 1,
+    }
+}
+
+/// Advances `choices` to the next combination (the last choice first, each from its first way
+/// round to the one before it); `false` when every combination has been taken.
+fn next_choices(choices: &mut Vec<(usize, usize, usize)>) -> bool {
+    while let Some(last) = choices.last_mut() {
+        let next = (last.0 + 1) % last.1;
+        if next != last.2 {
+            last.0 = next;
+            return true;
+        }
+        choices.pop();
+    }
+    false
 }
 
 /// Whether thread `q`, whose next step has footprint `fq`, can start a sequence equivalent to
@@ -288,14 +345,27 @@ fn weak_initial(v: &[(usize, Footprint)], q: usize, fq: Footprint) -> bool {
 /// a leaf starts with the sleep set of its node, which may hold a thread that is a weak initial
 /// of the rest's first race reversal but not of the rest itself (a read asleep there, and a
 /// write in the rest that it must follow), so the rest is spelt out rather than left to races.
-fn insert(mut forest: &mut Vec<Branch>, v: &mut Vec<(usize, Footprint)>) {
+///
+/// `choices` holds the way each step of `v` went on (see [`Branch::choice`]).
+fn insert(mut forest: &mut Vec<Branch>, v: &mut Vec<(usize, Footprint)>, choices: &mut Vec<u32>) {
     loop {
-        let Some(x) = forest.iter().position(|b| weak_initial(v, b.thread, b.fp)) else {
+        // A branch of the same thread's step going on another way is another branch.
+        let same_way = |b: &Branch| {
+            let way = |c: u32| if c == NONE { 0 } else { c };
+            v.iter()
+                .position(|e| e.0 == b.thread)
+                .is_none_or(|k| way(choices[k]) == way(b.choice))
+        };
+        let Some(x) = forest
+            .iter()
+            .position(|b| weak_initial(v, b.thread, b.fp) && same_way(b))
+        else {
             let mut chain = Vec::new();
-            for &(thread, fp) in v.iter().rev() {
+            for (&(thread, fp), &choice) in v.iter().zip(choices.iter()).rev() {
                 chain = vec![Branch {
                     thread,
                     fp,
+                    choice,
                     children: chain,
                 }];
             }
@@ -305,6 +375,7 @@ fn insert(mut forest: &mut Vec<Branch>, v: &mut Vec<(usize, Footprint)>) {
         let b = &mut forest[x];
         if let Some(k) = v.iter().position(|e| e.0 == b.thread) {
             v.remove(k);
+            choices.remove(k);
         }
         if v.is_empty() {
             return;
@@ -327,12 +398,19 @@ impl Scheduler for Dpor {
             return true;
         }
         while let Some(top) = self.stack.last_mut() {
+            if next_choices(&mut top.choices) {
+                // The same step again, going on another way: what follows is explored anew.
+                top.sub.clear();
+                self.branch = self.stack.len() - 1;
+                return true;
+            }
             top.sleep.push((top.thread, top.fp));
             top.done += 1;
             if !top.wut.is_empty() {
                 let b = top.wut.remove(0);
                 top.thread = b.thread;
                 top.fp = b.fp;
+                top.preset = b.choice;
                 top.sub = b.children;
                 self.branch = self.stack.len() - 1;
                 return true;
@@ -341,6 +419,7 @@ impl Scheduler for Dpor {
                 n.sleep.clear();
                 n.wut.clear();
                 n.sub.clear();
+                n.choices.clear();
                 self.free.push(n);
             }
         }
@@ -369,6 +448,7 @@ impl Scheduler for Dpor {
         causes: &[u32],
     ) -> Option<usize> {
         let j = self.depth;
+        self.choice = 0;
         let t = if let Some(node) = self.stack.get_mut(j) {
             let t = node.thread;
             if !runnable.contains(&t) || next[t] == Footprint::SpinResume {
@@ -385,6 +465,8 @@ impl Scheduler for Dpor {
                 wut: Vec::new(),
                 sub: Vec::new(),
                 done: 0,
+                choices: Vec::new(),
+                preset: NONE,
             });
             let mut sleep = std::mem::take(&mut node.sleep);
             let mut wut = std::mem::take(&mut node.wut);
@@ -398,7 +480,7 @@ impl Scheduler for Dpor {
                 );
                 std::mem::swap(&mut wut, &mut p.sub);
             }
-            let (t, sub) = if wut.is_empty() {
+            let (t, sub, preset) = if wut.is_empty() {
                 let free = |q: &usize| {
                     runnable.contains(q)
                         && next[*q] != Footprint::SpinResume
@@ -415,13 +497,13 @@ impl Scheduler for Dpor {
                     self.free.push(node);
                     return None;
                 };
-                (t, std::mem::take(&mut node.sub))
+                (t, std::mem::take(&mut node.sub), NONE)
             } else {
                 let b = wut.remove(0);
                 if !runnable.contains(&b.thread) || next[b.thread] == Footprint::SpinResume {
                     return None;
                 }
-                (b.thread, b.children)
+                (b.thread, b.children, b.choice)
             };
             node.thread = t;
             node.fp = next[t];
@@ -429,12 +511,38 @@ impl Scheduler for Dpor {
             node.wut = wut;
             node.sub = sub;
             node.done = 0;
+            node.choices.clear();
+            node.preset = preset;
             self.stack.push(node);
             t
         };
         self.record(j, t, next[t], causes[t], j >= self.branch);
         self.depth += 1;
         Some(t)
+    }
+
+    fn choose(&mut self, n: usize) -> usize {
+        let k = self.choice;
+        self.choice += 1;
+        let Some(node) = self
+            .depth
+            .checked_sub(1)
+            .and_then(|d| self.stack.get_mut(d))
+        else {
+            return 0;
+        };
+        match node.choices.get(k) {
+            Some(&(taken, ..)) => taken,
+            None => {
+                let first = match node.preset {
+                    NONE => 0,
+                    c if k == 0 => (c as usize).min(n - 1),
+                    _ => 0,
+                };
+                node.choices.push((first, n, first));
+                first
+            }
+        }
     }
 }
 
@@ -465,16 +573,17 @@ mod tests {
     #[test]
     fn insertion_skips_covered_sequences_and_adds_new_ones_last() {
         let mut forest = Vec::new();
-        insert(&mut forest, &mut vec![(1, W), (2, W)]);
+        let none = |n| vec![NONE; n];
+        insert(&mut forest, &mut vec![(1, W), (2, W)], &mut none(2));
         assert_eq!(forest.len(), 1);
         // Covered: the same sequence again.
-        insert(&mut forest, &mut vec![(1, W), (2, W)]);
+        insert(&mut forest, &mut vec![(1, W), (2, W)], &mut none(2));
         assert_eq!(forest.len(), 1);
         assert_eq!(forest[0].children.len(), 1);
         // A leaf with steps left over is extended by them.
-        insert(&mut forest, &mut vec![(1, W), (2, W), (3, W)]);
+        insert(&mut forest, &mut vec![(1, W), (2, W), (3, W)], &mut none(3));
         assert_eq!(forest[0].children[0].children.len(), 1);
-        insert(&mut forest, &mut vec![(2, W)]);
+        insert(&mut forest, &mut vec![(2, W)], &mut none(1));
         assert_eq!(forest.len(), 2);
         assert_eq!(forest[1].thread, 2);
     }

@@ -7,8 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::rt::FLUSH;
 pub(crate) use crate::rt::Footprint;
+use crate::rt::{CHOICE, FLUSH};
 
 mod dfs;
 mod dpor;
@@ -39,6 +39,12 @@ pub(crate) trait Scheduler {
         next: &[Footprint],
         causes: &[u32],
     ) -> Option<usize>;
+
+    /// Chooses one of `n` (> 1) ways the step being taken can go on (weak memory: where a
+    /// buffered store goes in the order the stores to its atomic commit); 0 is the natural one.
+    fn choose(&mut self, _n: usize) -> usize {
+        0
+    }
 
     /// Whether `pick` looks at the footprints.
     fn needs_footprints(&self) -> bool {
@@ -99,8 +105,10 @@ impl Rng {
 /// steps, thread 1 for two, then thread 0 for one.
 ///
 /// With weak memory ([`Config::weak_memory`](crate::Config::weak_memory)) the string starts
-/// with `w:`, and `fT` is a step that makes thread `T`'s oldest buffered store visible:
-/// `w:0x2-f0-1x3`.
+/// with `w:`, `fT` is a step that makes thread `T`'s oldest buffered store visible, and `cK`
+/// follows a store made while other threads held buffered stores to the same atomic: it took
+/// the `K`th place in the order in which they commit, counted from the end (none recorded: after
+/// all of them): `w:0x2-f0-1-c1-1`.
 ///
 /// Replaying a schedule runs the recorded thread at each step; where that thread cannot run
 /// (the code changed) or the schedule has ended, the replay continues without preemption (the
@@ -306,7 +314,9 @@ impl fmt::Display for Schedule {
             if i > 0 {
                 f.write_str("-")?;
             }
-            if t >= FLUSH {
+            if t >= CHOICE {
+                write!(f, "c{}", t - CHOICE)?;
+            } else if t >= FLUSH {
                 write!(f, "f{}", t - FLUSH)?;
             } else {
                 write!(f, "{t}")?;
@@ -333,7 +343,7 @@ impl fmt::Display for Schedule {
 /// let e = "0x".parse::<lockstep_sim::Schedule>().unwrap_err();
 /// assert_eq!(
 ///     e.to_string(),
-///     "invalid schedule run `0x`: expected THREAD or THREADxCOUNT (fTHREAD for a flush)"
+///     "invalid schedule run `0x`: expected THREAD or THREADxCOUNT (fTHREAD for a flush, cK for a choice)"
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -345,7 +355,7 @@ impl fmt::Display for ParseScheduleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid schedule run `{}`: expected THREAD or THREADxCOUNT (fTHREAD for a flush)",
+            "invalid schedule run `{}`: expected THREAD or THREADxCOUNT (fTHREAD for a flush, cK for a choice)",
             self.run
         )
     }
@@ -396,19 +406,27 @@ impl FromStr for Schedule {
                 Some((t, n)) => (t, n.parse::<usize>().map_err(|_| err())?),
                 None => (run, 1),
             };
-            let t = match t.strip_prefix('f') {
-                Some(t) => {
-                    FLUSH
-                        + t.parse::<usize>()
-                            .ok()
-                            .filter(|&t| t < FLUSH)
-                            .ok_or_else(err)?
+            let t = if let Some(k) = t.strip_prefix('c') {
+                CHOICE
+                    + k.parse::<usize>()
+                        .ok()
+                        .filter(|&k| k < FLUSH)
+                        .ok_or_else(err)?
+            } else {
+                match t.strip_prefix('f') {
+                    Some(t) => {
+                        FLUSH
+                            + t.parse::<usize>()
+                                .ok()
+                                .filter(|&t| t < FLUSH)
+                                .ok_or_else(err)?
+                    }
+                    None => t
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&t| t < FLUSH)
+                        .ok_or_else(err)?,
                 }
-                None => t
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|&t| t < FLUSH)
-                    .ok_or_else(err)?,
             };
             if n == 0 {
                 return Err(err());

@@ -41,6 +41,10 @@ impl Pct {
 }
 
 impl Scheduler for Pct {
+    fn choose(&mut self, n: usize) -> usize {
+        self.rng.below(n)
+    }
+
     fn begin(&mut self, iteration: usize) -> bool {
         self.rng = Rng::new(self.seed, iteration as u64);
         self.priorities.clear();

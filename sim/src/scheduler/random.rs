@@ -20,6 +20,10 @@ impl Random {
 }
 
 impl Scheduler for Random {
+    fn choose(&mut self, n: usize) -> usize {
+        self.rng.below(n)
+    }
+
     fn begin(&mut self, iteration: usize) -> bool {
         self.rng = Rng::new(self.seed, iteration as u64);
         true

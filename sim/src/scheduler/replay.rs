@@ -1,6 +1,7 @@
 //! Replay of a recorded [`Schedule`](super::Schedule).
 
 use super::{Footprint, Scheduler, fallback};
+use crate::rt::CHOICE;
 
 /// Picks the recorded thread at each step; where it cannot run, or after the end, continues
 /// without preemption.
@@ -29,11 +30,26 @@ impl Scheduler for Replay {
         _next: &[Footprint],
         _causes: &[u32],
     ) -> Option<usize> {
+        // A choice the step before did not make (the code changed): skipped.
+        while self.steps.get(self.pos).is_some_and(|&t| t >= CHOICE) {
+            self.pos += 1;
+        }
         let want = self.steps.get(self.pos).copied();
         self.pos += 1;
         Some(match want {
             Some(t) if runnable.contains(&t) => t,
             _ => fallback(runnable, prev),
         })
+    }
+
+    fn choose(&mut self, n: usize) -> usize {
+        match self.steps.get(self.pos) {
+            Some(&t) if t >= CHOICE => {
+                self.pos += 1;
+                (t - CHOICE).min(n - 1)
+            }
+            // Not recorded here: the natural way.
+            _ => 0,
+        }
     }
 }

@@ -6,8 +6,13 @@
 //! value read or written and the caller's location. Orderings feed the happens-before relation
 //! used to find data races on cells (Acquire loads join the clock a Release store published),
 //! and by default every operation is executed sequentially consistently. With
-//! [`Config::weak_memory`](crate::Config::weak_memory) a store other than SeqCst goes into the
-//! thread's store buffer and a load reads the thread's own buffered store first (x86-TSO).
+//! [`MemoryModel::X86Tso`](crate::MemoryModel::X86Tso) (or
+//! [`Config::weak_memory`](crate::Config::weak_memory)) they follow x86-TSO: a Relaxed or
+//! Release store goes into the thread's store buffer and commits later, in a flush the scheduler
+//! chooses; a load reads the thread's own newest buffered store first; read-modify-writes, SeqCst
+//! stores and SeqCst fences wait for the thread's buffer to drain; two threads' buffered stores
+//! to one atomic commit in either order. Weaker reorderings (Arm's) are not explored.
+//! `get_mut`, `into_inner` and an atomic moved by a plain copy see the value that commits last.
 //! Under [`MemoryModel::Rc11`](crate::MemoryModel::Rc11) the search chooses which store each
 //! load reads among those RC11 allows (the atomic holds that value while the operation runs).
 //! `compare_exchange_weak` never fails spuriously here.
@@ -160,7 +165,7 @@ macro_rules! atomic {
             pub fn get_mut(&mut self) -> &mut $t {
                 if let Some(e) = rt::current() {
                     // Exclusive access: every store to it happened before, buffered ones too.
-                    rt::settle(e, self.addr());
+                    rt::settle(e, self.addr(), Self::read_raw, Self::write_raw);
                 }
                 self.0.get_mut()
             }
@@ -170,8 +175,8 @@ macro_rules! atomic {
             pub fn into_inner(self) -> $t {
                 let this = ManuallyDrop::new(self);
                 if let Some(e) = rt::current() {
-                    // As in `get_mut` (forgetting drops the buffered stores too); and the
-                    // atomic's memory is about to go.
+                    // As in `get_mut`; and the atomic's memory is about to go.
+                    rt::settle(e, this.addr(), Self::read_raw, Self::write_raw);
                     rt::forget(e, this.addr());
                 }
                 this.0.load(Ordering::Relaxed)
@@ -196,8 +201,16 @@ macro_rules! atomic {
                     read: Self::peek_raw,
                     pending,
                 });
+                let addr = self.addr();
                 let raw = Raw { read: Self::read_raw, write: Self::write_raw };
-                rt::atomic(e, self.addr(), stringify!($name), write, peek, raw, desc, loc, || f(&self.0))
+                rt::atomic(e, addr, stringify!($name), write, peek, raw, desc, loc, || {
+                    if write {
+                        // A read-modify-write or a SeqCst store: on shared memory (weak memory).
+                        rt::on_memory(e, addr, Self::read_raw, Self::write_raw, || f(&self.0))
+                    } else {
+                        f(&self.0)
+                    }
+                })
             }
 
             /// Reads the value behind a [`Peek`] pointer.
@@ -209,16 +222,17 @@ macro_rules! atomic {
                 a.load(Ordering::Relaxed) as i128
             }
 
-            /// Writes a buffered store's value into the atomic at `addr` (weak memory).
+            /// Writes `v` into the atomic at `addr` (weak memory: see `rt::Visible::memory`).
             fn write_raw(addr: usize, v: i128) {
-                // SAFETY: called by `rt::buffered_store` with the address of `self`, borrowed
-                // for that call (the type is `repr(transparent)` over the plain atomic).
+                // SAFETY: called by `rt` (`buffered_store`, `on_memory`, `settle`) or by `read`
+                // with the address of `self`, borrowed for that call (the type is
+                // `repr(transparent)` over the plain atomic).
                 let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
                 // Relaxed: all simulated threads run on this OS thread.
                 a.store(<$t as FromBits>::from_bits(v), Ordering::Relaxed);
             }
 
-            /// Reads the atomic at `addr` (weak memory: the value before a buffered store).
+            /// Reads the atomic at `addr` (weak memory).
             fn read_raw(addr: usize) -> i128 {
                 // SAFETY: as in `write_raw`.
                 let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
@@ -231,7 +245,8 @@ macro_rules! atomic {
             fn read(&self, e: &Exec, a: &core::sync::atomic::$name, order: Ordering) -> $t {
                 // The load itself first: it panics on an ordering a load cannot have.
                 let memory = a.load(order);
-                match rt::forwarded(e, self.addr(), memory as i128) {
+                let addr = self.addr();
+                match rt::forwarded(e, addr, memory as i128, &mut |v| Self::write_raw(addr, v)) {
                     Some(v) => <$t as FromBits>::from_bits(v),
                     None => memory,
                 }
