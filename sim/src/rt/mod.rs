@@ -1492,12 +1492,14 @@ pub(crate) fn futex_wait(
     // seen yet (weak memory).
     let memory = word.load(Ordering::SeqCst);
     let actual = if exec.rc11_on.get() {
-        // Under RC11: a read-modify-write of the word that leaves it as it is (see
-        // `rc11::Rc11::futex_rmw`).
+        // Under RC11: a SeqCst fence and a read-modify-write of the word that leaves it as it is
+        // (see `rc11::Rc11::futex_rmw`).
         let t = exec.state.borrow().current;
         let value = with_rc11(exec, |m| {
-            let (e, v) = m.futex_rmw(t, addr, memory.into(), true);
+            let sc = rc11::graph::Mo::of(Ordering::SeqCst);
             let mut s = exec.state.borrow_mut();
+            m.sync_fence(t, sc, &mut s.threads[t].clock);
+            let (e, v) = m.futex_rmw(t, addr, memory.into());
             m.sync_access(t, e, &mut s.threads[t].clock);
             (v, m.moot)
         });
@@ -1595,7 +1597,9 @@ pub(crate) fn futex_wake(
                 // the call (see `sync::futex::wake_one`).
                 unsafe { &*(addr as *const std::sync::atomic::AtomicU32) }.load(Ordering::Relaxed),
             );
-            let (q, _) = m.futex_rmw(t, addr, memory, true);
+            let sc = rc11::graph::Mo::of(Ordering::SeqCst);
+            m.sync_fence(t, sc, &mut s.threads[t].clock);
+            let (q, _) = m.futex_rmw(t, addr, memory);
             m.sync_access(t, q, &mut s.threads[t].clock);
             (q, m.moot)
         })

@@ -402,28 +402,23 @@ impl Rc11 {
         (e, Some(self.g.value(loc, ev.rf)))
     }
 
-    /// A futex wait or wake on the word at `addr` (holding `memory`) by thread `t`: a SeqCst
-    /// read-modify-write of the word that leaves it as it is. The kernel compares the word and
-    /// queues the waiter, or looks for waiters, atomically (under its lock on the queue) and
-    /// with full barriers: as a read-modify-write, a wait reads the newest value at its place
-    /// in the word's modification order, and a wake after it in that order finds it queued;
-    /// SeqCst orders it with the caller's SeqCst accesses (the Dekker pairs of wait and wake
-    /// protocols). Returns the event and the value read.
-    pub(crate) fn futex_rmw(
-        &mut self,
-        t: usize,
-        addr: usize,
-        memory: i128,
-        starts_step: bool,
-    ) -> (EvId, i128) {
-        let sc = Mo::of(std::sync::atomic::Ordering::SeqCst);
+    /// A futex wait or wake on the word at `addr` (holding `memory`) by thread `t`, one step:
+    /// a SeqCst fence (the kernel's full barrier, Linux's smp_mb() in both calls), then a
+    /// relaxed read-modify-write of the word that leaves it as it is. The kernel compares the
+    /// word and queues the waiter, or looks for waiters, under its lock on the queue: as a
+    /// read-modify-write, a wait reads the newest value at its place in the word's modification
+    /// order, and a wake after it in that order finds it queued; a store to the word before a
+    /// wake in program order comes before the wake in that order, so a wait after the wake sees
+    /// it. Returns the read-modify-write's event and the value read.
+    pub(crate) fn futex_rmw(&mut self, t: usize, addr: usize, memory: i128) -> (EvId, i128) {
+        self.fence(t, Mo::of(std::sync::atomic::Ordering::SeqCst), true);
         let d = Desc {
             access: Access::Rmw,
             value: 0,
-            rmo: sc,
-            wmo: sc,
+            rmo: Mo::default(),
+            wmo: Mo::default(),
         };
-        let (e, read) = self.access(t, addr, memory, d, starts_step);
+        let (e, read) = self.access(t, addr, memory, d, false);
         let v = read.unwrap_or(memory);
         self.after_access(e, Some(v));
         (e, v)
