@@ -467,22 +467,56 @@ fn mpmc_queue_delivers_exactly_once_in_fifo_order_2p2c() {
 
 #[test]
 fn spsc_queue_delivers_in_order() {
-    let stats = check(Config::dfs(Some(3)).iterations(20_000 * scale()), || {
-        // Leaked so both halves are 'static; one small queue per execution.
-        let q: &'static lockstep_core::channel::Spsc<u32, 2, SimWait> =
-            Box::leak(Box::new(lockstep_core::channel::Spsc::new()));
-        let (mut tx, mut rx) = q.try_split().unwrap();
-        let producer = thread::spawn(move || {
-            for i in 0..3 {
-                tx.send(i).unwrap();
+    let program = |n: u32| {
+        move || {
+            // Leaked so both halves are 'static; one small queue per execution.
+            let q: &'static lockstep_core::channel::Spsc<u32, 2, SimWait> =
+                Box::leak(Box::new(lockstep_core::channel::Spsc::new()));
+            let (mut tx, mut rx) = q.try_split().unwrap();
+            let producer = thread::spawn(move || {
+                for i in 0..n {
+                    tx.send(i).unwrap();
+                }
+            });
+            for i in 0..n {
+                assert_eq!(rx.recv().unwrap(), i);
             }
-        });
-        for i in 0..3 {
-            assert_eq!(rx.recv().unwrap(), i);
+            producer.join().unwrap();
         }
-        producer.join().unwrap();
-    });
+    };
+    let stats = check(
+        Config::dfs(Some(3)).iterations(20_000 * scale()),
+        program(3),
+    );
     assert!(stats.schedules > 0);
+    // Under RC11, every execution of the ring's orderings with two messages.
+    let stats = check(
+        Config::dfs(None).memory_model(MemoryModel::Rc11),
+        program(2),
+    );
+    assert!(stats.complete && stats.schedules > 0, "{stats:?}");
+}
+
+#[test]
+fn the_broken_lock_is_caught_under_rc11_too() {
+    let failure = try_check(
+        Config::dfs(None).memory_model(MemoryModel::Rc11),
+        broken_lock_counter,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            failure.kind,
+            FailureKind::Panic { .. } | FailureKind::DataRace { .. }
+        ),
+        "{failure}"
+    );
+    let again = try_check(
+        Config::replay(failure.schedule.clone()),
+        broken_lock_counter,
+    )
+    .unwrap_err();
+    assert_eq!(again.kind, failure.kind);
 }
 
 #[test]

@@ -300,8 +300,9 @@ fn channels_hold_under_weak_memory() {
 #[test]
 fn channels_hold_under_rc11() {
     let runs = 300 * scale();
-    let scenarios: [(&str, fn()); 6] = [
+    let scenarios: [(&str, fn()); 7] = [
         ("queue", queue_exactly_once),
+        ("queue try ops", queue_try_ops_drain_before_closed),
         ("spsc", spsc_stream),
         ("spsc ping-pong", spsc_ping_pong),
         ("rendezvous", rendezvous_handover),
@@ -389,6 +390,11 @@ mod async_channels {
             config(Config::random(6, 300 * scale())).weak_memory(true),
             spsc_stream,
         );
+        let stats = check(
+            config(Config::random(6, 300 * scale())).memory_model(lockstep_sim::MemoryModel::Rc11),
+            spsc_stream,
+        );
+        assert!(stats.schedules > 0, "{stats:?}");
     }
 
     /// Two senders and one receiver through a one-slot async queue.
@@ -429,6 +435,11 @@ mod async_channels {
             config(Config::random(8, 300 * scale())).weak_memory(true),
             queue_exactly_once,
         );
+        let stats = check(
+            config(Config::random(8, 300 * scale())).memory_model(lockstep_sim::MemoryModel::Rc11),
+            queue_exactly_once,
+        );
+        assert!(stats.schedules > 0, "{stats:?}");
     }
 
     /// What a [`sending_waker`] points to: the queue it sends on and whether it was woken.
