@@ -415,3 +415,32 @@ fn the_std_mirror_runs_under_rc11() {
     .unwrap();
     assert!(stats.complete && stats.schedules > 0, "{stats:?}");
 }
+
+/// The Dekker pair of a wait/wake protocol: the waiter announces itself (SeqCst) and then
+/// waits on the word; the waker changes the word (SeqCst) and then looks for waiters. A futex
+/// call is a full barrier but not a write of the word, so the waker's look must be SeqCst too.
+#[test]
+fn a_dekker_pair_around_a_futex_wait_needs_seqcst_on_both_sides() {
+    let protocol = |look: Ordering| {
+        move || {
+            let word = Arc::new(AtomicU32::new(0));
+            let waiters = Arc::new(AtomicU32::new(0));
+            let (w2, n2) = (Arc::clone(&word), Arc::clone(&waiters));
+            let h = thread::spawn(move || {
+                w2.fetch_add(1, SeqCst);
+                if n2.load(look) > 0 {
+                    futex::wake_one(&w2);
+                }
+            });
+            waiters.fetch_add(1, SeqCst);
+            futex::wait(&word, 0, false);
+            h.join().unwrap();
+        }
+    };
+    let failure = try_check(rc11(), protocol(Acquire)).unwrap_err();
+    assert!(
+        matches!(failure.kind, FailureKind::Deadlock { .. }),
+        "{failure}"
+    );
+    assert!(explore(protocol(SeqCst)).is_ok());
+}

@@ -84,6 +84,10 @@ pub(crate) enum Access {
     Store,
     /// A read-modify-write that always writes (`swap`, `fetch_*`).
     Rmw,
+    /// A futex wait or wake: a read-modify-write that leaves the word as it is and publishes
+    /// nothing of its own (the kernel does not write the word), so that it orders waits and
+    /// wakes in the word's modification order without synchronizing anyone.
+    Futex,
     /// A compare-and-swap: writes `new` if it reads `expected`; `success` and `failure` are its
     /// orderings.
     Cas {
@@ -380,7 +384,9 @@ impl Graph {
                         join(&mut c, &p);
                     }
                     if ev.writes() {
-                        let mut m = if ev.wmo.rel {
+                        let mut m = if ev.access == Access::Futex {
+                            None
+                        } else if ev.wmo.rel {
                             Some(c.clone())
                         } else {
                             rel_fence[t].clone()

@@ -404,7 +404,8 @@ impl Rc11 {
 
     /// A futex wait or wake on the word at `addr` (holding `memory`) by thread `t`, one step:
     /// a SeqCst fence (the kernel's full barrier, Linux's smp_mb() in both calls), then a
-    /// relaxed read-modify-write of the word that leaves it as it is. The kernel compares the
+    /// relaxed read-modify-write of the word that leaves it as it is and publishes nothing
+    /// ([`Access::Futex`]: the kernel does not write the word, so nobody synchronizes with it). The kernel compares the
     /// word and queues the waiter, or looks for waiters, under its lock on the queue: as a
     /// read-modify-write, a wait reads the newest value at its place in the word's modification
     /// order, and a wake after it in that order finds it queued; a store to the word before a
@@ -413,7 +414,7 @@ impl Rc11 {
     pub(crate) fn futex_rmw(&mut self, t: usize, addr: usize, memory: i128) -> (EvId, i128) {
         self.fence(t, Mo::of(std::sync::atomic::Ordering::SeqCst), true);
         let d = Desc {
-            access: Access::Rmw,
+            access: Access::Futex,
             value: 0,
             rmo: Mo::default(),
             wmo: Mo::default(),
@@ -530,7 +531,7 @@ impl Rc11 {
         ev.rf = w;
         match proto.access {
             Access::Load => ev.kind = Kind::Read,
-            Access::Rmw => ev.kind = Kind::Rmw,
+            Access::Rmw | Access::Futex => ev.kind = Kind::Rmw,
             Access::Cas {
                 expected,
                 new,
@@ -892,7 +893,9 @@ impl Rc11 {
             }
         }
         if ev.writes() {
-            let mut m = if ev.wmo.rel {
+            let mut m = if ev.access == Access::Futex {
+                None
+            } else if ev.wmo.rel {
                 Some(clock.clone())
             } else {
                 self.rel_fence[t].clone()
