@@ -235,6 +235,37 @@ fn broadcast_counts() {
     }
 }
 
+/// Two senders a lap apart on a ring of one slot, and a receiver: a send that finds a later
+/// message already in its slot leaves it there, and must still hand on what the later sender
+/// published to the next reader of the slot.
+fn broadcast_two_senders() {
+    let b: &'static Broadcast<u8, 1, SimWait> = Box::leak(Box::new(Broadcast::new()));
+    let mut rx = b.subscribe();
+    let receiver = thread::spawn(move || {
+        let mut got = Vec::new();
+        loop {
+            match rx.recv() {
+                Ok(v) => got.push(v),
+                Err(BroadcastError::Lagged(_)) => {}
+                Err(BroadcastError::Closed) => return got,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+    });
+    let senders: Vec<_> = (0..2u8)
+        .map(|i| thread::spawn(move || b.send(10 + i)))
+        .collect();
+    for h in senders {
+        h.join().unwrap();
+    }
+    b.close();
+    let got = receiver.join().unwrap();
+    assert!(
+        !got.is_empty() && got.len() <= 2 && got.iter().all(|v| *v == 10 || *v == 11),
+        "{got:?}"
+    );
+}
+
 #[test]
 fn broadcast_receivers_see_all_or_count_what_they_missed() {
     assert!(check(Config::dfs(Some(2)), broadcast_counts).exhausted);
@@ -300,7 +331,7 @@ fn channels_hold_under_weak_memory() {
 #[test]
 fn channels_hold_under_rc11() {
     let runs = 300 * scale();
-    let scenarios: [(&str, fn()); 7] = [
+    let scenarios: [(&str, fn()); 8] = [
         ("queue", queue_exactly_once),
         ("queue try ops", queue_try_ops_drain_before_closed),
         ("spsc", spsc_stream),
@@ -308,6 +339,7 @@ fn channels_hold_under_rc11() {
         ("rendezvous", rendezvous_handover),
         ("duplex", duplex_calls),
         ("broadcast", broadcast_counts),
+        ("broadcast, two senders", broadcast_two_senders),
     ];
     for (name, f) in scenarios {
         for config in [Config::pct(31, 3, runs), Config::random(32, runs)] {
