@@ -81,9 +81,18 @@ pub trait Wait {
     ///
     /// Returns `false` only when the deadline has passed; `true` otherwise (woken, the value had
     /// already changed, or a spurious return).
+    ///
+    /// Memory ordering, when [`NEEDS_WAKE`](Wait::NEEDS_WAKE): the comparison must read `atom`
+    /// after a SeqCst fence (a full barrier), and a wait and a wake on one word must be ordered
+    /// as if they took one lock (a wait after a wake sees the stores made before the wake). The
+    /// Linux futex does both (its `smp_mb()` and its hash-bucket lock), and the simulator's
+    /// RC11 model of `SimWait` checks the primitives against exactly that: their Dekker pairs
+    /// (a SeqCst announcement of a waiter, then this comparison) rely on the barrier.
     fn wait(atom: &AtomicU32, expected: u32, deadline: Option<&mut Self::Deadline>) -> bool;
 
-    /// Wakes at least one thread blocked in [`wait`](Wait::wait) on `atom`, if any.
+    /// Wakes at least one thread blocked in [`wait`](Wait::wait) on `atom`, if any. When
+    /// [`NEEDS_WAKE`](Wait::NEEDS_WAKE), it acts as a SeqCst fence before it looks for waiters
+    /// (see [`wait`](Wait::wait)).
     fn wake_one(atom: &AtomicU32);
 
     /// Wakes every thread blocked in [`wait`](Wait::wait) on `atom`.
