@@ -214,8 +214,10 @@ impl<W: Wait> Signal<W> {
             // announcement bumps the word afterwards (see the impl note).
             let seen = self.event.load(Relaxed);
             if W::NEEDS_WAKE {
-                // SeqCst: the waiter's half of the Dekker pair.
-                let epoch = self.flags.fetch_or(WAITING, SeqCst) & !FLAGS;
+                // Relaxed: the SeqCst fence right after it is the waiter's half of the Dekker
+                // pair (it orders this announcement before the re-check of the state), and the
+                // epoch read here is only compared with a later read of the same word.
+                let epoch = self.flags.fetch_or(WAITING, Relaxed) & !FLAGS;
                 fence(SeqCst);
                 if let Some(r) = attempt(true) {
                     // The flag stays set: a notifier may already have cleared it for us, so
