@@ -534,19 +534,7 @@ impl Graph {
             };
             if o.writes() { at(Some(x)) } else { at(o.rf) }
         };
-        let eco = |a: EvId, b: EvId| -> bool {
-            if a == b {
-                return false;
-            }
-            let (ea, eb) = (self.ev(a), self.ev(b));
-            if ea.loc != eb.loc || !ea.is_access() || !eb.is_access() {
-                return false;
-            }
-            match (ea.writes(), eb.writes()) {
-                (true, false) => wpos(a) <= wpos(b),
-                _ => wpos(a) < wpos(b),
-            }
-        };
+        let eco = |a: EvId, b: EvId| self.eco(&wpos, a, b);
         self.psc_acyclic(&hb, &eco)
     }
 
@@ -640,20 +628,24 @@ impl Graph {
                 }
             }
         }
-        let eco = |a: EvId, b: EvId| -> bool {
-            if a == b {
-                return false;
-            }
-            let (ea, eb) = (self.ev(a), self.ev(b));
-            if ea.loc != eb.loc || !ea.is_access() || !eb.is_access() {
-                return false;
-            }
-            match (ea.writes(), eb.writes()) {
-                (true, false) => p(a) <= p(b),
-                _ => p(a) < p(b),
-            }
-        };
+        let eco = |a: EvId, b: EvId| self.eco(&p, a, b);
         self.psc_acyclic(&hb, &eco)
+    }
+
+    /// Whether `a` comes before `b` in extended coherence order (`eco = (rf ∪ mo ∪ rb)+`), given
+    /// `pos`: a write's place in its location's modification order, a read's source's.
+    fn eco(&self, pos: &dyn Fn(EvId) -> usize, a: EvId, b: EvId) -> bool {
+        if a == b {
+            return false;
+        }
+        let (ea, eb) = (self.ev(a), self.ev(b));
+        if ea.loc != eb.loc || !ea.is_access() || !eb.is_access() {
+            return false;
+        }
+        match (ea.writes(), eb.writes()) {
+            (true, false) => pos(a) <= pos(b),
+            _ => pos(a) < pos(b),
+        }
     }
 
     /// RC11's SC condition: `psc = psc_base ∪ psc_F` is acyclic.
