@@ -470,24 +470,8 @@ impl Rc11 {
                 }
                 chosen
             }
-            Mode::Sample(rng) => {
-                let k = if ok.len() > 1 { rng.below(ok.len()) } else { 0 };
-                if ok.len() > 1 {
-                    self.choices.push(k as u32);
-                }
-                ok.get(k).copied().unwrap_or(last)
-            }
-            Mode::Replay { choices, next } => {
-                let k = if ok.len() > 1 {
-                    let k = choices.get(*next).copied().unwrap_or(0) as usize;
-                    *next += 1;
-                    k.min(ok.len() - 1)
-                } else {
-                    0
-                };
-                if ok.len() > 1 {
-                    self.choices.push(k as u32);
-                }
+            Mode::Sample(_) | Mode::Replay { .. } => {
+                let k = sampled(&mut self.mode, ok.len(), &mut self.choices);
                 ok.get(k).copied().unwrap_or(last)
             }
             Mode::Guided(target) => {
@@ -640,30 +624,10 @@ impl Rc11 {
                 }
                 chosen
             }
-            Mode::Sample(rng) => {
+            Mode::Sample(_) | Mode::Replay { .. } => {
+                // Sampling and replays never take a graph that breaks atomicity.
                 let plain: Vec<_> = ok.iter().copied().filter(|c| !c.1).collect();
-                let k = if plain.len() > 1 {
-                    rng.below(plain.len())
-                } else {
-                    0
-                };
-                if plain.len() > 1 {
-                    self.choices.push(k as u32);
-                }
-                plain.get(k).copied().unwrap_or(fallback)
-            }
-            Mode::Replay { choices, next } => {
-                let plain: Vec<_> = ok.iter().copied().filter(|c| !c.1).collect();
-                let k = if plain.len() > 1 {
-                    let k = choices.get(*next).copied().unwrap_or(0) as usize;
-                    *next += 1;
-                    k.min(plain.len() - 1)
-                } else {
-                    0
-                };
-                if plain.len() > 1 {
-                    self.choices.push(k as u32);
-                }
+                let k = sampled(&mut self.mode, plain.len(), &mut self.choices);
                 plain.get(k).copied().unwrap_or(fallback)
             }
             Mode::Guided(target) => {
@@ -959,6 +923,25 @@ impl Rc11 {
             newer,
         })
     }
+}
+
+/// The index a sampling or replaying run takes among `n` allowed candidates: random, or the
+/// next recorded choice. A choice among more than one is recorded in `choices`.
+fn sampled(mode: &mut Mode, n: usize, choices: &mut Vec<u32>) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    let k = match mode {
+        Mode::Sample(rng) => rng.below(n),
+        Mode::Replay { choices, next } => {
+            let k = choices.get(*next).copied().unwrap_or(0) as usize;
+            *next += 1;
+            k.min(n - 1)
+        }
+        Mode::Explore | Mode::Guided(_) => unreachable!("only sampling and replays draw choices"),
+    };
+    choices.push(k as u32);
+    k
 }
 
 fn other(kind: Kind, mo: Mo, sync: Option<EvId>) -> Ev {
