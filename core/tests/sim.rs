@@ -251,13 +251,17 @@ fn primitives_hold_under_weak_memory() {
         ("condvar all", &condvar_broadcast),
         ("mpmc 2p2c", &mpmc_2p2c),
     ];
-    for (name, f) in scenarios {
-        for config in [
-            Config::pct(11, 3, runs).weak_memory(true),
-            Config::random(12, runs).weak_memory(true),
-        ] {
+    let configs = [Config::pct(11, 3, runs), Config::random(12, runs)];
+    hold_under("weak memory", MemoryModel::X86Tso, &configs, &scenarios);
+}
+
+/// Runs every scenario under every config with `model`; panics with the first failure.
+fn hold_under(what: &str, model: MemoryModel, configs: &[Config], scenarios: &[(&str, &dyn Fn())]) {
+    for &(name, f) in scenarios {
+        for config in configs {
+            let config = config.clone().memory_model(model);
             if let Err(failure) = lockstep_sim::try_check(config, f) {
-                panic!("{name} under weak memory:\n{failure}");
+                panic!("{name} under {what}:\n{failure}");
             }
         }
     }
@@ -295,14 +299,8 @@ fn primitives_hold_under_rc11_sampled() {
         ("mpmc 2p2c", &mpmc_2p2c),
         ("event", &event_two_waiters),
     ];
-    for (name, f) in scenarios {
-        for config in [Config::pct(21, 3, runs), Config::random(22, runs)] {
-            let config = config.memory_model(MemoryModel::Rc11);
-            if let Err(failure) = lockstep_sim::try_check(config, f) {
-                panic!("{name} under RC11:\n{failure}");
-            }
-        }
-    }
+    let configs = [Config::pct(21, 3, runs), Config::random(22, runs)];
+    hold_under("RC11", MemoryModel::Rc11, &configs, &scenarios);
 }
 
 /// A lock that checks, then sets, without a compare-and-swap: two threads can both see it

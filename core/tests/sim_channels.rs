@@ -313,13 +313,17 @@ fn channels_hold_under_weak_memory() {
         ("duplex", duplex_calls),
         ("broadcast", broadcast_counts),
     ];
-    for (name, f) in scenarios {
-        for config in [
-            Config::pct(21, 3, runs).weak_memory(true),
-            Config::random(22, runs).weak_memory(true),
-        ] {
+    let configs = [Config::pct(21, 3, runs), Config::random(22, runs)];
+    hold_under("weak memory", MemoryModel::X86Tso, &configs, &scenarios);
+}
+
+/// Runs every scenario under every config with `model`; panics with the first failure.
+fn hold_under(what: &str, model: MemoryModel, configs: &[Config], scenarios: &[(&str, fn())]) {
+    for &(name, f) in scenarios {
+        for config in configs {
+            let config = config.clone().memory_model(model);
             if let Err(failure) = lockstep_sim::try_check(config, f) {
-                panic!("{name} under weak memory:\n{failure}");
+                panic!("{name} under {what}:\n{failure}");
             }
         }
     }
@@ -341,14 +345,8 @@ fn channels_hold_under_rc11() {
         ("broadcast", broadcast_counts),
         ("broadcast, two senders", broadcast_two_senders),
     ];
-    for (name, f) in scenarios {
-        for config in [Config::pct(31, 3, runs), Config::random(32, runs)] {
-            let config = config.memory_model(MemoryModel::Rc11);
-            if let Err(failure) = lockstep_sim::try_check(config, f) {
-                panic!("{name} under RC11:\n{failure}");
-            }
-        }
-    }
+    let configs = [Config::pct(31, 3, runs), Config::random(32, runs)];
+    hold_under("RC11", MemoryModel::Rc11, &configs, &scenarios);
 }
 
 /// The async channels under the simulator: a task's waker sets a flag that its thread spins on,
