@@ -512,7 +512,16 @@ impl Graph {
             let o = self.ev(f);
             o.kind == Kind::Fence && o.rmo.sc && f != e && clock[f.t as usize] > f.i
         });
-        if !ev.sc() && !sc_fence_before {
+        // And a new edge that does not end at e (e is not SeqCst) starts at an SC fence before
+        // e and goes through what e comes before in coherence: with nothing there (e the
+        // newest write, or a read of it), the SC order is the old, acyclic one.
+        let newest = loc.mo.len();
+        let co_max = if ev.writes() {
+            pos(Some(e)) == newest
+        } else {
+            pos(ev.rf) == newest
+        };
+        if !ev.sc() && (co_max || !sc_fence_before) {
             return true;
         }
         // The full check, on happens-before extended by e.
