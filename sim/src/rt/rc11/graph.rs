@@ -178,14 +178,6 @@ pub(crate) struct Hb {
     msg: Vec<Vec<Option<Vec<u32>>>>,
 }
 
-impl Hb {
-    /// Whether `a` happens before `b` (strictly).
-    #[inline]
-    pub(crate) fn hb(&self, a: EvId, b: EvId) -> bool {
-        a != b && self.clock[b.t as usize][b.i as usize][a.t as usize] > a.i
-    }
-}
-
 impl Graph {
     #[inline]
     pub(crate) fn ev(&self, e: EvId) -> &Ev {
@@ -525,15 +517,13 @@ impl Graph {
             return true;
         }
         // The full check, on happens-before extended by e.
-        let mut hb = Hb {
-            clock: base.clock.clone(),
-            msg: Vec::new(),
+        let clock_of = |x: EvId| {
+            if x == e {
+                clock.as_slice()
+            } else {
+                base.clock[x.t as usize][x.i as usize].as_slice()
+            }
         };
-        hb.clock.resize(n, Vec::new());
-        for c in hb.clock.iter_mut().flatten() {
-            c.resize(n, 0);
-        }
-        hb.clock[t].push(clock);
         let wpos = |x: EvId| -> usize {
             let o = self.ev(x);
             let l = &self.locs[o.loc as usize];
@@ -543,7 +533,7 @@ impl Graph {
             };
             if o.writes() { at(Some(x)) } else { at(o.rf) }
         };
-        self.psc_acyclic(&hb, &wpos)
+        self.psc_acyclic(&clock_of, &wpos)
     }
 
     /// Whether the graph is RC11-consistent: porf acyclic, coherence, atomicity of
@@ -636,12 +626,19 @@ impl Graph {
                 }
             }
         }
-        self.psc_acyclic(&hb, &p)
+        self.psc_acyclic(&|x| hb.clock[x.t as usize][x.i as usize].as_slice(), &p)
     }
 
     /// RC11's SC condition: `psc = psc_base ∪ psc_F` is acyclic. `pos` gives each access's
-    /// place in coherence: a write's in its location's modification order, a read's source's.
-    fn psc_acyclic(&self, hb: &Hb, pos: &dyn Fn(EvId) -> usize) -> bool {
+    /// place in coherence: a write's in its location's modification order, a read's source's;
+    /// `clock` each event's happens-before clock.
+    fn psc_acyclic<'c>(
+        &self,
+        clock: &dyn Fn(EvId) -> &'c [u32],
+        pos: &dyn Fn(EvId) -> usize,
+    ) -> bool {
+        // Whether `a` happens before `b` (strictly).
+        let hb = |a: EvId, b: EvId| a != b && clock(b).get(a.t as usize).is_some_and(|&c| c > a.i);
         let sc: Vec<EvId> = self.events().filter(|&e| self.ev(e).sc()).collect();
         if sc.len() < 2 {
             return true;
@@ -689,7 +686,16 @@ impl Graph {
             if u == a.t as usize {
                 return a.i as usize;
             }
-            hb.clock[u].partition_point(|c| c.get(a.t as usize).copied().unwrap_or(0) <= a.i)
+            let (mut lo, mut hi) = (0, self.threads[u].len());
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if hb(a, EvId::new(u, mid)) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            lo
         };
         // The event right after `x` in program order, a read-modify-write's own write part
         // being the event itself.
@@ -714,7 +720,7 @@ impl Graph {
             let ex = self.ev(x);
             if ex.is_access() {
                 for &y in &by_loc[ex.loc as usize] {
-                    if y != x && (hb.hb(x, y) || (self.ev(y).writes() && eco(x, y))) {
+                    if y != x && (hb(x, y) || (self.ev(y).writes() && eco(x, y))) {
                         set(&mut bits, at(y));
                     }
                 }
@@ -731,7 +737,7 @@ impl Graph {
                     if evs.get(f).is_some_and(|ev| ev.kind == Kind::Rmw) {
                         set(&mut bits, start[u] + f);
                     }
-                    let spawned_after = self.parent[u].is_some_and(|p| p == a || hb.hb(a, p));
+                    let spawned_after = self.parent[u].is_some_and(|p| p == a || hb(a, p));
                     if spawned_after && evs.first().is_some_and(|ev| ev.kind != Kind::Rmw) {
                         set(&mut bits, start[u]);
                     }
@@ -789,7 +795,7 @@ impl Graph {
         for &b in &sc {
             let mut before = vec![0u64; words];
             if is_fence(b) {
-                let clock = &hb.clock[b.t as usize][b.i as usize];
+                let clock = clock(b);
                 for (u, evs) in self.threads.iter().enumerate() {
                     let upto = (clock.get(u).copied().unwrap_or(0) as usize).min(evs.len());
                     set_range(&mut before, start[u], start[u] + upto);
@@ -812,7 +818,7 @@ impl Graph {
                 let base = meets(&reach[i], &into[j]);
                 let fences = is_fence(a)
                     && is_fence(b)
-                    && (hb.hb(a, b) || meets(&reach_eco[i], &into_before[j]));
+                    && (hb(a, b) || meets(&reach_eco[i], &into_before[j]));
                 edge[i][j] = base || fences;
             }
         }
