@@ -122,6 +122,12 @@ impl Wait for Futex {
                 _ => return false,
             },
         };
+        // The `Wait` contract: the comparison reads `atom` after a full barrier, so that a
+        // waiter's announcement made before this call (the core's Dekker pairs) is visible to
+        // a waker before the kernel decides to sleep. The Linux futex has its own `smp_mb()`;
+        // the other OSes' wait-on-address calls do not promise one, and a fence costs little
+        // next to a system call.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         sys::wait(raw_atomic_u32(atom), expected, timeout);
         true
     }
