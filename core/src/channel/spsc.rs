@@ -139,9 +139,11 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
     /// assert!(RING.try_split().is_none());
     /// ```
     pub fn try_split(&self) -> Option<(Producer<'_, T, N, W>, Consumer<'_, T, N, W>)> {
-        // Acquire: pairs with nothing earlier (the flag only goes false -> true); Relaxed would
-        // do, Acquire keeps the halves' first reads after the claim.
-        (!self.shared.split.swap(true, Acquire)).then(|| self.halves())
+        // Relaxed: the swap finds `false` only once (nothing stores `false` after `new`), and
+        // then the ring is as `new` made it, which happened before `&self` reached this thread;
+        // the halves read nothing anyone wrote since. The swap's atomicity alone makes the
+        // claim exclusive.
+        (!self.shared.split.swap(true, Relaxed)).then(|| self.halves())
     }
 
     fn halves(&self) -> (Producer<'_, T, N, W>, Consumer<'_, T, N, W>) {
@@ -402,7 +404,9 @@ impl<T, const N: usize, W: Wait> Producer<'_, T, N, W> {
         self.chan.close();
     }
 
-    /// The number of queued messages (at least this many, as the producer sees it).
+    /// The number of queued messages (at most this many, as the producer sees it: the consumer
+    /// may have taken some since). A count, not a synchronization: it does not make what the
+    /// consumer did before its receives visible to the producer.
     ///
     /// # Examples
     ///
@@ -433,7 +437,8 @@ impl<T, const N: usize, W: Wait> Producer<'_, T, N, W> {
         self.len() == 0
     }
 
-    /// The number of free slots now (at least this many).
+    /// The number of free slots now (at least this many: that many `try_send` calls in a row
+    /// succeed unless the channel is closed).
     ///
     /// # Examples
     ///
@@ -597,7 +602,8 @@ impl<T, const N: usize, W: Wait> Consumer<'_, T, N, W> {
             .unwrap_or(Err(RecvTimeoutError::Timeout))
     }
 
-    /// The number of queued messages (at least this many, as the consumer sees it).
+    /// The number of queued messages (at least this many, as the consumer sees it: that many
+    /// `try_recv` calls in a row succeed).
     ///
     /// # Examples
     ///

@@ -9,7 +9,7 @@ use crate::queue::CachePadded;
 use crate::queue::spsc::{ConsumerIndex, ProducerIndex, Ring};
 use crate::sync::atomic::{
     AtomicBool,
-    Ordering::{Acquire, Relaxed, SeqCst},
+    Ordering::{Acquire, Relaxed, Release},
 };
 
 /// A single-producer single-consumer channel of exactly `N` slots for `async` code, used
@@ -76,9 +76,9 @@ struct Shared {
 }
 
 // Memory ordering: the ring orders the messages (see `queue::spsc`). Waking is the Dekker pair of
-// `Wakers`: a side that changed the ring (a Release store of its index) or the `closed` flag
-// (SeqCst) issues a SeqCst fence and reads the other side's `waiting` flag; a task that found
-// nothing to do sets its flag, issues a SeqCst fence and tries again.
+// `Wakers`: a side that changed the ring or the `closed` flag (Release stores) issues a SeqCst
+// fence and reads the other side's `waiting` flag; a task that found nothing to do sets its flag,
+// issues a SeqCst fence and tries again.
 impl<T, const N: usize> AsyncSpsc<T, N> {
     /// Creates an empty, open channel.
     ///
@@ -135,9 +135,9 @@ impl<T, const N: usize> AsyncSpsc<T, N> {
     /// assert!(RING.try_split().is_none());
     /// ```
     pub fn try_split(&self) -> Option<(AsyncProducer<'_, T, N>, AsyncConsumer<'_, T, N>)> {
-        // Acquire: the flag only goes false -> true; Acquire keeps the halves' first reads
-        // after the claim.
-        (!self.shared.split.swap(true, Acquire)).then(|| self.halves())
+        // Relaxed: as in `Spsc::try_split`: the swap finds `false` only once, on a ring as `new`
+        // made it, and its atomicity alone makes the claim exclusive.
+        (!self.shared.split.swap(true, Relaxed)).then(|| self.halves())
     }
 
     fn halves(&self) -> (AsyncProducer<'_, T, N>, AsyncConsumer<'_, T, N>) {
@@ -154,9 +154,12 @@ impl<T, const N: usize> AsyncSpsc<T, N> {
     }
 
     fn close(&self) {
-        // SeqCst: the state change of the wakers' Dekker pair; it also releases every message
-        // pushed before it to a consumer that reads the flag with Acquire.
-        self.shared.closed.store(true, SeqCst);
+        // Release: publishes every message pushed before the close (by this thread, or by
+        // another one before the producer was handed over here) to a consumer that reads the
+        // flag with Acquire. The wakers' Dekker pair needs no more: the first thing `wake` does
+        // is a SeqCst fence, which orders this store before its load of `waiting` as a SeqCst
+        // store would.
+        self.shared.closed.store(true, Release);
         self.shared.sender.wake();
         self.shared.receiver.wake();
     }
@@ -333,7 +336,9 @@ impl<T, const N: usize> AsyncProducer<'_, T, N> {
         self.chan.close();
     }
 
-    /// The number of queued messages (at least this many, as the producer sees it).
+    /// The number of queued messages (at most this many, as the producer sees it: the consumer
+    /// may have taken some since). A count, not a synchronization: it does not make what the
+    /// consumer did before its receives visible to the producer.
     ///
     /// # Examples
     ///
@@ -364,7 +369,8 @@ impl<T, const N: usize> AsyncProducer<'_, T, N> {
         self.len() == 0
     }
 
-    /// The number of free slots now (at least this many).
+    /// The number of free slots now (at least this many: that many `try_send` calls in a row
+    /// succeed unless the channel is closed).
     ///
     /// # Examples
     ///
@@ -449,7 +455,7 @@ impl<T, const N: usize> AsyncConsumer<'_, T, N> {
     /// `try_recv` found the ring empty: closed and drained, or just empty.
     #[cold]
     fn try_recv_empty(&mut self) -> Result<T, TryRecvError> {
-        // Acquire: pairs with the SeqCst store in `close`, so every push before the close is
+        // Acquire: pairs with the Release store in `close`, so every push before the close is
         // visible to the pop below.
         if !self.chan.shared.closed.load(Acquire) {
             return Err(TryRecvError::Empty);
@@ -482,7 +488,8 @@ impl<T, const N: usize> AsyncConsumer<'_, T, N> {
         chan.shared.receiver.recv(|| self.try_recv()).await
     }
 
-    /// The number of queued messages (at least this many, as the consumer sees it).
+    /// The number of queued messages (at least this many, as the consumer sees it: that many
+    /// `try_recv` calls in a row succeed).
     ///
     /// # Examples
     ///

@@ -150,7 +150,10 @@ impl<T, const N: usize> Ring<T, N> {
         p.tail = Self::next(tail);
         // Release: publishes the value to the consumer's Acquire load of the stamp.
         slot.stamp.store(tail + 1, Release);
-        // Release: publishes the value to `len` and to the drop after `close`.
+        // Release: pairs with the Acquire load of `tail` in `len_from_consumer`, so a consumer
+        // that counted this value also finds its stamp (a different word, which coherence alone
+        // would not bring along). The drop needs nothing: it has `&mut self`, and whatever ended
+        // the halves' borrows ordered their writes before it.
         self.tail.store(p.tail, Release);
         Ok(())
     }
@@ -179,17 +182,24 @@ impl<T, const N: usize> Ring<T, N> {
         Some(value)
     }
 
-    /// The number of values now, as the producer sees it (at least this many are in the ring).
+    /// The number of values now, as the producer sees it (at most this many are in the ring,
+    /// so at least `N` minus it pushes in a row succeed).
     #[inline]
     pub(crate) fn len_from_producer(&self, p: &ProducerIndex) -> usize {
-        // Acquire: as in `push`.
-        Self::distance(self.head.load(Acquire), p.tail)
+        // Relaxed: a count that orders nothing. `push` never relies on it: it writes a slot only
+        // after its own Acquire load of `head` (now, or earlier into `cached_head`) showed the
+        // slot free, and a reload after this load reads this value or a later one (read-read
+        // coherence), so the free slots counted here stay free for the pushes that follow.
+        Self::distance(self.head.load(Relaxed), p.tail)
     }
 
-    /// The number of values now, as the consumer sees it (at least this many are in the ring).
+    /// The number of values now, as the consumer sees it (at least this many are in the ring,
+    /// and that many pops in a row succeed).
     #[inline]
     pub(crate) fn len_from_consumer(&self, c: &ConsumerIndex) -> usize {
-        // Acquire: as in `pop`.
+        // Acquire: pairs with the Release store of `tail` in `push`, so the stamps of the
+        // values counted here are visible to the pops that follow: a pop reads the slot's
+        // stamp, not `tail`, and only this pair carries the stamp store over.
         Self::distance(c.head, self.tail.load(Acquire))
     }
 

@@ -1,0 +1,293 @@
+//! The SPSC ring and its two channels ([`Spsc`] and [`AsyncSpsc`]) under RC11, each property in
+//! the smallest program that shows it, explored exhaustively (every consistent RC11 execution
+//! once): what `len` promises to a `try_recv` after it, that a message sent before the close is
+//! received before `Closed`, and that a send, a receive or a close wakes the other side when
+//! nothing else would (no final close to rescue a lost wake-up).
+//!
+//! A lost wake-up of the blocking channel is a deadlock (`SimWait` really blocks); one of the
+//! async channel is a task left pending whose waker was never called.
+#![cfg(feature = "sim")]
+
+use lockstep_core::channel::Spsc;
+use lockstep_core::{RecvError, SendError, SimWait, TryRecvError};
+use lockstep_sim::{Config, MemoryModel, thread, try_check};
+
+/// Runs `f` in every RC11 execution; panics with the first failure, or if the search was cut.
+fn every_rc11_execution(name: &str, f: impl Fn()) {
+    match try_check(Config::dfs(None).memory_model(MemoryModel::Rc11), f) {
+        Ok(stats) => assert!(stats.complete && stats.schedules > 0, "{name}: {stats:?}"),
+        Err(failure) => panic!("{name} under RC11:\n{failure}"),
+    }
+}
+
+/// A one-slot ring per execution, leaked so that its halves are `'static` for the threads.
+fn ring() -> &'static Spsc<u8, 1, SimWait> {
+    Box::leak(Box::new(Spsc::new()))
+}
+
+/// The consumer sees `len() == 1` while the producer sends: the `try_recv` after it must find
+/// the message. `len` reads `tail`, a different word from the slot's stamp that the pop reads,
+/// so only the Release store of `tail` and the Acquire load of it carry the stamp over.
+fn len_then_try_recv() {
+    let (mut tx, mut rx) = ring().try_split().unwrap();
+    // The producer hands its half back instead of dropping it: a close would release the
+    // message to the consumer on its own.
+    let producer = thread::spawn(move || {
+        tx.try_send(7).unwrap();
+        tx
+    });
+    if rx.len() == 1 {
+        assert_eq!(
+            rx.try_recv(),
+            Ok(7),
+            "len counted a message that try_recv did not find"
+        );
+    }
+    drop(producer.join().unwrap());
+}
+
+#[test]
+fn spsc_len_counts_only_what_try_recv_finds() {
+    every_rc11_execution("len then try_recv", len_then_try_recv);
+}
+
+/// The consumer receives from a full ring while the producer sees `free() == 1`: the
+/// `try_send` after it must succeed. `free` reads `head` with Relaxed; the push re-reads it
+/// with Acquire before it writes the slot, and must not read an older value (nor race with the
+/// consumer's read of the slot).
+fn free_then_try_send() {
+    let (mut tx, mut rx) = ring().try_split().unwrap();
+    tx.try_send(1).unwrap();
+    let consumer = thread::spawn(move || {
+        assert_eq!(rx.try_recv(), Ok(1));
+        rx
+    });
+    if tx.free() == 1 {
+        assert_eq!(
+            tx.try_send(2),
+            Ok(()),
+            "free counted a slot that try_send did not find"
+        );
+    }
+    drop(consumer.join().unwrap());
+}
+
+#[test]
+fn spsc_free_counts_only_what_try_send_finds() {
+    every_rc11_execution("free then try_send", free_then_try_send);
+}
+
+/// The producer sends and closes; a `try_recv` may find the message, or nothing yet, but never
+/// `Closed` before the message: the close releases it to the consumer's Acquire load of the flag.
+/// With `hand_over`, one thread sends and hands the producer to another that closes (dropping
+/// it), so that only the close's own store can carry the message over.
+fn send_close_try_recv(hand_over: bool) -> impl Fn() {
+    move || {
+        let (mut tx, mut rx) = ring().try_split().unwrap();
+        let sender = thread::spawn(move || {
+            tx.try_send(7).unwrap();
+            if hand_over { Some(tx) } else { None }
+        });
+        let closer = thread::spawn(move || drop(sender.join().unwrap()));
+        match rx.try_recv() {
+            Ok(v) => assert_eq!(v, 7),
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Closed) => panic!("closed before the message sent before the close"),
+        }
+        closer.join().unwrap();
+    }
+}
+
+#[test]
+fn spsc_try_recv_sees_closed_only_after_the_messages_before_the_close() {
+    every_rc11_execution("send, close, try_recv", send_close_try_recv(false));
+    every_rc11_execution(
+        "send, hand over, close, try_recv",
+        send_close_try_recv(true),
+    );
+}
+
+/// The consumer blocks on an empty ring while the producer sends once and keeps its half (no
+/// close follows to wake the consumer): the send's wake is all the consumer gets.
+fn send_wakes_blocked_consumer() {
+    let (mut tx, mut rx) = ring().try_split().unwrap();
+    let producer = thread::spawn(move || {
+        tx.send(7).unwrap();
+        tx
+    });
+    assert_eq!(rx.recv(), Ok(7));
+    drop(producer.join().unwrap());
+}
+
+#[test]
+fn spsc_send_wakes_a_blocked_consumer_without_a_close() {
+    every_rc11_execution("send wakes the consumer", send_wakes_blocked_consumer);
+}
+
+/// The producer blocks on a full ring while the consumer receives once and keeps its half: the
+/// receive's wake is all the producer gets.
+fn recv_wakes_blocked_producer() {
+    let (mut tx, mut rx) = ring().try_split().unwrap();
+    tx.try_send(1).unwrap();
+    let producer = thread::spawn(move || {
+        tx.send(2).unwrap();
+        tx
+    });
+    assert_eq!(rx.recv(), Ok(1));
+    let tx = producer.join().unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+    drop(tx);
+}
+
+#[test]
+fn spsc_recv_wakes_a_blocked_producer_without_a_close() {
+    every_rc11_execution("recv wakes the producer", recv_wakes_blocked_producer);
+}
+
+/// Closing (dropping the producer) wakes a consumer blocked on an empty ring, and closing
+/// (dropping the consumer) wakes a producer blocked on a full one: the close's store of the
+/// flag and the waiter's announcement are a Dekker pair.
+fn close_wakes_blocked_consumer() {
+    let (tx, mut rx) = ring().try_split().unwrap();
+    let closer = thread::spawn(move || drop(tx));
+    assert_eq!(rx.recv(), Err(RecvError));
+    closer.join().unwrap();
+}
+
+fn close_wakes_blocked_producer() {
+    let (mut tx, rx) = ring().try_split().unwrap();
+    tx.try_send(1).unwrap();
+    let closer = thread::spawn(move || drop(rx));
+    assert_eq!(tx.send(2), Err(SendError(2)));
+    closer.join().unwrap();
+}
+
+#[test]
+fn spsc_close_wakes_a_blocked_side() {
+    every_rc11_execution("close wakes the consumer", close_wakes_blocked_consumer);
+    every_rc11_execution("close wakes the producer", close_wakes_blocked_producer);
+}
+
+/// The same properties for the async channel. A task is polled once; if it is pending when the
+/// other thread is done, its waker must have been called, and the next poll must finish.
+#[cfg(feature = "async")]
+mod async_spsc {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use lockstep_core::channel::AsyncSpsc;
+    use lockstep_core::{RecvError, SendError, TryRecvError};
+    use lockstep_sim::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use lockstep_sim::thread;
+
+    use super::every_rc11_execution;
+
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, SeqCst);
+        }
+    }
+
+    fn ring() -> &'static AsyncSpsc<u8, 1> {
+        Box::leak(Box::new(AsyncSpsc::new()))
+    }
+
+    /// Polls `fut` once, runs `other` to its end (joins it), and if `fut` was pending checks
+    /// that its waker was called and that it is ready now; returns its output.
+    fn poll_around<F: Future>(fut: F, other: thread::JoinHandle<impl Sized>) -> F::Output {
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(Arc::clone(&flag));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        let first = fut.as_mut().poll(&mut cx);
+        let other = other.join().unwrap();
+        let out = match first {
+            Poll::Ready(v) => v,
+            Poll::Pending => {
+                assert!(
+                    flag.0.load(SeqCst),
+                    "the task waits and the other side is done, yet its waker was not called"
+                );
+                match fut.as_mut().poll(&mut cx) {
+                    Poll::Ready(v) => v,
+                    Poll::Pending => panic!("woken, yet still pending"),
+                }
+            }
+        };
+        drop(other);
+        out
+    }
+
+    /// As `send_close_try_recv` above, on the async channel.
+    fn send_close_try_recv(hand_over: bool) -> impl Fn() {
+        move || {
+            let (mut tx, mut rx) = ring().try_split().unwrap();
+            let sender = thread::spawn(move || {
+                tx.try_send(7).unwrap();
+                if hand_over { Some(tx) } else { None }
+            });
+            let closer = thread::spawn(move || drop(sender.join().unwrap()));
+            match rx.try_recv() {
+                Ok(v) => assert_eq!(v, 7),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Closed) => {
+                    panic!("closed before the message sent before the close")
+                }
+            }
+            closer.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn async_spsc_try_recv_sees_closed_only_after_the_messages_before_the_close() {
+        every_rc11_execution("async send, close, try_recv", send_close_try_recv(false));
+        every_rc11_execution(
+            "async send, hand over, close, try_recv",
+            send_close_try_recv(true),
+        );
+    }
+
+    fn send_wakes_waiting_consumer() {
+        let (mut tx, mut rx) = ring().try_split().unwrap();
+        let producer = thread::spawn(move || {
+            tx.try_send(7).unwrap();
+            tx
+        });
+        assert_eq!(poll_around(rx.recv(), producer), Ok(7));
+    }
+
+    fn recv_wakes_waiting_producer() {
+        let (mut tx, mut rx) = ring().try_split().unwrap();
+        tx.try_send(1).unwrap();
+        let consumer = thread::spawn(move || {
+            assert_eq!(rx.try_recv(), Ok(1));
+            rx
+        });
+        assert_eq!(poll_around(tx.send(2), consumer), Ok(()));
+    }
+
+    fn close_wakes_waiting_consumer() {
+        let (tx, mut rx) = ring().try_split().unwrap();
+        let closer = thread::spawn(move || drop(tx));
+        assert_eq!(poll_around(rx.recv(), closer), Err(RecvError));
+    }
+
+    fn close_wakes_waiting_producer() {
+        let (mut tx, rx) = ring().try_split().unwrap();
+        tx.try_send(1).unwrap();
+        let closer = thread::spawn(move || drop(rx));
+        assert_eq!(poll_around(tx.send(2), closer), Err(SendError(2)));
+    }
+
+    #[test]
+    fn async_spsc_send_recv_and_close_wake_the_waiting_task() {
+        every_rc11_execution("async send wakes", send_wakes_waiting_consumer);
+        every_rc11_execution("async recv wakes", recv_wakes_waiting_producer);
+        every_rc11_execution("async close wakes consumer", close_wakes_waiting_consumer);
+        every_rc11_execution("async close wakes producer", close_wakes_waiting_producer);
+    }
+}
