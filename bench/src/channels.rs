@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use lockstep_core::Wait;
 use lockstep_core::channel::BroadcastError;
 
 use crate::Args;
@@ -66,7 +67,8 @@ impl Shape {
         self.total / self.producers as u64
     }
 
-    fn expected(&self) -> u64 {
+    /// Messages a run sends in all: `total` rounded down to a multiple of `producers`.
+    pub fn expected(&self) -> u64 {
         self.per_producer() * self.producers as u64
     }
 
@@ -110,7 +112,12 @@ fn run_shape(
 
 /// lockstep's hosted `Queue<T, CAP>`: the last producer to finish closes it.
 pub fn queue_lockstep<T: Msg>(shape: Shape) -> Duration {
-    let q: Box<lockstep_hosted::Queue<T, CAP>> = Box::default();
+    queue_with::<T, lockstep_hosted::Futex>(shape)
+}
+
+/// lockstep's `Queue<T, CAP, W>` blocking through `W` (the hosted `Queue` with `W = Futex`).
+pub fn queue_with<T: Msg, W: Wait>(shape: Shape) -> Duration {
+    let q: Box<lockstep_core::Queue<T, CAP, W>> = Box::default();
     let producing = AtomicUsize::new(shape.producers);
     run_shape(
         shape,
@@ -186,7 +193,12 @@ pub fn queue_std<T: Msg>(shape: Shape, cap: usize) -> Duration {
 
 /// lockstep's hosted `Spsc<T, CAP>` (one producer, one consumer; the producer closes it).
 pub fn spsc_lockstep<T: Msg>(total: u64) -> Duration {
-    let mut ring: Box<lockstep_hosted::Spsc<T, CAP>> = Box::default();
+    spsc_with::<T, lockstep_hosted::Futex>(total)
+}
+
+/// lockstep's `Spsc<T, CAP, W>` blocking through `W`.
+pub fn spsc_with<T: Msg, W: Wait>(total: u64) -> Duration {
+    let mut ring: Box<lockstep_core::channel::Spsc<T, CAP, W>> = Box::default();
     let (tx, rx) = ring.split();
     let (tx, rx) = (
         std::sync::Mutex::new(Some(tx)),
@@ -304,9 +316,14 @@ pub fn broadcast_crossbeam<T: Msg>(receivers: usize, total: u64) -> Duration {
 
 /// Round trips per second of a blocking ping-pong through two lockstep hosted `Queue<u64, 1>`.
 pub fn ping_pong_lockstep(rounds: u64) -> Duration {
+    ping_pong_with::<lockstep_hosted::Futex>(rounds)
+}
+
+/// The same through two `Queue<u64, 1, W>` blocking through `W`.
+pub fn ping_pong_with<W: Wait>(rounds: u64) -> Duration {
     let (a, b): (
-        lockstep_hosted::Queue<u64, 1>,
-        lockstep_hosted::Queue<u64, 1>,
+        lockstep_core::Queue<u64, 1, W>,
+        lockstep_core::Queue<u64, 1, W>,
     ) = Default::default();
     ping_pong(
         rounds,

@@ -233,6 +233,21 @@ pub fn mops(samples: &[f64], n: u64) -> f64 {
     n as f64 / median(&mut v) / 1e6
 }
 
+/// Voluntary context switches of this process so far (its threads, live and ended), from
+/// `getrusage`: on Linux each is a thread going to sleep (a futex wait, a `park`), so the
+/// difference over a run counts the sleeps of its blocking operations, a number that the
+/// machine's load changes less than the run's time. `0` where `getrusage` fails.
+pub fn voluntary_switches() -> u64 {
+    // SAFETY: `getrusage` writes one `rusage`, which `zeroed` makes valid (all integers) and
+    // which lives for the call.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable `rusage` for the duration of the call.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    ru.ru_nvcsw as u64
+}
+
 /// The load average over the last minute, from `/proc/loadavg` (`None` where there is none).
 pub fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
