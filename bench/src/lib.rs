@@ -274,3 +274,44 @@ pub fn print_machine(when: &str) {
         None => println!("load average ({when}): unknown"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn rounds_only_section_and_flags_are_read_in_both_spellings() {
+        let a = parse(&["channels", "--rounds", "3", "--only=2P+2C", "--quick"]).unwrap();
+        assert_eq!(a.rounds, 3);
+        assert_eq!(a.only.as_deref(), Some("2P+2C"));
+        assert_eq!(a.section.as_deref(), Some("channels"));
+        assert!(a.flag("--quick") && !a.flag("--with-slow"));
+        assert!(a.runs("channels") && !a.runs("ping"));
+        assert!(a.keeps("`Queue<u64, 1024>` 2P+2C") && !a.keeps("`Queue<u64, 1024>` 4P+1C"));
+        assert_eq!(parse(&["--rounds=12"]).unwrap().rounds, 12);
+    }
+
+    #[test]
+    fn bad_rounds_and_a_second_section_are_errors() {
+        assert!(parse(&["--rounds", "0"]).is_err());
+        assert!(parse(&["--rounds", "ten"]).is_err());
+        assert!(parse(&["--rounds"]).is_err());
+        assert!(parse(&["--only"]).is_err());
+        assert!(parse(&["spsc", "ping"]).is_err());
+    }
+
+    #[test]
+    fn spread_is_the_median_and_range_of_per_round_ratios() {
+        // Times: ours 1, 2, 4; theirs 2, 2, 2: speed ratios 2, 1, 0.5.
+        let s = Spread::speedup(&[1.0, 2.0, 4.0], &[2.0, 2.0, 2.0]);
+        assert_eq!((s.median, s.min, s.max), (1.0, 0.5, 2.0));
+        let t = Spread::time_ratio(&[1.0, 2.0, 4.0], &[2.0, 2.0, 2.0]);
+        assert_eq!((t.median, t.min, t.max), (1.0, 0.5, 2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(s.cell(), "1.00x (0.50-2.00)");
+    }
+}
