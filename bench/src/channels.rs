@@ -397,31 +397,54 @@ struct Row<'a> {
     peers: Vec<(&'static str, Run<'a>)>,
 }
 
+/// Prints the rows, each from `args.rounds` interleaved rounds: the median rates, the median
+/// sleeps per 1,000 messages of each side (the process's voluntary context switches during a run:
+/// futex waits and parks; near 0 when the waits end while spinning or yielding), and lockstep's
+/// speed over the peer's per round as median (min-max).
 fn print_rows(args: &Args, rows: Vec<Row<'_>>) {
     let rounds = args.rounds;
     println!(
-        "| channel | shape | lockstep M/s | peer | peer M/s | lockstep vs peer: median (min-max) |"
+        "| channel | shape | lockstep M/s | peer | peer M/s | lockstep vs peer: median (min-max) | sleeps per 1k: lockstep, peer |"
     );
-    println!("|---|---|---:|---|---:|---|");
+    println!("|---|---|---:|---|---:|---|---|");
     for mut row in rows {
         // `--only 2P+2C`: only the rows whose channel or shape contains it.
         if !args.keeps(&format!("{} {}", row.channel, row.shape)) {
             continue;
         }
-        let mut contenders: Vec<&mut dyn FnMut() -> Duration> = vec![&mut *row.ours];
-        for (_, p) in row.peers.iter_mut() {
-            contenders.push(&mut **p);
-        }
+        let n = row.n;
+        let k = 1 + row.peers.len();
+        let mut sleeps: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); k];
+        let runs = std::iter::once(&mut row.ours).chain(row.peers.iter_mut().map(|(_, p)| p));
+        let mut counted: Vec<Box<dyn FnMut() -> Duration + '_>> = runs
+            .zip(sleeps.iter_mut())
+            .map(|(run, s)| {
+                Box::new(move || {
+                    let before = crate::voluntary_switches();
+                    let d = run();
+                    let after = crate::voluntary_switches();
+                    s.push(after.saturating_sub(before) as f64 * 1000.0 / n as f64);
+                    d
+                }) as Box<dyn FnMut() -> Duration + '_>
+            })
+            .collect();
+        let mut contenders: Vec<&mut dyn FnMut() -> Duration> =
+            counted.iter_mut().map(|c| &mut **c as _).collect();
         let samples = crate::rounds(rounds, &mut contenders);
-        let ours = crate::mops(&samples[0], row.n);
+        drop(contenders);
+        drop(counted);
+        let ours = crate::mops(&samples[0], n);
+        let slept = |v: &[f64]| crate::median(&mut v.to_vec());
         for (k, (name, _)) in row.peers.iter().enumerate() {
             let spread = crate::Spread::speedup(&samples[0], &samples[k + 1]);
             println!(
-                "| {} | {} | {ours:.2} | {name} | {:.2} | {} |",
+                "| {} | {} | {ours:.2} | {name} | {:.2} | {} | {:.2}, {:.2} |",
                 row.channel,
                 row.shape,
-                crate::mops(&samples[k + 1], row.n),
-                spread.cell()
+                crate::mops(&samples[k + 1], n),
+                spread.cell(),
+                slept(&sleeps[0]),
+                slept(&sleeps[k + 1])
             );
         }
     }
