@@ -6,14 +6,17 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use lockstep_core::Wait;
 use lockstep_core::channel::BroadcastError;
+
+use crate::Args;
 
 /// Capacity of every bounded channel here.
 pub const CAP: usize = 1024;
 
 /// A message: `u64`, or 64 bytes (one cache line) carrying a `u64`.
 pub trait Msg: Copy + Send + Sync + 'static {
-    /// What the bench tables call it.
+    /// Its type as the bench tables name it (`u64`, `[u64; 8]`).
     const NAME: &'static str;
     /// The message carrying `i`.
     fn make(i: u64) -> Self;
@@ -38,7 +41,7 @@ impl Msg for u64 {
 pub struct Line(pub [u64; 8]);
 
 impl Msg for Line {
-    const NAME: &'static str = "64 B";
+    const NAME: &'static str = "[u64; 8]";
     #[inline]
     fn make(i: u64) -> Self {
         Line([i; 8])
@@ -64,7 +67,8 @@ impl Shape {
         self.total / self.producers as u64
     }
 
-    fn expected(&self) -> u64 {
+    /// Messages a run sends in all: `total` rounded down to a multiple of `producers`.
+    pub fn expected(&self) -> u64 {
         self.per_producer() * self.producers as u64
     }
 
@@ -108,7 +112,12 @@ fn run_shape(
 
 /// lockstep's hosted `Queue<T, CAP>`: the last producer to finish closes it.
 pub fn queue_lockstep<T: Msg>(shape: Shape) -> Duration {
-    let q: Box<lockstep_hosted::Queue<T, CAP>> = Box::default();
+    queue_with::<T, lockstep_hosted::Futex>(shape)
+}
+
+/// lockstep's `Queue<T, CAP, W>` blocking through `W` (the hosted `Queue` with `W = Futex`).
+pub fn queue_with<T: Msg, W: Wait>(shape: Shape) -> Duration {
+    let q: Box<lockstep_core::Queue<T, CAP, W>> = Box::default();
     let producing = AtomicUsize::new(shape.producers);
     run_shape(
         shape,
@@ -184,7 +193,12 @@ pub fn queue_std<T: Msg>(shape: Shape, cap: usize) -> Duration {
 
 /// lockstep's hosted `Spsc<T, CAP>` (one producer, one consumer; the producer closes it).
 pub fn spsc_lockstep<T: Msg>(total: u64) -> Duration {
-    let mut ring: Box<lockstep_hosted::Spsc<T, CAP>> = Box::default();
+    spsc_with::<T, lockstep_hosted::Futex>(total)
+}
+
+/// lockstep's `Spsc<T, CAP, W>` blocking through `W`.
+pub fn spsc_with<T: Msg, W: Wait>(total: u64) -> Duration {
+    let mut ring: Box<lockstep_core::channel::Spsc<T, CAP, W>> = Box::default();
     let (tx, rx) = ring.split();
     let (tx, rx) = (
         std::sync::Mutex::new(Some(tx)),
@@ -302,9 +316,14 @@ pub fn broadcast_crossbeam<T: Msg>(receivers: usize, total: u64) -> Duration {
 
 /// Round trips per second of a blocking ping-pong through two lockstep hosted `Queue<u64, 1>`.
 pub fn ping_pong_lockstep(rounds: u64) -> Duration {
+    ping_pong_with::<lockstep_hosted::Futex>(rounds)
+}
+
+/// The same through two `Queue<u64, 1, W>` blocking through `W`.
+pub fn ping_pong_with<W: Wait>(rounds: u64) -> Duration {
     let (a, b): (
-        lockstep_hosted::Queue<u64, 1>,
-        lockstep_hosted::Queue<u64, 1>,
+        lockstep_core::Queue<u64, 1, W>,
+        lockstep_core::Queue<u64, 1, W>,
     ) = Default::default();
     ping_pong(
         rounds,
@@ -378,156 +397,191 @@ struct Row<'a> {
     peers: Vec<(&'static str, Run<'a>)>,
 }
 
-fn print_rows(rounds: usize, rows: Vec<Row<'_>>) {
+/// Prints the rows, each from `args.rounds` interleaved rounds: the median rates, the median
+/// sleeps per 1,000 messages of each side (the process's voluntary context switches during a run:
+/// futex waits and parks; near 0 when the waits end while spinning or yielding), and lockstep's
+/// speed over the peer's per round as median (min-max).
+fn print_rows(args: &Args, rows: Vec<Row<'_>>) {
+    let rounds = args.rounds;
     println!(
-        "| channel | shape | lockstep M/s | peer | peer M/s | lockstep vs peer: median (min-max) |"
+        "| channel | shape | lockstep M/s | peer | peer M/s | lockstep vs peer: median (min-max) | sleeps per 1k: lockstep, peer |"
     );
-    println!("|---|---|---:|---|---:|---|");
-    // `LOCKSTEP_BENCH_ONLY=2P+2C`: only the rows whose channel or shape contains it.
-    let only = std::env::var("LOCKSTEP_BENCH_ONLY").ok();
+    println!("|---|---|---:|---|---:|---|---|");
     for mut row in rows {
-        if let Some(o) = &only
-            && !row.channel.contains(o.as_str())
-            && !row.shape.contains(o.as_str())
-        {
+        // `--only 2P+2C`: only the rows whose channel or shape contains it.
+        if !args.keeps(&format!("{} {}", row.channel, row.shape)) {
             continue;
         }
-        let mut contenders: Vec<&mut dyn FnMut() -> Duration> = vec![&mut *row.ours];
-        for (_, p) in row.peers.iter_mut() {
-            contenders.push(&mut **p);
-        }
+        let n = row.n;
+        let k = 1 + row.peers.len();
+        let mut sleeps: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); k];
+        let runs = std::iter::once(&mut row.ours).chain(row.peers.iter_mut().map(|(_, p)| p));
+        let mut counted: Vec<Box<dyn FnMut() -> Duration + '_>> = runs
+            .zip(sleeps.iter_mut())
+            .map(|(run, s)| {
+                Box::new(move || {
+                    let before = crate::voluntary_switches();
+                    let d = run();
+                    let after = crate::voluntary_switches();
+                    s.push(after.saturating_sub(before) as f64 * 1000.0 / n as f64);
+                    d
+                }) as Box<dyn FnMut() -> Duration + '_>
+            })
+            .collect();
+        let mut contenders: Vec<&mut dyn FnMut() -> Duration> =
+            counted.iter_mut().map(|c| &mut **c as _).collect();
         let samples = crate::rounds(rounds, &mut contenders);
-        let ours = crate::mops(&samples[0], row.n);
+        drop(contenders);
+        drop(counted);
+        let ours = crate::mops(&samples[0], n);
+        let slept = |v: &[f64]| crate::median(&mut v.to_vec());
         for (k, (name, _)) in row.peers.iter().enumerate() {
             let spread = crate::Spread::speedup(&samples[0], &samples[k + 1]);
             println!(
-                "| {} | {} | {ours:.2} | {name} | {:.2} | {} |",
+                "| {} | {} | {ours:.2} | {name} | {:.2} | {} | {:.2}, {:.2} |",
                 row.channel,
                 row.shape,
-                crate::mops(&samples[k + 1], row.n),
-                spread.cell()
+                crate::mops(&samples[k + 1], n),
+                spread.cell(),
+                slept(&sleeps[0]),
+                slept(&sleeps[k + 1])
             );
         }
     }
 }
 
-/// Prints the blocking channel table: every row from `rounds` interleaved rounds.
-pub fn channel_table(rounds: usize) {
-    const QUEUE_MSGS: u64 = 1_000_000;
-    const RENDEZVOUS_MSGS: u64 = 50_000;
-    const BROADCAST_MSGS: u64 = 500_000;
-    let shape = |producers, consumers, total| Shape {
+/// Messages a `Queue` or `Spsc` row sends in all per run.
+const QUEUE_MSGS: u64 = 1_000_000;
+/// Messages through a `Rendezvous` per run: every message is a hand-off, 50-100x slower.
+const RENDEZVOUS_MSGS: u64 = 50_000;
+/// Messages a `Broadcast` sender sends per run.
+const BROADCAST_MSGS: u64 = 500_000;
+
+/// The producer/consumer shapes of the MPMC rows: as many threads as cores, more producers, more
+/// consumers, and twice as many threads as cores on each side.
+const SHAPES: [(usize, usize); 4] = [(2, 2), (1, 4), (4, 1), (4, 4)];
+
+/// A `Queue<T, 1024>` row: crossbeam-channel's `bounded(1024)`, and std's `sync_channel(1024)`
+/// where there is one consumer.
+fn queue_row<'a, T: Msg>(s: Shape) -> Row<'a> {
+    let mut peers: Vec<(&'static str, Run<'a>)> = vec![(
+        "crossbeam-channel bounded(1024)",
+        Box::new(move || queue_crossbeam::<T>(s, CAP)),
+    )];
+    if s.consumers == 1 {
+        peers.push((
+            "std sync_channel(1024)",
+            Box::new(move || queue_std::<T>(s, CAP)),
+        ));
+    }
+    Row {
+        channel: format!("`Queue<{}, 1024>`", T::NAME),
+        shape: s.label(),
+        n: s.expected(),
+        ours: Box::new(move || queue_lockstep::<T>(s)),
+        peers,
+    }
+}
+
+/// An `Spsc<T, 1024>` row (1P+1C) against crossbeam-channel's and std's bounded channels.
+fn spsc_row<'a, T: Msg>() -> Row<'a> {
+    let s = Shape {
+        producers: 1,
+        consumers: 1,
+        total: QUEUE_MSGS,
+    };
+    Row {
+        channel: format!("`Spsc<{}, 1024>`", T::NAME),
+        shape: s.label(),
+        n: s.expected(),
+        ours: Box::new(move || spsc_lockstep::<T>(s.total)),
+        peers: vec![
+            (
+                "crossbeam-channel bounded(1024)",
+                Box::new(move || queue_crossbeam::<T>(s, CAP)),
+            ),
+            (
+                "std sync_channel(1024)",
+                Box::new(move || queue_std::<T>(s, CAP)),
+            ),
+        ],
+    }
+}
+
+/// A `Rendezvous<T>` row against the zero-capacity channels of crossbeam-channel and std.
+fn rendezvous_row<'a, T: Msg>(s: Shape) -> Row<'a> {
+    let mut peers: Vec<(&'static str, Run<'a>)> = vec![(
+        "crossbeam-channel bounded(0)",
+        Box::new(move || queue_crossbeam::<T>(s, 0)),
+    )];
+    if s.consumers == 1 {
+        peers.push((
+            "std sync_channel(0)",
+            Box::new(move || queue_std::<T>(s, 0)),
+        ));
+    }
+    Row {
+        channel: format!("`Rendezvous<{}>`", T::NAME),
+        shape: s.label(),
+        n: s.expected(),
+        ours: Box::new(move || rendezvous_lockstep::<T>(s)),
+        peers,
+    }
+}
+
+/// A `Broadcast<T, 1024>` row: one sender, `receivers` subscribers, against one crossbeam-channel
+/// `bounded(1024)` per receiver.
+fn broadcast_row<'a, T: Msg>(receivers: usize) -> Row<'a> {
+    Row {
+        channel: format!("`Broadcast<{}, 1024>`", T::NAME),
+        shape: format!("1P+{receivers}C"),
+        n: BROADCAST_MSGS,
+        ours: Box::new(move || broadcast_lockstep::<T>(receivers, BROADCAST_MSGS)),
+        peers: vec![(
+            "crossbeam-channel bounded(1024), one per receiver",
+            Box::new(move || broadcast_crossbeam::<T>(receivers, BROADCAST_MSGS)),
+        )],
+    }
+}
+
+/// Prints the blocking channel table: every row from `args.rounds` interleaved rounds.
+///
+/// Rows: `Queue` in every shape of [`SHAPES`] with `u64` and 64-byte messages; `Spsc` 1P+1C with
+/// both; `Rendezvous` 1P+1C and every shape of [`SHAPES`] with `u64`, and 2P+2C with 64 bytes;
+/// `Broadcast` to 1 and 4 receivers with both.
+pub fn channel_table(args: &Args) {
+    let shape = |(producers, consumers), total| Shape {
         producers,
         consumers,
         total,
     };
     let mut rows: Vec<Row<'_>> = Vec::new();
-    for (p, c) in [(2, 2), (1, 4), (4, 1), (4, 4)] {
-        let s = shape(p, c, QUEUE_MSGS);
-        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
-            "crossbeam-channel bounded(1024)",
-            Box::new(move || queue_crossbeam::<u64>(s, CAP)),
-        )];
-        if c == 1 {
-            peers.push((
-                "std sync_channel(1024)",
-                Box::new(move || queue_std::<u64>(s, CAP)),
-            ));
-        }
-        rows.push(Row {
-            channel: "`Queue<u64, 1024>`".into(),
-            shape: s.label(),
-            n: s.expected(),
-            ours: Box::new(move || queue_lockstep::<u64>(s)),
-            peers,
-        });
+    for pc in SHAPES {
+        rows.push(queue_row::<u64>(shape(pc, QUEUE_MSGS)));
     }
-    for (p, c) in [(2, 2), (4, 1)] {
-        let s = shape(p, c, QUEUE_MSGS);
-        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
-            "crossbeam-channel bounded(1024)",
-            Box::new(move || queue_crossbeam::<Line>(s, CAP)),
-        )];
-        if c == 1 {
-            peers.push((
-                "std sync_channel(1024)",
-                Box::new(move || queue_std::<Line>(s, CAP)),
-            ));
-        }
-        rows.push(Row {
-            channel: "`Queue<[u64; 8], 1024>`".into(),
-            shape: s.label(),
-            n: s.expected(),
-            ours: Box::new(move || queue_lockstep::<Line>(s)),
-            peers,
-        });
+    for pc in SHAPES {
+        rows.push(queue_row::<Line>(shape(pc, QUEUE_MSGS)));
     }
-    for (name, msg) in [("`Spsc<u64, 1024>`", 0), ("`Spsc<[u64; 8], 1024>`", 1)] {
-        let s = shape(1, 1, QUEUE_MSGS);
-        let (ours, cb, sd): (Run<'_>, Run<'_>, Run<'_>) = if msg == 0 {
-            (
-                Box::new(move || spsc_lockstep::<u64>(s.total)),
-                Box::new(move || queue_crossbeam::<u64>(s, CAP)),
-                Box::new(move || queue_std::<u64>(s, CAP)),
-            )
-        } else {
-            (
-                Box::new(move || spsc_lockstep::<Line>(s.total)),
-                Box::new(move || queue_crossbeam::<Line>(s, CAP)),
-                Box::new(move || queue_std::<Line>(s, CAP)),
-            )
-        };
-        rows.push(Row {
-            channel: name.into(),
-            shape: s.label(),
-            n: s.expected(),
-            ours,
-            peers: vec![
-                ("crossbeam-channel bounded(1024)", cb),
-                ("std sync_channel(1024)", sd),
-            ],
-        });
+    rows.push(spsc_row::<u64>());
+    rows.push(spsc_row::<Line>());
+    for pc in [(1, 1)].into_iter().chain(SHAPES) {
+        rows.push(rendezvous_row::<u64>(shape(pc, RENDEZVOUS_MSGS)));
     }
-    for (p, c) in [(1, 1), (2, 2), (4, 1)] {
-        let s = shape(p, c, RENDEZVOUS_MSGS);
-        let mut peers: Vec<(&'static str, Run<'_>)> = vec![(
-            "crossbeam-channel bounded(0)",
-            Box::new(move || queue_crossbeam::<u64>(s, 0)),
-        )];
-        if c == 1 {
-            peers.push((
-                "std sync_channel(0)",
-                Box::new(move || queue_std::<u64>(s, 0)),
-            ));
-        }
-        rows.push(Row {
-            channel: "`Rendezvous<u64>`".into(),
-            shape: s.label(),
-            n: s.expected(),
-            ours: Box::new(move || rendezvous_lockstep::<u64>(s)),
-            peers,
-        });
+    rows.push(rendezvous_row::<Line>(shape((2, 2), RENDEZVOUS_MSGS)));
+    for receivers in [1, 4] {
+        rows.push(broadcast_row::<u64>(receivers));
     }
     for receivers in [1, 4] {
-        rows.push(Row {
-            channel: "`Broadcast<u64, 1024>`".into(),
-            shape: format!("1P+{receivers}C"),
-            n: BROADCAST_MSGS,
-            ours: Box::new(move || broadcast_lockstep::<u64>(receivers, BROADCAST_MSGS)),
-            peers: vec![(
-                "crossbeam-channel bounded(1024), one per receiver",
-                Box::new(move || broadcast_crossbeam::<u64>(receivers, BROADCAST_MSGS)),
-            )],
-        });
+        rows.push(broadcast_row::<Line>(receivers));
     }
-    print_rows(rounds, rows);
+    print_rows(args, rows);
 }
 
-/// Prints the blocking ping-pong table (two capacity-1 channels), from `rounds` rounds.
-pub fn ping_pong_table(rounds: usize) {
+/// Prints the blocking ping-pong table (two capacity-1 channels), from `args.rounds` rounds.
+pub fn ping_pong_table(args: &Args) {
     const ROUNDS: u64 = 100_000;
     print_rows(
-        rounds,
+        args,
         vec![Row {
             channel: "`Queue<u64, 1>` x2".into(),
             shape: "ping-pong".into(),
@@ -539,11 +593,10 @@ pub fn ping_pong_table(rounds: usize) {
                     Box::new(|| ping_pong_crossbeam(ROUNDS)),
                 ),
                 (
-                    "std sync_channel(1) x2 (a tenth of the round trips)",
-                    Box::new(|| {
-                        // std is about ten times slower here: time a tenth and scale.
-                        ping_pong_std(ROUNDS / 10) * 10
-                    }),
+                    "std sync_channel(1) x2",
+                    // The same round trips as the others (about a second a run, std being
+                    // ten times slower here), so that its sleeps per 1k compare.
+                    Box::new(|| ping_pong_std(ROUNDS)),
                 ),
             ],
         }],

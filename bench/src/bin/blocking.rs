@@ -4,10 +4,10 @@
 //! Event, a Semaphore, a Condvar, an empty Queue and a timed wait, beside std's Condvar and a
 //! spinning wait).
 //!
-//! Run: `cd bench && cargo run --release --bin blocking [channels|ping|cpu]` (one section, or
-//! all). Each row of the channel and ping-pong tables comes from `LOCKSTEP_BENCH_ROUNDS` (default
-//! 10) interleaved rounds: every contender runs once per round, and the ratio of each round is
-//! reported as its median, minimum and maximum.
+//! Run: `cd bench && cargo run --release --bin blocking -- [channels|ping|cpu] [--rounds N]
+//! [--only TEXT]` (one section, or all; see [`lockstep_bench::Args`]). Each row of the channel and
+//! ping-pong tables comes from `--rounds` (default 10) interleaved rounds: every contender runs
+//! once per round, and the ratio of each round is reported as its median, minimum and maximum.
 
 use std::time::{Duration, Instant};
 
@@ -43,23 +43,26 @@ fn measure(
 }
 
 fn main() {
-    let only = std::env::args().nth(1);
-    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    let rounds = lockstep_bench::bench_rounds();
+    let args = lockstep_bench::Args::from_env(
+        "blocking [channels|ping|cpu] [--rounds N] [--only TEXT]",
+        &["channels", "ping", "cpu"],
+        &[],
+    );
+    let rounds = args.rounds;
     lockstep_bench::print_machine("start");
-    if run("channels") {
+    if args.runs("channels") {
         println!(
             "\n### Blocking channels, blocking `send`/`recv`, threads unpinned ({rounds} interleaved rounds; M/s: median of the rounds; ratio: lockstep's speed over the peer's, median of the per-round ratios (worst-best))\n"
         );
-        lockstep_bench::channels::channel_table(rounds);
+        lockstep_bench::channels::channel_table(&args);
     }
-    if run("ping") {
+    if args.runs("ping") {
         println!(
             "\n### Blocking ping-pong through two channels of capacity 1 (M round trips/s; {rounds} interleaved rounds)\n"
         );
-        lockstep_bench::channels::ping_pong_table(rounds);
+        lockstep_bench::channels::ping_pong_table(&args);
     }
-    if run("cpu") {
+    if args.runs("cpu") {
         cpu_table();
     }
     println!();

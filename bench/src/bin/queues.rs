@@ -1,6 +1,6 @@
 //! Queues and channels against their peers, in the same run.
 //!
-//! `cd bench && cargo run --release --bin queues`
+//! `cd bench && cargo run --release --bin queues -- [spsc|ping|mpmc] [--rounds N]`
 //!
 //! - SPSC: 5M `u64` through a ring of capacity 1024, two pinned threads spinning on full/empty.
 //! - Ping-pong: round trip of one `u64` through two SPSC rings (spinning), beside the floor of
@@ -8,9 +8,9 @@
 //! - MPMC: 2 producers + 2 consumers, 1M `u64` per producer, unpinned on the 2 cores, spinning on
 //!   `try_send`/`try_recv` (the blocking channels are `--bin blocking`'s).
 //!
-//! Every table comes from `LOCKSTEP_BENCH_ROUNDS` (default 10) interleaved rounds: each contender
-//! runs once per round, and the speed ratio of each round is reported as its median, minimum and
-//! maximum. An argument `spsc`, `ping` or `mpmc` runs one section only.
+//! Every table comes from `--rounds` (default 10) interleaved rounds: each contender runs once
+//! per round, and the speed ratio of each round is reported as its median, minimum and maximum.
+//! An argument `spsc`, `ping` or `mpmc` runs one section only (see [`lockstep_bench::Args`]).
 
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -417,17 +417,20 @@ fn mpmc<Q: Sync>(
 }
 
 fn main() {
-    let only = std::env::args().nth(1);
-    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    let rounds = lockstep_bench::bench_rounds();
+    let args = lockstep_bench::Args::from_env(
+        "queues [spsc|ping|mpmc] [--rounds N]",
+        &["spsc", "ping", "mpmc"],
+        &[],
+    );
+    let rounds = args.rounds;
     print_machine("start");
-    if run("spsc") {
+    if args.runs("spsc") {
         spsc_table(rounds);
     }
-    if run("ping") {
+    if args.runs("ping") {
         ping_table(rounds);
     }
-    if run("mpmc") {
+    if args.runs("mpmc") {
         mpmc_table(rounds);
     }
     println!();

@@ -87,8 +87,14 @@ fn relax<W: Wait>(attempt: &mut u32) {
 /// ```
 pub struct Queue<T, const N: usize, W = Spin> {
     ring: Ring<T, N>,
-    /// Receivers wait here while the queue is empty; `not_full` is where senders wait.
-    signals: CachePadded<(Signal<W>, Signal<W>)>,
+    /// Receivers wait here while the queue is empty. On a cache line of its own, apart from
+    /// `not_full`: every send reads these flags and every receive reads `not_full`'s, and a
+    /// waiter announcing itself or a notification clearing the flags writes them, so on one
+    /// shared line each side's waits and notifications would invalidate the line the other side
+    /// reads at every operation.
+    not_empty: CachePadded<Signal<W>>,
+    /// Senders wait here while the queue is full.
+    not_full: CachePadded<Signal<W>>,
 }
 
 // Memory ordering: the ring orders the messages (see `queue::mpmc`). Its claims of `head` and
@@ -110,18 +116,19 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
     pub const fn new() -> Self {
         Self {
             ring: Ring::new(),
-            signals: CachePadded::new((Signal::new(), Signal::new())),
+            not_empty: CachePadded::new(Signal::new()),
+            not_full: CachePadded::new(Signal::new()),
         }
     }
 
     #[inline(always)]
     fn not_empty(&self) -> &Signal<W> {
-        &self.signals.0
+        &self.not_empty
     }
 
     #[inline(always)]
     fn not_full(&self) -> &Signal<W> {
-        &self.signals.1
+        &self.not_full
     }
 
     /// Sends `value` if a slot is free now, without blocking.

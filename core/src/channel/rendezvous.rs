@@ -5,6 +5,7 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
 use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError};
+use super::signal::{BUDGET, learned_budget};
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::{
     AtomicU32,
@@ -24,6 +25,11 @@ const READING: u32 = 3;
 const TAKEN: u32 = 4;
 /// Set with any state above once the channel is closed.
 const CLOSED: u32 = 8;
+
+/// Back-off rounds a wait may take before it sleeps, at most: more than the hosted futex's
+/// `backoff_handoff` takes (7 spinning, 7 yielding), so that a channel whose partners answer
+/// while it backs off keeps the whole back-off.
+const BACKOFF_ROUNDS: u32 = 16;
 
 /// A channel without a buffer: [`send`](Self::send) returns only once a receiver has taken the
 /// message (the lecture's synchronous message, a rendezvous of sender and receiver).
@@ -67,6 +73,9 @@ pub struct Rendezvous<T, W = Spin> {
     state: AtomicU32,
     /// Threads that may be blocked in `W::wait` on `state`.
     waiters: AtomicU32,
+    /// Back-off rounds a wait takes before it sleeps, learned (see `wait`): a word of
+    /// `signal::learned_budget`, at most [`BACKOFF_ROUNDS`].
+    backoff: AtomicU32,
     /// Initialized exactly in the states `FULL` and `READING` (and while written or read).
     slot: UnsafeCell<MaybeUninit<T>>,
     _wait: PhantomData<fn() -> W>,
@@ -99,6 +108,7 @@ impl<T, W: Wait> Rendezvous<T, W> {
         Self {
             state: AtomicU32::new(EMPTY),
             waiters: AtomicU32::new(0),
+            backoff: AtomicU32::new(BACKOFF_ROUNDS),
             slot: UnsafeCell::new(MaybeUninit::uninit()),
             _wait: PhantomData,
         }
@@ -119,15 +129,39 @@ impl<T, W: Wait> Rendezvous<T, W> {
     /// several state changes, each waited for by the other side, and a partner running on
     /// another core makes its next change within microseconds, so waiting for it without a
     /// sleep saves a sleep and a wake-all per change.
+    ///
+    /// How many rounds is learned per channel, as the other channels' signals learn their spin
+    /// (`signal::learned_budget`): a wait that ended while backing off allows the next one a
+    /// round more, one that had to sleep a round less, and at one round every 16th miss in a
+    /// row restores the whole back-off. When threads outnumber cores the partner is often not
+    /// running, and a yield then hands the core to another program for its whole time slice
+    /// while the partner, once it runs and changes the state, finds nobody to take it: there
+    /// the waits soon sleep at once and are woken by the change instead. A partner on another
+    /// core keeps the whole back-off.
     fn wait(&self, seen: u32, deadline: Option<&mut W::Deadline>) -> bool {
         let mut round = 0;
-        while W::backoff_handoff(round) {
+        // The learned budget, read after the first round, so that a `W` that never backs off
+        // (the simulator's) never touches it.
+        let mut budget = BACKOFF_ROUNDS;
+        let mut learned = None;
+        while round < budget && W::backoff_handoff(round) {
             round += 1;
+            let word = *learned.get_or_insert_with(|| {
+                // Relaxed: a heuristic; a stale or lost update only changes how long the next
+                // wait backs off.
+                let word = self.backoff.load(Relaxed);
+                budget = word & BUDGET;
+                word
+            });
             // Relaxed: only decides whether to keep backing off; the caller re-reads the state
             // with the ordering it needs.
             if self.state.load(Relaxed) != seen {
+                self.learn(word, true);
                 return true;
             }
+        }
+        if let Some(word) = learned {
+            self.learn(word, false);
         }
         if W::NEEDS_WAKE {
             // SeqCst: the waiter's half of the Dekker pair.
@@ -139,6 +173,16 @@ impl<T, W: Wait> Rendezvous<T, W> {
             self.waiters.fetch_sub(1, Relaxed);
         }
         woken
+    }
+
+    /// Adapts the back-off budget after a wait that backed off (see [`wait`](Self::wait)).
+    #[inline]
+    fn learn(&self, word: u32, backed_off_enough: bool) {
+        let next = learned_budget(word, backed_off_enough, BACKOFF_ROUNDS);
+        if next != word {
+            // Relaxed: as where it is read.
+            self.backoff.store(next, Relaxed);
+        }
     }
 
     /// Sends `value` and blocks until a receiver has taken it.

@@ -262,22 +262,10 @@ impl<W: Wait> Signal<W> {
 }
 
 impl<W> Signal<W> {
-    /// Adapts the spinning budget after a wait that spun: a round more if it succeeded while
-    /// spinning, a round less if it did not. At one round, every [`PROBE_AFTER`]th miss in a row
-    /// restores the full budget for the next wait, so a partner that got faster (a ping-pong whose
-    /// round trip outgrew the shortened spin) is found again.
+    /// Adapts the spinning budget after a wait that spun: see [`learned_budget`].
     #[cold]
     fn learn(&self, spin: u32, spun_enough: bool) {
-        let (budget, misses) = (spin & BUDGET, spin >> MISSES_SHIFT);
-        let next = if spun_enough {
-            (budget + 1).min(ANNOUNCE_AFTER)
-        } else if budget > 1 {
-            budget - 1
-        } else if misses + 1 >= PROBE_AFTER {
-            ANNOUNCE_AFTER
-        } else {
-            1 | (misses + 1) << MISSES_SHIFT
-        };
+        let next = learned_budget(spin, spun_enough, ANNOUNCE_AFTER);
         if next != spin {
             // Relaxed: as where it is read.
             self.spin.store(next, Relaxed);
@@ -285,8 +273,28 @@ impl<W> Signal<W> {
     }
 }
 
-/// The budget's bits in [`Signal`]'s `spin` word; above them, the misses in a row at one round.
-const BUDGET: u32 = 0xff;
+/// The next value of a learned back-off word (a budget of rounds in [`BUDGET`]'s bits, the misses
+/// in a row at one round above [`MISSES_SHIFT`]) after a wait that backed off: a round more, up
+/// to `full`, if it succeeded while backing off; a round less if it had to go on (announce,
+/// yield or sleep). At one round, every [`PROBE_AFTER`]th miss in a row restores `full` for the
+/// next wait, so a partner that got faster (a ping-pong whose round trip outgrew the shortened
+/// back-off) is found again.
+pub(crate) fn learned_budget(spin: u32, spun_enough: bool, full: u32) -> u32 {
+    let (budget, misses) = (spin & BUDGET, spin >> MISSES_SHIFT);
+    if spun_enough {
+        (budget + 1).min(full)
+    } else if budget > 1 {
+        budget - 1
+    } else if misses + 1 >= PROBE_AFTER {
+        full
+    } else {
+        1 | (misses + 1) << MISSES_SHIFT
+    }
+}
+
+/// The budget's bits in a learned back-off word (see [`learned_budget`]); above them, the misses
+/// in a row at one round.
+pub(crate) const BUDGET: u32 = 0xff;
 /// Where the misses at one round start in the `spin` word.
 const MISSES_SHIFT: u32 = 8;
 /// Misses in a row at one round after which a wait spins the full budget again.

@@ -68,6 +68,11 @@ use crate::wait::{Spin, Wait};
 pub struct Spsc<T, const N: usize, W = Spin> {
     ring: Ring<T, N>,
     shared: CachePadded<Shared<W>>,
+    /// The producer waits here while full. On a cache line of its own, apart from `shared`'s
+    /// `not_empty`: the producer reads `not_empty`'s flags at every send and the consumer these
+    /// at every receive, and each side's waits and the notifications they cause write the
+    /// flags they wait on; on one line they would invalidate it for both sides.
+    not_full: CachePadded<Signal<W>>,
 }
 
 /// The read-mostly state of an [`Spsc`]: written on close and when a side blocks.
@@ -78,8 +83,6 @@ struct Shared<W> {
     split: AtomicBool,
     /// The consumer waits here while empty.
     not_empty: Signal<W>,
-    /// The producer waits here while full.
-    not_full: Signal<W>,
 }
 
 impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
@@ -100,8 +103,8 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
                 closed: AtomicBool::new(false),
                 split: AtomicBool::new(false),
                 not_empty: Signal::new(),
-                not_full: Signal::new(),
             }),
+            not_full: CachePadded::new(Signal::new()),
         }
     }
 
@@ -224,7 +227,7 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
         // pushed before it to a consumer that reads the flag with Acquire.
         self.shared.closed.store(true, SeqCst);
         self.shared.not_empty.notify_all();
-        self.shared.not_full.notify_all();
+        self.not_full.notify_all();
     }
 }
 
@@ -366,17 +369,16 @@ impl<T, const N: usize, W: Wait> Producer<'_, T, N, W> {
     ) -> Result<(), SendTimeoutError<T>> {
         let chan = self.chan;
         let mut value = Some(value);
-        let outcome =
-            chan.shared
-                .not_full
-                .wait_until(deadline, || match self.try_send(value.take()?) {
-                    Ok(()) => Some(Ok(())),
-                    Err(TrySendError::Closed(v)) => Some(Err(SendTimeoutError::Closed(v))),
-                    Err(TrySendError::Full(v)) => {
-                        value = Some(v);
-                        None
-                    }
-                });
+        let outcome = chan
+            .not_full
+            .wait_until(deadline, || match self.try_send(value.take()?) {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Closed(v)) => Some(Err(SendTimeoutError::Closed(v))),
+                Err(TrySendError::Full(v)) => {
+                    value = Some(v);
+                    None
+                }
+            });
         match (outcome, value) {
             (Some(r), _) => r,
             (None, Some(v)) => Err(SendTimeoutError::Timeout(v)),
@@ -518,7 +520,7 @@ impl<T, const N: usize, W: Wait> Consumer<'_, T, N, W> {
                     // SeqCst: the pop's Release store of `head` becomes the state change of
                     // the signal's Dekker pair.
                     fence(SeqCst);
-                    self.chan.shared.not_full.notify_one();
+                    self.chan.not_full.notify_one();
                 }
                 Ok(v)
             }
