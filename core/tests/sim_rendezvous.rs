@@ -8,7 +8,7 @@
 //! previous owner still reads it (a data race).
 //!
 //! The two-thread programs are searched in full (a few seconds each in a debug build); those with
-//! three threads are sampled, `LOCKSTEP_TEST_SCALE=N` times 1000 runs of each scheduler.
+//! three threads are sampled, `LOCKSTEP_TEST_SCALE=N` times 300 runs of each scheduler.
 #![cfg(feature = "sim")]
 
 use std::sync::Arc;
@@ -33,7 +33,7 @@ fn exhaustive(name: &str, f: fn()) -> Stats {
 /// load reading a store the model allows, chosen from the seed); panics with the first failure.
 /// For programs with three threads, whose full search takes minutes.
 fn sampled(name: &str, seed: u64, f: fn()) {
-    let runs = 1_000 * lockstep_sim::test_scale();
+    let runs = 300 * lockstep_sim::test_scale();
     for config in [Config::random(seed, runs), Config::pct(seed, 3, runs)] {
         if let Err(failure) = try_check(config.memory_model(MemoryModel::Rc11), f) {
             panic!("{name} under RC11:\n{failure}");
