@@ -124,7 +124,10 @@ impl<W: Wait> Signal<W> {
             // Acquire: pairs with the SeqCst fence a waiter issues between its read of `event`
             // and its marks, so that read happens before the bump below (see "Sleeping" in the
             // impl note). A waiter that announces itself after this clear is covered by the
-            // notifier's SeqCst read of `flags`, which comes before it.
+            // notifier's SeqCst read of `flags`, which comes before it. (RC11 forbids the cycle
+            // this prevents, read `event` -> mark -> clear -> bump read by that first read, even
+            // with Relaxed, as load buffering; the C++20 model Rust follows does not promise
+            // that, so the simulator's RC11 checks cannot show this Acquire is needed.)
             match self.flags.compare_exchange_weak(
                 flags,
                 (flags & !FLAGS).wrapping_add(EPOCH),
