@@ -87,12 +87,21 @@ unsafe impl<T: Send, W> Send for Rendezvous<T, W> {}
 // SAFETY: as above; no `&T` is ever shared.
 unsafe impl<T: Send, W> Sync for Rendezvous<T, W> {}
 
-// Memory ordering: every state change is a SeqCst read-modify-write; taking ownership of the
-// slot (`EMPTY -> WRITING`, `FULL -> READING`, `FULL -> WRITING`) acquires the previous owner's
-// writes, and handing it on releases ours. `state` and `waiters` are a Dekker pair as in
-// `Semaphore`: a waiter increments `waiters` (SeqCst) and `W::wait` re-reads `state`; a changer
-// changes `state` (SeqCst) and then reads `waiters` (SeqCst), so a waiter is woken or does not
-// sleep.
+// Memory ordering. The slot: taking it (`EMPTY -> WRITING`, `FULL -> READING`) acquires the
+// previous owner's accesses, and handing it on (`WRITING -> FULL`, `READING -> TAKEN`,
+// `-> EMPTY`) releases ours; a sender taking its own message back (`FULL -> WRITING`) needs
+// nothing, since only it wrote the slot. Every change is a read-modify-write, so one in between
+// (`close`'s) continues the release sequence.
+//
+// Waking: `state` and `waiters` are a Dekker pair. A changer that wakes (`wake`, after `-> FULL`,
+// `-> TAKEN`, `-> EMPTY`) changes `state` with a SeqCst read-modify-write and then reads
+// `waiters` with SeqCst; a waiter increments `waiters` and `W::wait` compares `state` after a
+// SeqCst fence (its contract). In the SC order either the changer's read comes after the fence,
+// and sees the increment, or the comparison reads the changed state (a read-modify-write that
+// came before the change in `state`'s order would put the fence before the change, and the
+// change before the read). The changes with no wake after them (`EMPTY -> WRITING`,
+// `FULL -> READING`, `FULL -> WRITING`) wake nobody: a waiter that sleeps through one of them is
+// woken by the change that follows it. `close` wakes unconditionally, through `W::wake_all`.
 impl<T, W: Wait> Rendezvous<T, W> {
     /// Creates an open channel.
     ///
@@ -164,8 +173,10 @@ impl<T, W: Wait> Rendezvous<T, W> {
             self.learn(word, false);
         }
         if W::NEEDS_WAKE {
-            // SeqCst: the waiter's half of the Dekker pair.
-            self.waiters.fetch_add(1, SeqCst);
+            // Relaxed: the waiter's half of the Dekker pair is `W::wait`'s SeqCst fence, which
+            // comes after this increment and before its comparison of `state` (see the note on
+            // the impl).
+            self.waiters.fetch_add(1, Relaxed);
         }
         let woken = W::wait(&self.state, seen, deadline);
         if W::NEEDS_WAKE {
@@ -240,11 +251,13 @@ impl<T, W: Wait> Rendezvous<T, W> {
                 return Err(SendTimeoutError::Closed(value));
             }
             if s == EMPTY {
-                // SeqCst: takes the slot from the previous sender's reset (acquire) and is a
-                // state change of the Dekker pair.
+                // Acquire: takes the slot from its previous owner: the reset to `EMPTY` (a
+                // release) after the receiver's read, or after its sender's read when it took the
+                // message back. No wake follows, so this is no part of the Dekker pair: a waiter
+                // sleeping through it is woken by `-> FULL`.
                 if self
                     .state
-                    .compare_exchange(EMPTY, WRITING, SeqCst, Relaxed)
+                    .compare_exchange(EMPTY, WRITING, Acquire, Relaxed)
                     .is_ok()
                 {
                     break;
@@ -263,8 +276,9 @@ impl<T, W: Wait> Rendezvous<T, W> {
         // Wait until it is taken; take it back on timeout or close.
         let mut give_up = false;
         loop {
-            // Acquire: pairs with the receiver's TAKEN transition.
-            let s = self.state.load(Acquire);
+            // Relaxed: only decides what to do; each outcome acts through a read-modify-write
+            // that orders what it needs (`TAKEN -> EMPTY` acquires the receiver's release).
+            let s = self.state.load(Relaxed);
             match s & !CLOSED {
                 TAKEN => {
                     // SeqCst: TAKEN -> EMPTY (keeping `CLOSED`), a state change for the others.
@@ -273,10 +287,13 @@ impl<T, W: Wait> Rendezvous<T, W> {
                     return Ok(());
                 }
                 FULL if give_up || s & CLOSED != 0 => {
-                    // SeqCst: FULL -> WRITING takes the slot back, unless a receiver just took it.
+                    // Relaxed: FULL -> WRITING takes the slot back, unless a receiver just took it
+                    // (the read-modify-write decides between them); the slot holds what this
+                    // thread wrote, so there is nothing to acquire, and no wake follows (the
+                    // reset below wakes).
                     if self
                         .state
-                        .compare_exchange(s, s - (FULL - WRITING), SeqCst, Relaxed)
+                        .compare_exchange(s, s - (FULL - WRITING), Relaxed, Relaxed)
                         .is_ok()
                     {
                         // SAFETY: in `WRITING` this thread owns the slot, which holds its message.
@@ -344,9 +361,10 @@ impl<T, W: Wait> Rendezvous<T, W> {
 
     /// Takes the offered message if the state is still `s` (which is `FULL`, maybe `CLOSED`).
     fn take(&self, s: u32) -> Option<T> {
-        // SeqCst: FULL -> READING acquires the sender's message and is a state change.
+        // Acquire: FULL -> READING acquires the sender's message (its release `-> FULL`). No
+        // wake follows: a sender sleeping through it is woken by `-> TAKEN`.
         self.state
-            .compare_exchange(s, s + (READING - FULL), SeqCst, Relaxed)
+            .compare_exchange(s, s + (READING - FULL), Acquire, Relaxed)
             .ok()?;
         // SAFETY: in `READING` this thread owns the slot, which holds the sender's message.
         let value = self.slot.with(|p| unsafe { (*p).assume_init_read() });
@@ -427,8 +445,12 @@ impl<T, W: Wait> Rendezvous<T, W> {
     /// assert_eq!(r.send(1).unwrap_err().into_inner(), 1);
     /// ```
     pub fn close(&self) -> bool {
-        // SeqCst: a state change of the Dekker pair.
-        let was = self.state.fetch_or(CLOSED, SeqCst);
+        // Relaxed: no data is published (receivers read the flag with Relaxed loads), and the
+        // wake below needs no Dekker pair: it is unconditional, and `W::wake_all` acts on
+        // `state` after this change (in `state`'s order), so a waiter either compares after it
+        // and sees `CLOSED`, or is already asleep and is woken. As a read-modify-write it keeps
+        // the slot's release sequences going.
+        let was = self.state.fetch_or(CLOSED, Relaxed);
         if W::NEEDS_WAKE {
             W::wake_all(&self.state);
         }

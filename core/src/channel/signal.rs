@@ -5,7 +5,7 @@ use core::marker::PhantomData;
 
 use crate::sync::atomic::{
     AtomicU32,
-    Ordering::{Relaxed, SeqCst},
+    Ordering::{Acquire, Relaxed, SeqCst},
     fence,
 };
 use crate::wait::Wait;
@@ -65,19 +65,22 @@ const FIRST_ROUND: u32 = 2;
 
 // Memory ordering. Announcement: a Dekker pair. A notifier changes the channel state with a SeqCst
 // operation (or follows it with a SeqCst fence) and then reads `flags` with SeqCst; a waiter sets
-// `WAITING` with a SeqCst read-modify-write, issues a SeqCst fence, then re-checks the state. In
+// `WAITING` with a read-modify-write, issues a SeqCst fence, then re-checks the state. In
 // the single total order one of them sees the other: either the waiter's re-check finds the new
 // state, or the notifier sees the flag.
 //
-// Sleeping: a notifier that sees a flag clears both and advances the epoch with a SeqCst
-// compare-and-swap, then bumps `event`, then calls the wake if `SLEEPING` was among what it
-// cleared. A waiter marks `SLEEPING` with a SeqCst read-modify-write and compares the epoch it
-// finds with the one it announced itself in. Same epoch: no clear came between, so the next one
-// sees `SLEEPING` and wakes after its bump, and that bump comes after the waiter read `event`
-// (before announcing itself), so `W::wait(event, seen)` either finds the word changed or sleeps
-// first and is woken. Another epoch: a notifier cleared the announcement, and the mark, reading
-// the clear's value or a later one in its release sequence, acquires the state change made before
-// it; the waiter does not sleep but tries again. (A shared flag alone cannot tell the two apart:
+// Sleeping: a notifier that sees a flag clears both and advances the epoch with a compare-and-swap
+// (Acquire), then bumps `event`, then calls the wake if `SLEEPING` was among what it cleared. A
+// waiter marks `SLEEPING` with a (Relaxed) read-modify-write and compares the epoch it finds with
+// the one it announced itself in. Same epoch: no clear came between, and every write to `flags` is
+// a read-modify-write, so the next clear comes after the mark in `flags`'s order and sees
+// `SLEEPING`: it wakes after its bump. That bump comes after the waiter read `event`: the waiter's
+// SeqCst fence, between its read of `event` and its marks, is a release fence that the clear's
+// Acquire read of the mark (or of a later value in its release sequence) synchronizes with. So
+// `W::wait(event, seen)` either finds the word changed or sleeps first and is woken. Another
+// epoch: a notifier cleared the announcement; the waiter does not sleep but tries again, and
+// announces itself again (with the Dekker pair above) before it may sleep, so no ordering of the
+// mark is needed for that case. (A shared flag alone cannot tell the two apart:
 // a waiter announcing itself again after a clear and a late bump would sleep on the bumped value
 // with its flags gone.) The epoch wraps after 2^30 clears; a waiter that misses exactly that many
 // still finds `event` changed, unless it also missed exactly 2^32 bumps.
@@ -118,13 +121,17 @@ impl<W: Wait> Signal<W> {
                 // Another notifier cleared them: it bumps and wakes.
                 return;
             }
-            // SeqCst: clears the flags and starts an epoch after the caller's state change (see
-            // the impl note); a waiter that announces itself afterwards re-checks a state that
-            // includes it.
+            // Acquire: pairs with the SeqCst fence a waiter issues between its read of `event`
+            // and its marks, so that read happens before the bump below (see "Sleeping" in the
+            // impl note). A waiter that announces itself after this clear is covered by the
+            // notifier's SeqCst read of `flags`, which comes before it. (RC11 forbids the cycle
+            // this prevents, read `event` -> mark -> clear -> bump read by that first read, even
+            // with Relaxed, as load buffering; the C++20 model Rust follows does not promise
+            // that, so the simulator's RC11 checks cannot show this Acquire is needed.)
             match self.flags.compare_exchange_weak(
                 flags,
                 (flags & !FLAGS).wrapping_add(EPOCH),
-                SeqCst,
+                Acquire,
                 Relaxed,
             ) {
                 Ok(_) => break,
@@ -242,8 +249,10 @@ impl<W: Wait> Signal<W> {
                 if bumped {
                     continue;
                 }
-                // SeqCst: see "Sleeping" in the impl note.
-                if self.flags.fetch_or(SLEEPING, SeqCst) & !FLAGS != epoch {
+                // Relaxed: see "Sleeping" in the impl note: only the read-modify-write's place in
+                // `flags`'s order matters, and the fence above orders it after the read of
+                // `event`.
+                if self.flags.fetch_or(SLEEPING, Relaxed) & !FLAGS != epoch {
                     // Cleared since the announcement: the state changed; look again. (The mark
                     // stays, in the new epoch: one unneeded wake call for its notifier.)
                     continue;
