@@ -153,7 +153,9 @@ impl<T, const N: usize> Ring<T, N> {
     ///
     /// The caller must have issued a SeqCst fence after its announcement and before this call
     /// (`Signal::wait_until_announced` does, before every attempt that may lead to a sleep):
-    /// that fence is what orders these reads after the announcement.
+    /// that fence is what orders these reads after the announcement. With a `Wait` that has no
+    /// wakes (`NEEDS_WAKE = false`) there is neither announcement nor fence, and none is needed:
+    /// its waits end by themselves and the caller tries again.
     pub(crate) fn claimed_unpopped(&self) -> bool {
         // Relaxed, both: the caller's SeqCst fence after its announcement orders them (a fence,
         // a read that misses a producer's SeqCst claim, then that producer's SeqCst read of the
