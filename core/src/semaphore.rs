@@ -83,10 +83,12 @@ impl core::error::Error for OverRelease {}
 
 // Memory ordering. Taking a permit is an Acquire read-modify-write of `permits` and returning
 // one is a Release (here SeqCst) read-modify-write, so what a thread did before `release`
-// happens before what the next acquirer does. `permits` and `waiters` form a Dekker pair and use
-// SeqCst: a waiter increments `waiters` and then re-reads `permits` (inside `W::wait`), a
-// releaser increments `permits` and then reads `waiters`; in the single total order one of them
-// sees the other's write, so either the releaser wakes the waiter or the waiter does not sleep.
+// happens before what the next acquirer does. `permits` and `waiters` form a Dekker pair: a
+// waiter increments `waiters` and then re-reads `permits` inside `W::wait`, after the SeqCst fence
+// that `Wait`'s contract puts before that comparison; a releaser increments `permits` and then
+// reads `waiters`, both SeqCst. In RC11 one of them sees the other's write (the fence and the two
+// SeqCst accesses cannot all miss), so either the releaser wakes the waiter or the waiter does not
+// sleep.
 impl<W: Wait> Semaphore<W> {
     /// Creates a semaphore with `permits` free permits and no bound (the lecture's Semaphore).
     ///
@@ -332,9 +334,11 @@ impl<W: Wait> Semaphore<W> {
                 continue;
             }
             attempt = 0;
-            // SeqCst: announces this waiter before the re-check of `permits` in `W::wait`
-            // (the Dekker pair described above).
-            self.waiters.fetch_add(1, SeqCst);
+            // Relaxed: announces this waiter; the SeqCst fence with which `W::wait` begins its
+            // comparison (the `Wait` contract) orders it before the re-check of `permits` (the
+            // Dekker pair described above). `W`s without wakes (`NEEDS_WAKE = false`) never
+            // sleep on the word, so they need no order here.
+            self.waiters.fetch_add(1, Relaxed);
             let woken = W::wait(&self.permits, 0, deadline.as_deref_mut());
             // Relaxed: only a count of announcements; `release` reading a stale, larger value
             // costs one unneeded wake.

@@ -24,10 +24,10 @@ use crate::wait::Spin;
 /// to the holder through `pending`, so `try_send`, `try_recv` and `close` are safe in an interrupt
 /// handler and from inside a waker.
 pub(super) struct Wakers<const K: usize> {
-    /// Set (SeqCst) when a waker is registered, cleared when they are woken.
+    /// Set when a waker is registered, cleared when they are woken.
     waiting: AtomicBool,
-    /// Set (SeqCst) by a notifier that found `list` locked; whoever holds or next takes the lock
-    /// wakes the list for it.
+    /// Set by a notifier that found `list` locked; whoever holds or next takes the lock wakes
+    /// the list for it.
     pending: AtomicBool,
     /// Taken only to register, or (never waiting for it) to take the wakers out; wakers are
     /// woken after it is released.
@@ -35,14 +35,17 @@ pub(super) struct Wakers<const K: usize> {
 }
 
 // Memory ordering: a Dekker pair like the blocking channels' `Signal`. A task registers its
-// waker, sets `waiting` (SeqCst), issues a SeqCst fence and then retries the queue; the other
-// side changes the queue with a SeqCst read-modify-write, issues a SeqCst fence and reads
-// `waiting`. One of them sees the other: the retry succeeds, or the waker is woken.
+// waker, sets `waiting`, issues a SeqCst fence (the first step of `drain`) and then retries the
+// queue; the other side changes the queue, issues a SeqCst fence and reads `waiting`. With a
+// SeqCst fence between the write and the read on both sides, RC11 forbids both reads to miss the
+// other side's write (store buffering with fences), whatever the orderings of the accesses: the
+// retry succeeds, or the waker is woken. So `waiting` and `pending` are written and read Relaxed;
+// the wakers themselves pass from the registering task to the waking thread under `list`'s lock.
 //
-// The hand-over of a wake through `pending` is a second Dekker pair: a notifier sets `pending`
-// (SeqCst), issues a SeqCst fence and tries the lock; a holder releases the lock, issues a SeqCst
-// fence and reads `pending`. Either the notifier gets the lock or the holder sees `pending`; both
-// then try the lock, and whoever gets it clears `pending` before taking the wakers, so a wake set
+// The hand-over of a wake through `pending` is a second Dekker pair: a notifier sets `pending`,
+// issues a SeqCst fence and tries the lock; a holder releases the lock, issues a SeqCst fence
+// and reads `pending`. Either the notifier gets the lock or the holder sees `pending`; both then
+// try the lock, and whoever gets it clears `pending` before taking the wakers, so a wake set
 // after that is seen on the next round of `drain`.
 impl<const K: usize> Wakers<K> {
     pub(super) const fn new() -> Self {
@@ -59,9 +62,9 @@ impl<const K: usize> Wakers<K> {
         // A wake that finds the lock taken here (a waker's `clone` that sends on the queue, an
         // interrupt on this core) sets `pending`; `drain` below does it.
         self.list.lock().register(waker);
-        // SeqCst: the waiter's half of the Dekker pair.
-        self.waiting.store(true, SeqCst);
-        fence(SeqCst);
+        // Relaxed: the waiter's half of the Dekker pair; the SeqCst fence that `drain` begins
+        // with orders it before the caller's retry of the queue (see the memory-ordering note).
+        self.waiting.store(true, Relaxed);
         self.drain();
     }
 
@@ -131,8 +134,9 @@ impl<const K: usize> Wakers<K> {
 
     #[cold]
     fn wake_contended(&self) {
-        // SeqCst: the notifier's half of the hand-over pair (see the memory-ordering note).
-        self.pending.store(true, SeqCst);
+        // Relaxed: the notifier's half of the hand-over pair; the SeqCst fence that `drain`
+        // begins with orders it before the try of the lock (see the memory-ordering note).
+        self.pending.store(true, Relaxed);
         self.drain();
     }
 
@@ -140,8 +144,9 @@ impl<const K: usize> Wakers<K> {
     /// holder runs this again after releasing it. Never waits.
     fn drain(&self) {
         loop {
-            // SeqCst: the second half of both hand-over roles (a notifier after setting
-            // `pending`, a holder after releasing the lock).
+            // SeqCst: the fence of three Dekker roles: a registering task's between `waiting` and
+            // its retry of the queue, a notifier's between `pending` and its try of the lock, a
+            // holder's between releasing the lock and reading `pending`.
             fence(SeqCst);
             // Relaxed: ordered by the fence.
             if !self.pending.load(Relaxed) {

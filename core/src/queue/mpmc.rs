@@ -27,7 +27,6 @@ use crate::sync::UnsafeCell;
 use crate::sync::atomic::{
     AtomicBool, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
-    fence,
 };
 
 // Implementation notes
@@ -151,25 +150,31 @@ impl<T, const N: usize> Ring<T, N> {
     /// reads the waiter flags and finds none set; its claim of `tail`, though, is SeqCst, so a
     /// claim that this check misses comes after the announcement in the total order, and that
     /// producer sees the waiter and wakes it.
+    ///
+    /// The caller must have issued a SeqCst fence after its announcement and before this call
+    /// (`Signal::wait_until_announced` does, before every attempt that may lead to a sleep):
+    /// that fence is what orders these reads after the announcement. With a `Wait` that has no
+    /// wakes (`NEEDS_WAKE = false`) there is neither announcement nor fence, and none is needed:
+    /// its waits end by themselves and the caller tries again.
     pub(crate) fn claimed_unpopped(&self) -> bool {
-        // SeqCst: orders these reads after the caller's SeqCst waiter announcement, opposite the
-        // producers' SeqCst claims of `tail`.
-        fence(SeqCst);
-        // Relaxed: ordered by the fence.
+        // Relaxed, both: the caller's SeqCst fence after its announcement orders them (a fence,
+        // a read that misses a producer's SeqCst claim, then that producer's SeqCst read of the
+        // flags: RC11 forbids the read of the flags to miss the announcement). They read no data,
+        // so nothing is to be acquired.
         let tail = self.tail.load(Relaxed) & !Self::CLOSED;
-        // Relaxed: ordered by the fence.
         tail != self.head.pos.load(Relaxed)
     }
 
     /// Whether a consumer has claimed a position whose slot a producer cannot reuse yet, judged
     /// by the positions alone: `false` means the queue is truly full (see
     /// [`claimed_unpopped`](Self::claimed_unpopped) for why a waiting producer needs this).
+    ///
+    /// The caller must have issued a SeqCst fence after its announcement, as for
+    /// `claimed_unpopped`.
     pub(crate) fn popped_unreleased(&self) -> bool {
-        // SeqCst: as in `claimed_unpopped`, opposite the consumers' SeqCst claims of `head`.
-        fence(SeqCst);
-        // Relaxed: ordered by the fence.
+        // Relaxed, both: ordered by the caller's SeqCst fence, as in `claimed_unpopped`,
+        // opposite the consumers' SeqCst claims of `head`.
         let head = self.head.pos.load(Relaxed);
-        // Relaxed: ordered by the fence.
         head.wrapping_add(Self::LAP) != self.tail.load(Relaxed) & !Self::CLOSED
     }
 
@@ -300,8 +305,11 @@ impl<T, const N: usize> Ring<T, N> {
     /// Closes the queue: every later push fails; pops drain what is left. Returns `true` if
     /// this call closed it.
     pub(crate) fn close(&self) -> bool {
-        // SeqCst: in the total order with the claims of `tail`: a claim either comes first (and
-        // its push succeeds) or fails on `CLOSED`.
+        // SeqCst: the state change of the Dekker pair with a blocked sender (the channel reads
+        // the senders' waiter flags with SeqCst after it; the sender announces itself, fences and
+        // re-reads `tail`): with AcqRel both could miss the other's write, and the sender would
+        // sleep through the close. (That a claim of `tail` either comes before it, and succeeds,
+        // or fails on `CLOSED` needs only the atomicity of read-modify-writes.)
         let closed = self.tail.fetch_or(Self::CLOSED, SeqCst) & Self::CLOSED == 0;
         // SeqCst: after `CLOSED` is in `tail`, for the Acquire load in `pop`; and in the total
         // order with the SeqCst waiter announcements of blocked receivers, so that a receiver
@@ -319,12 +327,23 @@ impl<T, const N: usize> Ring<T, N> {
 
     /// The number of values now (a snapshot that may be stale at once).
     pub(crate) fn len(&self) -> usize {
+        // A pair is consistent (head <= tail <= head + N) when the two `tail` reads agree:
+        // - tail <= head + N: a producer claims position `p` only after its Acquire stamp load
+        //   saw the release of the slot by the consumer of `p - N`, which claimed `head` past
+        //   `p - N` before. Reading `tail` with Acquire makes that claim of `head` happen before
+        //   our read of `head`, which therefore sees it or a later value.
+        // - head <= tail: a consumer claims position `p` only after its Acquire stamp load saw
+        //   the value written for `p`, whose producer had moved `tail` past `p`. Reading `head`
+        //   with Acquire makes that move happen before our second read of `tail`, which then
+        //   differs from the first if the first was older than it.
+        // No total order is needed.
         loop {
-            // SeqCst: read `tail`, `head` and `tail` again in one total order, so a consistent
-            // pair is recognised by the two `tail` reads agreeing.
-            let tail = self.tail.load(SeqCst);
-            let head = self.head.pos.load(SeqCst);
-            if self.tail.load(SeqCst) == tail {
+            // Acquire: pairs with the producers' SeqCst (release) claims of `tail` (first point).
+            let tail = self.tail.load(Acquire);
+            // Acquire: pairs with the consumers' SeqCst (release) claims of `head` (second point).
+            let head = self.head.pos.load(Acquire);
+            // Relaxed: ordered after the claims that matter by the Acquire read of `head`.
+            if self.tail.load(Relaxed) == tail {
                 let tail = tail & !Self::CLOSED;
                 let (hix, tix) = (head & Self::INDEX, tail & Self::INDEX);
                 return if hix < tix {
