@@ -444,3 +444,35 @@ fn a_dekker_pair_around_a_futex_wait_needs_seqcst_on_both_sides() {
     );
     assert!(explore(protocol(SeqCst)).is_ok());
 }
+
+/// The kernel takes futex waits and wakes on one word in one order, the order they run in: a
+/// wait that runs after a wake found nobody cannot go before it, so it sees the store made
+/// before the wake. Every scheduler must keep that (a sampled run once placed the wait first
+/// and reported a deadlock that cannot happen).
+#[test]
+fn futex_waits_after_a_wake_see_the_store_before_it_in_every_scheduler() {
+    fn park() {
+        let w = Arc::new(AtomicU32::new(0));
+        let x = Arc::new(AtomicU32::new(0));
+        let (w1, x1) = (Arc::clone(&w), Arc::clone(&x));
+        let t = thread::spawn(move || {
+            x1.store(1, SeqCst);
+            w1.store(1, SeqCst);
+            futex::wake_all(&w1);
+        });
+        let _ = x.load(SeqCst);
+        while w.swap(0, SeqCst) == 0 {
+            futex::wait(&w, 0, false);
+        }
+        t.join().unwrap();
+    }
+    for config in [
+        Config::dfs(None),
+        Config::random(1, 2000),
+        Config::pct(2, 3, 2000),
+    ] {
+        if let Err(failure) = try_check(config.memory_model(MemoryModel::Rc11), park) {
+            panic!("{failure}");
+        }
+    }
+}

@@ -457,6 +457,28 @@ fn choose(exec: &Exec) -> Option<usize> {
             _ => {}
         }
     }
+    if exec.rc11_on.get() {
+        let m = exec.rc11.borrow();
+        let m = m.as_ref().expect("the RC11 state is set while rc11_on is");
+        if m.exploring() {
+            // The exhaustive RC11 search replays a graph in an order of its own: a timed wait
+            // that timed out in the graph (its wake-up has no wake) times out again, though
+            // other threads may be able to run at this point of the replay.
+            let mut due = false;
+            for (i, t) in s.threads.iter_mut().enumerate() {
+                if matches!(t.status, Status::Futex { timed: true, .. }) && m.times_out_next(i) {
+                    t.status = Status::Runnable;
+                    t.timed_out = true;
+                    t.cause = ALL;
+                    c.runnable.push(i);
+                    due = true;
+                }
+            }
+            if due {
+                c.runnable.sort_unstable();
+            }
+        }
+    }
     if exec.weak.get() {
         // A store buffer may flush its oldest store now unless stores to the same atomic must
         // commit before it (after every thread, so the list stays ascending).

@@ -228,6 +228,15 @@ impl Rc11 {
             .is_some_and(|e| e.len() > self.consumed(t))
     }
 
+    /// Whether thread `t`'s next event in the graph being replayed is a wake-up that no wake
+    /// made: the end of a timed wait that timed out.
+    pub(crate) fn times_out_next(&self, t: usize) -> bool {
+        self.replaying(t) && {
+            let ev = &self.g.threads[t][self.consumed(t)];
+            ev.kind == Kind::Other && ev.sync.is_none()
+        }
+    }
+
     /// The exhaustive search's choice of the thread that takes the next step, among `runnable`:
     /// while the graph is replayed, the thread whose next event was added first among those
     /// whose reads-from has run; then the lowest-numbered one. `None` stops the run (moot, or
@@ -471,7 +480,7 @@ impl Rc11 {
                 chosen
             }
             Mode::Sample(_) | Mode::Replay { .. } => {
-                let k = sampled(&mut self.mode, ok.len(), &mut self.choices);
+                let k = sampled(&mut self.mode, 0, ok.len(), &mut self.choices);
                 ok.get(k).copied().unwrap_or(last)
             }
             Mode::Guided(target) => {
@@ -627,7 +636,25 @@ impl Rc11 {
             Mode::Sample(_) | Mode::Replay { .. } => {
                 // Sampling and replays never take a graph that breaks atomicity.
                 let plain: Vec<_> = ok.iter().copied().filter(|c| !c.1).collect();
-                let k = sampled(&mut self.mode, plain.len(), &mut self.choices);
+                // The kernel takes the futex calls on a word one at a time, in the order they
+                // run: a sampled one reads at or after the newest earlier one in modification
+                // order (a wait after a wake that found nobody cannot slip in before it and
+                // miss what it published). The exhaustive search reaches those graphs by its
+                // revisits, and its replays may still choose the others.
+                let mut first = 0;
+                if proto.access == Access::Futex {
+                    let mo = &self.g.locs[loc as usize].mo;
+                    if let Some(k) = mo
+                        .iter()
+                        .rposition(|&w| self.g.ev(w).access == Access::Futex)
+                    {
+                        first = plain
+                            .iter()
+                            .position(|c| self.g.pos(c.0) > k)
+                            .unwrap_or(plain.len().saturating_sub(1));
+                    }
+                }
+                let k = sampled(&mut self.mode, first, plain.len(), &mut self.choices);
                 plain.get(k).copied().unwrap_or(fallback)
             }
             Mode::Guided(target) => {
@@ -925,14 +952,18 @@ impl Rc11 {
     }
 }
 
-/// The index a sampling or replaying run takes among `n` allowed candidates: random, or the
-/// next recorded choice. A choice among more than one is recorded in `choices`.
-fn sampled(mode: &mut Mode, n: usize, choices: &mut Vec<u32>) -> usize {
+/// The index a sampling or replaying run takes among `n` allowed candidates: random from
+/// `first` on, or the next recorded choice. A choice among more than one is recorded in
+/// `choices`.
+fn sampled(mode: &mut Mode, first: usize, n: usize, choices: &mut Vec<u32>) -> usize {
     if n <= 1 {
         return 0;
     }
     let k = match mode {
-        Mode::Sample(rng) => rng.below(n),
+        Mode::Sample(rng) => {
+            let first = first.min(n - 1);
+            first + rng.below(n - first)
+        }
         Mode::Replay { choices, next } => {
             let k = choices.get(*next).copied().unwrap_or(0) as usize;
             *next += 1;
