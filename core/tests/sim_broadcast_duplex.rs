@@ -5,9 +5,11 @@
 //! the reply slot that a dropped ticket gives back, and a reply slot reused by a second call while
 //! the first caller's read of its reply is unordered with everything but the slot's state.
 //!
-//! Every check here is exhaustive (`Config::dfs(None)`): each consistent RC11 execution once.
-//! `LOCKSTEP_TEST_SCALE=N` (N > 1) adds sampled runs of larger variants.
+//! Every check here is exhaustive (`Config::dfs(None)`): each consistent RC11 execution once,
+//! a few seconds in all in a debug build (so nothing to scale with `LOCKSTEP_TEST_SCALE`).
 #![cfg(feature = "sim")]
+
+use std::mem::ManuallyDrop;
 
 use lockstep_core::SimWait;
 use lockstep_core::channel::{Broadcast, BroadcastError, Duplex};
@@ -36,9 +38,24 @@ fn broadcast_wakes_a_sleeping_receiver() {
     assert_eq!(receiver.join().unwrap(), Ok(7));
 }
 
+/// As above with a ring of two and two messages: the receiver sleeps again after the first, on
+/// the other slot, and the second send's look for waiters must find it.
+fn broadcast_wakes_a_receiver_twice() {
+    let b: &'static Broadcast<u8, 2, SimWait> = Box::leak(Box::new(Broadcast::new()));
+    let mut rx = b.subscribe();
+    let receiver = lockstep_sim::thread::spawn(move || (rx.recv(), rx.recv()));
+    assert!(b.send(7));
+    assert!(b.send(8));
+    assert_eq!(receiver.join().unwrap(), (Ok(7), Ok(8)));
+}
+
 #[test]
 fn broadcast_send_wakes_a_waiting_receiver_under_rc11() {
     rc11_exhaustive("broadcast send wakes", broadcast_wakes_a_sleeping_receiver);
+    rc11_exhaustive(
+        "broadcast send wakes twice",
+        broadcast_wakes_a_receiver_twice,
+    );
 }
 
 /// The sender sends one message and then closes; the receiver polls with `try_recv` and must
@@ -98,12 +115,16 @@ fn duplex_dropped_ticket_frees_its_slot_without_a_lost_wake_up_under_rc11() {
 /// the same slot and writes its own reply into it. Nothing but the slot's state orders the first
 /// read before that write (the claim may find the slot free without waiting for it), so without
 /// it the write races with the read (a data race on the slot's cell).
+///
+/// The tickets are kept in `ManuallyDrop`: when the simulator stops an execution at the race, a
+/// ticket dropped while the reply is half written would wait for it for ever.
 fn duplex_reused_slot_write_is_ordered_after_the_previous_read() {
     let d: &'static Duplex<u8, u8, 1, SimWait> = Box::leak(Box::new(Duplex::new()));
     let caller = lockstep_sim::thread::spawn(move || {
-        let mut ticket = d.call_async(1).unwrap();
+        let mut ticket = ManuallyDrop::new(d.call_async(1).unwrap());
         loop {
             if let Some(rep) = ticket.try_take() {
+                drop(ManuallyDrop::into_inner(ticket));
                 return rep;
             }
             spin_loop();
@@ -111,10 +132,11 @@ fn duplex_reused_slot_write_is_ordered_after_the_previous_read() {
     });
     let (to, req) = d.recv().unwrap();
     d.reply(to, req + 100).unwrap();
-    let mut mine = d.call_async(2).unwrap();
+    let mut mine = ManuallyDrop::new(d.call_async(2).unwrap());
     let (to, req) = d.try_recv().unwrap();
     d.reply(to, req + 100).unwrap();
     assert_eq!(mine.try_take(), Some(102));
+    drop(ManuallyDrop::into_inner(mine));
     assert_eq!(caller.join().unwrap(), 101);
 }
 
