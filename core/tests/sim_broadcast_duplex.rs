@@ -3,16 +3,20 @@
 //! protocol: a broadcast receiver asleep while a message comes (no close to rescue it), a
 //! receiver that sees the close and must still get what was sent before it, a caller waiting for
 //! the reply slot that a dropped ticket gives back, and a reply slot reused by a second call while
-//! the first caller's read of its reply is unordered with everything but the slot's state.
+//! the first caller's read of its reply is unordered with everything but the slot's state; and
+//! the `Mutex` paths the other checks do not take (`try_lock`, and the `Spin` wait, whose unlock
+//! is a plain store and whose contended lock is a compare-and-swap loop).
 //!
 //! Every check here is exhaustive (`Config::dfs(None)`): each consistent RC11 execution once,
 //! a few seconds in all in a debug build (so nothing to scale with `LOCKSTEP_TEST_SCALE`).
 #![cfg(feature = "sim")]
 
 use std::mem::ManuallyDrop;
+use std::sync::Arc;
 
-use lockstep_core::SimWait;
 use lockstep_core::channel::{Broadcast, BroadcastError, Duplex};
+use lockstep_core::{Mutex, SimWait, Spin};
+use lockstep_sim::sync::cell::SharedCell;
 use lockstep_sim::sync::hint::spin_loop;
 use lockstep_sim::{Config, MemoryModel, Stats, try_check};
 
@@ -146,4 +150,50 @@ fn duplex_reused_reply_slot_is_written_after_its_previous_reply_was_read_under_r
         "duplex reused slot",
         duplex_reused_slot_write_is_ordered_after_the_previous_read,
     );
+}
+
+/// Two threads each enter a critical section once with `take`, bumping the guarded counter and
+/// a shadow cell: a lock that does not acquire the previous holder's writes races on the cell.
+fn mutex_two_critical_sections<W: lockstep_core::Wait + 'static>(
+    take: fn(&Mutex<u32, W>) -> lockstep_core::MutexGuard<'_, u32, W>,
+) {
+    let m = Arc::new(Mutex::<u32, W>::new(0));
+    let shadow = Arc::new(SharedCell::new(0u32));
+    let other = {
+        let (m, shadow) = (Arc::clone(&m), Arc::clone(&shadow));
+        lockstep_sim::thread::spawn(move || {
+            let mut g = take(&m);
+            shadow.set(shadow.get() + 1);
+            *g += 1;
+        })
+    };
+    {
+        let mut g = take(&m);
+        shadow.set(shadow.get() + 1);
+        *g += 1;
+    }
+    other.join().unwrap();
+    assert_eq!((*m.lock(), shadow.get()), (2, 2));
+}
+
+/// Takes the lock with `try_lock` only, spinning while it is held.
+fn try_lock_spinning<W: lockstep_core::Wait>(
+    m: &Mutex<u32, W>,
+) -> lockstep_core::MutexGuard<'_, u32, W> {
+    loop {
+        if let Some(g) = m.try_lock() {
+            return g;
+        }
+        spin_loop();
+    }
+}
+
+#[test]
+fn mutex_try_lock_and_spin_wait_acquire_the_previous_holder_under_rc11() {
+    rc11_exhaustive("mutex try_lock", || {
+        mutex_two_critical_sections::<SimWait>(try_lock_spinning)
+    });
+    rc11_exhaustive("mutex with Spin", || {
+        mutex_two_critical_sections::<Spin>(Mutex::lock)
+    });
 }
