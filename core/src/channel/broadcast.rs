@@ -9,7 +9,6 @@ use crate::sync::UnsafeCell;
 use crate::sync::atomic::{
     AtomicBool, AtomicU32, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
-    fence,
 };
 use crate::sync::hint::spin_loop;
 use crate::wait::{Spin, Wait};
@@ -165,8 +164,12 @@ unsafe impl<T: Send + Sync, const N: usize, W> Send for Broadcast<T, N, W> {}
 
 // Memory ordering: a slot's value and `seq` are protected by its lock word (writer: Acquire
 // compare-and-swap, Release store; readers: Acquire compare-and-swap, Release decrement), so
-// `seq` itself is Relaxed. After writing, the sender issues a SeqCst fence before the signal's
-// waiter check: the state change of the signal's Dekker pair.
+// `seq` itself is Relaxed. Every look at a slot is a read-modify-write of its lock word, so a
+// receiver's look and a sender's write of that slot are ordered one way or the other by
+// happens-before: that, not a SeqCst fence, is what lets the sender's look for waiters in
+// `send` see a receiver that announced itself and then found the slot empty (see `send`).
+// `close` is a plain flag that receivers load, so it is the SeqCst state change of the
+// signal's Dekker pair.
 impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
     /// Creates an empty, open channel keeping the last `N` messages.
     ///
@@ -251,8 +254,15 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
             slot.lock.store(0, Release);
             Some(value)
         };
-        // SeqCst: the state change of the signal's Dekker pair.
-        fence(SeqCst);
+        // No SeqCst fence before the signal's look for waiters (which the signal's contract
+        // otherwise asks for): the receiver's re-check after announcing itself is a
+        // read-modify-write on this slot's lock word, whose modification order is total. If it
+        // comes before our compare-and-swap, our Acquire compare-and-swap reads its Release
+        // unlock (or a later read-modify-write in that release sequence), so the announcement
+        // happens before `notify_all` reads the flags, which must then see it (or a later
+        // clear by another notifier, which wakes instead). If it comes after, it reads our
+        // Release unlock (or a read-modify-write after it) and sees this message or a later one.
+        // A receiver never concludes "empty" from the lock held by the writer: it spins on it.
         self.signal.notify_all();
         drop(garbage);
         true
@@ -310,8 +320,8 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
     /// assert_eq!(rx.try_recv(), Err(BroadcastError::Closed));
     /// ```
     pub fn close(&self) -> bool {
-        // SeqCst: the state change of the signal's Dekker pair; also releases the messages
-        // sent before to receivers that read the flag with Acquire.
+        // SeqCst: the state change of the signal's Dekker pair (receivers load the flag after
+        // announcing themselves and their SeqCst fence).
         let was = self.closed.swap(true, SeqCst);
         self.signal.notify_all();
         !was
@@ -405,9 +415,11 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     pub fn try_recv(&mut self) -> Result<T, BroadcastError> {
         match self.read() {
             Err(BroadcastError::Empty) => {
-                // Acquire: pairs with the SeqCst swap in `close`, so messages sent before the
-                // close are visible to the second read.
-                if self.chan.closed.load(Acquire) {
+                // Relaxed: the second read takes the slot's lock with a read-modify-write. A
+                // message whose send happened before the close is then seen: had the read come
+                // before that send's compare-and-swap on the lock, the send would acquire our
+                // unlock, so this load would happen before the close and could not read it.
+                if self.chan.closed.load(Relaxed) {
                     match self.read() {
                         Err(BroadcastError::Empty) => Err(BroadcastError::Closed),
                         other => other,

@@ -180,9 +180,10 @@ impl<Rep: fmt::Debug> core::error::Error for StaleReply<Rep> {}
 
 // Memory ordering: the reply is handed over by the slot state. The server acquires the slot
 // (`WAITING -> WRITING`, Acquire) and publishes the reply with the SeqCst store of `REPLIED`;
-// the caller reads `REPLIED` with Acquire and frees the slot with a SeqCst store that the next
-// caller's claim acquires. The SeqCst state changes are also the state changes of the
-// `replies` signal's Dekker pair.
+// the caller reads `REPLIED` with Acquire and frees the slot with a SeqCst store. The next
+// caller's claim is Relaxed: the claims and give-ups between two frees are read-modify-writes,
+// so the next server's Acquire compare-and-swap synchronizes with the free through them. The
+// SeqCst state changes are also the state changes of the `replies` signal's Dekker pair.
 impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
     /// Creates an open channel with `N` reply slots and room for `N` queued requests.
     ///
@@ -219,11 +220,15 @@ impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
             let state = self.slots[slot].state.load(Relaxed);
             if state & TAG == FREE {
                 let waiting = state | WAITING;
-                // Acquire: pairs with the SeqCst store that freed the slot, so the previous
-                // caller's read of its reply happened before.
+                // Relaxed: the claim reads nothing the slot protects. The next access to the
+                // slot's value is the server's write of the reply, after its Acquire
+                // compare-and-swap `WAITING -> WRITING` (in `reply`) that reads this claim; a
+                // claim, like a ticket's give-up, is a read-modify-write, so it continues the
+                // release sequence of the SeqCst store that freed the slot after the previous
+                // caller read its reply, and that compare-and-swap synchronizes with it.
                 if self.slots[slot]
                     .state
-                    .compare_exchange(state, waiting, Acquire, Relaxed)
+                    .compare_exchange(state, waiting, Relaxed, Relaxed)
                     .is_ok()
                 {
                     return Some(ReplyTo {
@@ -408,7 +413,9 @@ impl<Req, Rep, const N: usize, W: Wait> Duplex<Req, Rep, N, W> {
             return Err(StaleReply(rep));
         };
         let writing = (to.state & !TAG) | WRITING;
-        // Acquire: pairs with the caller's claim; nothing to read, but the slot is ours now.
+        // Acquire: reads the caller's claim, a read-modify-write in the release sequence of
+        // the SeqCst store that last freed the slot (the claim itself is Relaxed), so the
+        // previous caller's read of its reply happens before our write of this one.
         if slot
             .state
             .compare_exchange(to.state, writing, Acquire, Relaxed)
