@@ -102,7 +102,10 @@ impl<W: Wait> Signal<W> {
         self.notify_all();
     }
 
-    /// Wakes every waiter. The caller changed the state with a SeqCst operation or fence.
+    /// Wakes every waiter. The caller changed the state with a SeqCst operation or fence, or
+    /// otherwise made every waiter's announcement that its re-check missed happen before this
+    /// call (`Broadcast::send`: the waiter's re-check and the send are read-modify-writes of one
+    /// lock word, so whichever comes second synchronizes with the first).
     #[inline]
     pub(crate) fn notify_all(&self) {
         // SeqCst: the notifier's half of the Dekker pair (see the impl note). When nobody waits
