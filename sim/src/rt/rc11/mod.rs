@@ -237,6 +237,25 @@ impl Rc11 {
         }
     }
 
+    /// The futex calls on `ev`'s word that come before it in modification order. The kernel
+    /// takes the calls on a word one at a time, so a replay runs them in that order: a wait
+    /// placed before a wake in the graph is queued when the wake looks.
+    fn futex_before<'a>(&'a self, ev: &'a Ev) -> impl Iterator<Item = EvId> + 'a {
+        let mo = self
+            .g
+            .locs
+            .get(ev.loc as usize)
+            .map_or(&[][..], |l| &l.mo[..]);
+        let stop = mo
+            .iter()
+            .position(|&w| self.g.ev(w).stamp == ev.stamp)
+            .unwrap_or(0);
+        mo[..stop]
+            .iter()
+            .copied()
+            .filter(|&w| self.g.ev(w).access == Access::Futex)
+    }
+
     /// The exhaustive search's choice of the thread that takes the next step, among `runnable`:
     /// while the graph is replayed, the thread whose next event was added first among those
     /// whose reads-from has run; then the lowest-numbered one. `None` stops the run (moot, or
@@ -262,10 +281,13 @@ impl Rc11 {
                 .enumerate()
                 .take_while(|(k, ev)| *k == 0 || !ev.starts_step)
                 .all(|(_, ev)| {
+                    let done =
+                        |d: EvId| d.t as usize == t || self.consumed(d.t as usize) > d.i as usize;
                     [if ev.reads() { ev.rf } else { None }, ev.sync]
                         .into_iter()
                         .flatten()
-                        .all(|d| d.t as usize == t || self.consumed(d.t as usize) > d.i as usize)
+                        .all(done)
+                        && (ev.access != Access::Futex || self.futex_before(ev).all(done))
                 });
             let stamp = evs[first].stamp;
             if ready && best.is_none_or(|(s, _)| stamp < s) {
