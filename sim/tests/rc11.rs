@@ -547,8 +547,7 @@ fn a_seqcst_futex_lock_has_the_same_outcomes_under_rc11_and_sc() {
             a.lock().unwrap().insert([mine, theirs]);
         });
         assert!(stats.complete, "{stats:?}");
-        let set = all.lock().unwrap().clone();
-        set
+        all.lock().unwrap().clone()
     }
     for k in [1, 2] {
         let sc = outcomes(MemoryModel::SequentiallyConsistent, k);
