@@ -11,6 +11,8 @@
 //! a few seconds in all in a debug build (so nothing to scale with `LOCKSTEP_TEST_SCALE`).
 #![cfg(feature = "sim")]
 
+mod support;
+
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
@@ -18,18 +20,7 @@ use lockstep_core::channel::{Broadcast, BroadcastError, Duplex};
 use lockstep_core::{Mutex, SimWait, Spin};
 use lockstep_sim::sync::cell::SharedCell;
 use lockstep_sim::sync::hint::spin_loop;
-use lockstep_sim::{Config, MemoryModel, Stats, try_check};
-
-/// Every RC11 execution of `f`; panics with the failure (and its explained trace) if one fails.
-fn rc11_exhaustive(name: &str, f: impl Fn()) -> Stats {
-    match try_check(Config::dfs(None).memory_model(MemoryModel::Rc11), f) {
-        Ok(stats) => {
-            assert!(stats.complete && stats.schedules > 0, "{name}: {stats:?}");
-            stats
-        }
-        Err(failure) => panic!("{name} under RC11:\n{failure}"),
-    }
-}
+use support::every_rc11_execution;
 
 /// A receiver blocks in `recv` on a ring of one slot while the sender sends one message and
 /// never closes: the receiver's announcement and the sender's look for waiters must see each
@@ -55,8 +46,8 @@ fn broadcast_wakes_a_receiver_twice() {
 
 #[test]
 fn broadcast_send_wakes_a_waiting_receiver_under_rc11() {
-    rc11_exhaustive("broadcast send wakes", broadcast_wakes_a_sleeping_receiver);
-    rc11_exhaustive(
+    every_rc11_execution("broadcast send wakes", broadcast_wakes_a_sleeping_receiver);
+    every_rc11_execution(
         "broadcast send wakes twice",
         broadcast_wakes_a_receiver_twice,
     );
@@ -90,7 +81,7 @@ fn broadcast_sent_before_close_is_received() {
 
 #[test]
 fn broadcast_message_sent_before_close_is_never_lost_under_rc11() {
-    rc11_exhaustive("broadcast close", broadcast_sent_before_close_is_received);
+    every_rc11_execution("broadcast close", broadcast_sent_before_close_is_received);
 }
 
 /// One reply slot: the main thread's call is queued and taken off the queue; a second thread
@@ -108,7 +99,7 @@ fn duplex_dropped_ticket_wakes_a_caller_waiting_for_the_slot() {
 
 #[test]
 fn duplex_dropped_ticket_frees_its_slot_without_a_lost_wake_up_under_rc11() {
-    rc11_exhaustive(
+    every_rc11_execution(
         "duplex dropped ticket",
         duplex_dropped_ticket_wakes_a_caller_waiting_for_the_slot,
     );
@@ -146,7 +137,7 @@ fn duplex_reused_slot_write_is_ordered_after_the_previous_read() {
 
 #[test]
 fn duplex_reused_reply_slot_is_written_after_its_previous_reply_was_read_under_rc11() {
-    rc11_exhaustive(
+    every_rc11_execution(
         "duplex reused slot",
         duplex_reused_slot_write_is_ordered_after_the_previous_read,
     );
@@ -190,10 +181,10 @@ fn try_lock_spinning<W: lockstep_core::Wait>(
 
 #[test]
 fn mutex_try_lock_and_spin_wait_acquire_the_previous_holder_under_rc11() {
-    rc11_exhaustive("mutex try_lock", || {
+    every_rc11_execution("mutex try_lock", || {
         mutex_two_critical_sections::<SimWait>(try_lock_spinning)
     });
-    rc11_exhaustive("mutex with Spin", || {
+    every_rc11_execution("mutex with Spin", || {
         mutex_two_critical_sections::<Spin>(Mutex::lock)
     });
 }

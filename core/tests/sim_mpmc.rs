@@ -6,22 +6,13 @@
 //! Every check here is exhaustive; none depends on `LOCKSTEP_TEST_SCALE`.
 #![cfg(feature = "sim")]
 
+mod support;
+
 use std::sync::Arc;
 
 use lockstep_core::{Queue, SendError, SimWait, TryRecvError};
-use lockstep_sim::{Config, MemoryModel, Stats, thread, try_check};
-
-/// Every RC11 execution of `f`; panics with the explained failure if one fails, and checks that
-/// the search completed.
-fn every_rc11_execution(name: &str, f: impl Fn()) -> Stats {
-    match try_check(Config::dfs(None).memory_model(MemoryModel::Rc11), f) {
-        Ok(stats) => {
-            assert!(stats.complete && stats.schedules > 0, "{name}: {stats:?}");
-            stats
-        }
-        Err(failure) => panic!("{name} under RC11:\n{failure}"),
-    }
-}
+use lockstep_sim::thread;
+use support::every_rc11_execution;
 
 /// One thread sends a message and receives it back, twice, through a queue of two slots, so the
 /// queue never holds more than one message; another thread asks for the length meanwhile.

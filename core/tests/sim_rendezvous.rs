@@ -11,23 +11,14 @@
 //! three threads are sampled, `LOCKSTEP_TEST_SCALE=N` times 300 runs of each scheduler.
 #![cfg(feature = "sim")]
 
+mod support;
+
 use std::sync::Arc;
 
 use lockstep_core::channel::{Rendezvous, Spsc};
 use lockstep_core::{Queue, SendTimeoutError, SimWait};
-use lockstep_sim::{Config, MemoryModel, Stats, thread, try_check};
-
-/// Runs `f` under every consistent RC11 execution; panics with the first failure, or if the
-/// search did not end.
-fn exhaustive(name: &str, f: fn()) -> Stats {
-    match try_check(Config::dfs(None).memory_model(MemoryModel::Rc11), f) {
-        Ok(stats) => {
-            assert!(stats.complete && stats.schedules > 0, "{name}: {stats:?}");
-            stats
-        }
-        Err(failure) => panic!("{name} under RC11:\n{failure}"),
-    }
-}
+use lockstep_sim::{Config, MemoryModel, thread, try_check};
+use support::every_rc11_execution;
 
 /// Runs `f` under `runs` sampled RC11 executions of the random and of the PCT scheduler (each
 /// load reading a store the model allows, chosen from the seed); panics with the first failure.
@@ -58,7 +49,7 @@ fn rendezvous_one_message() {
 
 #[test]
 fn rendezvous_wakes_both_sides_of_one_handover() {
-    exhaustive("rendezvous, one message", rendezvous_one_message);
+    every_rc11_execution("rendezvous, one message", rendezvous_one_message);
 }
 
 /// Two senders, one message each, and a receiver that takes both. The second sender may go to
@@ -131,7 +122,7 @@ fn queue_one_message() {
 
 #[test]
 fn signal_wakes_a_queue_receiver() {
-    exhaustive("queue, one message", queue_one_message);
+    every_rc11_execution("queue, one message", queue_one_message);
 }
 
 /// One message through a one-slot `Spsc` ring to a consumer that may already sleep: the ring's
@@ -147,7 +138,7 @@ fn spsc_one_message() {
 
 #[test]
 fn signal_wakes_a_ring_consumer() {
-    exhaustive("spsc, one message", spsc_one_message);
+    every_rc11_execution("spsc, one message", spsc_one_message);
 }
 
 /// A sender with a real timeout while a second sender waits: in the executions where its

@@ -8,17 +8,12 @@
 //! async channel is a task left pending whose waker was never called.
 #![cfg(feature = "sim")]
 
+mod support;
+
 use lockstep_core::channel::Spsc;
 use lockstep_core::{RecvError, SendError, SimWait, TryRecvError};
-use lockstep_sim::{Config, MemoryModel, thread, try_check};
-
-/// Runs `f` in every RC11 execution; panics with the first failure, or if the search was cut.
-fn every_rc11_execution(name: &str, f: impl Fn()) {
-    match try_check(Config::dfs(None).memory_model(MemoryModel::Rc11), f) {
-        Ok(stats) => assert!(stats.complete && stats.schedules > 0, "{name}: {stats:?}"),
-        Err(failure) => panic!("{name} under RC11:\n{failure}"),
-    }
-}
+use lockstep_sim::thread;
+use support::every_rc11_execution;
 
 /// A one-slot ring per execution, leaked so that its halves are `'static` for the threads.
 fn ring() -> &'static Spsc<u8, 1, SimWait> {
