@@ -240,17 +240,10 @@ impl Rc11 {
     /// The futex calls on `ev`'s word that come before it in modification order. The kernel
     /// takes the calls on a word one at a time, so a replay runs them in that order: a wait
     /// placed before a wake in the graph is queued when the wake looks.
-    fn futex_before<'a>(&'a self, ev: &'a Ev) -> impl Iterator<Item = EvId> + 'a {
-        let mo = self
-            .g
-            .locs
-            .get(ev.loc as usize)
-            .map_or(&[][..], |l| &l.mo[..]);
-        let stop = mo
-            .iter()
-            .position(|&w| self.g.ev(w).stamp == ev.stamp)
-            .unwrap_or(0);
-        mo[..stop]
+    fn futex_before(&self, e: EvId) -> impl Iterator<Item = EvId> + '_ {
+        let mo = &self.g.locs[self.g.ev(e).loc as usize].mo;
+        // `pos` counts the initial value as 0: the writes before `e` are the first `pos - 1`.
+        mo[..self.g.pos(Some(e)) - 1]
             .iter()
             .copied()
             .filter(|&w| self.g.ev(w).access == Access::Futex)
@@ -280,14 +273,15 @@ impl Rc11 {
                 .iter()
                 .enumerate()
                 .take_while(|(k, ev)| *k == 0 || !ev.starts_step)
-                .all(|(_, ev)| {
+                .all(|(k, ev)| {
                     let done =
                         |d: EvId| d.t as usize == t || self.consumed(d.t as usize) > d.i as usize;
                     [if ev.reads() { ev.rf } else { None }, ev.sync]
                         .into_iter()
                         .flatten()
                         .all(done)
-                        && (ev.access != Access::Futex || self.futex_before(ev).all(done))
+                        && (ev.access != Access::Futex
+                            || self.futex_before(EvId::new(t, first + k)).all(done))
                 });
             let stamp = evs[first].stamp;
             if ready && best.is_none_or(|(s, _)| stamp < s) {
