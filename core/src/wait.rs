@@ -9,7 +9,11 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use crate::sync::atomic::{
+    AtomicU32,
+    Ordering::{Relaxed, SeqCst},
+    fence,
+};
 use crate::sync::hint::spin_loop;
 
 pub use spin::relax::{Loop, RelaxStrategy};
@@ -97,6 +101,32 @@ pub trait Wait {
 
     /// Wakes every thread blocked in [`wait`](Wait::wait) on `atom`.
     fn wake_all(atom: &AtomicU32);
+
+    /// The cheap half of an asymmetric fence pair, for a Dekker pair whose one side runs at every
+    /// operation (a channel's notifier) and whose other side runs rarely (a waiter about to sleep).
+    ///
+    /// Contract: for a `light_fence` in one thread and a [`heavy_fence`](Wait::heavy_fence) in
+    /// another, the two are ordered as two SeqCst fences would be (one of them comes first, and
+    /// what its thread did before it is visible to what the other thread does after the other
+    /// fence). Two light fences order nothing between themselves, so a primitive pairs a light
+    /// fence only with heavy ones.
+    ///
+    /// The default is a SeqCst fence, which meets the contract on every target; the simulator
+    /// keeps it, so its checks verify a primitive with both halves as SeqCst fences, which is
+    /// what the contract promises. An implementation may make this a compiler fence and pay in
+    /// [`heavy_fence`](Wait::heavy_fence) instead (the hosted futex uses Linux's
+    /// `membarrier`), taking a full barrier off every send and receive.
+    #[inline]
+    fn light_fence() {
+        fence(SeqCst);
+    }
+
+    /// The expensive half of an asymmetric fence pair (see [`light_fence`](Wait::light_fence)); at
+    /// least a SeqCst fence on the calling thread. The default is a SeqCst fence.
+    #[inline]
+    fn heavy_fence() {
+        fence(SeqCst);
+    }
 }
 
 /// Spins with bounded exponential backoff, then relaxes with `R`: the [`Wait`] for bare metal.

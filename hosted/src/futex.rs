@@ -13,7 +13,10 @@
 use std::time::{Duration, Instant};
 
 use lockstep_core::Wait;
-use lockstep_core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use lockstep_core::sync::atomic::{
+    AtomicU32,
+    Ordering::{Relaxed, SeqCst},
+};
 use lockstep_core::sync::raw_atomic_u32;
 
 /// The [`Wait`] for std threads: spins briefly, then sleeps in the kernel until woken or until
@@ -148,6 +151,186 @@ impl Wait for Futex {
             return sim::wake(atom, true);
         }
         sys::wake(raw_atomic_u32(atom), true);
+    }
+
+    /// On Linux with `membarrier` (4.14 and later, and allowed by the sandbox, if any), a compiler
+    /// fence only: the matching [`heavy_fence`](Wait::heavy_fence) makes every running thread
+    /// of the process execute a full barrier. Elsewhere, or before the process has registered
+    /// for `membarrier` (at its first heavy fence), a SeqCst fence. See
+    /// [`Futex::asymmetric_fences`].
+    #[inline]
+    fn light_fence() {
+        if sim::active() {
+            return lockstep_core::sync::atomic::fence(SeqCst);
+        }
+        asymmetric::light();
+    }
+
+    /// On Linux with `membarrier`: `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, a system call
+    /// that interrupts every other core running a thread of this process (under a microsecond
+    /// on 2 cores). Otherwise a SeqCst fence.
+    #[inline]
+    fn heavy_fence() {
+        if sim::active() {
+            return lockstep_core::sync::atomic::fence(SeqCst);
+        }
+        asymmetric::heavy();
+    }
+}
+
+impl Futex {
+    /// Whether [`Wait::light_fence`] is a compiler fence here (Linux's `membarrier` is available
+    /// and this process is registered for it), rather than a SeqCst fence. Registers the process
+    /// on the first call, as the first heavy fence would.
+    ///
+    /// Where it is `false` (another OS, a kernel before 4.14, or a sandbox that refuses the
+    /// system call) every fence pair is two SeqCst fences: correct, and a full barrier slower on
+    /// each send and receive of an SPSC channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_hosted::Futex;
+    ///
+    /// // The answer depends on the machine, and never changes once known.
+    /// let first = Futex::asymmetric_fences();
+    /// assert_eq!(Futex::asymmetric_fences(), first);
+    /// ```
+    pub fn asymmetric_fences() -> bool {
+        asymmetric::available()
+    }
+}
+
+/// The asymmetric fence pair on Linux: `membarrier`, registered once per process.
+///
+/// The state moves once, from unknown to ready or to unavailable, and never back: a light fence
+/// is a compiler fence only after it reads "ready", which is stored only after a registration
+/// succeeded, and from then on every heavy fence reads "ready" (or "unknown", registers, and finds
+/// "ready"), so it is a `membarrier` call. A heavy fence that read "unavailable" is a SeqCst fence,
+/// and then no light fence ever reads "ready".
+#[cfg(target_os = "linux")]
+mod asymmetric {
+    use std::sync::atomic::{
+        AtomicU8,
+        Ordering::{Relaxed, SeqCst},
+        compiler_fence, fence,
+    };
+
+    // `linux/membarrier.h`.
+    const CMD_QUERY: libc::c_int = 0;
+    const CMD_GLOBAL: libc::c_int = 1 << 0;
+    const CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+    const UNKNOWN: u8 = 0;
+    const READY: u8 = 1;
+    const UNAVAILABLE: u8 = 2;
+
+    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// `membarrier(cmd, 0, 0)`: 0 or the query's bit mask on success, -1 on failure.
+    fn membarrier(cmd: libc::c_int) -> libc::c_long {
+        // SAFETY: membarrier takes no pointers; with flags 0 and cpu_id 0 it only orders memory
+        // or (for the register and query commands) changes or reads the process's state.
+        unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                cmd,
+                0 as libc::c_uint,
+                0 as libc::c_int,
+            )
+        }
+    }
+
+    #[inline]
+    pub(super) fn light() {
+        // Relaxed: the state only picks which fence; see the module's note for why reading
+        // "ready" late or early is sound.
+        if STATE.load(Relaxed) == READY {
+            compiler_fence(SeqCst);
+        } else {
+            fence(SeqCst);
+        }
+    }
+
+    #[inline]
+    pub(super) fn heavy() {
+        if available() {
+            expedited();
+        } else {
+            fence(SeqCst);
+        }
+    }
+
+    /// Whether the process is registered, registering it on the first call.
+    #[inline]
+    pub(super) fn available() -> bool {
+        // Relaxed: as in `light`.
+        match STATE.load(Relaxed) {
+            READY => true,
+            UNAVAILABLE => false,
+            _ => register(),
+        }
+    }
+
+    #[cold]
+    fn register() -> bool {
+        let wanted = (CMD_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED) as libc::c_long;
+        let supported = membarrier(CMD_QUERY);
+        let ok = supported >= 0
+            && supported & wanted == wanted
+            && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+        let outcome = if ok { READY } else { UNAVAILABLE };
+        // Relaxed: the state moves once; a thread that lost the race takes the winner's answer
+        // (registering again is harmless, and a failed registration after a successful one
+        // leaves the process registered).
+        match STATE.compare_exchange(UNKNOWN, outcome, Relaxed, Relaxed) {
+            Ok(_) => ok,
+            Err(now) => now == READY,
+        }
+    }
+
+    /// The expedited barrier of a registered process.
+    #[cold]
+    fn expedited() {
+        if membarrier(CMD_PRIVATE_EXPEDITED) == 0 {
+            return;
+        }
+        // Refused though registered: a child of `fork` may not inherit the registration.
+        // Register again, or fall back to the global command (slower: it waits for every CPU
+        // to pass a quiescent state), which promises the same ordering.
+        if membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0 && membarrier(CMD_PRIVATE_EXPEDITED) == 0
+        {
+            return;
+        }
+        if membarrier(CMD_GLOBAL) == 0 {
+            return;
+        }
+        // Light fences are compiler fences from here on, and nothing else can order them.
+        panic!(
+            "membarrier failed after the process registered for it ({}): light fences cannot be ordered",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// Without `membarrier`, both halves are SeqCst fences.
+#[cfg(not(target_os = "linux"))]
+mod asymmetric {
+    use std::sync::atomic::{Ordering::SeqCst, fence};
+
+    #[inline]
+    pub(super) fn light() {
+        fence(SeqCst);
+    }
+
+    #[inline]
+    pub(super) fn heavy() {
+        fence(SeqCst);
+    }
+
+    pub(super) fn available() -> bool {
+        false
     }
 }
 
@@ -295,6 +478,102 @@ mod sys {
             atomic_wait::wake_all(atom)
         } else {
             atomic_wait::wake_one(atom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+
+    use lockstep_core::Wait;
+
+    use super::Futex;
+
+    /// Iterations of the store-buffering test (`LOCKSTEP_TEST_SCALE=10` runs ten times more).
+    fn iterations() -> usize {
+        let scale = std::env::var("LOCKSTEP_TEST_SCALE")
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        20_000 * scale
+    }
+
+    /// Waits until `other` reached `round` (spinning a little, then yielding, so that the test
+    /// also ends on a busy machine).
+    fn meet(other: &AtomicUsize, round: usize) {
+        let mut spins = 0u32;
+        // Relaxed: a rendezvous only; the test's words are separate per round.
+        while other.load(Relaxed) < round {
+            spins += 1;
+            if spins < 200 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Store buffering (Dekker): each thread stores its flag, fences, and loads the other's.
+    /// Both loads reading 0 is what a pair of SeqCst fences forbids, and so must a light fence
+    /// against a heavy one. With two compiler fences this outcome shows up on x86 within a few
+    /// thousand rounds.
+    #[test]
+    fn a_light_and_a_heavy_fence_forbid_store_buffering() {
+        let n = iterations();
+        let x: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
+        let y: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
+        let (at_a, at_b) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let (seen_by_a, seen_by_b) = std::thread::scope(|s| {
+            let a = s.spawn(|| {
+                let mut seen = vec![0u32; n];
+                for i in 0..n {
+                    // Relaxed: see `meet`.
+                    at_a.store(i + 1, Relaxed);
+                    meet(&at_b, i + 1);
+                    // Relaxed: the fences under test order these.
+                    x[i].store(1, Relaxed);
+                    Futex::light_fence();
+                    seen[i] = y[i].load(Relaxed);
+                }
+                seen
+            });
+            let b = s.spawn(|| {
+                let mut seen = vec![0u32; n];
+                for i in 0..n {
+                    // Relaxed: as above.
+                    at_b.store(i + 1, Relaxed);
+                    meet(&at_a, i + 1);
+                    y[i].store(1, Relaxed);
+                    Futex::heavy_fence();
+                    seen[i] = x[i].load(Relaxed);
+                }
+                seen
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let both_zero = (0..n)
+            .filter(|&i| seen_by_a[i] == 0 && seen_by_b[i] == 0)
+            .count();
+        assert_eq!(
+            both_zero,
+            0,
+            "{both_zero} of {n} rounds saw neither store (asymmetric fences: {})",
+            Futex::asymmetric_fences()
+        );
+    }
+
+    #[test]
+    fn the_fence_mode_is_decided_once() {
+        let first = Futex::asymmetric_fences();
+        Futex::heavy_fence();
+        assert_eq!(Futex::asymmetric_fences(), first);
+        // On Linux the light fence is a compiler fence exactly when registered; either way both
+        // halves still run.
+        Futex::light_fence();
+        if cfg!(not(target_os = "linux")) {
+            assert!(!first, "only Linux has membarrier");
         }
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct Signal<W> {
     flags: AtomicU32,
     /// Spinning rounds a waiter takes before it announces itself, learned (see `wait_until_announced`).
     spin: AtomicU32,
+    /// Whether the waiter's fence after its announcement is `W::heavy_fence`, so that notifiers
+    /// may use `W::light_fence` (see [`new_asymmetric`](Self::new_asymmetric)).
+    asymmetric: bool,
     _wait: PhantomData<fn() -> W>,
 }
 
@@ -67,7 +70,9 @@ const FIRST_ROUND: u32 = 2;
 // operation (or follows it with a SeqCst fence) and then reads `flags` with SeqCst; a waiter sets
 // `WAITING` with a read-modify-write, issues a SeqCst fence, then re-checks the state. In
 // the single total order one of them sees the other: either the waiter's re-check finds the new
-// state, or the notifier sees the flag.
+// state, or the notifier sees the flag. In a signal made by `new_asymmetric` the notifier follows
+// its state change with `W::light_fence` and the waiter's fence is `W::heavy_fence`: the pair is
+// ordered as two SeqCst fences are, which is all the argument uses.
 //
 // Sleeping: a notifier that sees a flag clears both and advances the epoch with a compare-and-swap
 // (Acquire), then bumps `event`, then calls the wake if `SLEEPING` was among what it cleared. A
@@ -91,12 +96,26 @@ impl<W: Wait> Signal<W> {
             event: AtomicU32::new(0),
             flags: AtomicU32::new(0),
             spin: AtomicU32::new(ANNOUNCE_AFTER),
+            asymmetric: false,
             _wait: PhantomData,
         }
     }
 
+    /// A signal with no waiters whose notifiers may make their state change the first half of
+    /// the Dekker pair with `W::light_fence` instead of a SeqCst operation or fence: its waiters
+    /// issue `W::heavy_fence` after announcing themselves. For a channel whose every operation
+    /// would otherwise pay a full barrier (the SPSC ring's stores are plain Release stores); a
+    /// waiter pays instead, once per announcement, which comes only after it backed off.
+    pub(crate) const fn new_asymmetric() -> Self {
+        let mut signal = Self::new();
+        signal.asymmetric = true;
+        signal
+    }
+
     /// Wakes the waiters, if any: at least one, as the channels need when one message or one
-    /// slot came free. The caller changed the state with a SeqCst operation or fence.
+    /// slot came free. The caller changed the state with a SeqCst operation or fence (or, for a
+    /// signal made by [`new_asymmetric`](Self::new_asymmetric), followed it with
+    /// `W::light_fence`).
     #[inline]
     pub(crate) fn notify_one(&self) {
         self.notify_all();
@@ -228,7 +247,13 @@ impl<W: Wait> Signal<W> {
                 // pair (it orders this announcement before the re-check of the state), and the
                 // epoch read here is only compared with a later read of the same word.
                 let epoch = self.flags.fetch_or(WAITING, Relaxed) & !FLAGS;
-                fence(SeqCst);
+                if self.asymmetric {
+                    // Pairs with the notifiers' `W::light_fence` as two SeqCst fences would,
+                    // and is a SeqCst fence itself.
+                    W::heavy_fence();
+                } else {
+                    fence(SeqCst);
+                }
                 if let Some(r) = attempt(true) {
                     // The flag stays set: a notifier may already have cleared it for us, so
                     // clearing it here could hide another waiter. The next notification clears

@@ -12,7 +12,6 @@ use crate::queue::spsc::{ConsumerIndex, ProducerIndex, Ring};
 use crate::sync::atomic::{
     AtomicBool,
     Ordering::{Acquire, Relaxed, SeqCst},
-    fence,
 };
 use crate::wait::{Spin, Wait};
 
@@ -102,9 +101,9 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
             shared: CachePadded::new(Shared {
                 closed: AtomicBool::new(false),
                 split: AtomicBool::new(false),
-                not_empty: Signal::new(),
+                not_empty: Signal::new_asymmetric(),
             }),
-            not_full: CachePadded::new(Signal::new()),
+            not_full: CachePadded::new(Signal::new_asymmetric()),
         }
     }
 
@@ -295,9 +294,12 @@ impl<T, const N: usize, W: Wait> Producer<'_, T, N, W> {
         match unsafe { self.chan.ring.push(&mut self.index, value) } {
             Ok(()) => {
                 if W::NEEDS_WAKE {
-                    // SeqCst: the push's Release store of `tail` becomes the state change of
-                    // the signal's Dekker pair.
-                    fence(SeqCst);
+                    // The push's Release store of the slot's stamp becomes the state change of
+                    // the signal's Dekker pair: the light half of an asymmetric fence pair,
+                    // since the signal's waiters issue the heavy half (`new_asymmetric`). With
+                    // the hosted futex on Linux this is no barrier at all, which a send would
+                    // otherwise pay every time, waiting for its stores to leave the core.
+                    W::light_fence();
                     self.chan.shared.not_empty.notify_one();
                 }
                 Ok(())
@@ -517,9 +519,10 @@ impl<T, const N: usize, W: Wait> Consumer<'_, T, N, W> {
         match unsafe { self.chan.ring.pop(&mut self.index) } {
             Some(v) => {
                 if W::NEEDS_WAKE {
-                    // SeqCst: the pop's Release store of `head` becomes the state change of
-                    // the signal's Dekker pair.
-                    fence(SeqCst);
+                    // The pop's Release store of `head` becomes the state change of the
+                    // signal's Dekker pair, with the light half of the asymmetric fence pair
+                    // (as in `try_send`).
+                    W::light_fence();
                     self.chan.not_full.notify_one();
                 }
                 Ok(v)
