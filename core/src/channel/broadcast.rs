@@ -413,14 +413,21 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     /// assert_eq!(rx.try_recv(), Ok(2));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, BroadcastError> {
-        match self.read() {
+        self.recv_now(true)
+    }
+
+    /// `try_recv`; with `peek`, a slot the message has not reached yet is found with a load
+    /// instead of the read lock (see [`read`](Self::read)).
+    fn recv_now(&mut self, peek: bool) -> Result<T, BroadcastError> {
+        match self.read(peek) {
             Err(BroadcastError::Empty) => {
                 // Relaxed: the second read takes the slot's lock with a read-modify-write. A
-                // message whose send happened before the close is then seen: had the read come
-                // before that send's compare-and-swap on the lock, the send would acquire our
-                // unlock, so this load would happen before the close and could not read it.
+                // message whose send happened before the close is then seen: had that read come
+                // before the send's compare-and-swap on the lock, the send would acquire our
+                // unlock, so this load, sequenced before the read, would happen before the
+                // close and could not read it.
                 if self.chan.closed.load(Relaxed) {
-                    match self.read() {
+                    match self.read(false) {
                         Err(BroadcastError::Empty) => Err(BroadcastError::Closed),
                         other => other,
                     }
@@ -433,8 +440,22 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     }
 
     /// Reads the message numbered `self.next`, or says why not (never `Closed`).
-    fn read(&mut self) -> Result<T, BroadcastError> {
+    ///
+    /// With `peek`, first a plain load of the slot's `seq`: while it says the message has not
+    /// been written, the answer is `Empty` without the read lock. A receiver polling an empty
+    /// channel then only reads the slot's cache line, instead of taking it from the sender with
+    /// a read-modify-write at every poll and making the sender's next write pull it back.
+    /// The load may be stale, which only answers `Empty` for a message whose send does not
+    /// happen before this read: a send that does is seen (read-read coherence with
+    /// happens-before). What a peek cannot do is the waiter's re-check after it announced
+    /// itself, which must be a read-modify-write of the lock word (see `Broadcast::send`), so
+    /// the blocking receive peeks only before it announces itself.
+    fn read(&mut self, peek: bool) -> Result<T, BroadcastError> {
         let slot = &self.chan.slots[self.next % N];
+        // Relaxed: see above; the read lock below acquires whatever is read under it.
+        if peek && slot.seq.load(Relaxed) <= self.next {
+            return Err(BroadcastError::Empty);
+        }
         slot.read_lock();
         /// Releases the read lock when dropped, so a panicking `T::clone` does not leave the
         /// slot locked against every later send.
@@ -522,7 +543,7 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     ) -> Result<T, BroadcastError> {
         let chan = self.chan;
         chan.signal
-            .wait_until(deadline, || match self.try_recv() {
+            .wait_until_announced(deadline, |announced| match self.recv_now(!announced) {
                 Err(BroadcastError::Empty) => None,
                 other => Some(other),
             })
