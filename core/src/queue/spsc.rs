@@ -54,11 +54,15 @@ unsafe impl<T: Send, const N: usize> Send for Ring<T, N> {}
 // SAFETY: as above; the ring never hands out `&T`.
 unsafe impl<T: Send, const N: usize> Sync for Ring<T, N> {}
 
-/// The producer's private state: its own index and its copy of the consumer's.
+/// The producer's private state: its own index, and where its copy of the consumer's index says
+/// the ring is full.
 #[derive(Debug)]
 pub(crate) struct ProducerIndex {
     tail: usize,
-    cached_head: usize,
+    /// The position one lap after the producer's copy of the consumer's index: the ring is full
+    /// (as far as the copy knows) when `tail` reaches it. Kept instead of the copy itself, so
+    /// that a push tests for "maybe full" with one comparison.
+    full_at: usize,
 }
 
 /// The consumer's private state: its own index.
@@ -94,6 +98,13 @@ impl<T, const N: usize> Ring<T, N> {
         }
     }
 
+    /// The position one lap after `pos` (`pos + N`, mod 2N): where `tail` stands when the ring
+    /// is full and `head` is `pos`.
+    #[inline(always)]
+    fn lap_after(pos: usize) -> usize {
+        if pos >= N { pos - N } else { pos + N }
+    }
+
     /// The position after `pos`.
     #[inline(always)]
     fn next(pos: usize) -> usize {
@@ -114,7 +125,7 @@ impl<T, const N: usize> Ring<T, N> {
         // with Acquire before it is trusted for anything but "maybe full".
         ProducerIndex {
             tail: self.tail.load(Relaxed),
-            cached_head: self.head.load(Relaxed),
+            full_at: Self::lap_after(self.head.load(Relaxed)),
         }
     }
 
@@ -135,11 +146,11 @@ impl<T, const N: usize> Ring<T, N> {
     #[inline]
     pub(crate) unsafe fn push(&self, p: &mut ProducerIndex, value: T) -> Result<(), T> {
         let tail = p.tail;
-        if Self::distance(p.cached_head, tail) == N {
+        if tail == p.full_at {
             // Acquire: pairs with the consumer's Release store of `head`, so its read of the
             // slot we are about to overwrite happened before.
-            p.cached_head = self.head.load(Acquire);
-            if Self::distance(p.cached_head, tail) == N {
+            p.full_at = Self::lap_after(self.head.load(Acquire));
+            if tail == p.full_at {
                 return Err(value);
             }
         }
@@ -187,7 +198,7 @@ impl<T, const N: usize> Ring<T, N> {
     #[inline]
     pub(crate) fn len_from_producer(&self, p: &ProducerIndex) -> usize {
         // Relaxed: a count that orders nothing. `push` never relies on it: it writes a slot only
-        // after its own Acquire load of `head` (now, or earlier into `cached_head`) showed the
+        // after its own Acquire load of `head` (now, or earlier into `full_at`) showed the
         // slot free, and a reload after this load reads this value or a later one (read-read
         // coherence), so the free slots counted here stay free for the pushes that follow.
         Self::distance(self.head.load(Relaxed), p.tail)
