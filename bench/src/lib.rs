@@ -273,6 +273,18 @@ pub fn print_machine(when: &str) {
         ),
         None => println!("load average ({when}): unknown"),
     }
+    if when == "start" {
+        // Registers the process for membarrier before anything is timed, as the first heavy
+        // fence would.
+        println!(
+            "SPSC fences (start): {}",
+            if lockstep_hosted::Futex::asymmetric_fences() {
+                "asymmetric (a compiler fence per send and receive, membarrier before a sleep)"
+            } else {
+                "two SeqCst fences (membarrier unavailable)"
+            }
+        );
+    }
 }
 
 #[cfg(test)]

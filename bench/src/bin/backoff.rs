@@ -20,7 +20,7 @@ use lockstep_core::sync::atomic::AtomicU32;
 use lockstep_hosted::Futex;
 
 /// The hosted futex with another hand-off back-off: `SPINS` rounds of 1, 2, 4, ... spin hints,
-/// then `YIELDS` yields.
+/// then `YIELDS` yields (and the hosted futex's fences).
 struct Handoff<const SPINS: u32, const YIELDS: u32>;
 
 impl<const SPINS: u32, const YIELDS: u32> Wait for Handoff<SPINS, YIELDS> {
@@ -61,6 +61,16 @@ impl<const SPINS: u32, const YIELDS: u32> Wait for Handoff<SPINS, YIELDS> {
 
     fn wake_all(atom: &AtomicU32) {
         Futex::wake_all(atom)
+    }
+
+    #[inline]
+    fn light_fence() {
+        Futex::light_fence()
+    }
+
+    #[inline]
+    fn heavy_fence() {
+        Futex::heavy_fence()
     }
 }
 
