@@ -187,6 +187,12 @@ impl Futex {
     /// system call) every fence pair is two SeqCst fences: correct, and a full barrier slower on
     /// each send and receive of an SPSC channel.
     ///
+    /// The registration is cheap while the process has one thread (about a microsecond here)
+    /// and costs the kernel an RCU grace period once threads run (about 15 ms here), paid by
+    /// whichever call comes first: this one, or the first heavy fence, which is an SPSC side
+    /// about to sleep. A program that wants no such pause in its first wait calls this at the
+    /// start of `main`, before it spawns threads.
+    ///
     /// # Examples
     ///
     /// ```
