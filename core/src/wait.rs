@@ -111,11 +111,12 @@ pub trait Wait {
     /// fence). Two light fences order nothing between themselves, so a primitive pairs a light
     /// fence only with heavy ones.
     ///
-    /// The default is a SeqCst fence, which meets the contract on every target; the simulator
-    /// keeps it, so its checks verify a primitive with both halves as SeqCst fences, which is
-    /// what the contract promises. An implementation may make this a compiler fence and pay in
-    /// [`heavy_fence`](Wait::heavy_fence) instead (the hosted futex uses Linux's
-    /// `membarrier`), taking a full barrier off every send and receive.
+    /// The default is a SeqCst fence, which meets the contract on every target; `SimWait`
+    /// keeps it, so the RC11 checks verify a primitive with both halves as SeqCst fences, which
+    /// is what the contract promises. An implementation may make this a compiler fence and pay
+    /// in [`heavy_fence`](Wait::heavy_fence) instead (the hosted futex uses Linux's
+    /// `membarrier`), taking a full barrier off every send and receive; the simulator checks
+    /// that pairing under x86-TSO with `lockstep_sim::sync::atomic::membarrier`.
     #[inline]
     fn light_fence() {
         fence(SeqCst);

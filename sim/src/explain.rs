@@ -392,6 +392,7 @@ impl<'a> Explanation<'a> {
             Op::BufferedStore { value } => format!("store {o} := {} (buffered)", v(*value)),
             Op::Commit { value } => format!("commit {o} := {}", v(*value)),
             Op::Drained => "store buffer drained".to_owned(),
+            Op::Membarrier => "membarrier: every store buffer drained".to_owned(),
             Op::CommitsBefore { thread, value } => {
                 format!("(commits before t{thread}'s {o} := {})", v(*value))
             }

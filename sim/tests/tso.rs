@@ -541,3 +541,66 @@ fn a_store_made_later_may_commit_first_and_the_table_says_so() {
     }
     passes(Config::dfs(None), later_store_commits_first);
 }
+
+/// Store buffering with an asymmetric fence pair: the spawned thread has only a compiler fence
+/// between its store and its load, the main thread a `membarrier` (or, with `heavy: false`, a
+/// SeqCst fence).
+fn store_buffering_asymmetric(heavy: bool) -> impl Fn() {
+    move || {
+        let f = Arc::new((AtomicBool::new(false), AtomicBool::new(false)));
+        let g = Arc::clone(&f);
+        let h = thread::spawn(move || {
+            g.1.store(true, Relaxed);
+            std::sync::atomic::compiler_fence(SeqCst);
+            g.0.load(Relaxed)
+        });
+        f.0.store(true, Relaxed);
+        if heavy {
+            lockstep_sim::sync::atomic::membarrier();
+        } else {
+            lockstep_sim::sync::atomic::fence(SeqCst);
+        }
+        let a = f.1.load(Relaxed);
+        let b = h.join().unwrap();
+        assert!(a || b, "both threads read false");
+    }
+}
+
+#[test]
+fn a_membarrier_orders_against_a_compiler_fence_and_a_seqcst_fence_does_not() {
+    for config in all_schedulers() {
+        passes(config.clone(), store_buffering_asymmetric(true));
+        let f = try_check(config, store_buffering_asymmetric(false)).unwrap_err();
+        assert!(
+            matches!(&f.kind, FailureKind::Panic { message, .. } if message.contains("both threads read false")),
+            "{f}"
+        );
+    }
+    // It is a step of its own under TSO, shown in the trace.
+    let f = try_check(tso(Config::dfs(None)), || {
+        lockstep_sim::sync::atomic::membarrier();
+        panic!("after the membarrier");
+    })
+    .unwrap_err();
+    assert!(f.trace.iter().any(|e| e.op == Op::Membarrier), "{f}");
+    assert!(
+        f.to_string()
+            .contains("membarrier: every store buffer drained"),
+        "{f}"
+    );
+    // Sequential consistency: a SeqCst fence.
+    passes(Config::dfs(None), store_buffering_asymmetric(true));
+}
+
+#[test]
+fn a_membarrier_under_rc11_is_reported_as_unsupported() {
+    let f = try_check(
+        Config::dfs(None).memory_model(MemoryModel::Rc11),
+        store_buffering_asymmetric(true),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&f.kind, FailureKind::Unsupported { message } if message.contains("membarrier")),
+        "{f}"
+    );
+}

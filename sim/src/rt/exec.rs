@@ -313,10 +313,11 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
 fn can_step(s: &State, i: usize) -> bool {
     let t = &s.threads[i];
     // A thread about to lock a held mutex, or to join an unfinished thread, or waiting for its
-    // store buffer to drain, cannot take its step.
+    // store buffer (or, for a membarrier, every buffer) to drain, cannot take its step.
     t.status == Status::Runnable
         && t.wants.is_none_or(|m| s.objects[m].held.is_none())
         && (!t.draining || t.buffer.is_empty())
+        && (!t.barrier || s.threads.iter().all(|x| x.buffer.is_empty()))
         && match t.next {
             Footprint::Join(child) => s.threads[child].status == Status::Finished,
             _ => true,

@@ -143,6 +143,9 @@ pub(crate) struct Thread {
     /// Its next step drains the store buffer (weak memory): it can be taken only once flushes
     /// have emptied it.
     pub(crate) draining: bool,
+    /// Its next step is a [`membarrier`] (weak memory): it can be taken only once flushes have
+    /// emptied every thread's buffer.
+    pub(crate) barrier: bool,
     /// It made a buffered store since it last drained its buffer: its next drain is a step
     /// (whether or not flushes have emptied the buffer by then, so that the steps a thread takes
     /// do not depend on when its flushes run).
@@ -468,6 +471,7 @@ impl State {
             wants: None,
             buffer: VecDeque::new(),
             draining: false,
+            barrier: false,
             dirty: false,
             flushed: NO_CAUSE,
             origin,
@@ -1225,6 +1229,58 @@ pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'s
     }
     s.threads[t].clock.tick(t);
     s.push(None, Op::Fence, location);
+}
+
+/// The heavy half of an asymmetric fence pair, as Linux's
+/// `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` gives it: a SeqCst fence of the calling thread
+/// that also makes every other thread's buffered stores visible before it returns (the system
+/// call interrupts every core running a thread of the process, and each drains its store buffer).
+///
+/// With weak memory (x86-TSO) it is always a step of its own, taken once flushes (scheduling
+/// choices of their own) have emptied every thread's buffer; it may depend on everything before
+/// it. Every other thread's buffer drains at that one step, which is exact with one other thread
+/// and a little stronger than the kernel's interrupts (one per core, each at a moment of its own)
+/// with more. With sequential consistency there are no buffers and it is a SeqCst fence. Under
+/// RC11 it is not modelled: the light half is no fence at all there, so no RC11 event pairs with
+/// it.
+pub(crate) fn membarrier(exec: &Exec, location: &'static Location<'static>) {
+    if exec.rc11_on.get() {
+        fail(
+            exec,
+            FailureKind::Unsupported {
+                message: "membarrier (a fence that also drains every other thread's store buffer)                           is not modelled under the RC11 memory model; check the code that pairs                           it with compiler fences with MemoryModel::X86Tso, which models it, or                           SequentiallyConsistent"
+                    .to_owned(),
+            },
+        );
+    }
+    // The system call begins with a full barrier of the calling thread.
+    drain(exec, location);
+    if exec.weak.get() {
+        {
+            let mut s = exec.state.borrow_mut();
+            let t = s.current;
+            let thread = &mut s.threads[t];
+            thread.barrier = true;
+            thread.next = Footprint::Global;
+            thread.cause = ALL;
+            thread.peek = None;
+        }
+        park(exec);
+        let mut s = exec.state.borrow_mut();
+        let t = s.current;
+        s.threads[t].barrier = false;
+        debug_assert!(
+            s.threads.iter().all(|x| x.buffer.is_empty()),
+            "a membarrier picked with stores buffered"
+        );
+    }
+    let mut s = exec.state.borrow_mut();
+    let s = &mut *s;
+    let t = s.current;
+    s.fence.join(&s.threads[t].clock);
+    s.threads[t].clock.join(&s.fence);
+    s.threads[t].clock.tick(t);
+    s.push(None, Op::Membarrier, location);
 }
 
 /// A read (`write == false`) or write of a cell: not a step, checked for data races.

@@ -115,6 +115,9 @@ pub enum Op {
         /// The value stored.
         value: i128,
     },
+    /// A membarrier (the heavy half of an asymmetric fence pair): every thread's store buffer
+    /// had drained, and it orders as a SeqCst fence.
+    Membarrier,
     /// A buffered store became visible to every thread (in the column of the thread that
     /// stored it).
     Commit {

@@ -48,6 +48,35 @@ pub fn fence(order: Ordering) {
     }
 }
 
+/// The heavy half of an asymmetric fence pair, as Linux's
+/// `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` gives it: a SeqCst fence of the calling thread
+/// that also makes every store another thread has made so far visible before it returns. Its
+/// light half is a compiler fence (`core::sync::atomic::compiler_fence`), which the simulator
+/// does not see; the pair orders as two SeqCst fences do.
+///
+/// Inside a simulation with [`MemoryModel::X86Tso`](crate::MemoryModel::X86Tso) it is a step
+/// taken once every thread's store buffer has drained; with sequential consistency a SeqCst
+/// fence. Under RC11 the execution fails as unsupported (RC11 has no event for the light half).
+/// Outside a simulation it is only `core::sync::atomic::fence(SeqCst)`, which does not pair
+/// with a compiler fence: a program uses the operating system's call there (lockstep-hosted's
+/// `Futex::heavy_fence`).
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::sync::atomic::membarrier;
+///
+/// membarrier(); // outside a simulation: a SeqCst fence
+/// ```
+#[track_caller]
+#[inline]
+pub fn membarrier() {
+    match rt::current() {
+        None => core::sync::atomic::fence(Ordering::SeqCst),
+        Some(e) => rt::membarrier(e, Location::caller()),
+    }
+}
+
 /// An RC11 description of a load with ordering `o`.
 fn load_desc(o: Ordering) -> Desc {
     Desc {
