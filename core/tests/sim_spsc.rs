@@ -2,7 +2,9 @@
 //! the smallest program that shows it, explored exhaustively (every consistent RC11 execution
 //! once): what `len` promises to a `try_recv` after it, that a message sent before the close is
 //! received before `Closed`, and that a send, a receive or a close wakes the other side when
-//! nothing else would (no final close to rescue a lost wake-up).
+//! nothing else would (no final close to rescue a lost wake-up); and the blocking channel with
+//! the asymmetric fence pair of the hosted futex (a compiler fence and a `membarrier`) under
+//! x86-TSO.
 //!
 //! A lost wake-up of the blocking channel is a deadlock (`SimWait` really blocks); one of the
 //! async channel is a task left pending whose waker was never called.
@@ -11,12 +13,17 @@
 mod support;
 
 use lockstep_core::channel::Spsc;
-use lockstep_core::{RecvError, SendError, SimWait, TryRecvError};
+use lockstep_core::{RecvError, SendError, SimWait, TryRecvError, Wait};
 use lockstep_sim::thread;
 use support::every_rc11_execution;
 
 /// A one-slot ring per execution, leaked so that its halves are `'static` for the threads.
 fn ring() -> &'static Spsc<u8, 1, SimWait> {
+    ring_of()
+}
+
+/// As [`ring`], blocking through `W`.
+fn ring_of<W: Wait + 'static>() -> &'static Spsc<u8, 1, W> {
     Box::leak(Box::new(Spsc::new()))
 }
 
@@ -104,8 +111,8 @@ fn spsc_try_recv_sees_closed_only_after_the_messages_before_the_close() {
 
 /// The consumer blocks on an empty ring while the producer sends once and keeps its half (no
 /// close follows to wake the consumer): the send's wake is all the consumer gets.
-fn send_wakes_blocked_consumer() {
-    let (mut tx, mut rx) = ring().try_split().unwrap();
+fn send_wakes_blocked_consumer<W: Wait + 'static>() {
+    let (mut tx, mut rx) = ring_of::<W>().try_split().unwrap();
     let producer = thread::spawn(move || {
         tx.send(7).unwrap();
         tx
@@ -116,13 +123,16 @@ fn send_wakes_blocked_consumer() {
 
 #[test]
 fn spsc_send_wakes_a_blocked_consumer_without_a_close() {
-    every_rc11_execution("send wakes the consumer", send_wakes_blocked_consumer);
+    every_rc11_execution(
+        "send wakes the consumer",
+        send_wakes_blocked_consumer::<SimWait>,
+    );
 }
 
 /// The producer blocks on a full ring while the consumer receives once and keeps its half: the
 /// receive's wake is all the producer gets.
-fn recv_wakes_blocked_producer() {
-    let (mut tx, mut rx) = ring().try_split().unwrap();
+fn recv_wakes_blocked_producer<W: Wait + 'static>() {
+    let (mut tx, mut rx) = ring_of::<W>().try_split().unwrap();
     tx.try_send(1).unwrap();
     let producer = thread::spawn(move || {
         tx.send(2).unwrap();
@@ -136,7 +146,10 @@ fn recv_wakes_blocked_producer() {
 
 #[test]
 fn spsc_recv_wakes_a_blocked_producer_without_a_close() {
-    every_rc11_execution("recv wakes the producer", recv_wakes_blocked_producer);
+    every_rc11_execution(
+        "recv wakes the producer",
+        recv_wakes_blocked_producer::<SimWait>,
+    );
 }
 
 /// Closing (dropping the producer) wakes a consumer blocked on an empty ring, and closing
@@ -161,6 +174,133 @@ fn close_wakes_blocked_producer() {
 fn spsc_close_wakes_a_blocked_side() {
     every_rc11_execution("close wakes the consumer", close_wakes_blocked_consumer);
     every_rc11_execution("close wakes the producer", close_wakes_blocked_producer);
+}
+
+/// The asymmetric fence pair as the hosted futex implements it on Linux: the light half (at every
+/// send and receive) no fence at all, the heavy half (when a side announces itself as a waiter)
+/// a `membarrier`, checked under x86-TSO (`MemoryModel::X86Tso`, store buffers modelled
+/// exactly). `membarrier` is what makes it correct: with a plain SeqCst fence as the heavy half
+/// the same search finds the lost wake-up (a send's store still in its buffer while it reads the
+/// waiter flags, and the waiter's re-check missing it). RC11 has no event for a compiler fence,
+/// so the RC11 checks above keep `SimWait`'s two SeqCst fences.
+mod asymmetric_fences {
+    use std::sync::atomic::{Ordering::SeqCst, compiler_fence};
+
+    use lockstep_core::sync::atomic::AtomicU32;
+    use lockstep_core::{SimWait, Wait};
+    use lockstep_sim::{Config, FailureKind, MemoryModel, Stats, try_check};
+
+    use super::{recv_wakes_blocked_producer, send_wakes_blocked_consumer};
+
+    /// `SimWait` with the hosted futex's fence pair on Linux: a compiler fence and a membarrier.
+    struct Membarrier;
+
+    /// `SimWait` with a heavy half that is only a SeqCst fence: wrong against a light half that is
+    /// no fence.
+    struct FenceOnly;
+
+    macro_rules! sim_wait_with_fences {
+        ($name:ident, $heavy:expr) => {
+            impl Wait for $name {
+                type Timeout = u32;
+                type Deadline = u32;
+
+                fn deadline(timeout: u32) -> u32 {
+                    SimWait::deadline(timeout)
+                }
+
+                #[track_caller]
+                fn wait(atom: &AtomicU32, expected: u32, deadline: Option<&mut u32>) -> bool {
+                    SimWait::wait(atom, expected, deadline)
+                }
+
+                #[track_caller]
+                fn wake_one(atom: &AtomicU32) {
+                    SimWait::wake_one(atom)
+                }
+
+                #[track_caller]
+                fn wake_all(atom: &AtomicU32) {
+                    SimWait::wake_all(atom)
+                }
+
+                fn light_fence() {
+                    compiler_fence(SeqCst);
+                }
+
+                #[track_caller]
+                fn heavy_fence() {
+                    $heavy
+                }
+            }
+        };
+    }
+
+    sim_wait_with_fences!(Membarrier, lockstep_sim::sync::atomic::membarrier());
+    sim_wait_with_fences!(
+        FenceOnly,
+        lockstep_sim::sync::atomic::fence(lockstep_sim::sync::atomic::Ordering::SeqCst)
+    );
+
+    /// Every x86-TSO execution of `f`, exhaustively.
+    fn every_tso_execution(f: impl Fn()) -> Result<Stats, Box<lockstep_sim::Failure>> {
+        try_check(Config::dfs(None).memory_model(MemoryModel::X86Tso), f)
+    }
+
+    #[test]
+    fn spsc_wakes_with_a_light_fence_and_a_membarrier_under_x86_tso() {
+        for (name, program) in [
+            (
+                "send wakes the consumer",
+                send_wakes_blocked_consumer::<Membarrier> as fn(),
+            ),
+            (
+                "recv wakes the producer",
+                recv_wakes_blocked_producer::<Membarrier>,
+            ),
+        ] {
+            match every_tso_execution(program) {
+                Ok(stats) => assert!(stats.complete && stats.schedules > 0, "{name}: {stats:?}"),
+                Err(failure) => panic!("{name} under x86-TSO:\n{failure}"),
+            }
+            // The same with the other two searches, which do not rely on the optimal search's
+            // reduction around the membarrier step: the sleep-set search (bounded by 8 preemptions,
+            // more than these programs can make) and random schedules (store-buffer flushes
+            // included).
+            for config in [
+                Config::dfs(Some(8)),
+                Config::random(1, 2_000 * lockstep_sim::test_scale()),
+            ] {
+                if let Err(failure) = try_check(config.memory_model(MemoryModel::X86Tso), program) {
+                    panic!("{name} under x86-TSO:\n{failure}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_seqcst_fence_is_not_a_heavy_fence_the_search_finds_the_lost_wake_up() {
+        for (name, program) in [
+            (
+                "send wakes the consumer",
+                send_wakes_blocked_consumer::<FenceOnly> as fn(),
+            ),
+            (
+                "recv wakes the producer",
+                recv_wakes_blocked_producer::<FenceOnly>,
+            ),
+        ] {
+            for config in [Config::dfs(None), Config::dfs(Some(8))] {
+                let failure = try_check(config.memory_model(MemoryModel::X86Tso), program)
+                    .err()
+                    .unwrap_or_else(|| panic!("{name}: no execution lost the wake-up"));
+                assert!(
+                    matches!(failure.kind, FailureKind::Deadlock { .. }),
+                    "{name}: expected the lost wake-up (a deadlock), got:\n{failure}"
+                );
+            }
+        }
+    }
 }
 
 /// The same properties for the async channel. A task is polled once; if it is pending when the

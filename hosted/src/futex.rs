@@ -532,32 +532,28 @@ mod tests {
         let x: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
         let y: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
         let (at_a, at_b) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        // One side: at each round, meet the other side, store its own word, fence, load the
+        // other's word.
+        let side = |mine: &[AtomicU32],
+                    my_round: &AtomicUsize,
+                    theirs: &[AtomicU32],
+                    their_round: &AtomicUsize,
+                    fence: fn()| {
+            let mut seen = vec![0u32; n];
+            for i in 0..n {
+                // Relaxed: see `meet`.
+                my_round.store(i + 1, Relaxed);
+                meet(their_round, i + 1);
+                // Relaxed: the fences under test order these.
+                mine[i].store(1, Relaxed);
+                fence();
+                seen[i] = theirs[i].load(Relaxed);
+            }
+            seen
+        };
         let (seen_by_a, seen_by_b) = std::thread::scope(|s| {
-            let a = s.spawn(|| {
-                let mut seen = vec![0u32; n];
-                for i in 0..n {
-                    // Relaxed: see `meet`.
-                    at_a.store(i + 1, Relaxed);
-                    meet(&at_b, i + 1);
-                    // Relaxed: the fences under test order these.
-                    x[i].store(1, Relaxed);
-                    Futex::light_fence();
-                    seen[i] = y[i].load(Relaxed);
-                }
-                seen
-            });
-            let b = s.spawn(|| {
-                let mut seen = vec![0u32; n];
-                for i in 0..n {
-                    // Relaxed: as above.
-                    at_b.store(i + 1, Relaxed);
-                    meet(&at_a, i + 1);
-                    y[i].store(1, Relaxed);
-                    Futex::heavy_fence();
-                    seen[i] = x[i].load(Relaxed);
-                }
-                seen
-            });
+            let a = s.spawn(|| side(&x, &at_a, &y, &at_b, Futex::light_fence));
+            let b = s.spawn(|| side(&y, &at_b, &x, &at_a, Futex::heavy_fence));
             (a.join().unwrap(), b.join().unwrap())
         });
         let both_zero = (0..n)
