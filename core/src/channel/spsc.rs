@@ -22,7 +22,9 @@ use crate::wait::{Spin, Wait};
 /// polling a stamp in each slot (see `queue::spsc`): a steady stream touches the other side's
 /// index about once per lap, and a message costs the consumer one cache line. Wait-free:
 /// neither side ever waits for the other inside an operation. A send or receive that does not
-/// block calls `W` only if the other side is blocked (with [`Spin`], never).
+/// block calls `W`'s wake only if the other side is blocked (with [`Spin`], never), and orders
+/// itself against a waiter with `W::light_fence`, whose heavy half the waiter pays (with the
+/// hosted futex on Linux no barrier at all: see [`Wait::light_fence`]).
 ///
 /// - Split: [`split`](Self::split) from `&mut self` (an owned ring, as heapless does), or
 ///   [`try_split`](Self::try_split) once from `&self`, which works on a `static` without `unsafe`.
