@@ -155,8 +155,8 @@ impl Wait for Futex {
 
     /// On Linux with `membarrier` (4.14 and later, and allowed by the sandbox, if any), a compiler
     /// fence only: the matching [`heavy_fence`](Wait::heavy_fence) makes every running thread
-    /// of the process execute a full barrier. Elsewhere, or before the process has registered
-    /// for `membarrier` (at its first heavy fence), a SeqCst fence. See
+    /// of the process execute a full barrier. Elsewhere, and in the fence that registers the
+    /// process for `membarrier` (its first light or heavy fence), a SeqCst fence. See
     /// [`Futex::asymmetric_fences`].
     #[inline]
     fn light_fence() {
@@ -189,9 +189,9 @@ impl Futex {
     ///
     /// The registration is cheap while the process has one thread (about a microsecond here)
     /// and costs the kernel an RCU grace period once threads run (about 15 ms here), paid by
-    /// whichever call comes first: this one, or the first heavy fence, which is an SPSC side
-    /// about to sleep. A program that wants no such pause in its first wait calls this at the
-    /// start of `main`, before it spawns threads.
+    /// whichever call comes first: this one, or the process's first light or heavy fence (its
+    /// first SPSC send or receive, or an SPSC side about to sleep). A program that wants no
+    /// such pause there calls this at the start of `main`, before it spawns threads.
     ///
     /// # Examples
     ///
@@ -252,10 +252,17 @@ mod asymmetric {
     pub(super) fn light() {
         // Relaxed: the state only picks which fence; see the module's note for why reading
         // "ready" late or early is sound.
-        if STATE.load(Relaxed) == READY {
-            compiler_fence(SeqCst);
-        } else {
-            fence(SeqCst);
+        match STATE.load(Relaxed) {
+            READY => compiler_fence(SeqCst),
+            state => {
+                if state == UNKNOWN {
+                    // The first fence of the process: register now, so that sends and receives
+                    // stop paying a full barrier even if no side ever waits (this one still
+                    // does).
+                    register();
+                }
+                fence(SeqCst);
+            }
         }
     }
 
@@ -297,7 +304,6 @@ mod asymmetric {
     }
 
     /// The expedited barrier of a registered process.
-    #[cold]
     fn expedited() {
         if membarrier(CMD_PRIVATE_EXPEDITED) == 0 {
             return;
