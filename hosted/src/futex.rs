@@ -183,9 +183,10 @@ impl Futex {
     /// and this process is registered for it), rather than a SeqCst fence. Registers the process
     /// on the first call, as the first heavy fence would.
     ///
-    /// Where it is `false` (another OS, a kernel before 4.14, or a sandbox that refuses the
-    /// system call) every fence pair is two SeqCst fences: correct, and a full barrier slower on
-    /// each send and receive of an SPSC channel.
+    /// Where it is `false` (another OS, a kernel before 4.14, a sandbox that refuses the system
+    /// call, or the environment variable `LOCKSTEP_MEMBARRIER=0`, for a sandbox that would kill
+    /// the process instead of refusing) every fence pair is two SeqCst fences: correct, and a
+    /// full barrier slower on each send and receive of an SPSC channel.
     ///
     /// The registration is cheap while the process has one thread (about a microsecond here)
     /// and costs the kernel an RCU grace period once threads run (about 15 ms here), paid by
@@ -270,9 +271,11 @@ mod asymmetric {
     pub(super) fn heavy() {
         if available() {
             expedited();
-        } else {
-            fence(SeqCst);
         }
+        // A SeqCst fence of this thread either way: the system call orders memory in the
+        // kernel, and this makes the heavy half a SeqCst fence to the compiler too (the
+        // signal's "Sleeping" argument uses it as one).
+        fence(SeqCst);
     }
 
     /// Whether the process is registered, registering it on the first call.
@@ -289,7 +292,10 @@ mod asymmetric {
     #[cold]
     fn register() -> bool {
         let wanted = (CMD_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED) as libc::c_long;
-        let supported = membarrier(CMD_QUERY);
+        // `LOCKSTEP_MEMBARRIER=0`: never call it (for a sandbox that kills a process on a
+        // system call it does not allow, instead of refusing it).
+        let allowed = std::env::var_os("LOCKSTEP_MEMBARRIER").is_none_or(|v| v != "0");
+        let supported = if allowed { membarrier(CMD_QUERY) } else { -1 };
         let ok = supported >= 0
             && supported & wanted == wanted
             && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
