@@ -168,7 +168,10 @@ impl Wait for Futex {
 
     /// On Linux with `membarrier`: `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, a system call
     /// that interrupts every other core running a thread of this process (under a microsecond
-    /// on 2 cores). Otherwise a SeqCst fence.
+    /// on 2 cores; its cost grows with the cores the process runs on, and each interrupted
+    /// thread pays a little, so a program with many busy cores whose SPSC sides wait often may
+    /// prefer `LOCKSTEP_MEMBARRIER=0`, see [`Futex::asymmetric_fences`]). Then a SeqCst fence,
+    /// which is all it is elsewhere.
     #[inline]
     fn heavy_fence() {
         if sim::active() {
