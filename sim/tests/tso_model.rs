@@ -1,10 +1,11 @@
 //! The exhaustive searches under x86-TSO against a brute-force model: for random straight-line
 //! programs of loads, buffered (Release) stores, SeqCst stores, swaps, compare-and-swaps and
-//! SeqCst fences on a few atomics, the outcomes (the value each load read, the final values) of
+//! SeqCst fences and membarriers on a few atomics, the outcomes (the value each load read, the final values) of
 //! the executions `Config::dfs(None)` and `Config::dfs(Some(k))` run under
 //! `MemoryModel::X86Tso` are exactly those of the abstract x86-TSO machine: per-thread FIFO store
 //! buffers that flush at any moment, loads that read their own thread's newest buffered store
-//! first, and locked operations (and `mfence`) that wait for an empty buffer. None missed, none
+//! first, locked operations (and `mfence`) that wait for an empty buffer, and membarriers that
+//! wait until every thread's buffer is empty and then act as `mfence`. None missed, none
 //! invented. The final values are read after moving the atomics out of their `Arc`, which
 //! checks that a moved atomic carries the value that committed last.
 //!
@@ -13,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex as StdMutex};
 
-use lockstep_sim::sync::atomic::{AtomicU32, Ordering::*, fence};
+use lockstep_sim::sync::atomic::{AtomicU32, Ordering::*, fence, membarrier};
 use lockstep_sim::{Config, MemoryModel, check, thread};
 use proptest::prelude::*;
 
@@ -30,6 +31,8 @@ enum Op {
     Cas(usize, u32),
     /// A SeqCst fence (`mfence`).
     Fence,
+    /// `membarrier()`: waits until every thread's buffer is empty, then acts as `mfence`.
+    Membarrier,
 }
 
 const LOCS: usize = 2;
@@ -39,8 +42,13 @@ const LOCS: usize = 2;
 struct Program(Vec<Vec<(u32, Op)>>);
 
 fn program() -> impl Strategy<Value = Program> {
+    program_with(1)
+}
+
+/// Programs in which `membarriers` of every `9 + membarriers` ops are membarriers.
+fn program_with(membarriers: u8) -> impl Strategy<Value = Program> {
     // Loads and buffered stores are the interesting part: most of the ops.
-    let op = (0..9u8, 0..LOCS, 0..6u32).prop_map(|(k, loc, e)| match k {
+    let op = (0..9 + membarriers, 0..LOCS, 0..6u32).prop_map(|(k, loc, e)| match k {
         0..=2 => Op::Load(loc),
         3..=5 => Op::Store(loc),
         6 => Op::SeqCstStore(loc),
@@ -49,7 +57,8 @@ fn program() -> impl Strategy<Value = Program> {
             1 => Op::Cas(loc, e),
             _ => Op::Fence,
         },
-        _ => Op::Swap(loc),
+        8 => Op::Swap(loc),
+        _ => Op::Membarrier,
     });
     prop::collection::vec(prop::collection::vec(op, 1..4), 2..4).prop_map(|threads| {
         let mut id = 0;
@@ -111,6 +120,9 @@ fn brute_force(p: &Program) -> (BTreeSet<Outcome>, BTreeSet<Graph>) {
             if locked && !m.buffers[t].is_empty() {
                 continue;
             }
+            if matches!(op, Op::Membarrier) && m.buffers.iter().any(|b| !b.is_empty()) {
+                continue;
+            }
             let mem = m.mem;
             let mo = m.mo.clone();
             let reads = m.reads.len();
@@ -138,7 +150,7 @@ fn brute_force(p: &Program) -> (BTreeSet<Outcome>, BTreeSet<Graph>) {
                         m.mo[l].push(id);
                     }
                 }
-                Op::Fence => {}
+                Op::Fence | Op::Membarrier => {}
             }
             m.pcs[t] += 1;
             go(m);
@@ -207,6 +219,10 @@ fn searched(p: &Program, config: Config) -> (Vec<Outcome>, usize) {
                                     fence(SeqCst);
                                     None
                                 }
+                                Op::Membarrier => {
+                                    membarrier();
+                                    None
+                                }
                             };
                             if let Some(v) = read {
                                 reads.lock().unwrap().push((id, v));
@@ -249,6 +265,17 @@ proptest! {
             prop_assert_eq!(&distinct, &expected, "missed or invented outcomes: {:?}", p);
         }
     }
+
+    /// The same with a membarrier every few ops: each waits for the buffers of every thread.
+    #[test]
+    fn membarriers_show_exactly_the_outcomes_of_the_tso_machine(p in program_with(4)) {
+        let (expected, _) = brute_force(&p);
+        for config in [Config::dfs(None), Config::dfs(Some(usize::MAX))] {
+            let (outcomes, _) = searched(&p, config);
+            let distinct: BTreeSet<Outcome> = outcomes.iter().cloned().collect();
+            prop_assert_eq!(&distinct, &expected, "missed or invented outcomes: {:?}", p);
+        }
+    }
 }
 
 /// How close the optimal search comes to one execution per TSO graph (run with `--ignored
@@ -279,4 +306,55 @@ fn optimality_report() {
          ({:.2}x); one per graph in {exact} programs",
         runs as f64 / graphs as f64
     );
+}
+
+/// Programs with membarriers found by the property test, or written to pin the cases the
+/// optimal search must reorder: a membarrier before or after another thread's buffered store,
+/// with or without a fence on the other side, with three threads.
+#[test]
+fn membarrier_programs_show_exactly_the_outcomes_of_the_tso_machine() {
+    use Op::*;
+    let programs: Vec<Vec<Vec<Op>>> = vec![
+        vec![vec![Store(1), Store(0), Load(1)], vec![Membarrier, Load(0)]],
+        // A membarrier may run before another thread's store, in either role.
+        vec![vec![Store(0)], vec![Membarrier, Load(0)]],
+        vec![vec![Membarrier, Load(0)], vec![Store(0)]],
+        // Store buffering with a membarrier on one side and nothing on the other.
+        vec![vec![Store(0), Membarrier, Load(1)], vec![Store(1), Load(0)]],
+        vec![vec![Store(1), Load(0)], vec![Store(0), Membarrier, Load(1)]],
+        // Three threads: two membarriers, and one between two stores.
+        vec![
+            vec![Store(0), Membarrier, Load(1)],
+            vec![Store(1), Load(0)],
+            vec![Membarrier, Load(0), Load(1)],
+        ],
+        vec![
+            vec![Store(0), Store(1)],
+            vec![Load(1), Membarrier, Load(0)],
+            vec![Store(0), Load(0)],
+        ],
+    ];
+    for threads in programs {
+        let mut id = 0;
+        let p = Program(
+            threads
+                .into_iter()
+                .map(|ops| {
+                    ops.into_iter()
+                        .map(|op| {
+                            id += 1;
+                            (id, op)
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
+        let (expected, _) = brute_force(&p);
+        for config in [Config::dfs(None), Config::dfs(Some(20))] {
+            let name = format!("{config:?}");
+            let (outcomes, _) = searched(&p, config);
+            let distinct: BTreeSet<Outcome> = outcomes.iter().cloned().collect();
+            assert_eq!(distinct, expected, "{name}: {p:?}");
+        }
+    }
 }

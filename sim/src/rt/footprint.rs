@@ -33,6 +33,12 @@ pub(crate) enum Footprint {
     /// The flush (commit) of a buffered store to atomic `obj`: it changes the value, and takes
     /// the store out of that order.
     Flush { obj: usize },
+    /// A membarrier (weak memory): taken only once every thread's store buffer is empty (the
+    /// flushes that emptied them happen before it, see `rt::FLUSHES`), it changes no value. A
+    /// store that goes into a buffer disables it, so the two do not commute: it writes the
+    /// buffers' pseudo-location [`BUFFERS`], which every [`Buffer`](Footprint::Buffer) step
+    /// reads (buffered stores of different threads still commute with each other).
+    Membarrier,
     /// Waits for thread `0` to finish: picked only once it has, so it commutes with everything
     /// (the finish orders it).
     Join(usize),
@@ -67,8 +73,13 @@ impl Kind {
 
 /// The locations a step uses: at most two (a sleeping futex wait reads the word and writes its
 /// queue). Location `3 * obj` is object `obj`'s value, `3 * obj + 1` its futex queue, `3 * obj +
-/// 2` the order in which the stores buffered for it will commit (weak memory).
+/// 2` the order in which the stores buffered for it will commit (weak memory), and [`BUFFERS`]
+/// whether stores may go into the buffers (weak memory; a membarrier closes them).
 pub(crate) type Accesses = ([(usize, Kind); 2], usize);
+
+/// The pseudo-location that every buffered store reads and a [`Footprint::Membarrier`] writes:
+/// a membarrier conflicts with every store that goes into a buffer, in either order.
+pub(crate) const BUFFERS: usize = usize::MAX - 1;
 
 impl Footprint {
     /// The locations this step uses and how.
@@ -91,8 +102,10 @@ impl Footprint {
             Unlock { obj } => ([(3 * obj, Kind::Unlock), NONE], 1),
             // Two stores commute: the places a store may take are the same whichever comes
             // first, and every one is explored (see `rt::buffered_store`).
-            Buffer { obj } => ([(3 * obj + 2, Kind::Read), NONE], 1),
+            // It also reads `BUFFERS`: a membarrier cannot run while the store is buffered.
+            Buffer { obj } => ([(3 * obj + 2, Kind::Read), (BUFFERS, Kind::Read)], 2),
             Flush { obj } => ([(3 * obj, Kind::Write), (3 * obj + 2, Kind::Write)], 2),
+            Membarrier => ([(BUFFERS, Kind::Write), NONE], 1),
             Local | Join(_) | SpinResume | Global => ([NONE, NONE], 0),
         }
     }
@@ -104,6 +117,14 @@ impl Footprint {
             return true;
         }
         if matches!(self, Footprint::Global) || matches!(other, Footprint::Global) {
+            return true;
+        }
+        // A flush may be what lets a membarrier go (never both at once): it cannot run first.
+        if matches!(
+            (self, other),
+            (Footprint::Membarrier, Footprint::Flush { .. })
+                | (Footprint::Flush { .. }, Footprint::Membarrier)
+        ) {
             return true;
         }
         let (a, na) = self.accesses();

@@ -59,7 +59,7 @@ use corosensei::Yielder;
 
 use crate::explain::{FailureKind, RaceAccess};
 use clock::VectorClock;
-pub(crate) use footprint::{Footprint, Kind, Peek, Pending};
+pub(crate) use footprint::{BUFFERS, Footprint, Kind, Peek, Pending};
 use trace::{Event, Op};
 
 thread_local! {
@@ -170,6 +170,10 @@ pub(crate) struct Thread {
 pub(crate) const NO_CAUSE: u32 = u32::MAX;
 /// Every step so far happened before it (a timeout: time passed because nothing else could run).
 pub(crate) const ALL: u32 = u32::MAX - 1;
+/// Every flush so far happened before it (a membarrier: it waited for every store buffer to
+/// be empty). Like a lock's unlock, the flushes are not an order for its races: they are what
+/// let it go once the stores it conflicts with (see [`Footprint::Membarrier`]) were flushed.
+pub(crate) const FLUSHES: u32 = u32::MAX - 2;
 
 /// A store in its thread's store buffer (weak memory): the other threads do not see it yet.
 ///
@@ -1237,9 +1241,10 @@ pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'s
 /// call interrupts every core running a thread of the process, and each drains its store buffer).
 ///
 /// With weak memory (x86-TSO) it is always a step of its own, taken once flushes (scheduling
-/// choices of their own) have emptied every thread's buffer; it may depend on everything before
-/// it, and it conflicts with every step (the sleep-set search reorders it against each). The
-/// optimal search does not model it and fails the execution as unsupported. Every other thread's buffer drains at that one step, which is exact with one other thread
+/// choices of their own) have emptied every thread's buffer: it conflicts with every store that
+/// goes into a buffer, before or after it (see [`Footprint::Membarrier`]), and happens after
+/// every flush before it (see [`FLUSHES`]); both exhaustive searches explore it that way. Every
+/// other thread's buffer drains at that one step, which is exact with one other thread
 /// and a little stronger than the kernel's interrupts (one per core, each at a moment of its own)
 /// with more. With sequential consistency there are no buffers and it is a SeqCst fence. Under
 /// RC11 it is not modelled: the light half is no fence at all there, so no RC11 event pairs with
@@ -1259,23 +1264,6 @@ pub(crate) fn membarrier(exec: &Exec, location: &'static Location<'static>) {
             },
         );
     }
-    if exec.weak.get() && exec.control.borrow().exact {
-        // The optimal search finds races through the footprints' locations, and a membarrier's
-        // conflicts (with every buffered store and flush, and its enabling by the last flush)
-        // are not expressed in them: it would miss executions and still call itself complete.
-        fail(
-            exec,
-            FailureKind::Unsupported {
-                message: concat!(
-                    "membarrier under x86-TSO is not modelled by the optimal search ",
-                    "(Config::dfs(None)) yet; check it with the sleep-set search ",
-                    "(Config::dfs(Some(bound))), which treats it as conflicting with every ",
-                    "step, or with the random and PCT schedulers"
-                )
-                .to_owned(),
-            },
-        );
-    }
     // The system call begins with a full barrier of the calling thread.
     drain(exec, location);
     if exec.weak.get() {
@@ -1284,8 +1272,8 @@ pub(crate) fn membarrier(exec: &Exec, location: &'static Location<'static>) {
             let t = s.current;
             let thread = &mut s.threads[t];
             thread.barrier = true;
-            thread.next = Footprint::Global;
-            thread.cause = ALL;
+            thread.next = Footprint::Membarrier;
+            thread.cause = FLUSHES;
             thread.peek = None;
         }
         park(exec);

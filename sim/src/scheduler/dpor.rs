@@ -37,7 +37,14 @@
 //! x86-TSO (weak memory): the flushes of thread `t`'s store buffer are the steps of a
 //! pseudo-thread `FLUSH + t` (with its own entry in the clocks, see [`slot`]); a flush
 //! depends on the store it commits, or on the flush it waited for (see `rt::Buffered::cause`),
-//! and writes the location; a drain depends on the flush of its thread's newest store. A step
+//! and writes the location; a drain depends on the flush of its thread's newest store. A
+//! membarrier (taken once every buffer is empty) writes a pseudo-location that every store going
+//! into a buffer reads (see `rt::BUFFERS`), so it races with those stores in either order; it
+//! depends on every flush before it (`rt::FLUSHES`), but as with a lock's unlock its races are
+//! sought without them, and one with an earlier step `e` is run the other way round only if no
+//! flush it waits for happens after `e` while the store it commits does not (see
+//! [`Dpor::needs_flush_after`]: that flush would have to run first, and the reversal is found
+//! from the execution that runs it before `e`). A step
 //! may also make choices (where a buffered store goes in the commit order of its atomic, see
 //! `Scheduler::choose`): every combination runs at the step's node before its thread goes to
 //! sleep there, and a wake-up tree branch starts its step with the choice it was found with
@@ -47,7 +54,7 @@
 
 use super::{Footprint, Scheduler};
 use crate::rt::clock::VectorClock;
-use crate::rt::{ALL, FLUSH, Kind, NO_CAUSE};
+use crate::rt::{ALL, BUFFERS, FLUSH, FLUSHES, Kind, NO_CAUSE};
 
 /// No event.
 const NONE: u32 = u32::MAX;
@@ -95,6 +102,8 @@ struct Step {
     /// The step's vector clock: entry `t` counts thread `t`'s steps that happen before it (or
     /// are it).
     clock: VectorClock,
+    /// For a flush: the step that made the store it commits ([`NONE`] for other steps).
+    store: u32,
 }
 
 /// What earlier steps a new step of a location conflicts with.
@@ -123,6 +132,11 @@ pub(crate) struct Dpor {
     /// Each thread's last step in the current execution.
     last: Vec<u32>,
     locs: Vec<Loc>,
+    /// The pseudo-location [`BUFFERS`] (weak memory: store buffers and membarriers).
+    buffers: Loc,
+    /// Per thread (weak memory): the steps of its buffered stores so far, in order, and how many
+    /// of them its flushes have committed.
+    stores: Vec<(Vec<u32>, usize)>,
     /// Scratch: the steps the current one conflicts with.
     cands: Vec<u32>,
     /// Nodes popped off the stack, kept for their allocations.
@@ -165,6 +179,23 @@ impl Dpor {
         if self.last.len() <= k {
             self.last.resize(k + 1, NONE);
         }
+        // The store a flush commits: its thread's oldest one not yet committed.
+        let mut store = NONE;
+        match fp {
+            Footprint::Buffer { .. } => {
+                if self.stores.len() <= t {
+                    self.stores.resize_with(t + 1, Default::default);
+                }
+                self.stores[t].0.push(j as u32);
+            }
+            Footprint::Flush { .. } => {
+                if let Some((list, done)) = self.stores.get_mut(t - FLUSH) {
+                    store = list.get(*done).copied().unwrap_or(NONE);
+                    *done += 1;
+                }
+            }
+            _ => {}
+        }
         if !detect {
             // A replayed step of the previous execution's prefix: its clock is still the one
             // stored; only the locations' state is rebuilt.
@@ -179,9 +210,13 @@ impl Dpor {
             clock.assign(&self.steps[self.last[k] as usize].clock);
         }
         // A lock's unlock, or a timed wait's wake, is the other side of a conflict the step
-        // races with, not an order: races are sought without it.
+        // races with, not an order: races are sought without it. So are the flushes a
+        // membarrier waited for: they follow the buffered stores it races with.
         let mut before_cause = std::mem::take(&mut self.before_cause);
-        let cause_races = matches!(fp, Footprint::Lock { .. } | Footprint::Resume { .. });
+        let cause_races = matches!(
+            fp,
+            Footprint::Lock { .. } | Footprint::Resume { .. } | Footprint::Membarrier
+        );
         if cause_races {
             before_cause.assign(&clock);
         }
@@ -190,6 +225,13 @@ impl Dpor {
             ALL => {
                 for &l in &self.last {
                     if l != NONE {
+                        clock.join(&self.steps[l as usize].clock);
+                    }
+                }
+            }
+            FLUSHES => {
+                for &l in &self.last {
+                    if l != NONE && self.steps[l as usize].thread >= FLUSH {
                         clock.join(&self.steps[l as usize].clock);
                     }
                 }
@@ -211,6 +253,10 @@ impl Dpor {
                 if base.get(ct) >= ci {
                     continue;
                 }
+                if fp == Footprint::Membarrier && self.needs_flush_after(j, ct, ci) {
+                    // It cannot run before `c`: a flush it waits for comes after `c`.
+                    continue;
+                }
                 let ordered = cands
                     .iter()
                     .enumerate()
@@ -230,7 +276,21 @@ impl Dpor {
         step.thread = t;
         step.fp = fp;
         step.clock = clock;
+        step.store = store;
         self.last[k] = j as u32;
+    }
+
+    /// Whether a membarrier at step `j` waits for a flush (before it) that happens after the
+    /// step numbered `ci` of clock entry `ct` although the store it commits does not: the flush
+    /// must run before the membarrier whenever that store does, so the membarrier cannot be
+    /// run before that step with only the steps that do not happen after it. (A flush of a
+    /// store that happens after that step is not needed then: the store does not run either.)
+    fn needs_flush_after(&self, j: usize, ct: usize, ci: u32) -> bool {
+        self.steps[..j].iter().any(|f| {
+            f.thread >= FLUSH
+                && f.clock.get(ct) >= ci
+                && (f.store == NONE || self.steps[f.store as usize].clock.get(ct) < ci)
+        })
     }
 
     /// Updates the state of the locations step `j` uses; collects into `cands` the earlier
@@ -238,10 +298,14 @@ impl Dpor {
     fn track(&mut self, j: usize, fp: Footprint, mut cands: Option<&mut Vec<u32>>) {
         let (acc, n) = fp.accesses();
         for &(l, kind) in &acc[..n] {
-            if self.locs.len() <= l {
-                self.locs.resize_with(l + 1, Loc::default);
-            }
-            let loc = &mut self.locs[l];
+            let loc = if l == BUFFERS {
+                &mut self.buffers
+            } else {
+                if self.locs.len() <= l {
+                    self.locs.resize_with(l + 1, Loc::default);
+                }
+                &mut self.locs[l]
+            };
             let j = j as u32;
             if let Some(c) = cands.as_deref_mut() {
                 match kind {
@@ -388,10 +452,14 @@ impl Scheduler for Dpor {
     fn begin(&mut self, iteration: usize) -> bool {
         self.depth = 0;
         self.last.clear();
-        for l in &mut self.locs {
+        for l in self.locs.iter_mut().chain([&mut self.buffers]) {
             l.last_write = None;
             l.last_lock = None;
             l.reads.clear();
+        }
+        for (list, done) in &mut self.stores {
+            list.clear();
+            *done = 0;
         }
         if iteration == 0 {
             self.branch = 0;

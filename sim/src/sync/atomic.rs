@@ -55,8 +55,9 @@ pub fn fence(order: Ordering) {
 /// does not see; the pair orders as two SeqCst fences do.
 ///
 /// Inside a simulation with [`MemoryModel::X86Tso`](crate::MemoryModel::X86Tso) it is a step
-/// taken once every thread's store buffer has drained; with sequential consistency a SeqCst
-/// fence. Under RC11 the execution fails as unsupported (RC11 has no event for the light half).
+/// taken once every thread's store buffer has drained, which every scheduler explores (the
+/// exhaustive searches run it both before and after each store another thread buffers, so
+/// `Config::dfs(None)` stays complete); with sequential consistency a SeqCst fence. Under RC11 the execution fails as unsupported (RC11 has no event for the light half).
 /// Outside a simulation it is only `core::sync::atomic::fence(SeqCst)`, which does not pair
 /// with a compiler fence: a program uses the operating system's call there (lockstep-hosted's
 /// `Futex::heavy_fence`).
