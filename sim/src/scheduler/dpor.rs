@@ -131,9 +131,9 @@ pub(crate) struct Dpor {
     steps: Vec<Step>,
     /// Each thread's last step in the current execution.
     last: Vec<u32>,
+    /// The locations' state: location `l` at `l + 1`, the pseudo-location [`BUFFERS`] (weak
+    /// memory: store buffers and membarriers) at 0.
     locs: Vec<Loc>,
-    /// The pseudo-location [`BUFFERS`] (weak memory: store buffers and membarriers).
-    buffers: Loc,
     /// Per thread (weak memory): the steps of its buffered stores so far, in order, and how many
     /// of them its flushes have committed.
     stores: Vec<(Vec<u32>, usize)>,
@@ -298,14 +298,11 @@ impl Dpor {
     fn track(&mut self, j: usize, fp: Footprint, mut cands: Option<&mut Vec<u32>>) {
         let (acc, n) = fp.accesses();
         for &(l, kind) in &acc[..n] {
-            let loc = if l == BUFFERS {
-                &mut self.buffers
-            } else {
-                if self.locs.len() <= l {
-                    self.locs.resize_with(l + 1, Loc::default);
-                }
-                &mut self.locs[l]
-            };
+            let l = if l == BUFFERS { 0 } else { l + 1 };
+            if self.locs.len() <= l {
+                self.locs.resize_with(l + 1, Loc::default);
+            }
+            let loc = &mut self.locs[l];
             let j = j as u32;
             if let Some(c) = cands.as_deref_mut() {
                 match kind {
@@ -452,7 +449,7 @@ impl Scheduler for Dpor {
     fn begin(&mut self, iteration: usize) -> bool {
         self.depth = 0;
         self.last.clear();
-        for l in self.locs.iter_mut().chain([&mut self.buffers]) {
+        for l in &mut self.locs {
             l.last_write = None;
             l.last_lock = None;
             l.reads.clear();
