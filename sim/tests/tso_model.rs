@@ -41,6 +41,26 @@ const LOCS: usize = 2;
 #[derive(Clone, Debug)]
 struct Program(Vec<Vec<(u32, Op)>>);
 
+impl Program {
+    /// The threads' operations, numbered in thread order from 1.
+    fn numbered(threads: Vec<Vec<Op>>) -> Self {
+        let mut id = 0;
+        Program(
+            threads
+                .into_iter()
+                .map(|ops| {
+                    ops.into_iter()
+                        .map(|op| {
+                            id += 1;
+                            (id, op)
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+}
+
 fn program() -> impl Strategy<Value = Program> {
     program_with(1)
 }
@@ -60,22 +80,7 @@ fn program_with(membarriers: u8) -> impl Strategy<Value = Program> {
         8 => Op::Swap(loc),
         _ => Op::Membarrier,
     });
-    prop::collection::vec(prop::collection::vec(op, 1..4), 2..4).prop_map(|threads| {
-        let mut id = 0;
-        Program(
-            threads
-                .into_iter()
-                .map(|ops| {
-                    ops.into_iter()
-                        .map(|op| {
-                            id += 1;
-                            (id, op)
-                        })
-                        .collect()
-                })
-                .collect(),
-        )
-    })
+    prop::collection::vec(prop::collection::vec(op, 1..4), 2..4).prop_map(Program::numbered)
 }
 
 /// What an execution shows: the value each op read (sorted by op), and the final values.
@@ -335,20 +340,7 @@ fn membarrier_programs_show_exactly_the_outcomes_of_the_tso_machine() {
         ],
     ];
     for threads in programs {
-        let mut id = 0;
-        let p = Program(
-            threads
-                .into_iter()
-                .map(|ops| {
-                    ops.into_iter()
-                        .map(|op| {
-                            id += 1;
-                            (id, op)
-                        })
-                        .collect()
-                })
-                .collect(),
-        );
+        let p = Program::numbered(threads);
         let (expected, _) = brute_force(&p);
         for config in [Config::dfs(None), Config::dfs(Some(20))] {
             let name = format!("{config:?}");
