@@ -280,8 +280,10 @@ impl<W: Wait> Semaphore<W> {
     pub fn release(&self) -> Result<(), OverRelease> {
         // SeqCst: part of the Dekker pair with `waiters` (see the impl note), and the release of
         // this thread's writes to the next acquirer.
+        // `then`, not `then_some`: `n + 1` must only be computed when `n < max`, or a release at
+        // `u32::MAX` permits overflows (a panic in a debug build) instead of returning the error.
         self.permits
-            .fetch_update(SeqCst, Relaxed, |n| (n < self.max).then_some(n + 1))
+            .fetch_update(SeqCst, Relaxed, |n| (n < self.max).then(|| n + 1))
             .map_err(|_| OverRelease { max: self.max })?;
         // SeqCst: the other half of the Dekker pair.
         if W::NEEDS_WAKE && self.waiters.load(SeqCst) > 0 {
