@@ -15,26 +15,41 @@ use crate::wait::{Spin, Wait};
 
 /// Set in a slot's lock word while the sender writes the slot.
 const WRITER: u32 = 1 << 31;
+/// Set in a slot's lock word once a message was written to the slot; never cleared.
+const INIT: u32 = 1 << 30;
+
+/// Whether message number (or `seq`) `a` comes after `b`. Numbers wrap (on 32-bit targets after
+/// 2^32 messages), so the order is that of the wrapping difference: `a` is after `b` when it is
+/// less than half the range ahead. Every comparison here is between numbers a receiver's lag
+/// apart, which the channel's docs bound by 2^31 messages.
+#[inline(always)]
+fn after(a: usize, b: usize) -> bool {
+    let d = a.wrapping_sub(b);
+    d != 0 && d <= usize::MAX / 2
+}
 
 /// One slot of the ring.
 struct Slot<T> {
-    /// | value          | meaning                                   |
+    /// The readers' count in the low bits, with two flags:
+    ///
+    /// | bits           | meaning                                   |
     /// |----------------|-------------------------------------------|
-    /// | `0`            | free                                      |
-    /// | `1..WRITER`    | that many receivers are cloning the value |
-    /// | `WRITER`       | the sender is writing the slot            |
+    /// | count `0`      | no receiver is cloning the value          |
+    /// | count `1..INIT`| that many receivers are cloning the value |
+    /// | `WRITER`       | the sender is writing the slot (count 0)  |
+    /// | `INIT`         | the slot holds a message                  |
     lock: AtomicU32,
-    /// 1 + the number of the message in the slot; 0 before the first one. Changed only under
-    /// the writer lock.
+    /// 1 + the number of the message in the slot (wrapping: the message numbered `usize::MAX`
+    /// has `seq` 0); 0 before the first one. Changed only under the writer lock.
     seq: AtomicUsize,
-    /// Initialized exactly when `seq != 0`.
+    /// Initialized exactly when `lock` has `INIT`.
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
 impl<T> Slot<T> {
-    /// Takes the slot for reading (shared).
+    /// Takes the slot for reading (shared); returns the lock word it found (its `INIT` flag).
     #[inline]
-    fn read_lock(&self) {
+    fn read_lock(&self) -> u32 {
         // Relaxed: a guess; the compare-and-swap acquires.
         let mut l = self.lock.load(Relaxed);
         loop {
@@ -48,7 +63,7 @@ impl<T> Slot<T> {
             // Acquire: pairs with the Release unlock of the writer, so its value and `seq` are
             // visible.
             match self.lock.compare_exchange_weak(l, l + 1, Acquire, Relaxed) {
-                Ok(_) => return,
+                Ok(_) => return l,
                 // Another reader came or went: retry at once with the fresh count.
                 Err(current) => l = current,
             }
@@ -118,8 +133,11 @@ impl core::error::Error for BroadcastError {}
 /// - Blocking: [`Receiver::recv`] blocks through `W` while no new message is there.
 /// - Close: [`close`](Self::close) wakes every receiver; each reads what is kept, then gets
 ///   `Closed`. A send racing with `close` may or may not be seen.
-/// - Message numbers are `usize`; on 32-bit targets they wrap after 2^32 messages, which this
-///   channel does not handle.
+/// - Message numbers are `usize` and wrap (on 32-bit targets after 2^32 messages, a few days
+///   of a firmware sending at 10 kHz); the channel carries on across the wrap, where a receiver
+///   may be told it lagged a few messages earlier than `N` would say. A receiver must not fall
+///   more than 2^31 messages behind (on 32-bit targets): further back, the numbers no longer
+///   tell old from new, and it reads the channel as empty until the count comes round.
 ///
 /// # Interrupt handlers
 ///
@@ -217,41 +235,48 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         if self.closed.load(Relaxed) {
             return false;
         }
-        // Relaxed: the number only picks the slot; the slot's lock orders the data.
+        // Relaxed: the number only picks the slot; the slot's lock orders the data. It wraps
+        // (a `fetch_add` never panics); `n % N` then jumps, so around the wrap a message may
+        // overwrite a slot fewer than `N` messages after its previous one: its receivers are
+        // told they lagged, and what they receive plus what they missed still adds up.
         let n = self.tail.fetch_add(1, Relaxed);
         let slot = &self.slots[n % N];
+        // The lock word without readers or writer: `INIT` once the slot holds a message, which
+        // after the first lap it does (a guess; a failed compare-and-swap corrects it).
+        let mut free = if n >= N { INIT } else { 0 };
         // Acquire: pairs with the readers' Release unlock, so their clones are done.
-        while slot
-            .lock
-            .compare_exchange_weak(0, WRITER, Acquire, Relaxed)
-            .is_err()
+        while let Err(current) =
+            slot.lock
+                .compare_exchange_weak(free, free | WRITER, Acquire, Relaxed)
         {
+            free = current & INIT;
             spin_loop();
         }
         // Relaxed: under the writer lock.
         let old = slot.seq.load(Relaxed);
+        let init = free & INIT != 0;
         // What this send drops: the message it replaces, or its own if a later one is already
         // there. It is dropped only after the slot is consistent and unlocked and the receivers
         // are notified, so a panicking `T::drop` neither leaves the slot locked, nor lets
         // `Broadcast::drop` drop the message a second time, nor leaves receivers asleep.
-        let garbage = if old <= n {
-            let replaced = (old != 0).then(|| {
-                // SAFETY: `seq != 0`, so the slot holds a message; the writer lock excludes
-                // readers, and the write below replaces what is moved out here.
+        let garbage = if !init || after(n.wrapping_add(1), old) {
+            let replaced = init.then(|| {
+                // SAFETY: `INIT`, so the slot holds a message; the writer lock excludes readers,
+                // and the write below replaces what is moved out here.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_read() })
             });
             // SAFETY: under the writer lock; the old message was moved out above.
             slot.value.with_mut(|p| unsafe { (*p).write(value) });
             // Relaxed: under the writer lock.
-            slot.seq.store(n + 1, Relaxed);
+            slot.seq.store(n.wrapping_add(1), Relaxed);
             // Release: publishes the message and `seq` to the readers' Acquire lock.
-            slot.lock.store(0, Release);
+            slot.lock.store(INIT, Release);
             replaced
         } else {
             // A later message (a concurrent sender, a lap ahead) is already here: ours is as
             // good as overwritten.
-            // Release: as above.
-            slot.lock.store(0, Release);
+            // Release: as above (`free` is the flag as it was: the slot holds a message).
+            slot.lock.store(free, Release);
             Some(value)
         };
         // No SeqCst fence before the signal's look for waiters (which the signal's contract
@@ -288,7 +313,7 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         }
     }
 
-    /// The number of messages sent so far.
+    /// The number of messages sent so far, wrapping at `usize::MAX + 1`.
     ///
     /// # Examples
     ///
@@ -353,8 +378,8 @@ impl<T, const N: usize, W> Drop for Broadcast<T, N, W> {
     fn drop(&mut self) {
         for slot in &mut self.slots {
             // Relaxed: `&mut self`, no other thread.
-            if slot.seq.load(Relaxed) != 0 {
-                // SAFETY: `seq != 0`: the slot holds a message.
+            if slot.lock.load(Relaxed) & INIT != 0 {
+                // SAFETY: `INIT`: the slot holds a message.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
         }
@@ -453,10 +478,10 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     fn read(&mut self, peek: bool) -> Result<T, BroadcastError> {
         let slot = &self.chan.slots[self.next % N];
         // Relaxed: see above; the read lock below acquires whatever is read under it.
-        if peek && slot.seq.load(Relaxed) <= self.next {
+        if peek && !after(slot.seq.load(Relaxed), self.next) {
             return Err(BroadcastError::Empty);
         }
-        slot.read_lock();
+        let lock = slot.read_lock();
         /// Releases the read lock when dropped, so a panicking `T::clone` does not leave the
         /// slot locked against every later send.
         struct Unlock<'a, T>(&'a Slot<T>);
@@ -468,26 +493,23 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         let unlock = Unlock(slot);
         // Relaxed: under the read lock.
         let seq = slot.seq.load(Relaxed);
-        if seq == self.next + 1 {
-            // SAFETY: `seq != 0`, so the slot holds a message; the read lock keeps the writer out.
+        let wanted = self.next.wrapping_add(1);
+        if seq == wanted && lock & INIT != 0 {
+            // SAFETY: `INIT`, so the slot holds a message; the read lock keeps the writer out.
             let value = slot
                 .value
                 .with(|p| unsafe { (*p).assume_init_ref().clone() });
             drop(unlock);
-            self.next += 1;
+            self.next = wanted;
             return Ok(value);
         }
         drop(unlock);
-        if seq > self.next + 1 {
+        if lock & INIT != 0 && after(seq, wanted) {
             // Overwritten: skip to the oldest message that can still be kept.
             // Relaxed: `tail` only moves forward and is at least `seq` (it counted that send).
-            let oldest = self
-                .chan
-                .tail
-                .load(Relaxed)
-                .saturating_sub(N)
-                .max(self.next + 1);
-            let missed = oldest - self.next;
+            let kept = self.chan.tail.load(Relaxed).wrapping_sub(N);
+            let oldest = if after(kept, wanted) { kept } else { wanted };
+            let missed = oldest.wrapping_sub(self.next);
             self.next = oldest;
             return Err(BroadcastError::Lagged(missed as u64));
         }
@@ -566,5 +588,63 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Receiver<'_, T, N, W> {
         f.debug_struct("Receiver")
             .field("next", &self.next)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::{Rc, Weak};
+    use std::vec::Vec;
+
+    use super::*;
+
+    impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
+        /// An empty channel whose next message is numbered `start`.
+        fn starting_at(start: usize) -> Self {
+            let b = Self::new();
+            // Relaxed: not shared yet.
+            b.tail.store(start, Relaxed);
+            b
+        }
+    }
+
+    /// Sends 0..20 on a channel of 3 slots (3 does not divide 2^64, so the slot sequence jumps at
+    /// the wrap) whose message numbers wrap at several points of the run.
+    #[test]
+    fn message_numbers_wrap() {
+        for start in [usize::MAX - 10, usize::MAX - 2, usize::MAX, 0] {
+            let b: Broadcast<Rc<u32>, 3> = Broadcast::starting_at(start);
+            let mut fast = b.subscribe();
+            let mut slow = b.subscribe();
+            let mut sent: Vec<Weak<u32>> = Vec::new();
+            for i in 0..20 {
+                let v = Rc::new(i);
+                sent.push(Rc::downgrade(&v));
+                assert!(b.send(v));
+                // A receiver that keeps up gets every message, in order, across the wrap.
+                assert_eq!(fast.try_recv().as_deref(), Ok(&i), "start {start}");
+                assert_eq!(fast.try_recv(), Err(BroadcastError::Empty));
+            }
+            assert_eq!(b.sent(), start.wrapping_add(20));
+            // One that did not gets the last messages in order and is told how many it missed.
+            let (mut got, mut missed) = (Vec::new(), 0);
+            loop {
+                match slow.try_recv() {
+                    Ok(v) => got.push(*v),
+                    Err(BroadcastError::Lagged(n)) => missed += n,
+                    Err(BroadcastError::Empty) => break,
+                    Err(e) => panic!("start {start}: {e}"),
+                }
+            }
+            assert_eq!(got.len() as u64 + missed, 20, "start {start}: {got:?}");
+            assert!(!got.is_empty() && got.len() <= 3, "start {start}: {got:?}");
+            let first = 20 - got.len() as u32;
+            assert_eq!(got, (first..20).collect::<Vec<_>>(), "start {start}");
+            assert!(b.close());
+            assert_eq!(slow.try_recv(), Err(BroadcastError::Closed));
+            drop(b);
+            // Every message was dropped (none leaked by the wrap).
+            assert!(sent.iter().all(|w| w.upgrade().is_none()), "start {start}");
+        }
     }
 }
