@@ -15,13 +15,19 @@ use crate::wait::{Spin, Wait};
 
 /// Set in a slot's lock word while the sender writes the slot.
 const WRITER: u32 = 1 << 31;
-/// Set in a slot's lock word once a message was written to the slot; never cleared.
-const INIT: u32 = 1 << 30;
 
-/// Whether message number (or `seq`) `a` comes after `b`. Numbers wrap (on 32-bit targets after
-/// 2^32 messages), so the order is that of the wrapping difference: `a` is after `b` when it is
-/// less than half the range ahead. Every comparison here is between numbers a receiver's lag
-/// apart, which the channel's docs bound by 2^31 messages.
+/// The `seq` of a slot that holds message number `n`: odd, so that 0 means "never written" even
+/// after the numbers wrap (the message numbered `usize::MAX` is followed by 0). The top bit of
+/// `n` is dropped, so `seq`s tell numbers apart modulo half the range of `usize`.
+#[inline(always)]
+fn seq_of(n: usize) -> usize {
+    (n << 1) | 1
+}
+
+/// Whether `a` comes after `b`, both message numbers or both `seq`s. They wrap (on 32-bit
+/// targets after 2^32 messages), so the order is that of the wrapping difference: `a` is after
+/// `b` when it is less than half the range ahead. Between `seq`s that is 2^30 messages on
+/// 32-bit targets, the bound on a receiver's lag in the channel's docs.
 #[inline(always)]
 fn after(a: usize, b: usize) -> bool {
     let d = a.wrapping_sub(b);
@@ -30,26 +36,23 @@ fn after(a: usize, b: usize) -> bool {
 
 /// One slot of the ring.
 struct Slot<T> {
-    /// The readers' count in the low bits, with two flags:
-    ///
-    /// | bits           | meaning                                   |
+    /// | value          | meaning                                   |
     /// |----------------|-------------------------------------------|
-    /// | count `0`      | no receiver is cloning the value          |
-    /// | count `1..INIT`| that many receivers are cloning the value |
-    /// | `WRITER`       | the sender is writing the slot (count 0)  |
-    /// | `INIT`         | the slot holds a message                  |
+    /// | `0`            | free                                      |
+    /// | `1..WRITER`    | that many receivers are cloning the value |
+    /// | `WRITER`       | the sender is writing the slot            |
     lock: AtomicU32,
-    /// 1 + the number of the message in the slot (wrapping: the message numbered `usize::MAX`
-    /// has `seq` 0); 0 before the first one. Changed only under the writer lock.
+    /// [`seq_of`] the number of the message in the slot (odd); 0 before the first one. Changed
+    /// only under the writer lock.
     seq: AtomicUsize,
-    /// Initialized exactly when `lock` has `INIT`.
+    /// Initialized exactly when `seq != 0`.
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
 impl<T> Slot<T> {
-    /// Takes the slot for reading (shared); returns the lock word it found (its `INIT` flag).
+    /// Takes the slot for reading (shared).
     #[inline]
-    fn read_lock(&self) -> u32 {
+    fn read_lock(&self) {
         // Relaxed: a guess; the compare-and-swap acquires.
         let mut l = self.lock.load(Relaxed);
         loop {
@@ -63,7 +66,7 @@ impl<T> Slot<T> {
             // Acquire: pairs with the Release unlock of the writer, so its value and `seq` are
             // visible.
             match self.lock.compare_exchange_weak(l, l + 1, Acquire, Relaxed) {
-                Ok(_) => return l,
+                Ok(_) => return,
                 // Another reader came or went: retry at once with the fresh count.
                 Err(current) => l = current,
             }
@@ -136,7 +139,7 @@ impl core::error::Error for BroadcastError {}
 /// - Message numbers are `usize` and wrap (on 32-bit targets after 2^32 messages, a few days
 ///   of a firmware sending at 10 kHz); the channel carries on across the wrap, where a receiver
 ///   may be told it lagged a few messages earlier than `N` would say. A receiver must not fall
-///   more than 2^31 messages behind (on 32-bit targets): further back, the numbers no longer
+///   more than 2^30 messages behind (on 32-bit targets): further back, the numbers no longer
 ///   tell old from new, and it reads the channel as empty until the count comes round.
 ///
 /// # Interrupt handlers
@@ -241,42 +244,38 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         // told they lagged, and what they receive plus what they missed still adds up.
         let n = self.tail.fetch_add(1, Relaxed);
         let slot = &self.slots[n % N];
-        // The lock word without readers or writer: `INIT` once the slot holds a message, which
-        // after the first lap it does (a guess; a failed compare-and-swap corrects it).
-        let mut free = if n >= N { INIT } else { 0 };
         // Acquire: pairs with the readers' Release unlock, so their clones are done.
-        while let Err(current) =
-            slot.lock
-                .compare_exchange_weak(free, free | WRITER, Acquire, Relaxed)
+        while slot
+            .lock
+            .compare_exchange_weak(0, WRITER, Acquire, Relaxed)
+            .is_err()
         {
-            free = current & INIT;
             spin_loop();
         }
         // Relaxed: under the writer lock.
         let old = slot.seq.load(Relaxed);
-        let init = free & INIT != 0;
         // What this send drops: the message it replaces, or its own if a later one is already
         // there. It is dropped only after the slot is consistent and unlocked and the receivers
         // are notified, so a panicking `T::drop` neither leaves the slot locked, nor lets
         // `Broadcast::drop` drop the message a second time, nor leaves receivers asleep.
-        let garbage = if !init || after(n.wrapping_add(1), old) {
-            let replaced = init.then(|| {
-                // SAFETY: `INIT`, so the slot holds a message; the writer lock excludes readers,
-                // and the write below replaces what is moved out here.
+        let garbage = if old == 0 || after(seq_of(n), old) {
+            let replaced = (old != 0).then(|| {
+                // SAFETY: `seq != 0`, so the slot holds a message; the writer lock excludes
+                // readers, and the write below replaces what is moved out here.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_read() })
             });
             // SAFETY: under the writer lock; the old message was moved out above.
             slot.value.with_mut(|p| unsafe { (*p).write(value) });
             // Relaxed: under the writer lock.
-            slot.seq.store(n.wrapping_add(1), Relaxed);
+            slot.seq.store(seq_of(n), Relaxed);
             // Release: publishes the message and `seq` to the readers' Acquire lock.
-            slot.lock.store(INIT, Release);
+            slot.lock.store(0, Release);
             replaced
         } else {
             // A later message (a concurrent sender, a lap ahead) is already here: ours is as
             // good as overwritten.
-            // Release: as above (`free` is the flag as it was: the slot holds a message).
-            slot.lock.store(free, Release);
+            // Release: as above.
+            slot.lock.store(0, Release);
             Some(value)
         };
         // No SeqCst fence before the signal's look for waiters (which the signal's contract
@@ -378,8 +377,8 @@ impl<T, const N: usize, W> Drop for Broadcast<T, N, W> {
     fn drop(&mut self) {
         for slot in &mut self.slots {
             // Relaxed: `&mut self`, no other thread.
-            if slot.lock.load(Relaxed) & INIT != 0 {
-                // SAFETY: `INIT`: the slot holds a message.
+            if slot.seq.load(Relaxed) != 0 {
+                // SAFETY: `seq != 0`: the slot holds a message.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
         }
@@ -477,11 +476,16 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     /// the blocking receive peeks only before it announces itself.
     fn read(&mut self, peek: bool) -> Result<T, BroadcastError> {
         let slot = &self.chan.slots[self.next % N];
-        // Relaxed: see above; the read lock below acquires whatever is read under it.
-        if peek && !after(slot.seq.load(Relaxed), self.next) {
-            return Err(BroadcastError::Empty);
+        let wanted = seq_of(self.next);
+        if peek {
+            // Relaxed: see above; the read lock below acquires whatever is read under it.
+            let seq = slot.seq.load(Relaxed);
+            // Neither our message nor a later one: not written yet.
+            if seq != wanted && !after(seq, wanted) {
+                return Err(BroadcastError::Empty);
+            }
         }
-        let lock = slot.read_lock();
+        slot.read_lock();
         /// Releases the read lock when dropped, so a panicking `T::clone` does not leave the
         /// slot locked against every later send.
         struct Unlock<'a, T>(&'a Slot<T>);
@@ -493,22 +497,27 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         let unlock = Unlock(slot);
         // Relaxed: under the read lock.
         let seq = slot.seq.load(Relaxed);
-        let wanted = self.next.wrapping_add(1);
-        if seq == wanted && lock & INIT != 0 {
-            // SAFETY: `INIT`, so the slot holds a message; the read lock keeps the writer out.
+        if seq == wanted {
+            // SAFETY: `seq != 0` (it is odd), so the slot holds a message; the read lock keeps
+            // the writer out.
             let value = slot
                 .value
                 .with(|p| unsafe { (*p).assume_init_ref().clone() });
             drop(unlock);
-            self.next = wanted;
+            self.next = self.next.wrapping_add(1);
             return Ok(value);
         }
         drop(unlock);
-        if lock & INIT != 0 && after(seq, wanted) {
+        if seq != 0 && after(seq, wanted) {
             // Overwritten: skip to the oldest message that can still be kept.
-            // Relaxed: `tail` only moves forward and is at least `seq` (it counted that send).
+            // Relaxed: `tail` only moves forward and is past the message in `seq` (it counted
+            // that send).
             let kept = self.chan.tail.load(Relaxed).wrapping_sub(N);
-            let oldest = if after(kept, wanted) { kept } else { wanted };
+            let oldest = if after(kept, self.next) {
+                kept
+            } else {
+                self.next.wrapping_add(1)
+            };
             let missed = oldest.wrapping_sub(self.next);
             self.next = oldest;
             return Err(BroadcastError::Lagged(missed as u64));
@@ -612,7 +621,14 @@ mod tests {
     /// the wrap) whose message numbers wrap at several points of the run.
     #[test]
     fn message_numbers_wrap() {
-        for start in [usize::MAX - 10, usize::MAX - 2, usize::MAX, 0] {
+        // Also across the point where `seq_of` drops the number's top bit.
+        for start in [
+            usize::MAX - 10,
+            usize::MAX - 2,
+            usize::MAX,
+            usize::MAX / 2 - 5,
+            0,
+        ] {
             let b: Broadcast<Rc<u32>, 3> = Broadcast::starting_at(start);
             let mut fast = b.subscribe();
             let mut slow = b.subscribe();
