@@ -50,7 +50,7 @@
 //! read-modify-write operations run in a short critical section: see [`sync`].
 //!
 //! Cargo features, each additive: `lock_api` and `embassy` (raw-mutex interop for [`SpinLock`]),
-//! `critical-section` (`CriticalSectionMutex`), `async` (`channel::AsyncQueue` and
+//! `critical-section` (`CriticalSectionMutex` only, not the atomics' critical sections), `async` (`channel::AsyncQueue` and
 //! `channel::AsyncSpsc`, with `send().await` and `recv().await`), `portable-atomic` (the atomics
 //! of `portable-atomic` on every target, not only those without compare-and-swap), `sim` (the
 //! simulator's atomics), and the default `atomics-critical-section` (how a target without

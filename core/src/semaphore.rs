@@ -52,7 +52,8 @@ pub struct Semaphore<W = Spin> {
     _wait: PhantomData<fn() -> W>,
 }
 
-/// Releasing would raise a bounded semaphore above its bound; nothing was changed.
+/// Releasing would raise a bounded semaphore above its bound, or an unbounded one above
+/// `u32::MAX` permits (then `max` is `u32::MAX`); nothing was changed.
 ///
 /// # Examples
 ///
@@ -62,6 +63,10 @@ pub struct Semaphore<W = Spin> {
 /// let sem: Semaphore = Semaphore::bounded(1);
 /// assert_eq!(sem.release(), Err(OverRelease { max: 1 }));
 /// assert_eq!(OverRelease { max: 1 }.to_string(), "releasing a bounded semaphore above its bound of 1");
+///
+/// let unbounded: Semaphore = Semaphore::new(u32::MAX);
+/// let err = unbounded.release().unwrap_err();
+/// assert_eq!(err.to_string(), "releasing a semaphore that already holds u32::MAX permits");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverRelease {
@@ -71,11 +76,16 @@ pub struct OverRelease {
 
 impl fmt::Display for OverRelease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "releasing a bounded semaphore above its bound of {}",
-            self.max
-        )
+        if self.max == u32::MAX {
+            // An unbounded semaphore (or one bounded at the counter's top) that is full.
+            f.write_str("releasing a semaphore that already holds u32::MAX permits")
+        } else {
+            write!(
+                f,
+                "releasing a bounded semaphore above its bound of {}",
+                self.max
+            )
+        }
     }
 }
 
@@ -280,8 +290,10 @@ impl<W: Wait> Semaphore<W> {
     pub fn release(&self) -> Result<(), OverRelease> {
         // SeqCst: part of the Dekker pair with `waiters` (see the impl note), and the release of
         // this thread's writes to the next acquirer.
+        // `then`, not `then_some`: `n + 1` must only be computed when `n < max`, or a release at
+        // `u32::MAX` permits overflows (a panic in a debug build) instead of returning the error.
         self.permits
-            .fetch_update(SeqCst, Relaxed, |n| (n < self.max).then_some(n + 1))
+            .fetch_update(SeqCst, Relaxed, |n| (n < self.max).then(|| n + 1))
             .map_err(|_| OverRelease { max: self.max })?;
         // SeqCst: the other half of the Dekker pair.
         if W::NEEDS_WAKE && self.waiters.load(SeqCst) > 0 {

@@ -37,13 +37,20 @@
 ///   hardware spinlock). Without one the link fails with an undefined
 ///   `_critical_section_1_0_acquire`.
 /// - **Single core** (smaller and faster, single-core chips only): turn lockstep-core's default
-///   features off and build with portable-atomic's `unsafe-assume-single-core` (the cfg
-///   `--cfg portable_atomic_unsafe_assume_single_core` in `RUSTFLAGS`, or the feature of that
-///   name on a portable-atomic dependency of the firmware). Loads and stores are then plain
-///   instructions and read-modify-write operations mask interrupts; a firmware that uses
-///   heapless's `portable-atomic-unsafe-assume-single-core` needs this, since portable-atomic
-///   refuses both ways in one build. On Cortex-M0 it takes about a third off lockstep's code
-///   (the code-size table in `BENCHMARKS.md`).
+///   features off and build with portable-atomic's `unsafe-assume-single-core`: the feature of
+///   that name on a portable-atomic dependency of the firmware (`portable-atomic = { version =
+///   "1.11", default-features = false, features = ["unsafe-assume-single-core"] }`), or the cfg
+///   `--cfg portable_atomic_unsafe_assume_single_core` added to the target's `rustflags` in
+///   `.cargo/config.toml`. Not the cfg alone in the `RUSTFLAGS` variable: it replaces the
+///   config's `rustflags`, which drops cortex-m-rt's `-C link-arg=-Tlink.x`, and the firmware
+///   then links without a vector table and locks up at reset (repeat `-Tlink.x` in the variable
+///   if you use it). Loads and stores are then plain instructions and read-modify-write
+///   operations mask interrupts; a firmware that uses heapless's
+///   `portable-atomic-unsafe-assume-single-core` needs this, since portable-atomic refuses both
+///   ways in one build (with lockstep-core's default features left on, its error names
+///   portable-atomic's `critical-section` feature: that is what `atomics-critical-section`
+///   enables). On Cortex-M0 it takes about a third off lockstep's code (the code-size table in
+///   `BENCHMARKS.md`).
 ///
 /// With neither, the build stops with portable-atomic's error naming both.
 ///

@@ -146,6 +146,17 @@ pub trait Wait {
 ///
 /// Timeouts are counted in `wait` calls (one backoff cycle each), since there is no clock.
 ///
+/// # Low power
+///
+/// On a Cortex-M, a relax strategy that runs `wfe` (`cortex_m::asm::wfe()`) makes thread mode
+/// sleep between its checks instead of spinning: `Mutex<T, Spin<Wfe>>`, `Queue<T, N, Spin<Wfe>>`
+/// and so on. No wake-up is lost: `wait` reads the word just before it relaxes, and an interrupt
+/// that changes the word after that read ends with an exception return, which sets the event
+/// register, so that `wfe` returns at once. (`wfi` has no such register: an interrupt between
+/// the read and the `wfi` leaves thread mode asleep until the next one.) Only for thread mode:
+/// in a handler, a blocking call must not wait for preempted code at all (below). Firmware
+/// test: `embedded/src/bin/sleep.rs`.
+///
 /// # Interrupt handlers
 ///
 /// A blocking call waits by spinning, so in an interrupt handler it must never wait for a value

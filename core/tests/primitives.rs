@@ -137,6 +137,22 @@ fn mutex_keeps_the_total_exact_under_contention() {
     assert_eq!(count.into_inner(), (threads * iters) as i64);
 }
 
+/// A release at the top of the counter's range is the documented error, never an arithmetic
+/// overflow (which panics in a debug build, the default `cargo build` of a firmware).
+#[test]
+fn release_at_the_top_of_the_range_is_an_error_not_an_overflow() {
+    use lockstep_core::OverRelease;
+    let unbounded: Semaphore<W> = Semaphore::new(u32::MAX);
+    assert_eq!(unbounded.release(), Err(OverRelease { max: u32::MAX }));
+    assert_eq!(unbounded.available(), u32::MAX);
+    let full: Semaphore<W> = Semaphore::bounded(u32::MAX - 1);
+    assert_eq!(full.release(), Err(OverRelease { max: u32::MAX - 1 }));
+    let almost: Semaphore<W> = Semaphore::with_max(u32::MAX - 1, u32::MAX);
+    assert_eq!(almost.release(), Ok(()));
+    assert_eq!(almost.release(), Err(OverRelease { max: u32::MAX }));
+    assert_eq!(almost.available(), u32::MAX);
+}
+
 #[test]
 fn bounded_semaphore_never_admits_more_than_its_bound() {
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

@@ -16,6 +16,24 @@ use crate::wait::{Spin, Wait};
 /// Set in a slot's lock word while the sender writes the slot.
 const WRITER: u32 = 1 << 31;
 
+/// The `seq` of a slot that holds message number `n`: odd, so that 0 means "never written" even
+/// after the numbers wrap (the message numbered `usize::MAX` is followed by 0). The top bit of
+/// `n` is dropped, so `seq`s tell numbers apart modulo half the range of `usize`.
+#[inline(always)]
+fn seq_of(n: usize) -> usize {
+    (n << 1) | 1
+}
+
+/// Whether `a` comes after `b`, both message numbers or both `seq`s. They wrap (on 32-bit
+/// targets after 2^32 messages), so the order is that of the wrapping difference: `a` is after
+/// `b` when it is less than half the range ahead. Between `seq`s that is 2^30 messages on
+/// 32-bit targets, the bound on a receiver's lag in the channel's docs.
+#[inline(always)]
+fn after(a: usize, b: usize) -> bool {
+    let d = a.wrapping_sub(b);
+    d != 0 && d <= usize::MAX / 2
+}
+
 /// One slot of the ring.
 struct Slot<T> {
     /// | value          | meaning                                   |
@@ -24,8 +42,8 @@ struct Slot<T> {
     /// | `1..WRITER`    | that many receivers are cloning the value |
     /// | `WRITER`       | the sender is writing the slot            |
     lock: AtomicU32,
-    /// 1 + the number of the message in the slot; 0 before the first one. Changed only under
-    /// the writer lock.
+    /// [`seq_of`] the number of the message in the slot (odd); 0 before the first one. Changed
+    /// only under the writer lock.
     seq: AtomicUsize,
     /// Initialized exactly when `seq != 0`.
     value: UnsafeCell<MaybeUninit<T>>,
@@ -118,8 +136,11 @@ impl core::error::Error for BroadcastError {}
 /// - Blocking: [`Receiver::recv`] blocks through `W` while no new message is there.
 /// - Close: [`close`](Self::close) wakes every receiver; each reads what is kept, then gets
 ///   `Closed`. A send racing with `close` may or may not be seen.
-/// - Message numbers are `usize`; on 32-bit targets they wrap after 2^32 messages, which this
-///   channel does not handle.
+/// - Message numbers are `usize` and wrap (on 32-bit targets after 2^32 messages, a few days
+///   of a firmware sending at 10 kHz); the channel carries on across the wrap, where a receiver
+///   may be told it lagged a few messages earlier than `N` would say. A receiver must not fall
+///   more than 2^30 messages behind (on 32-bit targets): further back, the numbers no longer
+///   tell old from new, and it reads the channel as empty until the count comes round.
 ///
 /// # Interrupt handlers
 ///
@@ -217,7 +238,10 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         if self.closed.load(Relaxed) {
             return false;
         }
-        // Relaxed: the number only picks the slot; the slot's lock orders the data.
+        // Relaxed: the number only picks the slot; the slot's lock orders the data. It wraps
+        // (a `fetch_add` never panics); `n % N` then jumps, so around the wrap a message may
+        // overwrite a slot fewer than `N` messages after its previous one: its receivers are
+        // told they lagged, and what they receive plus what they missed still adds up.
         let n = self.tail.fetch_add(1, Relaxed);
         let slot = &self.slots[n % N];
         // Acquire: pairs with the readers' Release unlock, so their clones are done.
@@ -234,7 +258,7 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         // there. It is dropped only after the slot is consistent and unlocked and the receivers
         // are notified, so a panicking `T::drop` neither leaves the slot locked, nor lets
         // `Broadcast::drop` drop the message a second time, nor leaves receivers asleep.
-        let garbage = if old <= n {
+        let garbage = if old == 0 || after(seq_of(n), old) {
             let replaced = (old != 0).then(|| {
                 // SAFETY: `seq != 0`, so the slot holds a message; the writer lock excludes
                 // readers, and the write below replaces what is moved out here.
@@ -243,7 +267,7 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
             // SAFETY: under the writer lock; the old message was moved out above.
             slot.value.with_mut(|p| unsafe { (*p).write(value) });
             // Relaxed: under the writer lock.
-            slot.seq.store(n + 1, Relaxed);
+            slot.seq.store(seq_of(n), Relaxed);
             // Release: publishes the message and `seq` to the readers' Acquire lock.
             slot.lock.store(0, Release);
             replaced
@@ -288,7 +312,7 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
         }
     }
 
-    /// The number of messages sent so far.
+    /// The number of messages sent so far, wrapping at `usize::MAX + 1`.
     ///
     /// # Examples
     ///
@@ -452,9 +476,14 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     /// the blocking receive peeks only before it announces itself.
     fn read(&mut self, peek: bool) -> Result<T, BroadcastError> {
         let slot = &self.chan.slots[self.next % N];
-        // Relaxed: see above; the read lock below acquires whatever is read under it.
-        if peek && slot.seq.load(Relaxed) <= self.next {
-            return Err(BroadcastError::Empty);
+        let wanted = seq_of(self.next);
+        if peek {
+            // Relaxed: see above; the read lock below acquires whatever is read under it.
+            let seq = slot.seq.load(Relaxed);
+            // Neither our message nor a later one: not written yet.
+            if seq != wanted && !after(seq, wanted) {
+                return Err(BroadcastError::Empty);
+            }
         }
         slot.read_lock();
         /// Releases the read lock when dropped, so a panicking `T::clone` does not leave the
@@ -468,26 +497,28 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         let unlock = Unlock(slot);
         // Relaxed: under the read lock.
         let seq = slot.seq.load(Relaxed);
-        if seq == self.next + 1 {
-            // SAFETY: `seq != 0`, so the slot holds a message; the read lock keeps the writer out.
+        if seq == wanted {
+            // SAFETY: `seq != 0` (it is odd), so the slot holds a message; the read lock keeps
+            // the writer out.
             let value = slot
                 .value
                 .with(|p| unsafe { (*p).assume_init_ref().clone() });
             drop(unlock);
-            self.next += 1;
+            self.next = self.next.wrapping_add(1);
             return Ok(value);
         }
         drop(unlock);
-        if seq > self.next + 1 {
+        if seq != 0 && after(seq, wanted) {
             // Overwritten: skip to the oldest message that can still be kept.
-            // Relaxed: `tail` only moves forward and is at least `seq` (it counted that send).
-            let oldest = self
-                .chan
-                .tail
-                .load(Relaxed)
-                .saturating_sub(N)
-                .max(self.next + 1);
-            let missed = oldest - self.next;
+            // Relaxed: `tail` only moves forward and is past the message in `seq` (it counted
+            // that send).
+            let kept = self.chan.tail.load(Relaxed).wrapping_sub(N);
+            let oldest = if after(kept, self.next) {
+                kept
+            } else {
+                self.next.wrapping_add(1)
+            };
+            let missed = oldest.wrapping_sub(self.next);
             self.next = oldest;
             return Err(BroadcastError::Lagged(missed as u64));
         }
@@ -566,5 +597,70 @@ impl<T, const N: usize, W: Wait> fmt::Debug for Receiver<'_, T, N, W> {
         f.debug_struct("Receiver")
             .field("next", &self.next)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::{Rc, Weak};
+    use std::vec::Vec;
+
+    use super::*;
+
+    impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
+        /// An empty channel whose next message is numbered `start`.
+        fn starting_at(start: usize) -> Self {
+            let b = Self::new();
+            // Relaxed: not shared yet.
+            b.tail.store(start, Relaxed);
+            b
+        }
+    }
+
+    /// Sends 0..20 on a channel of 3 slots (3 does not divide 2^64, so the slot sequence jumps at
+    /// the wrap) whose message numbers wrap at several points of the run.
+    #[test]
+    fn message_numbers_wrap() {
+        // Also across the point where `seq_of` drops the number's top bit.
+        for start in [
+            usize::MAX - 10,
+            usize::MAX - 2,
+            usize::MAX,
+            usize::MAX / 2 - 5,
+            0,
+        ] {
+            let b: Broadcast<Rc<u32>, 3> = Broadcast::starting_at(start);
+            let mut fast = b.subscribe();
+            let mut slow = b.subscribe();
+            let mut sent: Vec<Weak<u32>> = Vec::new();
+            for i in 0..20 {
+                let v = Rc::new(i);
+                sent.push(Rc::downgrade(&v));
+                assert!(b.send(v));
+                // A receiver that keeps up gets every message, in order, across the wrap.
+                assert_eq!(fast.try_recv().as_deref(), Ok(&i), "start {start}");
+                assert_eq!(fast.try_recv(), Err(BroadcastError::Empty));
+            }
+            assert_eq!(b.sent(), start.wrapping_add(20));
+            // One that did not gets the last messages in order and is told how many it missed.
+            let (mut got, mut missed) = (Vec::new(), 0);
+            loop {
+                match slow.try_recv() {
+                    Ok(v) => got.push(*v),
+                    Err(BroadcastError::Lagged(n)) => missed += n,
+                    Err(BroadcastError::Empty) => break,
+                    Err(e) => panic!("start {start}: {e}"),
+                }
+            }
+            assert_eq!(got.len() as u64 + missed, 20, "start {start}: {got:?}");
+            assert!(!got.is_empty() && got.len() <= 3, "start {start}: {got:?}");
+            let first = 20 - got.len() as u32;
+            assert_eq!(got, (first..20).collect::<Vec<_>>(), "start {start}");
+            assert!(b.close());
+            assert_eq!(slow.try_recv(), Err(BroadcastError::Closed));
+            drop(b);
+            // Every message was dropped (none leaked by the wrap).
+            assert!(sent.iter().all(|w| w.upgrade().is_none()), "start {start}");
+        }
     }
 }

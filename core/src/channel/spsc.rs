@@ -38,9 +38,10 @@ use crate::wait::{Spin, Wait};
 /// # Interrupt handlers
 ///
 /// Either half may live in an interrupt handler (moved there through a
-/// `CriticalSectionMutex<Option<Producer<..>>>`, for example): [`Producer::try_send`],
-/// [`Producer::close`] and [`Consumer::try_recv`] never wait. The blocking `send` and `recv` belong
-/// in thread mode, which may block on a handler that fills or drains the ring. Firmware test:
+/// `CriticalSectionMutex<Option<Producer<..>>>` of the feature `critical-section`, for example):
+/// [`Producer::try_send`], [`Producer::close`] and [`Consumer::try_recv`] never wait. The blocking
+/// `send` and `recv` belong in thread mode, which may block on a handler that fills or drains the
+/// ring. Firmware test:
 /// `embedded/src/bin/spsc.rs` (producer in the handler, then consumer in the handler).
 ///
 /// # Examples

@@ -7,12 +7,15 @@
 //!    handler returns). Every successful increment is kept.
 //! 3. `Semaphore::try_acquire` in the interrupt against thread mode's blocking `acquire` and
 //!    `release` of a one-permit semaphore: never more than one holder.
+//! 4. The interrupt releases a full bounded semaphore and an unbounded one at `u32::MAX` permits:
+//!    each release is the documented `OverRelease` error (not an overflow panic: `./run` builds
+//!    with overflow checks), and neither count moves.
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::{entry, exception};
 use lockstep_core::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use lockstep_core::{CriticalSectionMutex, Mutex, Semaphore};
+use lockstep_core::{CriticalSectionMutex, Mutex, OverRelease, Semaphore};
 use lockstep_embedded::{busy, next_period, pass, report, start_ticks, stop_ticks};
 
 const ROUNDS: u32 = 5_000;
@@ -28,6 +31,9 @@ static IRQ_SPIN_OK: AtomicU32 = AtomicU32::new(0);
 static IRQ_SPIN_BUSY: AtomicU32 = AtomicU32::new(0);
 static IRQ_PERMITS: AtomicU32 = AtomicU32::new(0);
 static IRQ_NO_PERMIT: AtomicU32 = AtomicU32::new(0);
+static FULL: Semaphore = Semaphore::bounded(2);
+static TOP: Semaphore = Semaphore::new(u32::MAX);
+static IRQ_OVER: AtomicU32 = AtomicU32::new(0);
 
 /// Reads, waits a little, writes back: a lost update if anything else ran in between.
 #[inline(never)]
@@ -59,6 +65,11 @@ fn SysTick() {
         ONE.release().unwrap();
     } else {
         IRQ_NO_PERMIT.store(IRQ_NO_PERMIT.load(SeqCst) + 1, SeqCst);
+    }
+    if FULL.release() == Err(OverRelease { max: 2 })
+        && TOP.release() == Err(OverRelease { max: u32::MAX })
+    {
+        IRQ_OVER.store(IRQ_OVER.load(SeqCst) + 1, SeqCst);
     }
 }
 
@@ -96,6 +107,12 @@ fn main() -> ! {
         none > 0,
         "the interrupt never met the permit held: the test proves nothing"
     );
+    assert_eq!(
+        IRQ_OVER.load(SeqCst),
+        irq_cs,
+        "a release above the bound was not the OverRelease error"
+    );
+    assert_eq!((FULL.available(), TOP.available()), (2, u32::MAX));
     report(format_args!(
         "critical-section mutex: {} increments ({irq_cs} by the interrupt), none lost",
         rounds + irq_cs
@@ -106,6 +123,9 @@ fn main() -> ! {
     ));
     report(format_args!(
         "one-permit semaphore: the interrupt took it {permits} times, found it held {none} times"
+    ));
+    report(format_args!(
+        "over-release: {irq_cs} releases above the bound from the interrupt, each an OverRelease"
     ));
     pass("locks");
 }
