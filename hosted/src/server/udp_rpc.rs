@@ -259,6 +259,10 @@ pub fn udp_rpc_server_with(
                     loop {
                         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         let Ok((key, body)) = job else { return };
+                        if shared.stopping() {
+                            // Dropped, not run: shutdown waits only for running requests.
+                            continue;
+                        }
                         let reply = catch_unwind(AssertUnwindSafe(|| handler(&body)));
                         shared.count_message();
                         answer(&sock, &shared, &state, key, reply.ok());

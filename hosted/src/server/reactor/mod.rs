@@ -173,8 +173,13 @@ pub(crate) fn start(
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..config.workers.max(1) {
-            let (rx, handler, done, waker) =
-                (rx.clone(), handler.clone(), done.clone(), waker.clone());
+            let (rx, handler, done, waker, shared) = (
+                rx.clone(),
+                handler.clone(),
+                done.clone(),
+                waker.clone(),
+                shared.clone(),
+            );
             threads.push(
                 thread::Builder::new()
                     .name(format!("lockstep-worker-{i}"))
@@ -184,6 +189,12 @@ pub(crate) fn start(
                             let Ok((token, epoch, seq, body)) = job else {
                                 return;
                             };
+                            if shared.stopping() {
+                                // Stopping: what still waits in the queue is dropped, not
+                                // run (its client's connection is closed anyway), so that
+                                // shutdown waits only for the requests already running.
+                                continue;
+                            }
                             let reply =
                                 catch_unwind(AssertUnwindSafe(|| handler(&body))).map_err(|_| ());
                             let mut list = done.lock().unwrap_or_else(|p| p.into_inner());
