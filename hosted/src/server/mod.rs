@@ -46,7 +46,7 @@ mod scenario;
 mod udp_rpc;
 
 pub use broker::{
-    Broker, BrokerConfig, Delivery, MAX_TOPICS, Publisher, SUBSCRIBER_QUEUE,
+    Broker, BrokerConfig, Delivery, MAX_TOPIC_BYTES, MAX_TOPICS, Publisher, SUBSCRIBER_QUEUE,
     SUBSCRIBER_QUEUE_BYTES, Subscriber,
 };
 pub use datagram::udp_server;

@@ -156,11 +156,24 @@ impl Loop {
             (REQUEST, Some(&crate::server::broker::OP_SUBSCRIBE)) => {
                 let wanted = crate::server::broker::parse_subscribe(&env.payload[1..])
                     .map_err(Close::Reason)?;
-                let sub = c.sub.get_or_insert_with(Default::default);
-                if sub.topics.len() + wanted.len() > crate::server::broker::MAX_TOPICS {
+                use crate::server::broker::{MAX_TOPIC_BYTES, MAX_TOPIC_LEN, MAX_TOPICS};
+                if let Some(long) = wanted.iter().find(|t| t.len() > MAX_TOPIC_LEN) {
                     return Err(Close::Reason(format!(
-                        "a subscriber may have at most {} topics",
-                        crate::server::broker::MAX_TOPICS
+                        "a topic of {} bytes is longer than {MAX_TOPIC_LEN} bytes, the most a \
+                         publication can name",
+                        long.len()
+                    )));
+                }
+                let sub = c.sub.get_or_insert_with(Default::default);
+                if sub.topics.len() + wanted.len() > MAX_TOPICS {
+                    return Err(Close::Reason(format!(
+                        "a subscriber may have at most {MAX_TOPICS} topics"
+                    )));
+                }
+                let bytes = |ts: &[String]| ts.iter().map(String::len).sum::<usize>();
+                if bytes(&sub.topics) + bytes(&wanted) > MAX_TOPIC_BYTES {
+                    return Err(Close::Reason(format!(
+                        "a subscriber may have at most {MAX_TOPIC_BYTES} bytes of topics"
                     )));
                 }
                 for t in wanted {
