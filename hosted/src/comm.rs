@@ -58,6 +58,13 @@ pub const DEDUP_WINDOW: usize = 4096;
 /// How many received messages and requests an endpoint buffers for [`Endpoint::recv`].
 pub const INBOX_LIMIT: usize = 4096;
 
+/// How many bytes of received messages and requests an endpoint buffers for
+/// [`Endpoint::recv`] (one message is always taken, however large): a peer that floods an
+/// endpoint waiting for a reply cannot make it hold more. Past this or [`INBOX_LIMIT`], a
+/// reliable transport fails the wait with [`NetError::Protocol`] ("the receive buffer is
+/// full"); an unreliable one drops the message unacknowledged, for the sender to retransmit.
+pub const INBOX_BYTES: usize = 16 << 20;
+
 /// How long a wait on a reliable transport blocks in one receive before it looks at its
 /// deadline again.
 const RELIABLE_SLICE: Duration = Duration::from_millis(100);
@@ -376,6 +383,8 @@ pub struct Endpoint<T> {
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
     inbox: VecDeque<Incoming>,
+    // invariant: the sum of the bodies' lengths in `inbox`
+    inbox_bytes: usize,
     awaiting_ack: SeqSet,
     acked: SeqSet,
     // outstanding requests: seq -> request body (kept for retransmission when unreliable)
@@ -401,6 +410,7 @@ impl<T: Transport> Endpoint<T> {
             sbuf: Vec::new(),
             rbuf: Vec::new(),
             inbox: VecDeque::new(),
+            inbox_bytes: 0,
             awaiting_ack: SeqSet::default(),
             acked: SeqSet::default(),
             outstanding: SeqMap::default(),
@@ -653,6 +663,10 @@ impl<T: Transport> Endpoint<T> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             if let Some(m) = self.inbox.pop_front() {
+                self.inbox_bytes -= match &m {
+                    Incoming::Message(b) => b.len(),
+                    Incoming::Request(r) => r.body.len(),
+                };
                 return Ok(m);
             }
             let slice = deadline.map(|d| self.slice(d.saturating_duration_since(Instant::now())));
@@ -868,7 +882,9 @@ impl<T: Transport> Endpoint<T> {
                     }
                     Fresh::New => {}
                 }
-                if self.inbox.len() >= INBOX_LIMIT {
+                if self.inbox.len() >= INBOX_LIMIT
+                    || (!self.inbox.is_empty() && self.inbox_bytes + payload.len() > INBOX_BYTES)
+                {
                     if reliable {
                         return malformed(self, "the receive buffer is full".into());
                     }
@@ -881,6 +897,7 @@ impl<T: Transport> Endpoint<T> {
                     self.emit(ACK, epoch, seq, &[])?;
                 }
                 let body = payload.to_vec();
+                self.inbox_bytes += body.len();
                 self.inbox.push_back(if kind == REQUEST {
                     Incoming::Request(Request {
                         id: seq,
