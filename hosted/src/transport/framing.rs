@@ -272,8 +272,8 @@ impl FrameReader {
                 }
                 Some(len) if self.body_got == len => {
                     if self.goodbye {
-                        let why = String::from_utf8_lossy(&self.frame[..len]);
-                        return Err(FrameError::Goodbye(escape(why.as_bytes())));
+                        // Escaped byte by byte: text bytes as they are, others as `\xNN`.
+                        return Err(FrameError::Goodbye(escape(&self.frame[..len])));
                     }
                     return Ok(true);
                 }
