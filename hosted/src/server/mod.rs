@@ -222,7 +222,8 @@ impl Shared {
 ///
 /// Dropping the handle stops the server too. Stopping joins the server's threads: a
 /// connection handler that blocks on something other than its socket (which shutdown closes)
-/// or the server's stop flag delays it.
+/// or the server's stop flag delays it, and so does an RPC request already running; requests
+/// still waiting for a worker are dropped, never run.
 pub struct ServerHandle {
     shared: Arc<Shared>,
     label: String,
