@@ -911,3 +911,42 @@ fn a_message_kind_meant_for_clients_sent_to_a_server_is_ignored() {
     assert_eq!(back, encode(&envelope(ACK, 1, 1, b"")));
     stops_promptly(server);
 }
+
+#[test]
+fn requests_of_a_client_that_never_reads_are_bounded_by_the_in_flight_limit() {
+    // Each tiny request asks for a 64 KiB reply; the client never reads. The server must stop
+    // taking requests from it after about MAX_IN_FLIGHT plus what its output buffer and the
+    // socket hold, not run every request one read brought in (about 3,800 of 17 bytes).
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let ran = Arc::new(AtomicUsize::new(0));
+    let seen = ran.clone();
+    let server = rpc_server(
+        tcp::listen(loopback()).unwrap(),
+        ServerConfig::default(),
+        move |_| {
+            seen.fetch_add(1, Relaxed);
+            vec![b'r'; 64 * 1024]
+        },
+    );
+    let addr = server.local_addr().unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    socket2::SockRef::from(&s)
+        .set_recv_buffer_size(4096)
+        .unwrap();
+    let flood: Vec<u8> = (0..20_000u64)
+        .flat_map(|seq| encode(&envelope(REQUEST, 1, seq, b"")))
+        .collect();
+    s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    let _ = s.write_all(&flood);
+    thread::sleep(Duration::from_millis(500));
+    let n = ran.load(Relaxed);
+    assert!(
+        n < 1000,
+        "ran {n} requests for a client that reads nothing (their replies are held)"
+    );
+    // Another client is served meanwhile.
+    let mut c = Endpoint::new(tcp::connect(addr).unwrap());
+    assert_eq!(c.call(b"x", T).unwrap().len(), 64 * 1024);
+    stops_promptly(server);
+}

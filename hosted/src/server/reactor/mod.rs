@@ -46,18 +46,19 @@ const READ_BUDGET: usize = 256 * 1024;
 /// The loop's read buffer.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Bytes waiting to be written to one connection past which the loop stops reading from it
-/// (an echo or RPC client that sends without reading is slowed, not buffered without end).
+/// Bytes waiting to be written to one connection past which the loop stops reading from it and
+/// splitting what it read (an echo or RPC client that sends without reading is slowed, not
+/// buffered without end).
 const OUT_HIGH: usize = 256 * 1024;
 
-/// Requests of one RPC connection running or waiting for a worker past which the loop stops
-/// reading from that connection until a reply is written (requests already read, at most one
-/// read of 64 KiB, still queue: the bound on a connection's queued work is that read).
+/// Requests of one RPC connection running or waiting for a worker, at most: past it the loop
+/// takes no further request from that connection until a reply is written (the rest of the
+/// last read waits unsplit, so one read of many tiny requests queues no more than this).
 pub const MAX_IN_FLIGHT: usize = 32;
 
 /// Bytes of request bodies of one RPC connection running or waiting for a worker past which
-/// the loop stops reading from it (so a connection holds at most this plus one frame and one
-/// read in queued requests).
+/// the loop takes no further request from it (so a connection holds at most this plus one
+/// frame in queued requests, and one read unsplit).
 const IN_FLIGHT_BYTES: usize = 1 << 20;
 
 /// A write buffer that grew past this is released once empty (idle connections stay small).
@@ -106,6 +107,10 @@ struct Inbound {
     // Some(len) once the header is complete: the body so far is in `body`
     want: Option<usize>,
     body: Vec<u8>,
+    // Bytes read but not yet split: the rest of a read after the connection paused (its
+    // requests at the in-flight limit, or its output over `OUT_HIGH`), taken up again before
+    // the next read. At most one read's worth (`READ_CHUNK`).
+    held: Vec<u8>,
 }
 
 impl Inbound {
@@ -398,7 +403,7 @@ impl Loop {
         if readable {
             c.unread = true;
         }
-        if c.unread && !self.paused_token(token) {
+        if (c.unread || !c.inb.held.is_empty()) && !self.paused_token(token) {
             self.read(token);
         }
         let _ = self.flush(token);
@@ -422,6 +427,21 @@ impl Loop {
             let Some(c) = self.conns.get_mut(&token) else {
                 break Ok(());
             };
+            if !c.inb.held.is_empty() {
+                // What an earlier read left when the connection paused comes first.
+                let held = std::mem::take(&mut c.inb.held);
+                let r = self.input(token, &held);
+                if let Some(c) = self.conns.get_mut(&token)
+                    && c.inb.held.is_empty()
+                {
+                    c.inb.held = held; // keeps the allocation for the next time
+                    c.inb.held.clear();
+                }
+                if let Err(e) = r {
+                    break Err(e);
+                }
+                continue;
+            }
             match c.sock.read(&mut buf) {
                 Ok(0) => {
                     let inb = &c.inb;

@@ -21,6 +21,14 @@ impl Loop {
         }
         let max = self.config.stream.max_frame;
         while !data.is_empty() {
+            if self.paused_token(token) {
+                // The last frame filled the connection's allowance (requests in flight,
+                // output waiting): the rest waits, unsplit, until it drains, so that one read
+                // of tiny requests cannot queue thousands of them.
+                let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
+                c.inb.held.extend_from_slice(data);
+                return Ok(());
+            }
             let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
             let inb = &mut c.inb;
             let Some(len) = inb.want else {
