@@ -950,3 +950,61 @@ fn requests_of_a_client_that_never_reads_are_bounded_by_the_in_flight_limit() {
     assert_eq!(c.call(b"x", T).unwrap().len(), 64 * 1024);
     stops_promptly(server);
 }
+
+#[test]
+fn a_publication_flood_to_many_subscribers_delays_no_one() {
+    // 200 subscribers of one topic (a few reading), a publisher flooding tiny publications:
+    // the loop must still answer another client promptly. (It wrote to every subscriber after
+    // each publication, 200 system calls per 19 bytes read, and answered nobody for seconds.)
+    let (server, at) = start(Kind::Broker, None, ServerConfig::default());
+    let At::Tcp(addr) = at.clone() else {
+        unreachable!()
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..200 {
+        let mut s = Subscriber::new(tcp::connect(addr).unwrap(), &["flood"], T).unwrap();
+        let stop = stop.clone();
+        let reads = readers.len() % 10 == 0; // a few read, the others let their queues fill
+        readers.push(thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if !reads {
+                    thread::sleep(Duration::from_millis(20));
+                } else if s
+                    .next(Some(Duration::from_millis(100)))
+                    .is_err_and(|e| !e.is_timeout())
+                {
+                    break;
+                }
+            }
+        }));
+    }
+    let flooder = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut raw = TcpStream::connect(addr).unwrap();
+            let one = encode(&envelope(MSG, 1, 0, b"P\x00\x05flood."));
+            let batch: Vec<u8> = one.iter().copied().cycle().take(one.len() * 1000).collect();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if raw.write_all(&batch).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    thread::sleep(Duration::from_millis(300));
+    let mut worst = Duration::ZERO;
+    for _ in 0..5 {
+        let mut p = Publisher::new(tcp::connect(addr).unwrap());
+        let start = Instant::now();
+        p.publish_confirmed("other", b"x", T).unwrap();
+        worst = worst.max(start.elapsed());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flooder.join().unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+    assert!(worst < Duration::from_secs(1), "{worst:?}");
+    stops_promptly(server);
+}

@@ -46,6 +46,11 @@ const READ_BUDGET: usize = 256 * 1024;
 /// The loop's read buffer.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Work done for one connection per turn before the others get theirs: one unit per frame,
+/// and one per subscriber a publication is queued for (so a publisher flooding a topic with
+/// many subscribers is slowed in proportion to its fan-out, not let hold the loop).
+const WORK_BUDGET: usize = 64 * 1024;
+
 /// Bytes waiting to be written to one connection past which the loop stops reading from it and
 /// splitting what it read (an echo or RPC client that sends without reading is slowed, not
 /// buffered without end).
@@ -151,6 +156,8 @@ struct Connection {
     // the client closed its sending half: close once its replies are written
     read_closed: bool,
     sub: Option<super::broker::Subscription>,
+    // listed in `Loop::dirty`
+    dirty: bool,
 }
 
 impl Connection {
@@ -238,6 +245,8 @@ pub(crate) fn start(
         done,
         accept_again: false,
         again: Vec::new(),
+        work: 0,
+        dirty: Vec::new(),
     };
     threads.insert(
         0,
@@ -275,6 +284,10 @@ struct Loop {
     accept_again: bool,
     // connections whose read budget ran out with input left: read again next round
     again: Vec<usize>,
+    // work done in the current connection's turn (see WORK_BUDGET)
+    work: usize,
+    // connections with deliveries queued during this turn, to write once it ends
+    dirty: Vec<usize>,
 }
 
 impl Loop {
@@ -378,6 +391,7 @@ impl Loop {
                     unread: true,
                     read_closed: false,
                     sub: None,
+                    dirty: false,
                 },
             );
             // Data may have arrived with the connection.
@@ -415,9 +429,10 @@ impl Loop {
 
     fn read(&mut self, token: usize) {
         let mut budget = READ_BUDGET;
+        self.work = 0;
         let mut buf = std::mem::take(&mut self.rbuf);
         let result = loop {
-            if budget == 0 {
+            if budget == 0 || self.work >= WORK_BUDGET {
                 self.again.push(token);
                 break Ok(());
             }
@@ -484,6 +499,15 @@ impl Loop {
         self.rbuf = buf;
         if let Err(why) = result {
             self.close(token, why);
+        }
+        // Deliveries queued for other connections during this turn: written once each.
+        for t in std::mem::take(&mut self.dirty) {
+            if let Some(c) = self.conns.get_mut(&t) {
+                c.dirty = false;
+            }
+            if t != token {
+                let _ = self.flush(t);
+            }
         }
     }
     /// Writes what waits for `token`; closes it on a write error.

@@ -21,10 +21,11 @@ impl Loop {
         }
         let max = self.config.stream.max_frame;
         while !data.is_empty() {
-            if self.paused_token(token) {
+            if self.paused_token(token) || self.work >= super::WORK_BUDGET {
                 // The last frame filled the connection's allowance (requests in flight,
                 // output waiting): the rest waits, unsplit, until it drains, so that one read
-                // of tiny requests cannot queue thousands of them.
+                // of tiny requests cannot queue thousands of them. Or the connection's turn
+                // is over: the rest waits for its next turn.
                 let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
                 c.inb.held.extend_from_slice(data);
                 return Ok(());
@@ -82,6 +83,7 @@ impl Loop {
 
     /// Handles one whole frame from `token`.
     fn frame(&mut self, token: usize, frame: &[u8]) -> Result<(), Close> {
+        self.work += 1;
         let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
         c.inb.header_got = 0;
         c.inb.want = None;
@@ -131,13 +133,20 @@ impl Loop {
                     crate::server::broker::parse_publish(env.payload).map_err(Close::Reason)?;
                 self.shared.count_message();
                 let targets = topics.matching(topic);
+                self.work += targets.len();
                 let mut reached = 0u32;
                 for &t in &targets {
-                    let Some(sub) = self.conns.get_mut(&t).and_then(|s| s.sub.as_mut()) else {
+                    let Some(s) = self.conns.get_mut(&t) else {
+                        continue;
+                    };
+                    let Some(sub) = s.sub.as_mut() else {
                         continue;
                     };
                     if sub.offer(&delivery) {
                         reached += 1;
+                        if !std::mem::replace(&mut s.dirty, true) {
+                            self.dirty.push(t);
+                        }
                     } else {
                         self.shared.count_lagged();
                     }
@@ -153,12 +162,8 @@ impl Loop {
                         &reached.to_be_bytes(),
                     );
                 }
-                // Deliveries were queued on other connections: write them now.
-                for t in targets {
-                    if t != token {
-                        let _ = self.flush(t);
-                    }
-                }
+                // Deliveries were queued on other connections: they are written when this
+                // connection's turn ends (once each, however many publications it brought).
                 Ok(())
             }
             (REQUEST, Some(&crate::server::broker::OP_SUBSCRIBE)) => {
