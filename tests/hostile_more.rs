@@ -1008,3 +1008,90 @@ fn a_publication_flood_to_many_subscribers_delays_no_one() {
     assert!(worst < Duration::from_secs(1), "{worst:?}");
     stops_promptly(server);
 }
+
+#[test]
+fn a_handler_that_panics_on_a_datagram_leaves_the_server_serving() {
+    let server = udp_server(udp::bind(loopback()).unwrap(), |b, _| {
+        assert!(b != b"boom", "the handler trips on this input");
+        Some(b.to_vec())
+    })
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let s = UdpSocket::bind(loopback()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.send_to(b"boom", addr).unwrap();
+    s.send_to(b"after", addr).unwrap();
+    let mut buf = [0; 64];
+    let (n, _) = s.recv_from(&mut buf).expect("the server still answers");
+    assert_eq!(&buf[..n], b"after");
+    assert!(eventually(|| server
+        .stats()
+        .errors
+        .iter()
+        .any(|l| l.contains("panicked"))));
+    stops_promptly(server);
+
+    // The raw echo server's observer, likewise.
+    let server = raw_echo_server(
+        tcp::listen(loopback()).unwrap(),
+        ServerConfig::default(),
+        |_, b| assert!(b != b"boom", "the observer trips on this input"),
+    );
+    let addr = server.local_addr().unwrap();
+    let mut bad = TcpStream::connect(addr).unwrap();
+    bad.write_all(b"boom").unwrap();
+    assert!(read_to_close(&mut Raw::Tcp(bad), T).is_some());
+    let mut good = TcpStream::connect(addr).unwrap();
+    good.set_read_timeout(Some(T)).unwrap();
+    good.write_all(b"Hello World").unwrap();
+    let mut back = [0; 11];
+    good.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"Hello World");
+    stops_promptly(server);
+}
+
+#[test]
+fn a_connection_flood_at_the_limit_delays_no_one() {
+    let config = ServerConfig {
+        max_connections: 2,
+        ..ServerConfig::default()
+    };
+    let server = framed_echo_server(tcp::listen(loopback()).unwrap(), config);
+    let addr = server.local_addr().unwrap();
+    let mut good = tcp::connect(addr).unwrap();
+    good.send(b"in").unwrap();
+    assert_eq!(good.recv(Some(T)).unwrap(), b"in");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(s) = TcpStream::connect(addr) {
+                        reset(s);
+                        n += 1;
+                    }
+                }
+                n
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let start = Instant::now();
+        good.send(b"still here").unwrap();
+        assert_eq!(good.recv(Some(T)).unwrap(), b"still here");
+        worst = worst.max(start.elapsed());
+        thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let n: u64 = flooders.into_iter().map(|f| f.join().unwrap()).sum();
+    assert!(
+        worst < Duration::from_millis(500),
+        "{worst:?} ({n} connections)"
+    );
+    assert!(server.stats().rejected > 0);
+    stops_promptly(server);
+}

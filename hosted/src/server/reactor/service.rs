@@ -13,7 +13,17 @@ impl Loop {
         if !self.service.framed() {
             let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
             if let Service::RawEcho(observe) = &self.service {
-                observe(&c.peer, data);
+                // An observer that panics on some input closes that connection only.
+                let seen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    observe(&c.peer, data);
+                }));
+                if seen.is_err() {
+                    return Err(Close::Log(format!(
+                        "{}: the observer panicked on {} bytes",
+                        c.peer,
+                        data.len()
+                    )));
+                }
             }
             self.shared.count_message();
             c.out.extend_from_slice(data);
