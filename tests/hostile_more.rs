@@ -1095,3 +1095,65 @@ fn a_connection_flood_at_the_limit_delays_no_one() {
     assert!(server.stats().rejected > 0);
     stops_promptly(server);
 }
+
+#[test]
+fn a_udp_client_answered_by_a_hostile_server_drops_the_junk() {
+    const FAILED: u8 = 5;
+    // The server answers every request with junk first; the real reply only if `honest`.
+    let fake = |honest: bool, failed: bool| {
+        let s = UdpSocket::bind(loopback()).unwrap();
+        let addr = s.local_addr().unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(400)))
+            .unwrap();
+        let h = thread::spawn(move || {
+            let mut buf = vec![0; 70_000];
+            while let Ok((n, from)) = s.recv_from(&mut buf) {
+                if n < ENVELOPE_LEN {
+                    continue;
+                }
+                let epoch = u32::from_le_bytes(buf[1..5].try_into().unwrap());
+                let seq = u64::from_le_bytes(buf[5..13].try_into().unwrap());
+                for junk in [
+                    vec![],
+                    vec![REPLY; 5],
+                    envelope(REPLY, epoch ^ 1, seq, b"another incarnation's"),
+                    envelope(REPLY, epoch, seq + 1000, b"never asked"),
+                    envelope(77, epoch, seq, b"unknown kind"),
+                    envelope(ACK, epoch, seq, b""),
+                ] {
+                    let _ = s.send_to(&junk, from);
+                }
+                if failed {
+                    let _ = s.send_to(&envelope(FAILED, epoch, seq, b"\xff\x1b[2J no"), from);
+                } else if honest {
+                    let _ = s.send_to(&envelope(REPLY, epoch, seq, b"real"), from);
+                }
+            }
+        });
+        (addr, h)
+    };
+    let (addr, h) = fake(true, false);
+    let mut c = Endpoint::new(udp::connect(addr).unwrap());
+    assert_eq!(c.call(b"q", T).unwrap(), b"real");
+    drop(c);
+    h.join().unwrap();
+
+    let (addr, h) = fake(false, false);
+    let mut c = Endpoint::new(udp::connect(addr).unwrap());
+    let start = Instant::now();
+    let e = c.call(b"q", Duration::from_millis(300)).unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(start.elapsed() < Duration::from_millis(800));
+    drop(c);
+    h.join().unwrap();
+
+    let (addr, h) = fake(false, true);
+    let mut c = Endpoint::new(udp::connect(addr).unwrap());
+    let e = c.call(b"q", T).unwrap_err();
+    assert!(
+        matches!(&e, NetError::Failed { reason, .. } if reason == "\\xff\\x1b[2J no"),
+        "{e:?}"
+    );
+    drop(c);
+    h.join().unwrap();
+}
