@@ -1157,3 +1157,89 @@ fn a_udp_client_answered_by_a_hostile_server_drops_the_junk() {
     drop(c);
     h.join().unwrap();
 }
+
+#[test]
+fn requests_of_clients_that_reset_are_dropped_not_run() {
+    // Clients send MAX_IN_FLIGHT slow requests each and reset at once, again and again. Nobody
+    // can receive those answers: the server must not queue them without bound nor run them
+    // while a good client waits.
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let ran = Arc::new(AtomicUsize::new(0));
+    let seen = ran.clone();
+    let config = ServerConfig {
+        workers: 2,
+        ..ServerConfig::default()
+    };
+    let server = rpc_server(tcp::listen(loopback()).unwrap(), config, move |req| {
+        seen.fetch_add(1, Relaxed);
+        if req == b"slow" {
+            thread::sleep(Duration::from_millis(200));
+        }
+        req.to_vec()
+    });
+    let addr = server.local_addr().unwrap();
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let burst: Vec<u8> = (0..32u64)
+            .flat_map(|seq| encode(&envelope(REQUEST, 1, seq, b"slow")))
+            .collect();
+        s.write_all(&burst).unwrap();
+        thread::sleep(Duration::from_millis(5)); // read by the server
+        reset(s);
+    }
+    thread::sleep(Duration::from_millis(100));
+    let mut c = Endpoint::new(tcp::connect(addr).unwrap());
+    let start = Instant::now();
+    assert_eq!(c.call(b"quick", T).unwrap(), b"quick");
+    let waited = start.elapsed();
+    let n = ran.load(Relaxed);
+    assert!(
+        waited < Duration::from_millis(1000),
+        "a good client waited {waited:?} behind the requests of clients gone ({n} run)"
+    );
+    assert!(n < 100, "ran {n} requests of clients gone");
+    stops_promptly(server);
+}
+
+#[test]
+fn clients_gone_with_requests_still_queued_count_against_the_connection_limit() {
+    // The only worker is stuck; clients keep sending requests and resetting. Their requests
+    // cannot be skipped until a worker is free, so each gone client keeps its place under the
+    // connection limit meanwhile: the queue stays bounded, and further clients are refused.
+    let config = ServerConfig {
+        workers: 1,
+        max_connections: 4,
+        ..ServerConfig::default()
+    };
+    let server = rpc_server(tcp::listen(loopback()).unwrap(), config, |req| {
+        if req == b"block" {
+            thread::sleep(Duration::from_millis(1500));
+        }
+        req.to_vec()
+    });
+    let addr = server.local_addr().unwrap();
+    let mut blocker = TcpStream::connect(addr).unwrap();
+    blocker
+        .write_all(&encode(&envelope(REQUEST, 1, 0, b"block")))
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let burst: Vec<u8> = (0..32u64)
+        .flat_map(|seq| encode(&envelope(REQUEST, 1, seq, b"queued")))
+        .collect();
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let _ = s.write_all(&burst);
+        thread::sleep(Duration::from_millis(5));
+        reset(s);
+    }
+    let stats = server.stats();
+    assert!(stats.rejected >= 40, "{stats:?}");
+    // Once the worker is free the gone clients' requests are skipped and the places free.
+    drop(blocker);
+    assert!(eventually(|| {
+        let mut c = Endpoint::new(tcp::connect(addr).unwrap());
+        c.call(b"later", Duration::from_millis(500)).is_ok()
+    }));
+    stops_promptly(server);
+}

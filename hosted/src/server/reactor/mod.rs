@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -92,8 +93,17 @@ pub(crate) enum Service {
 /// What the raw echo server calls with each chunk it reads (the client, the bytes).
 pub(crate) type Observer = dyn Fn(&str, &[u8]) + Send;
 
-/// A request for the pool: (connection token, the asker's epoch, sequence number, body).
-type Job = (usize, u32, u64, Vec<u8>);
+/// A request for the pool.
+struct Job {
+    token: usize,
+    // the asker's epoch and the request's sequence number
+    epoch: u32,
+    seq: u64,
+    body: Vec<u8>,
+    // set when the connection closes: nobody can receive the reply, so a job not yet started
+    // is skipped
+    gone: Arc<AtomicBool>,
+}
 
 /// An RPC handler.
 pub(crate) type RpcHandler = dyn Fn(&[u8]) -> Vec<u8> + Send + Sync;
@@ -131,7 +141,8 @@ struct Done {
     len: usize,
     epoch: u32,
     seq: u64,
-    reply: Result<Vec<u8>, ()>,
+    // `None`: skipped, its connection gone; `Some(Err(()))`: the handler panicked
+    reply: Option<Result<Vec<u8>, ()>>,
 }
 
 /// One open connection.
@@ -158,6 +169,8 @@ struct Connection {
     sub: Option<super::broker::Subscription>,
     // listed in `Loop::dirty`
     dirty: bool,
+    // set when the connection closes, for its requests still queued (see `Job::gone`)
+    gone: Arc<AtomicBool>,
 }
 
 impl Connection {
@@ -198,7 +211,14 @@ pub(crate) fn start(
                     .spawn(move || {
                         loop {
                             let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                            let Ok((token, epoch, seq, body)) = job else {
+                            let Ok(Job {
+                                token,
+                                epoch,
+                                seq,
+                                body,
+                                gone,
+                            }) = job
+                            else {
                                 return;
                             };
                             if shared.stopping() {
@@ -207,8 +227,11 @@ pub(crate) fn start(
                                 // shutdown waits only for the requests already running.
                                 continue;
                             }
-                            let reply =
-                                catch_unwind(AssertUnwindSafe(|| handler(&body))).map_err(|_| ());
+                            // Relaxed: a hint; a stale `false` only runs a request whose reply
+                            // is then dropped, and nothing else is read through the flag.
+                            let reply = (!gone.load(Relaxed)).then(|| {
+                                catch_unwind(AssertUnwindSafe(|| handler(&body))).map_err(|_| ())
+                            });
                             let mut list = done.lock().unwrap_or_else(|p| p.into_inner());
                             list.push(Done {
                                 token,
@@ -247,6 +270,7 @@ pub(crate) fn start(
         again: Vec::new(),
         work: 0,
         dirty: Vec::new(),
+        zombies: HashMap::new(),
     };
     threads.insert(
         0,
@@ -288,6 +312,10 @@ struct Loop {
     work: usize,
     // connections with deliveries queued during this turn, to write once it ends
     dirty: Vec<usize>,
+    // closed connections with requests still on the pool (token -> how many): each holds a
+    // place under the connection limit until they are done or skipped, so that clients that
+    // send requests and vanish cannot queue work without bound
+    zombies: HashMap<usize, usize>,
 }
 
 impl Loop {
@@ -314,11 +342,16 @@ impl Loop {
                 match ev.token() {
                     LISTENER => self.accept(),
                     WAKER => self.finish_jobs(),
-                    Token(t) => self.service_conn(
-                        t,
-                        ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                        ev.is_writable(),
-                    ),
+                    Token(t) => {
+                        if ev.is_error() {
+                            self.broken(t);
+                        }
+                        self.service_conn(
+                            t,
+                            ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                            ev.is_writable(),
+                        );
+                    }
                 }
             }
             again.append(&mut self.again);
@@ -355,7 +388,7 @@ impl Loop {
                 }
             };
             self.shared.count_accepted();
-            if self.conns.len() >= self.config.max_connections {
+            if self.conns.len() + self.zombies.len() >= self.config.max_connections {
                 self.shared.count_rejected();
                 let reason = format!(
                     "the server is at its limit of {} connections; try again later",
@@ -392,6 +425,7 @@ impl Loop {
                     read_closed: false,
                     sub: None,
                     dirty: false,
+                    gone: Arc::default(),
                 },
             );
             // Data may have arrived with the connection.
@@ -421,6 +455,19 @@ impl Loop {
             self.read(token);
         }
         let _ = self.flush(token);
+    }
+
+    /// Closes `token` if its socket has failed (a reset): even while the loop reads nothing
+    /// from it (paused at its in-flight limit), so that its queued requests are dropped at
+    /// once instead of run for nobody.
+    fn broken(&mut self, token: usize) {
+        let Some(c) = self.conns.get(&token) else {
+            return;
+        };
+        if let Some(e) = c.sock.take_error() {
+            let line = format!("{}: {e}", c.peer);
+            self.close(token, Close::Log(line));
+        }
     }
 
     fn paused_token(&self, token: usize) -> bool {
@@ -625,6 +672,11 @@ impl Loop {
             topics.remove(&sub.topics, token);
         }
         c.sock.deregister(&self.poll);
+        if c.in_flight > 0 {
+            // Relaxed: see `Job::gone`.
+            c.gone.store(true, Relaxed);
+            self.zombies.insert(token, c.in_flight);
+        }
         match why {
             Close::Quiet => {}
             Close::Log(line) => self.shared.log_error(line),

@@ -117,7 +117,13 @@ impl Loop {
                         c.in_flight += 1;
                         c.in_flight_bytes += env.payload.len();
                         if let Some(jobs) = &self.jobs {
-                            let _ = jobs.send((token, env.epoch, env.seq, env.payload.to_vec()));
+                            let _ = jobs.send(super::Job {
+                                token,
+                                epoch: env.epoch,
+                                seq: env.seq,
+                                body: env.payload.to_vec(),
+                                gone: c.gone.clone(),
+                            });
                         }
                     }
                     ACK | REPLY | FAILED => {}
@@ -218,12 +224,23 @@ impl Loop {
         let max = self.config.stream.max_frame;
         for d in done {
             let Some(c) = self.conns.get_mut(&d.token) else {
-                continue; // the client left
+                // The client left: its place under the limit is free once its last request
+                // is done or skipped.
+                if let Some(left) = self.zombies.get_mut(&d.token) {
+                    *left -= 1;
+                    if *left == 0 {
+                        self.zombies.remove(&d.token);
+                    }
+                }
+                continue;
             };
             c.in_flight -= 1;
             c.in_flight_bytes -= d.len;
             self.shared.count_message();
-            match d.reply {
+            let Some(reply) = d.reply else {
+                continue; // skipped: cannot happen while the connection is open
+            };
+            match reply {
                 Ok(r) if r.len() + crate::comm::ENVELOPE_LEN <= max => {
                     push_envelope(&mut c.out, REPLY, d.epoch, d.seq, &r);
                 }
