@@ -1243,3 +1243,37 @@ fn clients_gone_with_requests_still_queued_count_against_the_connection_limit() 
     }));
     stops_promptly(server);
 }
+
+#[test]
+fn a_client_refused_at_the_limit_learns_why_even_if_it_spoke_first() {
+    // The client sends its request at once, before the server has refused it: closing a
+    // socket with unread input sends a reset, which could destroy the reason in flight.
+    let dir = tempfile::tempdir().unwrap();
+    for kind in [Kind::Echo, Kind::Rpc, Kind::Broker] {
+        for unix in [false, true] {
+            let config = ServerConfig {
+                max_connections: 1,
+                ..ServerConfig::default()
+            };
+            let (server, at) = start(kind, unix.then(|| dir.path()), config);
+            let mut first = Endpoint::new(at.framed());
+            if kind != Kind::Echo {
+                first.call(&[b'P', 0, 1, b't', b'x'], T).unwrap();
+            } else {
+                first.send(b"in").unwrap();
+                thread::sleep(Duration::from_millis(50));
+            }
+            let mut other = Vec::new();
+            for _ in 0..20 {
+                let mut c = Endpoint::new(at.framed());
+                match c.call(&[b'P', 0, 1, b't', b'x'], T) {
+                    Err(NetError::ClosedBy { reason, .. }) if reason.contains("limit of 1") => {}
+                    r => other.push(format!("{r:?}")),
+                }
+            }
+            assert!(other.is_empty(), "{kind:?} (unix: {unix}): {other:?}");
+            drop(first);
+            stops_promptly(server);
+        }
+    }
+}

@@ -393,6 +393,8 @@ pub struct Endpoint<T> {
     replies: SeqMap<Result<Vec<u8>, String>>,
     epoch: u32,
     peer: PeerState,
+    // a failed send is looking for the peer's goodbye (see `emit`)
+    explaining: bool,
 }
 
 impl<T: Transport> Endpoint<T> {
@@ -417,6 +419,7 @@ impl<T: Transport> Endpoint<T> {
             replies: SeqMap::default(),
             epoch: new_epoch(),
             peer: PeerState::default(),
+            explaining: false,
         }
     }
 
@@ -723,9 +726,26 @@ impl<T: Transport> Endpoint<T> {
     }
 
     /// Sends an envelope: `epoch` is ours for what we originate, the asker's for answers.
+    ///
+    /// A send that fails because the peer closed a stream looks for the peer's goodbye among
+    /// what has already arrived (a server refusing a client at its connection limit says why,
+    /// then closes, perhaps before the client's first send): the reason, as
+    /// [`NetError::ClosedBy`], explains more than a broken pipe. What else has arrived is
+    /// filed as usual.
     fn emit(&mut self, kind: u8, epoch: u32, seq: u64, payload: &[u8]) -> Result<(), NetError> {
         encode_envelope(&mut self.sbuf, kind, epoch, seq, payload);
-        self.t.send(&self.sbuf)
+        match self.t.send(&self.sbuf) {
+            Err(e) if e.is_disconnect() && self.t.is_reliable() && !self.explaining => {
+                self.explaining = true;
+                let told = self.drain();
+                self.explaining = false;
+                match told {
+                    Err(why @ NetError::ClosedBy { .. }) => Err(why),
+                    _ => Err(e),
+                }
+            }
+            r => r,
+        }
     }
 
     /// Pumps the transport until `done`, retransmitting `(kind, seq, payload)` on unreliable
