@@ -1277,3 +1277,29 @@ fn a_client_refused_at_the_limit_learns_why_even_if_it_spoke_first() {
         }
     }
 }
+
+#[test]
+fn ipv6_loopback_servers_survive_the_same_attacks() {
+    let Ok(l) = tcp::listen("[::1]:0".parse().unwrap()) else {
+        return; // no IPv6 here
+    };
+    let server = rpc_server(l, ServerConfig::default(), |r| r.to_ascii_uppercase());
+    let at = At::Tcp(server.local_addr().unwrap());
+    for attack in [
+        u32::MAX.to_be_bytes().to_vec(),
+        encode(&envelope(99, 1, 0, b"")),
+        encode(b"short"),
+        b"\x00\x00".to_vec(),
+    ] {
+        let mut raw = at.raw();
+        raw.stream().write_all(&attack).unwrap();
+        if attack.len() > 2 {
+            let got = read_to_close(&mut raw, T).expect("closed");
+            assert!(goodbye_reason(&got).is_some(), "{attack:?}");
+        } else {
+            drop(raw); // half a header, then gone
+        }
+        served(Kind::Rpc, &at);
+    }
+    stops_promptly(server);
+}
