@@ -12,7 +12,8 @@
 //! then the payload. Receipts (`ACK`) and replies carry the epoch and sequence number of what
 //! they answer, and are accepted only by the incarnation that asked. Progress happens inside the calls: an endpoint reads its transport
 //! only while one of its methods waits, and keeps what arrives meanwhile (messages and
-//! requests for [`Endpoint::recv`], replies for their tickets) in bounded buffers.
+//! requests for [`Endpoint::recv`], replies for their tickets) in bounded buffers (at most
+//! [`INBOX_LIMIT`] messages and [`INBOX_BYTES`] bytes wait for `recv`).
 //!
 //! Over an unreliable transport (UDP, [`Transport::is_reliable`] `false`) the waiting calls
 //! retransmit with exponential backoff: first after [`Retry::interval`], each wait twice the

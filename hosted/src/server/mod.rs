@@ -79,7 +79,9 @@ pub struct ServerConfig {
     /// Worker threads running handlers that may block (the RPC server's requests; [`serve`]'s
     /// connections). The echo servers and the broker never block and do not use them.
     pub workers: usize,
-    /// Open connections, at most; a further client is refused at once, with the reason.
+    /// Open connections, at most; a further client is refused at once, with the reason. A
+    /// connection closed while its RPC requests still wait for a worker counts until they
+    /// are skipped.
     pub max_connections: usize,
     /// A connection silent for this long (with no request running) is closed.
     pub idle_timeout: Duration,
