@@ -1303,3 +1303,44 @@ fn ipv6_loopback_servers_survive_the_same_attacks() {
     }
     stops_promptly(server);
 }
+
+#[test]
+fn a_udp_request_flood_from_one_client_starves_no_other() {
+    let config = UdpRpcConfig {
+        workers: 2,
+        ..UdpRpcConfig::default()
+    };
+    let server = udp_rpc_server_with(udp::bind(loopback()).unwrap(), config, |req| {
+        if req == b"slow" {
+            thread::sleep(Duration::from_millis(20));
+        }
+        req.to_vec()
+    })
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooder = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let s = UdpSocket::bind(loopback()).unwrap();
+            let mut seq = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..64 {
+                    let _ = s.send_to(&envelope(REQUEST, 7, seq, b"slow"), addr);
+                    seq += 1;
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    thread::sleep(Duration::from_millis(200));
+    let mut c = Endpoint::new(udp::connect(addr).unwrap());
+    let start = Instant::now();
+    let r = c.call(b"quick", Duration::from_secs(3));
+    let took = start.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flooder.join().unwrap();
+    assert_eq!(r.unwrap(), b"quick");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    stops_promptly(server);
+}

@@ -17,12 +17,15 @@
 //! ([`MAX_DATAGRAM`], so the kernel truncated it) is refused, never executed.
 //!
 //! Handlers run on a pool of [`UdpRpcConfig::workers`] threads, so one slow request delays no
-//! other client; when every worker is busy and [`UdpRpcConfig::queue`] requests wait, a new
-//! request is dropped unrecorded, and the client's retransmission tries again.
+//! other client; when every worker is busy and [`UdpRpcConfig::queue`] requests wait, or
+//! [`UdpRpcConfig::queue_per_peer`] of them from the same client, a new request is dropped
+//! unrecorded, and the client's retransmission tries again (so one client flooding requests
+//! cannot take every place in the queue).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
@@ -57,6 +60,9 @@ pub struct UdpRpcConfig {
     /// Requests waiting for a worker, at most; beyond, new requests are dropped (and
     /// retransmitted by their clients).
     pub queue: usize,
+    /// Requests of one client waiting for or running on a worker, at most; beyond, its new
+    /// requests are dropped (and retransmitted), so that the others find room in the queue.
+    pub queue_per_peer: usize,
     /// Clients remembered (duplicate filter and replies), at most.
     pub max_peers: usize,
     /// Bytes of cached replies per client, at most.
@@ -70,6 +76,7 @@ impl Default for UdpRpcConfig {
         UdpRpcConfig {
             workers: 8,
             queue: 256,
+            queue_per_peer: 32,
             max_peers: UDP_PEERS,
             cache_bytes_per_peer: 256 * 1024,
             cache_bytes: 16 << 20,
@@ -79,6 +86,10 @@ impl Default for UdpRpcConfig {
 
 /// Key of a cached reply: the client, its incarnation and the request's number.
 type Key = (SocketAddr, u32, u64);
+
+/// A request for the pool: its key, its body, and its client's count of requests on the
+/// pool (decremented once it is answered or dropped).
+type Job = (Key, Vec<u8>, Arc<AtomicUsize>);
 
 /// Replies kept for retransmitted requests, bounded in bytes per client and in all.
 #[derive(Debug, Default)]
@@ -241,7 +252,7 @@ pub fn udp_rpc_server_with(
         cache: Mutex::default(),
     });
     let handler: Arc<super::reactor::RpcHandler> = Arc::new(handler);
-    let (tx, rx) = mpsc::sync_channel::<(Key, Vec<u8>)>(config.queue.max(1));
+    let (tx, rx) = mpsc::sync_channel::<Job>(config.queue.max(1));
     let rx = Arc::new(Mutex::new(rx));
     let mut threads = Vec::new();
     for i in 0..config.workers.max(1) {
@@ -258,14 +269,16 @@ pub fn udp_rpc_server_with(
                 .spawn(move || {
                     loop {
                         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok((key, body)) = job else { return };
-                        if shared.stopping() {
-                            // Dropped, not run: shutdown waits only for running requests.
-                            continue;
+                        let Ok((key, body, queued)) = job else { return };
+                        if !shared.stopping() {
+                            // (Stopping: dropped, not run; shutdown waits only for running
+                            // requests.)
+                            let reply = catch_unwind(AssertUnwindSafe(|| handler(&body)));
+                            shared.count_message();
+                            answer(&sock, &shared, &state, key, reply.ok());
                         }
-                        let reply = catch_unwind(AssertUnwindSafe(|| handler(&body)));
-                        shared.count_message();
-                        answer(&sock, &shared, &state, key, reply.ok());
+                        // Relaxed: a count bounding the queue; nothing is published through it.
+                        queued.fetch_sub(1, Relaxed);
                     }
                 })
                 .map_err(io)?,
@@ -359,9 +372,10 @@ fn receive_loop(
     local: SocketAddr,
     shared: &Shared,
     state: &State,
-    jobs: mpsc::SyncSender<(Key, Vec<u8>)>,
+    jobs: mpsc::SyncSender<Job>,
 ) {
-    let mut peers: HashMap<SocketAddr, PeerState> = HashMap::new();
+    // each client's state and its count of requests on the pool
+    let mut peers: HashMap<SocketAddr, (PeerState, Arc<AtomicUsize>)> = HashMap::new();
     let mut order: VecDeque<SocketAddr> = VecDeque::new();
     // One byte more than the largest payload: a datagram that fills it was truncated.
     let mut buf = vec![0; MAX_DATAGRAM + 1];
@@ -409,7 +423,7 @@ fn receive_loop(
             order.push_back(from);
             shared.count_accepted();
         }
-        let peer = peers.entry(from).or_default();
+        let (peer, queued) = peers.entry(from).or_default();
         let fresh = peer.check(epoch, seq);
         let answer: Option<(u8, Arc<[u8]>)> = match (kind, fresh) {
             (_, Fresh::Stale) => None, // a replaced incarnation of this client
@@ -420,12 +434,25 @@ fn receive_loop(
                 }
                 (kind == MSG_RECEIPT).then(|| (ACK, Arc::from(&[][..])))
             }
+            // Relaxed: a count bounding the queue, incremented only on this thread.
+            (_, Fresh::New) if queued.load(Relaxed) >= state.config.queue_per_peer.max(1) => {
+                None // this client has its share of the queue: the retransmission comes back
+            }
             (_, Fresh::New) => {
-                match jobs.try_send(((from, epoch, seq), payload.to_vec())) {
+                // Counted before a worker can see it (and uncount it).
+                queued.fetch_add(1, Relaxed);
+                let job = ((from, epoch, seq), payload.to_vec(), queued.clone());
+                match jobs.try_send(job) {
                     // Recorded once a worker has it: a repeat is then never run again.
                     Ok(()) => peer.record(seq),
-                    Err(mpsc::TrySendError::Full(_)) => {} // the retransmission comes back
-                    Err(mpsc::TrySendError::Disconnected(_)) => break,
+                    Err(e) => {
+                        queued.fetch_sub(1, Relaxed);
+                        match e {
+                            // the retransmission comes back
+                            mpsc::TrySendError::Full(_) => {}
+                            mpsc::TrySendError::Disconnected(_) => break,
+                        }
+                    }
                 }
                 None
             }
