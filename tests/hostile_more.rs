@@ -1344,3 +1344,55 @@ fn a_udp_request_flood_from_one_client_starves_no_other() {
     assert!(took < Duration::from_secs(2), "{took:?}");
     stops_promptly(server);
 }
+
+#[test]
+fn a_server_that_never_reads_cannot_hold_a_call_past_its_timeout() {
+    let l = TcpListener::bind(loopback()).unwrap();
+    let addr = l.local_addr().unwrap();
+    let (go, read_now) = std::sync::mpsc::channel::<()>();
+    let h = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let _ = read_now.recv_timeout(T); // reads nothing until then
+        // Then every frame must be whole: a send cut short by its timeout is finished by the
+        // next one, never left half-written.
+        s.set_read_timeout(Some(T)).unwrap();
+        let mut kinds = Vec::new();
+        loop {
+            let mut len = [0; 4];
+            if s.read_exact(&mut len).is_err() {
+                break;
+            }
+            let mut env = vec![0; u32::from_be_bytes(len) as usize];
+            s.read_exact(&mut env).unwrap();
+            assert!(env.len() >= ENVELOPE_LEN && (env[0] == REQUEST || env[0] == MSG));
+            kinds.push(env[0]);
+        }
+        kinds
+    });
+    let mut c = Endpoint::new(tcp::connect(addr).unwrap());
+    let big = vec![0; (1 << 20) - 64];
+    let timeout = Duration::from_millis(200);
+    let mut worst = Duration::ZERO;
+    let mut last = None;
+    for _ in 0..40 {
+        let start = Instant::now();
+        let r = c.call(&big, timeout);
+        worst = worst.max(start.elapsed());
+        let e = r.unwrap_err();
+        let blocked = !e.to_string().contains("waiting for a reply");
+        last = Some(e);
+        if blocked {
+            break;
+        }
+    }
+    assert!(last.as_ref().is_some_and(NetError::is_timeout), "{last:?}");
+    assert!(
+        worst < timeout + Duration::from_millis(500),
+        "a call with a timeout of {timeout:?} took {worst:?}: {last:?}"
+    );
+    go.send(()).unwrap();
+    c.send(b"last").unwrap();
+    drop(c);
+    let kinds = h.join().unwrap();
+    assert_eq!(kinds.last(), Some(&MSG), "{kinds:?}");
+}

@@ -396,6 +396,8 @@ pub struct Endpoint<T> {
     peer: PeerState,
     // a failed send is looking for the peer's goodbye (see `emit`)
     explaining: bool,
+    // sends wait for room at most until then (see `within`)
+    send_deadline: Option<Instant>,
 }
 
 impl<T: Transport> Endpoint<T> {
@@ -421,6 +423,7 @@ impl<T: Transport> Endpoint<T> {
             epoch: new_epoch(),
             peer: PeerState::default(),
             explaining: false,
+            send_deadline: None,
         }
     }
 
@@ -487,6 +490,10 @@ impl<T: Transport> Endpoint<T> {
     /// # drop(b);
     /// ```
     pub fn send_sync(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        self.within(Some(timeout), |s| s.send_sync_inner(msg, timeout))
+    }
+
+    fn send_sync_inner(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
         let seq = self.take_seq();
         self.awaiting_ack.insert(seq);
         let result = self.emit(MSG_RECEIPT, self.epoch, seq, msg).and_then(|()| {
@@ -544,6 +551,10 @@ impl<T: Transport> Endpoint<T> {
     /// [`NetError::Timeout`] ("a reply"); transport errors; [`NetError::Protocol`] for a ticket
     /// already collected or cancelled.
     pub fn collect(&mut self, ticket: &Ticket, timeout: Duration) -> Result<Vec<u8>, NetError> {
+        self.within(Some(timeout), |s| s.collect_inner(ticket, timeout))
+    }
+
+    fn collect_inner(&mut self, ticket: &Ticket, timeout: Duration) -> Result<Vec<u8>, NetError> {
         let seq = ticket.seq;
         let Some(body) = self.outstanding.get_mut(&seq) else {
             return Err(NetError::Protocol {
@@ -630,10 +641,15 @@ impl<T: Transport> Endpoint<T> {
     /// assert!(err.to_string().contains("waiting for a reply"));
     /// ```
     pub fn call(&mut self, body: &[u8], timeout: Duration) -> Result<Vec<u8>, NetError> {
-        let ticket = self.request(body)?;
-        let result = self.collect(&ticket, timeout);
-        self.cancel(ticket);
-        result
+        // The timeout covers the send too: a peer that stops reading cannot hold the call.
+        let start = Instant::now();
+        self.within(Some(timeout), |s| {
+            let ticket = s.request(body)?;
+            let left = timeout.saturating_sub(start.elapsed());
+            let result = s.collect_inner(&ticket, left);
+            s.cancel(ticket);
+            result
+        })
     }
 
     /// Receives the next message or request, waiting at most `timeout` (`None`: for ever).
@@ -663,6 +679,10 @@ impl<T: Transport> Endpoint<T> {
     /// assert_eq!(a.collect(&ticket, Duration::from_secs(1)).unwrap(), b"answer");
     /// ```
     pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Incoming, NetError> {
+        self.within(timeout, |s| s.recv_inner(timeout))
+    }
+
+    fn recv_inner(&mut self, timeout: Option<Duration>) -> Result<Incoming, NetError> {
         // A timeout too large to add to now means: no deadline.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
@@ -720,6 +740,21 @@ impl<T: Transport> Endpoint<T> {
         self.emit(REPLY, request.epoch, request.id, body)
     }
 
+    /// Runs `f` with sends limited to `timeout` from now (an enclosing limit that ends sooner
+    /// stays): a waiting call's own sends, and the receipts it sends while it waits, cannot
+    /// outlast it when the peer stops reading.
+    fn within<R>(&mut self, timeout: Option<Duration>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let outer = self.send_deadline;
+        let mine = timeout.and_then(|t| Instant::now().checked_add(t));
+        self.send_deadline = match (outer, mine) {
+            (Some(o), Some(m)) => Some(o.min(m)),
+            (o, m) => o.or(m),
+        };
+        let r = f(self);
+        self.send_deadline = outer;
+        r
+    }
+
     fn take_seq(&mut self) -> u64 {
         let s = self.next_seq;
         self.next_seq += 1;
@@ -735,7 +770,14 @@ impl<T: Transport> Endpoint<T> {
     /// filed as usual.
     fn emit(&mut self, kind: u8, epoch: u32, seq: u64, payload: &[u8]) -> Result<(), NetError> {
         encode_envelope(&mut self.sbuf, kind, epoch, seq, payload);
-        match self.t.send(&self.sbuf) {
+        let sent = match self.send_deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                self.t.send_within(&self.sbuf, left)
+            }
+            None => self.t.send(&self.sbuf),
+        };
+        match sent {
             Err(e) if e.is_disconnect() && self.t.is_reliable() && !self.explaining => {
                 self.explaining = true;
                 let told = self.drain();

@@ -52,6 +52,23 @@ pub trait Transport: Send {
     /// other socket error.
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError>;
 
+    /// Sends one whole message, waiting at most `timeout` for room to send it (a stream whose
+    /// peer stops reading fills up) when that is shorter than the transport's own write
+    /// timeout. The default ignores `timeout`: sends that cannot block (in-process queues,
+    /// datagrams) need none.
+    ///
+    /// A stream send that runs out of time after writing part of its frame keeps the rest and
+    /// writes it first at the next send, so the stream stays in step: the peer may still
+    /// receive that message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send); [`NetError::Timeout`] when there was no room in time.
+    fn send_within(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        let _ = timeout;
+        self.send(msg)
+    }
+
     /// Receives one whole message into `buf` (replacing its contents), waiting at most
     /// `timeout`: `None` waits for ever, `Some(Duration::ZERO)` polls without blocking.
     ///
@@ -87,6 +104,9 @@ pub trait Transport: Send {
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
         (**self).send(msg)
+    }
+    fn send_within(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        (**self).send_within(msg, timeout)
     }
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {
         (**self).recv_into(buf, timeout)
