@@ -413,7 +413,7 @@ fn resets_mid_frame_and_vanishing_clients_leave_the_server_serving() {
 fn a_request_flood_that_never_reads_is_slowed_then_closed_and_delays_no_one() {
     let config = ServerConfig {
         stream: StreamConfig {
-            write_timeout: Some(Duration::from_millis(500)),
+            write_timeout: Some(Duration::from_millis(200)),
             ..StreamConfig::default()
         },
         ..ServerConfig::default()
@@ -451,6 +451,7 @@ fn a_request_flood_that_never_reads_is_slowed_then_closed_and_delays_no_one() {
                         blocked = true;
                         // Meanwhile a good client is served promptly.
                         served(kind, &at);
+                        break;
                     }
                     Err(_) => {
                         closed = true; // by the server, for not reading
@@ -467,12 +468,10 @@ fn a_request_flood_that_never_reads_is_slowed_then_closed_and_delays_no_one() {
                 "{kind:?}: the server took {sent} bytes from a client that reads nothing"
             );
             // The flooder is closed for not reading.
-            let stats = server.stats();
             assert!(
-                closed
-                    || stats.stalled >= 1
-                    || read_to_close(&mut raw, Duration::from_secs(2)).is_some(),
-                "{kind:?}: {stats:?}"
+                closed || eventually(|| server.stats().stalled >= 1),
+                "{kind:?}: {:?}",
+                server.stats()
             );
             served(kind, &at);
             stops_promptly(server);
@@ -723,25 +722,29 @@ fn a_client_answered_by_a_hostile_server_gets_a_clear_error() {
             }),
         ),
     ];
-    for (expect, answer) in cases {
-        let (addr, h) = hostile_server(answer, hold);
-        let mut c = Endpoint::new(tcp::connect(addr).unwrap());
-        let start = Instant::now();
-        let e = c.call(b"question", timeout).unwrap_err();
-        let took = start.elapsed();
-        let text = e.to_string();
-        let ok = match expect {
-            "protocol" => matches!(e, NetError::Protocol { .. }),
-            "too large" => matches!(e, NetError::FrameTooLarge { .. }),
-            "closed by" => {
-                matches!(&e, NetError::ClosedBy { reason, .. } if reason.contains("\\x1b[2J\\xff go away"))
-            }
-            _ => e.is_timeout(),
-        };
-        assert!(ok, "expected {expect}, got {e:?}: {text}");
-        assert!(took < timeout + Duration::from_millis(500), "{took:?}");
-        h.join().unwrap();
-    }
+    thread::scope(|scope| {
+        for (expect, answer) in cases {
+            scope.spawn(move || {
+                let (addr, h) = hostile_server(answer, hold);
+                let mut c = Endpoint::new(tcp::connect(addr).unwrap());
+                let start = Instant::now();
+                let e = c.call(b"question", timeout).unwrap_err();
+                let took = start.elapsed();
+                let text = e.to_string();
+                let ok = match expect {
+                    "protocol" => matches!(e, NetError::Protocol { .. }),
+                    "too large" => matches!(e, NetError::FrameTooLarge { .. }),
+                    "closed by" => {
+                        matches!(&e, NetError::ClosedBy { reason, .. } if reason.contains("\\x1b[2J\\xff go away"))
+                    }
+                    _ => e.is_timeout(),
+                };
+                assert!(ok, "expected {expect}, got {e:?}: {text}");
+                assert!(took < timeout + Duration::from_millis(500), "{took:?}");
+                h.join().unwrap();
+            });
+        }
+    });
 
     // A server that trickles a reply a byte at a time without end cannot stretch the call.
     let (addr, h) = hostile_server(|_, _| Vec::new(), Duration::ZERO);
@@ -752,7 +755,7 @@ fn a_client_answered_by_a_hostile_server_gets_a_clear_error() {
         let (mut s, _) = l.accept().unwrap();
         s.write_all(&100u32.to_be_bytes()).unwrap();
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(2) {
+        while start.elapsed() < Duration::from_secs(1) {
             if s.write_all(b"x").is_err() {
                 break;
             }
@@ -1005,7 +1008,7 @@ fn a_publication_flood_to_many_subscribers_delays_no_one() {
     for r in readers {
         r.join().unwrap();
     }
-    assert!(worst < Duration::from_secs(1), "{worst:?}");
+    assert!(worst < Duration::from_secs(2), "{worst:?}");
     stops_promptly(server);
 }
 
