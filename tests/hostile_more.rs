@@ -1399,3 +1399,31 @@ fn a_server_that_never_reads_cannot_hold_a_call_past_its_timeout() {
     let kinds = h.join().unwrap();
     assert_eq!(kinds.last(), Some(&MSG), "{kinds:?}");
 }
+
+#[test]
+fn one_client_with_many_slow_requests_cannot_take_every_worker() {
+    let config = ServerConfig {
+        workers: 4,
+        ..ServerConfig::default()
+    };
+    let server = rpc_server(tcp::listen(loopback()).unwrap(), config, |req| {
+        if req == b"slow" {
+            thread::sleep(Duration::from_millis(1500));
+        }
+        req.to_vec()
+    });
+    let addr = server.local_addr().unwrap();
+    let mut hog = Endpoint::new(tcp::connect(addr).unwrap());
+    let tickets: Vec<_> = (0..16).map(|_| hog.request(b"slow").unwrap()).collect();
+    thread::sleep(Duration::from_millis(100));
+    let mut c = Endpoint::new(tcp::connect(addr).unwrap());
+    let start = Instant::now();
+    assert_eq!(c.call(b"quick", T).unwrap(), b"quick");
+    let waited = start.elapsed();
+    assert!(
+        waited < Duration::from_millis(500),
+        "a quick request waited {waited:?} behind one client's slow ones"
+    );
+    drop(tickets);
+    stops_promptly(server);
+}

@@ -76,8 +76,9 @@ pub const LECTURE_PORT: u16 = 5242;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Worker threads running handlers that may block (the RPC server's requests; [`serve`]'s
-    /// connections). The echo servers and the broker never block and do not use them.
+    /// Worker threads running handlers that may block (the RPC server's requests, at most
+    /// half of them for one connection at once; [`serve`]'s connections). The echo servers
+    /// and the broker never block and do not use them.
     pub workers: usize,
     /// Open connections, at most; a further client is refused at once, with the reason. A
     /// connection closed while its RPC requests still wait for a worker counts until they

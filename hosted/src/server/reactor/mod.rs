@@ -160,6 +160,9 @@ struct Connection {
     write_wait: Option<Instant>,
     // requests on the pool
     in_flight: usize,
+    // of those, the ones handed to the pool (at most `Loop::share`); the others wait here
+    on_pool: usize,
+    waiting: std::collections::VecDeque<Job>,
     // bytes of those requests' bodies
     in_flight_bytes: usize,
     // the socket may hold unread input (reading was paused or the budget ran out)
@@ -420,6 +423,8 @@ impl Loop {
                     frame_start: None,
                     write_wait: None,
                     in_flight: 0,
+                    on_pool: 0,
+                    waiting: std::collections::VecDeque::new(),
                     in_flight_bytes: 0,
                     unread: true,
                     read_closed: false,
@@ -430,6 +435,28 @@ impl Loop {
             );
             // Data may have arrived with the connection.
             self.service_conn(token, true, false);
+        }
+    }
+
+    /// Workers one connection may occupy at once: half of them (at least one), so that a
+    /// client with many slow requests leaves the others room; its further requests wait in
+    /// its own queue, in order.
+    fn share(&self) -> usize {
+        self.config.workers.max(1).div_ceil(2)
+    }
+
+    /// Hands `job` to the pool, or to its connection's queue when the connection has its
+    /// share of the workers.
+    fn submit(&mut self, token: usize, job: Job) {
+        let share = self.share();
+        let Some(c) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if c.on_pool >= share {
+            c.waiting.push_back(job);
+        } else if let Some(jobs) = &self.jobs {
+            c.on_pool += 1;
+            let _ = jobs.send(job);
         }
     }
 
@@ -672,10 +699,10 @@ impl Loop {
             topics.remove(&sub.topics, token);
         }
         c.sock.deregister(&self.poll);
-        if c.in_flight > 0 {
+        if c.on_pool > 0 {
             // Relaxed: see `Job::gone`.
             c.gone.store(true, Relaxed);
-            self.zombies.insert(token, c.in_flight);
+            self.zombies.insert(token, c.on_pool);
         }
         match why {
             Close::Quiet => {}

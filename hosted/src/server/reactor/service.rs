@@ -116,15 +116,14 @@ impl Loop {
                     REQUEST => {
                         c.in_flight += 1;
                         c.in_flight_bytes += env.payload.len();
-                        if let Some(jobs) = &self.jobs {
-                            let _ = jobs.send(super::Job {
-                                token,
-                                epoch: env.epoch,
-                                seq: env.seq,
-                                body: env.payload.to_vec(),
-                                gone: c.gone.clone(),
-                            });
-                        }
+                        let job = super::Job {
+                            token,
+                            epoch: env.epoch,
+                            seq: env.seq,
+                            body: env.payload.to_vec(),
+                            gone: c.gone.clone(),
+                        };
+                        self.submit(token, job);
                     }
                     ACK | REPLY | FAILED => {}
                     k => {
@@ -236,6 +235,13 @@ impl Loop {
             };
             c.in_flight -= 1;
             c.in_flight_bytes -= d.len;
+            c.on_pool -= 1;
+            if let Some(next) = c.waiting.pop_front() {
+                self.submit(d.token, next);
+            }
+            let Some(c) = self.conns.get_mut(&d.token) else {
+                continue;
+            };
             self.shared.count_message();
             let Some(reply) = d.reply else {
                 continue; // skipped: cannot happen while the connection is open
