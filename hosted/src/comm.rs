@@ -658,7 +658,7 @@ impl<T: Transport> Endpoint<T> {
     ///
     /// [`NetError::Timeout`] ("a message"); [`NetError::Closed`] and other transport errors;
     /// [`NetError::Protocol`] for a malformed envelope on a reliable transport (malformed
-    /// datagrams are dropped).
+    /// datagrams, and datagrams over the transport's largest message, are dropped).
     ///
     /// # Examples
     ///
@@ -889,10 +889,12 @@ impl<T: Transport> Endpoint<T> {
     /// Receives one envelope and files it.
     fn pump(&mut self, timeout: Option<Duration>) -> Result<(), NetError> {
         let mut buf = std::mem::take(&mut self.rbuf);
-        let result = self
-            .t
-            .recv_into(&mut buf, timeout)
-            .and_then(|()| self.dispatch(&buf));
+        let result = match self.t.recv_into(&mut buf, timeout) {
+            // A datagram over the largest message (cut short by the kernel) is malformed, and
+            // dropped like any other malformed datagram: it does not end a wait.
+            Err(NetError::FrameTooLarge { .. }) if !self.t.is_reliable() => Ok(()),
+            r => r.and_then(|()| self.dispatch(&buf)),
+        };
         self.rbuf = buf;
         result
     }
