@@ -1419,3 +1419,26 @@ fn one_client_with_many_slow_requests_cannot_take_every_worker() {
     drop(tickets);
     stops_promptly(server);
 }
+
+#[test]
+fn the_reason_for_closing_survives_input_still_in_flight() {
+    // The client goes on sending after its bad frame: closing a socket with unread input
+    // resets the connection, which must not destroy the reason on its way.
+    let dir = tempfile::tempdir().unwrap();
+    for unix in [false, true] {
+        let (server, at) = start(Kind::Rpc, unix.then(|| dir.path()), ServerConfig::default());
+        let mut lost = Vec::new();
+        for _ in 0..10 {
+            let mut raw = at.raw();
+            let mut wire = u32::MAX.to_be_bytes().to_vec();
+            wire.extend(vec![b'z'; 200_000]);
+            let _ = raw.stream().write_all(&wire);
+            let got = read_to_close(&mut raw, T).unwrap_or_default();
+            if goodbye_reason(&got).is_none_or(|why| !why.contains("exceeds")) {
+                lost.push(got.len());
+            }
+        }
+        assert!(lost.is_empty(), "unix: {unix}: reasons lost {lost:?}");
+        stops_promptly(server);
+    }
+}
