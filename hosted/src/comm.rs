@@ -538,6 +538,7 @@ impl<T: Transport> Endpoint<T> {
         self.outstanding.insert(seq, kept);
         if let Err(e) = self.emit(REQUEST, self.epoch, seq, body) {
             self.outstanding.remove(&seq);
+            self.replies.remove(&seq); // (filed while a failed send looked for a goodbye)
             return Err(e);
         }
         Ok(Ticket { seq })

@@ -158,7 +158,7 @@ struct Connection {
     frame_start: Option<Instant>,
     // when the output last made progress, while output waits
     write_wait: Option<Instant>,
-    // requests on the pool
+    // requests read and not yet answered
     in_flight: usize,
     // of those, the ones handed to the pool (at most `Loop::share`); the others wait here
     on_pool: usize,
