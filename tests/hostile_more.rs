@@ -1442,3 +1442,47 @@ fn the_reason_for_closing_survives_input_still_in_flight() {
         stops_promptly(server);
     }
 }
+
+#[test]
+fn an_active_udp_client_is_not_forgotten_for_a_crowd_of_one_shot_addresses() {
+    // Over 1,024 addresses each sending once would push an active client out of the server's
+    // memory (its duplicate filter and replies), and its retransmitted request would run twice.
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let first = Arc::new(AtomicUsize::new(0));
+    let seen = first.clone();
+    let server = udp_rpc_server(udp::bind(loopback()).unwrap(), move |req| {
+        if req == b"once" {
+            seen.fetch_add(1, Relaxed);
+        }
+        req.to_vec()
+    })
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let good = UdpSocket::bind(loopback()).unwrap();
+    good.set_read_timeout(Some(T)).unwrap();
+    let mut buf = [0; 256];
+    let ask = |seq: u64, body: &[u8], buf: &mut [u8]| {
+        good.send_to(&envelope(REQUEST, 42, seq, body), addr)
+            .unwrap();
+        loop {
+            let (n, _) = good.recv_from(buf).unwrap();
+            if u64::from_le_bytes(buf[5..13].try_into().unwrap()) == seq {
+                return buf[ENVELOPE_LEN..n].to_vec();
+            }
+        }
+    };
+    assert_eq!(ask(0, b"once", &mut buf), b"once");
+    // 1,500 one-shot addresses; the good client keeps talking meanwhile.
+    for i in 0..1500u64 {
+        let s = UdpSocket::bind(loopback()).unwrap();
+        s.send_to(&envelope(MSG, 1, 0, b"hi"), addr).unwrap();
+        if i % 100 == 0 {
+            assert_eq!(ask(1 + i, b"still here", &mut buf), b"still here");
+        }
+    }
+    // Its first request again (as if the reply had been lost): answered from memory, not run.
+    assert_eq!(ask(0, b"once", &mut buf), b"once");
+    assert_eq!(first.load(Relaxed), 1, "the request ran twice");
+    stops_promptly(server);
+}

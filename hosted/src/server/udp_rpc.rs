@@ -7,7 +7,8 @@
 //! acknowledged (again, if repeated) and counted.
 //!
 //! Everything it keeps is bounded: at most [`UdpRpcConfig::max_peers`] clients are remembered
-//! (the oldest forgotten first), and the cached replies take at most
+//! (the oldest forgotten first, except that one heard from again since it was last considered
+//! gets a second chance), and the cached replies take at most
 //! [`UdpRpcConfig::cache_bytes_per_peer`] bytes per client and
 //! [`UdpRpcConfig::cache_bytes`] in all (the oldest dropped first; each entry counts its
 //! bytes plus [`CACHE_ENTRY_OVERHEAD`]). A reply too large to cache is sent but not kept (a
@@ -374,8 +375,9 @@ fn receive_loop(
     state: &State,
     jobs: mpsc::SyncSender<Job>,
 ) {
-    // each client's state and its count of requests on the pool
-    let mut peers: HashMap<SocketAddr, (PeerState, Arc<AtomicUsize>)> = HashMap::new();
+    // each client's state, its count of requests on the pool, and whether it was heard from
+    // again since it last came to the front of `order` (see below)
+    let mut peers: HashMap<SocketAddr, (PeerState, Arc<AtomicUsize>, bool)> = HashMap::new();
     let mut order: VecDeque<SocketAddr> = VecDeque::new();
     // One byte more than the largest payload: a datagram that fills it was truncated.
     let mut buf = vec![0; MAX_DATAGRAM + 1];
@@ -411,19 +413,36 @@ fn receive_loop(
             shared.log_error(format!("{from}: unexpected message kind {kind}"));
             continue;
         }
-        if !peers.contains_key(&from) {
-            if peers.len() >= state.config.max_peers.max(1)
-                && let Some(oldest) = order.pop_front()
-            {
-                peers.remove(&oldest);
-                let mut cache = state.cache.lock().unwrap_or_else(|p| p.into_inner());
-                cache.forget(oldest);
-                shared.set_cache_bytes(cache.total);
+        if let Some((_, _, again)) = peers.get_mut(&from) {
+            *again = true;
+        } else {
+            if peers.len() >= state.config.max_peers.max(1) {
+                // The oldest client goes, with a second chance for one heard from again since
+                // it last came to the front: a crowd of addresses that send once each cannot
+                // push out a client that keeps talking (and make its retransmissions run
+                // twice).
+                let mut chances = order.len();
+                while let Some(oldest) = order.pop_front() {
+                    if let Some((_, _, again)) = peers.get_mut(&oldest)
+                        && *again
+                        && chances > 0
+                    {
+                        *again = false;
+                        chances -= 1;
+                        order.push_back(oldest);
+                        continue;
+                    }
+                    peers.remove(&oldest);
+                    let mut cache = state.cache.lock().unwrap_or_else(|p| p.into_inner());
+                    cache.forget(oldest);
+                    shared.set_cache_bytes(cache.total);
+                    break;
+                }
             }
             order.push_back(from);
             shared.count_accepted();
         }
-        let (peer, queued) = peers.entry(from).or_default();
+        let (peer, queued, _) = peers.entry(from).or_default();
         let fresh = peer.check(epoch, seq);
         let answer: Option<(u8, Arc<[u8]>)> = match (kind, fresh) {
             (_, Fresh::Stale) => None, // a replaced incarnation of this client
