@@ -1486,3 +1486,51 @@ fn an_active_udp_client_is_not_forgotten_for_a_crowd_of_one_shot_addresses() {
     assert_eq!(first.load(Relaxed), 1, "the request ran twice");
     stops_promptly(server);
 }
+
+#[test]
+fn a_handler_stuck_for_good_cannot_hold_shutdown_past_its_stop_timeout() {
+    let config = ServerConfig {
+        stop_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let server = rpc_server(tcp::listen(loopback()).unwrap(), config, |req| {
+        if req == b"stuck" {
+            thread::sleep(Duration::from_secs(30));
+        }
+        req.to_vec()
+    });
+    let mut c = Endpoint::new(tcp::connect(server.local_addr().unwrap()).unwrap());
+    let ticket = c.request(b"stuck").unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    let stats = server.shutdown();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    assert!(
+        stats.errors.iter().any(|l| l.contains("still running")),
+        "{stats:?}"
+    );
+    // The client learns that the server is gone.
+    assert!(c.collect(&ticket, T).unwrap_err().is_disconnect());
+
+    // The UDP servers, likewise.
+    let config = UdpRpcConfig {
+        stop_timeout: Duration::from_millis(300),
+        ..UdpRpcConfig::default()
+    };
+    let server = udp_rpc_server_with(udp::bind(loopback()).unwrap(), config, |req| {
+        thread::sleep(Duration::from_secs(30));
+        req.to_vec()
+    })
+    .unwrap();
+    let mut c = Endpoint::new(udp::connect(server.local_addr().unwrap()).unwrap());
+    let _ticket = c.request(b"stuck").unwrap();
+    let _ = c.collect(&_ticket, Duration::from_millis(100)); // sends it again, at least
+    let start = Instant::now();
+    drop(server);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}

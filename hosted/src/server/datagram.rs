@@ -92,6 +92,7 @@ pub fn udp_server(
     let wake = waker(local);
     Ok(ServerHandle {
         shared,
+        stop_timeout: super::STOP_TIMEOUT,
         label: local.to_string(),
         local: Some(local),
         wake: Some(wake),

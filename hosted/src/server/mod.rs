@@ -30,7 +30,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::transport::StreamSocket;
 use crate::transport::tcp::StreamConfig;
@@ -92,6 +92,9 @@ pub struct ServerConfig {
     /// Options for the accepted streams (maximum frame size; the write timeout: output a
     /// client does not read for this long closes its connection).
     pub stream: StreamConfig,
+    /// How long stopping waits for handlers still running (see [`ServerHandle::shutdown`]);
+    /// past it, the ones still running are left to finish on their own.
+    pub stop_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -102,6 +105,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(60),
             frame_timeout: Duration::from_secs(10),
             stream: StreamConfig::default(),
+            stop_timeout: STOP_TIMEOUT,
         }
     }
 }
@@ -140,6 +144,11 @@ pub struct Stats {
 
 /// How many error lines [`Stats::errors`] keeps.
 pub const ERROR_LOG: usize = 64;
+
+/// How long stopping a server waits, by default, for handlers still running
+/// ([`ServerConfig::stop_timeout`], [`UdpRpcConfig::stop_timeout`]; the plain
+/// [`udp_server`]'s handler too).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// State shared by a server's threads.
 #[derive(Debug, Default)]
@@ -225,10 +234,13 @@ impl Shared {
 ///
 /// Dropping the handle stops the server too. Stopping joins the server's threads: a
 /// connection handler that blocks on something other than its socket (which shutdown closes)
-/// or the server's stop flag delays it, and so does an RPC request already running; requests
-/// still waiting for a worker are dropped, never run.
+/// or the server's stop flag delays it, and so does an RPC request already running, up to the
+/// server's stop timeout ([`ServerConfig::stop_timeout`], 5 s by default): the threads still
+/// busy then are left to finish on their own (their answers dropped), and a line in
+/// [`Stats::errors`] says how many. Requests still waiting for a worker are dropped, never run.
 pub struct ServerHandle {
     shared: Arc<Shared>,
+    stop_timeout: Duration,
     label: String,
     local: Option<SocketAddr>,
     wake: Option<Box<dyn Fn() + Send + Sync>>,
@@ -308,8 +320,29 @@ impl ServerHandle {
         if let Some(wake) = &self.wake {
             wake();
         }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+        // Joined as they finish, up to the stop timeout (std has no join with a timeout).
+        let deadline = Instant::now().checked_add(self.stop_timeout);
+        let mut busy = std::mem::take(&mut self.threads);
+        loop {
+            let (done, running): (Vec<_>, Vec<_>) =
+                busy.into_iter().partition(JoinHandle::is_finished);
+            for t in done {
+                let _ = t.join();
+            }
+            busy = running;
+            if busy.is_empty() {
+                break;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.shared.log_error(format!(
+                    "{} thread(s) still running a handler {} ms after the server stopped: \
+                     left to finish on their own",
+                    busy.len(),
+                    self.stop_timeout.as_millis()
+                ));
+                break; // dropping a JoinHandle detaches its thread
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
         if let Some(path) = self.cleanup.take() {
             let _ = std::fs::remove_file(path);

@@ -70,6 +70,9 @@ pub struct UdpRpcConfig {
     pub cache_bytes_per_peer: usize,
     /// Bytes of cached replies in all, at most.
     pub cache_bytes: usize,
+    /// How long stopping waits for handlers still running; past it, they are left to finish
+    /// on their own (see [`ServerHandle`]).
+    pub stop_timeout: std::time::Duration,
 }
 
 impl Default for UdpRpcConfig {
@@ -81,6 +84,7 @@ impl Default for UdpRpcConfig {
             max_peers: UDP_PEERS,
             cache_bytes_per_peer: 256 * 1024,
             cache_bytes: 16 << 20,
+            stop_timeout: super::STOP_TIMEOUT,
         }
     }
 }
@@ -297,6 +301,7 @@ pub fn udp_rpc_server_with(
     }
     Ok(ServerHandle {
         shared,
+        stop_timeout: config.stop_timeout,
         label: local.to_string(),
         local: Some(local),
         wake: Some(super::datagram::waker(local)),

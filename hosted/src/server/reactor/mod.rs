@@ -258,6 +258,7 @@ pub(crate) fn start(
     } else {
         None
     };
+    let stop_timeout = config.stop_timeout;
     let mut el = Loop {
         poll,
         listener,
@@ -287,6 +288,7 @@ pub(crate) fn start(
     };
     Ok(ServerHandle {
         shared,
+        stop_timeout,
         label,
         local,
         wake: Some(wake),
