@@ -1534,3 +1534,47 @@ fn a_handler_stuck_for_good_cannot_hold_shutdown_past_its_stop_timeout() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_send_to_a_closed_peer_is_an_error_not_a_sigpipe() {
+    // Programs that restore SIGPIPE's default action (as command-line tools do, the `lockstep`
+    // CLI among them) die of a write to a closed socket unless it is sent with MSG_NOSIGNAL:
+    // checked in a child process, which restores it.
+    const CHILD: &str = "LOCKSTEP_SIGPIPE_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        // SAFETY: setting a signal's disposition to the default; nothing else in this child
+        // process relies on SIGPIPE being ignored.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(b);
+        let mut t = lockstep::lockstep_hosted::transport::Framed::new(a, 1 << 20);
+        for len in [10, 100_000] {
+            let e = t.send(&vec![1; len]).unwrap_err();
+            assert!(e.is_disconnect(), "{e}");
+        }
+        let l = TcpListener::bind(loopback()).unwrap();
+        let mut t = tcp::connect(l.local_addr().unwrap()).unwrap();
+        drop(l.accept().unwrap());
+        thread::sleep(Duration::from_millis(50));
+        for _ in 0..3 {
+            let _ = t.send(&vec![1; 100_000]); // the first may go out before the reset
+            thread::sleep(Duration::from_millis(20));
+        }
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "a_send_to_a_closed_peer_is_an_error_not_a_sigpipe",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

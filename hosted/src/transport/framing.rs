@@ -428,6 +428,10 @@ pub fn encode(msg: &[u8]) -> Vec<u8> {
 
 /// Writes `msg` as one frame to `dst`, using `scratch` for small messages.
 ///
+/// Large messages go out with `write_vectored`: on a socket whose peer has closed, that raises
+/// `SIGPIPE` in a program that restored the signal's default action (Rust programs ignore it
+/// unless they do). [`Framed`] sends with `MSG_NOSIGNAL` instead.
+///
 /// # Errors
 ///
 /// The write's error; `InvalidInput` if `msg` is longer than `u32::MAX`.
@@ -633,12 +637,13 @@ impl<S: StreamSocket> Framed<S> {
 
 /// Writes `a` then `b` (one system call while both remain); how many bytes were written,
 /// and the error that stopped it, if any.
-fn write_parts(dst: &mut impl Write, a: &[u8], b: &[u8]) -> (usize, io::Result<()>) {
+fn write_parts(dst: &mut impl StreamSocket, a: &[u8], b: &[u8]) -> (usize, io::Result<()>) {
     let total = a.len() + b.len();
     let mut done = 0;
     while done < total {
         let r = if done < a.len() && !b.is_empty() {
-            dst.write_vectored(&[IoSlice::new(&a[done..]), IoSlice::new(b)])
+            // Not `write_vectored`: it would raise SIGPIPE on a closed peer.
+            dst.send_vectored(&[IoSlice::new(&a[done..]), IoSlice::new(b)])
         } else if done < a.len() {
             dst.write(&a[done..])
         } else {
