@@ -477,8 +477,11 @@ pub fn write_frame(dst: &mut impl Write, msg: &[u8], scratch: &mut Vec<u8>) -> i
 /// streams.
 ///
 /// Sends write one frame; receives read one. A receive that times out keeps the part of the
-/// frame already read. A frame over the maximum, or a stream ending mid-frame, is an error
-/// after which the connection should be dropped.
+/// frame already read; a send that times out after writing part of its frame (the peer stopped
+/// reading) keeps the rest and writes it first at the next send, so the stream stays in step.
+/// A frame over the maximum, or a stream ending mid-frame, is an error after which the
+/// connection should be dropped. Sends never raise `SIGPIPE` (see
+/// [`StreamSocket::send_vectored`](super::StreamSocket::send_vectored)).
 ///
 /// # Examples
 ///
