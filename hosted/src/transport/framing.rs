@@ -481,7 +481,7 @@ pub fn write_frame(dst: &mut impl Write, msg: &[u8], scratch: &mut Vec<u8>) -> i
 /// reading) keeps the rest and writes it first at the next send, so the stream stays in step.
 /// A frame over the maximum, or a stream ending mid-frame, is an error after which the
 /// connection should be dropped. Sends never raise `SIGPIPE` (see
-/// [`StreamSocket::send_vectored`](super::StreamSocket::send_vectored)).
+/// [`StreamSocket::send_vectored`]).
 ///
 /// # Examples
 ///
