@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use lockstep::lockstep_hosted::server::{ServerConfig, raw_echo_server};
+use lockstep::lockstep_hosted::transport::framing::escape;
 use lockstep::lockstep_hosted::transport::{resolve, tcp};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,14 +19,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|| "127.0.0.1:5242".into()),
     )?;
     let server = raw_echo_server(tcp::listen(addr)?, ServerConfig::default(), |_, bytes| {
-        println!("Received: {}", String::from_utf8_lossy(bytes));
+        // Escaped: a client's control characters never reach the terminal.
+        println!("Received: {}", escape(bytes));
     });
     let mut client = TcpStream::connect(server.local_addr().expect("an ip server"))?;
     client.set_read_timeout(Some(Duration::from_secs(5)))?;
     client.write_all(b"Hello World")?;
     let mut echo = [0; 11];
     client.read_exact(&mut echo)?;
-    println!("Echo: {}", String::from_utf8_lossy(&echo));
+    println!("Echo: {}", escape(&echo));
     drop(client);
     let stats = server.shutdown();
     println!(

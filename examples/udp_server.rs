@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use lockstep::lockstep_hosted::server::udp_server;
+use lockstep::lockstep_hosted::transport::framing::escape;
 use lockstep::lockstep_hosted::transport::{Transport, resolve, udp};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = udp_server(udp::bind(addr)?, move |bytes, from| {
         println!(
             "Received: {} ({} bytes from {from})",
-            String::from_utf8_lossy(bytes),
+            escape(bytes), // a sender's control characters never reach the terminal
             bytes.len()
         );
         let _ = tx.send(());

@@ -12,7 +12,8 @@
 //! then the payload. Receipts (`ACK`) and replies carry the epoch and sequence number of what
 //! they answer, and are accepted only by the incarnation that asked. Progress happens inside the calls: an endpoint reads its transport
 //! only while one of its methods waits, and keeps what arrives meanwhile (messages and
-//! requests for [`Endpoint::recv`], replies for their tickets) in bounded buffers.
+//! requests for [`Endpoint::recv`], replies for their tickets) in bounded buffers (at most
+//! [`INBOX_LIMIT`] messages and [`INBOX_BYTES`] bytes wait for `recv`).
 //!
 //! Over an unreliable transport (UDP, [`Transport::is_reliable`] `false`) the waiting calls
 //! retransmit with exponential backoff: first after [`Retry::interval`], each wait twice the
@@ -57,6 +58,13 @@ pub const DEDUP_WINDOW: usize = 4096;
 
 /// How many received messages and requests an endpoint buffers for [`Endpoint::recv`].
 pub const INBOX_LIMIT: usize = 4096;
+
+/// How many bytes of received messages and requests an endpoint buffers for
+/// [`Endpoint::recv`] (one message is always taken, however large): a peer that floods an
+/// endpoint waiting for a reply cannot make it hold more. Past this or [`INBOX_LIMIT`], a
+/// reliable transport fails the wait with [`NetError::Protocol`] ("the receive buffer is
+/// full"); an unreliable one drops the message unacknowledged, for the sender to retransmit.
+pub const INBOX_BYTES: usize = 16 << 20;
 
 /// How long a wait on a reliable transport blocks in one receive before it looks at its
 /// deadline again.
@@ -376,6 +384,8 @@ pub struct Endpoint<T> {
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
     inbox: VecDeque<Incoming>,
+    // invariant: the sum of the bodies' lengths in `inbox`
+    inbox_bytes: usize,
     awaiting_ack: SeqSet,
     acked: SeqSet,
     // outstanding requests: seq -> request body (kept for retransmission when unreliable)
@@ -384,6 +394,10 @@ pub struct Endpoint<T> {
     replies: SeqMap<Result<Vec<u8>, String>>,
     epoch: u32,
     peer: PeerState,
+    // a failed send is looking for the peer's goodbye (see `emit`)
+    explaining: bool,
+    // sends wait for room at most until then (see `within`)
+    send_deadline: Option<Instant>,
 }
 
 impl<T: Transport> Endpoint<T> {
@@ -401,12 +415,15 @@ impl<T: Transport> Endpoint<T> {
             sbuf: Vec::new(),
             rbuf: Vec::new(),
             inbox: VecDeque::new(),
+            inbox_bytes: 0,
             awaiting_ack: SeqSet::default(),
             acked: SeqSet::default(),
             outstanding: SeqMap::default(),
             replies: SeqMap::default(),
             epoch: new_epoch(),
             peer: PeerState::default(),
+            explaining: false,
+            send_deadline: None,
         }
     }
 
@@ -473,6 +490,10 @@ impl<T: Transport> Endpoint<T> {
     /// # drop(b);
     /// ```
     pub fn send_sync(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        self.within(Some(timeout), |s| s.send_sync_inner(msg, timeout))
+    }
+
+    fn send_sync_inner(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
         let seq = self.take_seq();
         self.awaiting_ack.insert(seq);
         let result = self.emit(MSG_RECEIPT, self.epoch, seq, msg).and_then(|()| {
@@ -517,6 +538,7 @@ impl<T: Transport> Endpoint<T> {
         self.outstanding.insert(seq, kept);
         if let Err(e) = self.emit(REQUEST, self.epoch, seq, body) {
             self.outstanding.remove(&seq);
+            self.replies.remove(&seq); // (filed while a failed send looked for a goodbye)
             return Err(e);
         }
         Ok(Ticket { seq })
@@ -530,6 +552,10 @@ impl<T: Transport> Endpoint<T> {
     /// [`NetError::Timeout`] ("a reply"); transport errors; [`NetError::Protocol`] for a ticket
     /// already collected or cancelled.
     pub fn collect(&mut self, ticket: &Ticket, timeout: Duration) -> Result<Vec<u8>, NetError> {
+        self.within(Some(timeout), |s| s.collect_inner(ticket, timeout))
+    }
+
+    fn collect_inner(&mut self, ticket: &Ticket, timeout: Duration) -> Result<Vec<u8>, NetError> {
         let seq = ticket.seq;
         let Some(body) = self.outstanding.get_mut(&seq) else {
             return Err(NetError::Protocol {
@@ -616,10 +642,15 @@ impl<T: Transport> Endpoint<T> {
     /// assert!(err.to_string().contains("waiting for a reply"));
     /// ```
     pub fn call(&mut self, body: &[u8], timeout: Duration) -> Result<Vec<u8>, NetError> {
-        let ticket = self.request(body)?;
-        let result = self.collect(&ticket, timeout);
-        self.cancel(ticket);
-        result
+        // The timeout covers the send too: a peer that stops reading cannot hold the call.
+        let start = Instant::now();
+        self.within(Some(timeout), |s| {
+            let ticket = s.request(body)?;
+            let left = timeout.saturating_sub(start.elapsed());
+            let result = s.collect_inner(&ticket, left);
+            s.cancel(ticket);
+            result
+        })
     }
 
     /// Receives the next message or request, waiting at most `timeout` (`None`: for ever).
@@ -628,7 +659,7 @@ impl<T: Transport> Endpoint<T> {
     ///
     /// [`NetError::Timeout`] ("a message"); [`NetError::Closed`] and other transport errors;
     /// [`NetError::Protocol`] for a malformed envelope on a reliable transport (malformed
-    /// datagrams are dropped).
+    /// datagrams, and datagrams over the transport's largest message, are dropped).
     ///
     /// # Examples
     ///
@@ -649,10 +680,18 @@ impl<T: Transport> Endpoint<T> {
     /// assert_eq!(a.collect(&ticket, Duration::from_secs(1)).unwrap(), b"answer");
     /// ```
     pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Incoming, NetError> {
+        self.within(timeout, |s| s.recv_inner(timeout))
+    }
+
+    fn recv_inner(&mut self, timeout: Option<Duration>) -> Result<Incoming, NetError> {
         // A timeout too large to add to now means: no deadline.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             if let Some(m) = self.inbox.pop_front() {
+                self.inbox_bytes -= match &m {
+                    Incoming::Message(b) => b.len(),
+                    Incoming::Request(r) => r.body.len(),
+                };
                 return Ok(m);
             }
             let slice = deadline.map(|d| self.slice(d.saturating_duration_since(Instant::now())));
@@ -702,6 +741,21 @@ impl<T: Transport> Endpoint<T> {
         self.emit(REPLY, request.epoch, request.id, body)
     }
 
+    /// Runs `f` with sends limited to `timeout` from now (an enclosing limit that ends sooner
+    /// stays): a waiting call's own sends, and the receipts it sends while it waits, cannot
+    /// outlast it when the peer stops reading.
+    fn within<R>(&mut self, timeout: Option<Duration>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let outer = self.send_deadline;
+        let mine = timeout.and_then(|t| Instant::now().checked_add(t));
+        self.send_deadline = match (outer, mine) {
+            (Some(o), Some(m)) => Some(o.min(m)),
+            (o, m) => o.or(m),
+        };
+        let r = f(self);
+        self.send_deadline = outer;
+        r
+    }
+
     fn take_seq(&mut self) -> u64 {
         let s = self.next_seq;
         self.next_seq += 1;
@@ -709,9 +763,33 @@ impl<T: Transport> Endpoint<T> {
     }
 
     /// Sends an envelope: `epoch` is ours for what we originate, the asker's for answers.
+    ///
+    /// A send that fails because the peer closed a stream looks for the peer's goodbye among
+    /// what has already arrived (a server refusing a client at its connection limit says why,
+    /// then closes, perhaps before the client's first send): the reason, as
+    /// [`NetError::ClosedBy`], explains more than a broken pipe. What else has arrived is
+    /// filed as usual.
     fn emit(&mut self, kind: u8, epoch: u32, seq: u64, payload: &[u8]) -> Result<(), NetError> {
         encode_envelope(&mut self.sbuf, kind, epoch, seq, payload);
-        self.t.send(&self.sbuf)
+        let sent = match self.send_deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                self.t.send_within(&self.sbuf, left)
+            }
+            None => self.t.send(&self.sbuf),
+        };
+        match sent {
+            Err(e) if e.is_disconnect() && self.t.is_reliable() && !self.explaining => {
+                self.explaining = true;
+                let told = self.drain();
+                self.explaining = false;
+                match told {
+                    Err(why @ NetError::ClosedBy { .. }) => Err(why),
+                    _ => Err(e),
+                }
+            }
+            r => r,
+        }
     }
 
     /// Pumps the transport until `done`, retransmitting `(kind, seq, payload)` on unreliable
@@ -812,10 +890,12 @@ impl<T: Transport> Endpoint<T> {
     /// Receives one envelope and files it.
     fn pump(&mut self, timeout: Option<Duration>) -> Result<(), NetError> {
         let mut buf = std::mem::take(&mut self.rbuf);
-        let result = self
-            .t
-            .recv_into(&mut buf, timeout)
-            .and_then(|()| self.dispatch(&buf));
+        let result = match self.t.recv_into(&mut buf, timeout) {
+            // A datagram over the largest message (cut short by the kernel) is malformed, and
+            // dropped like any other malformed datagram: it does not end a wait.
+            Err(NetError::FrameTooLarge { .. }) if !self.t.is_reliable() => Ok(()),
+            r => r.and_then(|()| self.dispatch(&buf)),
+        };
         self.rbuf = buf;
         result
     }
@@ -868,7 +948,9 @@ impl<T: Transport> Endpoint<T> {
                     }
                     Fresh::New => {}
                 }
-                if self.inbox.len() >= INBOX_LIMIT {
+                if self.inbox.len() >= INBOX_LIMIT
+                    || (!self.inbox.is_empty() && self.inbox_bytes + payload.len() > INBOX_BYTES)
+                {
                     if reliable {
                         return malformed(self, "the receive buffer is full".into());
                     }
@@ -881,6 +963,7 @@ impl<T: Transport> Endpoint<T> {
                     self.emit(ACK, epoch, seq, &[])?;
                 }
                 let body = payload.to_vec();
+                self.inbox_bytes += body.len();
                 self.inbox.push_back(if kind == REQUEST {
                     Incoming::Request(Request {
                         id: seq,

@@ -44,6 +44,14 @@ pub const SUBSCRIBER_QUEUE_BYTES: usize = 4 << 20;
 /// why (the routing table stays bounded).
 pub const MAX_TOPICS: usize = 1024;
 
+/// Bytes of topics of one subscriber, at most (the sum of their lengths): a subscription past
+/// it closes the connection, saying why, so that no subscriber can make the routing table hold
+/// more than this (a topic is also at most 65,535 bytes, the most a publication can name).
+pub const MAX_TOPIC_BYTES: usize = 256 * 1024;
+
+/// The longest topic: a publication names its topic with a 16-bit length.
+pub(crate) const MAX_TOPIC_LEN: usize = u16::MAX as usize;
+
 /// Bytes of deliveries written ahead into a subscriber's output buffer.
 const WRITE_AHEAD: usize = 64 * 1024;
 
@@ -193,7 +201,7 @@ pub(crate) fn parse_subscribe(m: &[u8]) -> Result<Vec<String>, String> {
 
 /// Checks a topic a client is about to send.
 fn check_topic(topic: &str, peer: &str) -> Result<(), NetError> {
-    if topic.len() > usize::from(u16::MAX) || topic.contains('\n') || topic.is_empty() {
+    if topic.len() > MAX_TOPIC_LEN || topic.contains('\n') || topic.is_empty() {
         return Err(NetError::Protocol {
             addr: peer.to_owned(),
             what: if topic.is_empty() {

@@ -1,6 +1,7 @@
 //! The UDP datagram server: one datagram in, a handler called, an optional reply out.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -14,7 +15,9 @@ use crate::transport::udp::MAX_DATAGRAM;
 ///
 /// The lecture's UDP server prints `Received: Hello World` and sends nothing back; a handler
 /// returning `None` does that. A datagram over [`MAX_DATAGRAM`] bytes (possible over IPv6,
-/// truncated by the kernel) is refused and logged, never handled.
+/// truncated by the kernel) is refused and logged, never handled. A handler that panics loses
+/// that datagram only: the panic is logged in [`Stats::errors`](super::Stats::errors) and the
+/// server goes on.
 ///
 /// # Errors
 ///
@@ -63,10 +66,19 @@ pub fn udp_server(
                             }
                             shared.count_accepted();
                             shared.count_message();
-                            if let Some(reply) = handle(&buf[..n], from)
-                                && let Err(e) = sock.send_to(&reply, from)
-                            {
-                                shared.log_error(format!("{from}: {e}"));
+                            // A handler that panics on some datagram loses that datagram
+                            // only: the server logs it and serves on.
+                            let reply = catch_unwind(AssertUnwindSafe(|| handle(&buf[..n], from)));
+                            match reply {
+                                Ok(Some(reply)) => {
+                                    if let Err(e) = sock.send_to(&reply, from) {
+                                        shared.log_error(format!("{from}: {e}"));
+                                    }
+                                }
+                                Ok(None) => {}
+                                Err(_) => shared.log_error(format!(
+                                    "{from}: the handler panicked on a datagram of {n} bytes"
+                                )),
                             }
                         }
                         // A previous reply's ICMP "port unreachable" shows up here on some
@@ -80,6 +92,7 @@ pub fn udp_server(
     let wake = waker(local);
     Ok(ServerHandle {
         shared,
+        stop_timeout: super::STOP_TIMEOUT,
         label: local.to_string(),
         local: Some(local),
         wake: Some(wake),

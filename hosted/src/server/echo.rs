@@ -7,7 +7,8 @@ use super::{Listener, ServerConfig, ServerHandle, start_events};
 /// Runs a raw echo server: every chunk of bytes read is passed to `observe` (with the
 /// client's address) and written back unchanged. No framing, no terminator: the lecture's
 /// 11 bytes `Hello World` come back as they went. `observe` runs on the event loop: it should
-/// be quick (printing is).
+/// be quick (printing is). If it panics, that client's connection is closed and the panic
+/// logged in [`Stats::errors`](super::Stats::errors); the others are served on.
 ///
 /// # Panics
 ///

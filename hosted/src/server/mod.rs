@@ -30,7 +30,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::transport::StreamSocket;
 use crate::transport::tcp::StreamConfig;
@@ -46,7 +46,7 @@ mod scenario;
 mod udp_rpc;
 
 pub use broker::{
-    Broker, BrokerConfig, Delivery, MAX_TOPICS, Publisher, SUBSCRIBER_QUEUE,
+    Broker, BrokerConfig, Delivery, MAX_TOPIC_BYTES, MAX_TOPICS, Publisher, SUBSCRIBER_QUEUE,
     SUBSCRIBER_QUEUE_BYTES, Subscriber,
 };
 pub use datagram::udp_server;
@@ -76,10 +76,13 @@ pub const LECTURE_PORT: u16 = 5242;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Worker threads running handlers that may block (the RPC server's requests; [`serve`]'s
-    /// connections). The echo servers and the broker never block and do not use them.
+    /// Worker threads running handlers that may block (the RPC server's requests, at most
+    /// half of them for one connection at once; [`serve`]'s connections). The echo servers
+    /// and the broker never block and do not use them.
     pub workers: usize,
-    /// Open connections, at most; a further client is refused at once, with the reason.
+    /// Open connections, at most; a further client is refused at once, with the reason. A
+    /// connection closed while its RPC requests still wait for a worker counts until they
+    /// are skipped.
     pub max_connections: usize,
     /// A connection silent for this long (with no request running) is closed.
     pub idle_timeout: Duration,
@@ -89,6 +92,9 @@ pub struct ServerConfig {
     /// Options for the accepted streams (maximum frame size; the write timeout: output a
     /// client does not read for this long closes its connection).
     pub stream: StreamConfig,
+    /// How long stopping waits for handlers still running (see [`ServerHandle::shutdown`]);
+    /// past it, the ones still running are left to finish on their own.
+    pub stop_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -99,6 +105,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(60),
             frame_timeout: Duration::from_secs(10),
             stream: StreamConfig::default(),
+            stop_timeout: STOP_TIMEOUT,
         }
     }
 }
@@ -137,6 +144,11 @@ pub struct Stats {
 
 /// How many error lines [`Stats::errors`] keeps.
 pub const ERROR_LOG: usize = 64;
+
+/// How long stopping a server waits, by default, for handlers still running
+/// ([`ServerConfig::stop_timeout`], [`UdpRpcConfig::stop_timeout`]; the plain
+/// [`udp_server`]'s handler too).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// State shared by a server's threads.
 #[derive(Debug, Default)]
@@ -222,9 +234,13 @@ impl Shared {
 ///
 /// Dropping the handle stops the server too. Stopping joins the server's threads: a
 /// connection handler that blocks on something other than its socket (which shutdown closes)
-/// or the server's stop flag delays it.
+/// or the server's stop flag delays it, and so does an RPC request already running, up to the
+/// server's stop timeout ([`ServerConfig::stop_timeout`], 5 s by default): the threads still
+/// busy then are left to finish on their own (their answers dropped), and a line in
+/// [`Stats::errors`] says how many. Requests still waiting for a worker are dropped, never run.
 pub struct ServerHandle {
     shared: Arc<Shared>,
+    stop_timeout: Duration,
     label: String,
     local: Option<SocketAddr>,
     wake: Option<Box<dyn Fn() + Send + Sync>>,
@@ -304,8 +320,29 @@ impl ServerHandle {
         if let Some(wake) = &self.wake {
             wake();
         }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+        // Joined as they finish, up to the stop timeout (std has no join with a timeout).
+        let deadline = Instant::now().checked_add(self.stop_timeout);
+        let mut busy = std::mem::take(&mut self.threads);
+        loop {
+            let (done, running): (Vec<_>, Vec<_>) =
+                busy.into_iter().partition(JoinHandle::is_finished);
+            for t in done {
+                let _ = t.join();
+            }
+            busy = running;
+            if busy.is_empty() {
+                break;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.shared.log_error(format!(
+                    "{} thread(s) still running a handler {} ms after the server stopped: \
+                     left to finish on their own",
+                    busy.len(),
+                    self.stop_timeout.as_millis()
+                ));
+                break; // dropping a JoinHandle detaches its thread
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
         if let Some(path) = self.cleanup.take() {
             let _ = std::fs::remove_file(path);

@@ -170,6 +170,7 @@ fn serve_boxed<L: Listener>(
     }
     ServerHandle {
         shared,
+        stop_timeout: config.stop_timeout,
         label,
         local,
         wake: Some(wake),

@@ -11,10 +11,15 @@ use super::{Listener, ServerConfig, ServerHandle, start_events};
 /// receipts are still sent).
 ///
 /// The handler runs on a pool of `config.workers` threads, so it may block: a slow request
-/// delays no other client (as long as fewer than `workers` are slow at once). Once a connection
+/// delays no other client (as long as fewer than `workers` are slow at once), and one
+/// connection occupies at most half the workers (rounded up) at once, its further requests
+/// waiting their turn in order, so that a client with many slow requests leaves the others
+/// room. Once a connection
 /// has [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT) requests running or waiting, the server reads no
 /// more from it until one is answered. A client that closes its sending half still gets the
-/// answers to what it sent. A handler that panics, or a reply over
+/// answers to what it sent; one that leaves, or resets the connection, has its requests that
+/// still wait for a worker skipped (nobody could receive their replies), and keeps its place
+/// under `config.max_connections` until they are. A handler that panics, or a reply over
 /// the maximum frame size, is answered with [`NetError::Failed`](crate::NetError::Failed).
 ///
 /// # Panics

@@ -7,7 +7,8 @@
 //! acknowledged (again, if repeated) and counted.
 //!
 //! Everything it keeps is bounded: at most [`UdpRpcConfig::max_peers`] clients are remembered
-//! (the oldest forgotten first), and the cached replies take at most
+//! (the oldest forgotten first, except that one heard from again since it was last considered
+//! gets a second chance), and the cached replies take at most
 //! [`UdpRpcConfig::cache_bytes_per_peer`] bytes per client and
 //! [`UdpRpcConfig::cache_bytes`] in all (the oldest dropped first; each entry counts its
 //! bytes plus [`CACHE_ENTRY_OVERHEAD`]). A reply too large to cache is sent but not kept (a
@@ -17,12 +18,15 @@
 //! ([`MAX_DATAGRAM`], so the kernel truncated it) is refused, never executed.
 //!
 //! Handlers run on a pool of [`UdpRpcConfig::workers`] threads, so one slow request delays no
-//! other client; when every worker is busy and [`UdpRpcConfig::queue`] requests wait, a new
-//! request is dropped unrecorded, and the client's retransmission tries again.
+//! other client; when every worker is busy and [`UdpRpcConfig::queue`] requests wait, or
+//! [`UdpRpcConfig::queue_per_peer`] of them from the same client, a new request is dropped
+//! unrecorded, and the client's retransmission tries again (so one client flooding requests
+//! cannot take every place in the queue).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
@@ -57,12 +61,18 @@ pub struct UdpRpcConfig {
     /// Requests waiting for a worker, at most; beyond, new requests are dropped (and
     /// retransmitted by their clients).
     pub queue: usize,
+    /// Requests of one client waiting for or running on a worker, at most; beyond, its new
+    /// requests are dropped (and retransmitted), so that the others find room in the queue.
+    pub queue_per_peer: usize,
     /// Clients remembered (duplicate filter and replies), at most.
     pub max_peers: usize,
     /// Bytes of cached replies per client, at most.
     pub cache_bytes_per_peer: usize,
     /// Bytes of cached replies in all, at most.
     pub cache_bytes: usize,
+    /// How long stopping waits for handlers still running; past it, they are left to finish
+    /// on their own (see [`ServerHandle`]).
+    pub stop_timeout: std::time::Duration,
 }
 
 impl Default for UdpRpcConfig {
@@ -70,15 +80,21 @@ impl Default for UdpRpcConfig {
         UdpRpcConfig {
             workers: 8,
             queue: 256,
+            queue_per_peer: 32,
             max_peers: UDP_PEERS,
             cache_bytes_per_peer: 256 * 1024,
             cache_bytes: 16 << 20,
+            stop_timeout: super::STOP_TIMEOUT,
         }
     }
 }
 
 /// Key of a cached reply: the client, its incarnation and the request's number.
 type Key = (SocketAddr, u32, u64);
+
+/// A request for the pool: its key, its body, and its client's count of requests on the
+/// pool (decremented once it is answered or dropped).
+type Job = (Key, Vec<u8>, Arc<AtomicUsize>);
 
 /// Replies kept for retransmitted requests, bounded in bytes per client and in all.
 #[derive(Debug, Default)]
@@ -241,7 +257,7 @@ pub fn udp_rpc_server_with(
         cache: Mutex::default(),
     });
     let handler: Arc<super::reactor::RpcHandler> = Arc::new(handler);
-    let (tx, rx) = mpsc::sync_channel::<(Key, Vec<u8>)>(config.queue.max(1));
+    let (tx, rx) = mpsc::sync_channel::<Job>(config.queue.max(1));
     let rx = Arc::new(Mutex::new(rx));
     let mut threads = Vec::new();
     for i in 0..config.workers.max(1) {
@@ -258,10 +274,16 @@ pub fn udp_rpc_server_with(
                 .spawn(move || {
                     loop {
                         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok((key, body)) = job else { return };
-                        let reply = catch_unwind(AssertUnwindSafe(|| handler(&body)));
-                        shared.count_message();
-                        answer(&sock, &shared, &state, key, reply.ok());
+                        let Ok((key, body, queued)) = job else { return };
+                        if !shared.stopping() {
+                            // (Stopping: dropped, not run; shutdown waits only for running
+                            // requests.)
+                            let reply = catch_unwind(AssertUnwindSafe(|| handler(&body)));
+                            shared.count_message();
+                            answer(&sock, &shared, &state, key, reply.ok());
+                        }
+                        // Relaxed: a count bounding the queue; nothing is published through it.
+                        queued.fetch_sub(1, Relaxed);
                     }
                 })
                 .map_err(io)?,
@@ -279,6 +301,7 @@ pub fn udp_rpc_server_with(
     }
     Ok(ServerHandle {
         shared,
+        stop_timeout: config.stop_timeout,
         label: local.to_string(),
         local: Some(local),
         wake: Some(super::datagram::waker(local)),
@@ -355,9 +378,11 @@ fn receive_loop(
     local: SocketAddr,
     shared: &Shared,
     state: &State,
-    jobs: mpsc::SyncSender<(Key, Vec<u8>)>,
+    jobs: mpsc::SyncSender<Job>,
 ) {
-    let mut peers: HashMap<SocketAddr, PeerState> = HashMap::new();
+    // each client's state, its count of requests on the pool, and whether it was heard from
+    // again since it last came to the front of `order` (see below)
+    let mut peers: HashMap<SocketAddr, (PeerState, Arc<AtomicUsize>, bool)> = HashMap::new();
     let mut order: VecDeque<SocketAddr> = VecDeque::new();
     // One byte more than the largest payload: a datagram that fills it was truncated.
     let mut buf = vec![0; MAX_DATAGRAM + 1];
@@ -393,19 +418,36 @@ fn receive_loop(
             shared.log_error(format!("{from}: unexpected message kind {kind}"));
             continue;
         }
-        if !peers.contains_key(&from) {
-            if peers.len() >= state.config.max_peers.max(1)
-                && let Some(oldest) = order.pop_front()
-            {
-                peers.remove(&oldest);
-                let mut cache = state.cache.lock().unwrap_or_else(|p| p.into_inner());
-                cache.forget(oldest);
-                shared.set_cache_bytes(cache.total);
+        if let Some((_, _, again)) = peers.get_mut(&from) {
+            *again = true;
+        } else {
+            if peers.len() >= state.config.max_peers.max(1) {
+                // The oldest client goes, with a second chance for one heard from again since
+                // it last came to the front: a crowd of addresses that send once each cannot
+                // push out a client that keeps talking (and make its retransmissions run
+                // twice).
+                let mut chances = order.len();
+                while let Some(oldest) = order.pop_front() {
+                    if let Some((_, _, again)) = peers.get_mut(&oldest)
+                        && *again
+                        && chances > 0
+                    {
+                        *again = false;
+                        chances -= 1;
+                        order.push_back(oldest);
+                        continue;
+                    }
+                    peers.remove(&oldest);
+                    let mut cache = state.cache.lock().unwrap_or_else(|p| p.into_inner());
+                    cache.forget(oldest);
+                    shared.set_cache_bytes(cache.total);
+                    break;
+                }
             }
             order.push_back(from);
             shared.count_accepted();
         }
-        let peer = peers.entry(from).or_default();
+        let (peer, queued, _) = peers.entry(from).or_default();
         let fresh = peer.check(epoch, seq);
         let answer: Option<(u8, Arc<[u8]>)> = match (kind, fresh) {
             (_, Fresh::Stale) => None, // a replaced incarnation of this client
@@ -416,12 +458,25 @@ fn receive_loop(
                 }
                 (kind == MSG_RECEIPT).then(|| (ACK, Arc::from(&[][..])))
             }
+            // Relaxed: a count bounding the queue, incremented only on this thread.
+            (_, Fresh::New) if queued.load(Relaxed) >= state.config.queue_per_peer.max(1) => {
+                None // this client has its share of the queue: the retransmission comes back
+            }
             (_, Fresh::New) => {
-                match jobs.try_send(((from, epoch, seq), payload.to_vec())) {
+                // Counted before a worker can see it (and uncount it).
+                queued.fetch_add(1, Relaxed);
+                let job = ((from, epoch, seq), payload.to_vec(), queued.clone());
+                match jobs.try_send(job) {
                     // Recorded once a worker has it: a repeat is then never run again.
                     Ok(()) => peer.record(seq),
-                    Err(mpsc::TrySendError::Full(_)) => {} // the retransmission comes back
-                    Err(mpsc::TrySendError::Disconnected(_)) => break,
+                    Err(e) => {
+                        queued.fetch_sub(1, Relaxed);
+                        match e {
+                            // the retransmission comes back
+                            mpsc::TrySendError::Full(_) => {}
+                            mpsc::TrySendError::Disconnected(_) => break,
+                        }
+                    }
                 }
                 None
             }

@@ -272,8 +272,8 @@ impl FrameReader {
                 }
                 Some(len) if self.body_got == len => {
                     if self.goodbye {
-                        let why = String::from_utf8_lossy(&self.frame[..len]);
-                        return Err(FrameError::Goodbye(escape(why.as_bytes())));
+                        // Escaped byte by byte: text bytes as they are, others as `\xNN`.
+                        return Err(FrameError::Goodbye(escape(&self.frame[..len])));
                     }
                     return Ok(true);
                 }
@@ -428,6 +428,10 @@ pub fn encode(msg: &[u8]) -> Vec<u8> {
 
 /// Writes `msg` as one frame to `dst`, using `scratch` for small messages.
 ///
+/// Large messages go out with `write_vectored`: on a socket whose peer has closed, that raises
+/// `SIGPIPE` in a program that restored the signal's default action (Rust programs ignore it
+/// unless they do). [`Framed`] sends with `MSG_NOSIGNAL` instead.
+///
 /// # Errors
 ///
 /// The write's error; `InvalidInput` if `msg` is longer than `u32::MAX`.
@@ -473,8 +477,11 @@ pub fn write_frame(dst: &mut impl Write, msg: &[u8], scratch: &mut Vec<u8>) -> i
 /// streams.
 ///
 /// Sends write one frame; receives read one. A receive that times out keeps the part of the
-/// frame already read. A frame over the maximum, or a stream ending mid-frame, is an error
-/// after which the connection should be dropped.
+/// frame already read; a send that times out after writing part of its frame (the peer stopped
+/// reading) keeps the rest and writes it first at the next send, so the stream stays in step.
+/// A frame over the maximum, or a stream ending mid-frame, is an error after which the
+/// connection should be dropped. Sends never raise `SIGPIPE` (see
+/// [`StreamSocket::send_vectored`]).
 ///
 /// # Examples
 ///
@@ -496,6 +503,12 @@ pub struct Framed<S> {
     scratch: Vec<u8>,
     peer: String,
     mode: SocketMode,
+    // the rest of a frame whose send ran out of time midway, written first by the next send
+    unsent: Vec<u8>,
+    // the socket's own write timeout, read at the first send
+    base_write: Option<Option<Duration>>,
+    // the write timeout this transport last set, if it set one
+    write_set: Option<Option<Duration>>,
 }
 
 impl<S: StreamSocket> Framed<S> {
@@ -508,6 +521,9 @@ impl<S: StreamSocket> Framed<S> {
             scratch: Vec::new(),
             peer,
             mode: SocketMode::default(),
+            unsent: Vec::new(),
+            base_write: None,
+            write_set: None,
         }
     }
 
@@ -533,30 +549,126 @@ impl<S: StreamSocket> Framed<S> {
     }
 }
 
-impl<S: StreamSocket> Transport for Framed<S> {
-    fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
-        if msg.len() > self.reader.max() {
+impl<S: StreamSocket> Framed<S> {
+    /// Sends one frame, waiting for room at most `limit` or the socket's write timeout,
+    /// whichever is shorter.
+    fn send_limited(&mut self, msg: &[u8], limit: Option<Duration>) -> Result<(), NetError> {
+        let fits = u32::try_from(msg.len()).is_ok_and(|l| l != GOODBYE);
+        if msg.len() > self.reader.max() || !fits {
             return Err(NetError::MessageTooLarge {
                 addr: self.peer.clone(),
                 len: msg.len(),
                 max: self.reader.max(),
             });
         }
+        let io_err = |peer: &str, e| NetError::from_io(peer, e);
         let sock = &self.sock;
         self.mode
             .for_send(|on| sock.set_nonblocking(on))
-            .map_err(|e| NetError::from_io(&self.peer, e))?;
-        write_frame(&mut self.sock, msg, &mut self.scratch).map_err(|e| {
+            .map_err(|e| io_err(&self.peer, e))?;
+        let base = match self.base_write {
+            Some(b) => b,
+            None => {
+                let b = self
+                    .sock
+                    .write_timeout()
+                    .map_err(|e| io_err(&self.peer, e))?;
+                self.write_set = Some(b);
+                *self.base_write.insert(b)
+            }
+        };
+        // Rounded down to 10 ms, so that calls with the same timeout find the socket's
+        // timeout already set (no system call); a zero socket timeout would mean "for ever",
+        // so a limit is at least a millisecond.
+        let limit = limit.map(|l| {
+            let ms = u64::try_from(l.as_millis()).unwrap_or(u64::MAX);
+            Duration::from_millis(if ms > 10 { ms / 10 * 10 } else { ms.max(1) })
+        });
+        let want = match (limit, base) {
+            (Some(l), Some(b)) => Some(l.min(b)),
+            (l, b) => l.or(b),
+        };
+        if self.write_set != Some(want) {
+            self.sock
+                .set_write_timeout(want)
+                .map_err(|e| io_err(&self.peer, e))?;
+            self.write_set = Some(want);
+        }
+        let timed_out = |peer: &str, e: io::Error| {
             if matches!(
                 e.kind(),
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ) {
-                let after = self.sock.write_timeout().ok().flatten().unwrap_or_default();
-                NetError::timeout(&self.peer, "room to send (the peer stopped reading)", after)
+                NetError::timeout(
+                    peer,
+                    "room to send (the peer stopped reading)",
+                    want.unwrap_or_default(),
+                )
             } else {
-                NetError::from_io(&self.peer, e)
+                io_err(peer, e)
             }
-        })
+        };
+        // The rest of a frame cut short by an earlier timeout goes first.
+        if !self.unsent.is_empty() {
+            let (done, r) = write_parts(&mut self.sock, &self.unsent, &[]);
+            self.unsent.drain(..done);
+            r.map_err(|e| timed_out(&self.peer, e))?;
+        }
+        let header = (msg.len() as u32).to_be_bytes(); // checked: fits
+        let (a, b): (&[u8], &[u8]) = if msg.len() <= COPY_LIMIT {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(&header);
+            self.scratch.extend_from_slice(msg);
+            (&self.scratch, &[])
+        } else {
+            (&header, msg)
+        };
+        let (done, r) = write_parts(&mut self.sock, a, b);
+        if r.is_err() && done > 0 {
+            // Part of the frame is out: the rest must follow, or the stream is out of step.
+            let (a_rest, b_rest) = if done < a.len() {
+                (&a[done..], b)
+            } else {
+                (&[][..], &b[done - a.len()..])
+            };
+            self.unsent.extend_from_slice(a_rest);
+            self.unsent.extend_from_slice(b_rest);
+        }
+        r.map_err(|e| timed_out(&self.peer, e))
+    }
+}
+
+/// Writes `a` then `b` (one system call while both remain); how many bytes were written,
+/// and the error that stopped it, if any.
+fn write_parts(dst: &mut impl StreamSocket, a: &[u8], b: &[u8]) -> (usize, io::Result<()>) {
+    let total = a.len() + b.len();
+    let mut done = 0;
+    while done < total {
+        let r = if done < a.len() && !b.is_empty() {
+            // Not `write_vectored`: it would raise SIGPIPE on a closed peer.
+            dst.send_vectored(&[IoSlice::new(&a[done..]), IoSlice::new(b)])
+        } else if done < a.len() {
+            dst.write(&a[done..])
+        } else {
+            dst.write(&b[done - a.len()..])
+        };
+        match r {
+            Ok(0) => return (done, Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
+}
+
+impl<S: StreamSocket> Transport for Framed<S> {
+    fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
+        self.send_limited(msg, None)
+    }
+
+    fn send_within(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        self.send_limited(msg, Some(timeout))
     }
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {

@@ -14,7 +14,7 @@
 //! Nothing here binds a non-loopback address unless asked: the `listen` functions check the
 //! address, and the `_any` forms are the explicit opt-in.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -52,6 +52,23 @@ pub trait Transport: Send {
     /// other socket error.
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError>;
 
+    /// Sends one whole message, waiting at most `timeout` for room to send it (a stream whose
+    /// peer stops reading fills up) when that is shorter than the transport's own write
+    /// timeout. The default ignores `timeout`: sends that cannot block (in-process queues,
+    /// datagrams) need none.
+    ///
+    /// A stream send that runs out of time after writing part of its frame keeps the rest and
+    /// writes it first at the next send, so the stream stays in step: the peer may still
+    /// receive that message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send); [`NetError::Timeout`] when there was no room in time.
+    fn send_within(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        let _ = timeout;
+        self.send(msg)
+    }
+
     /// Receives one whole message into `buf` (replacing its contents), waiting at most
     /// `timeout`: `None` waits for ever, `Some(Duration::ZERO)` polls without blocking.
     ///
@@ -87,6 +104,9 @@ pub trait Transport: Send {
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
         (**self).send(msg)
+    }
+    fn send_within(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        (**self).send_within(msg, timeout)
     }
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {
         (**self).recv_into(buf, timeout)
@@ -142,6 +162,31 @@ pub trait StreamSocket: Read + Write + Send + Sized + 'static {
     fn try_clone_socket(&self) -> io::Result<Self>;
     /// The peer's address as text, for error messages.
     fn peer_label(&self) -> String;
+    /// Writes `bufs` with one vectored send. A peer that has closed makes it fail with
+    /// `EPIPE`, never raise `SIGPIPE`, even in a program that restored that signal's default
+    /// action (which kills it): std's `write` sends with `MSG_NOSIGNAL`, but its
+    /// `write_vectored` does not. The default is `write_vectored`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    fn send_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.write_vectored(bufs)
+    }
+}
+
+/// A vectored send that never raises `SIGPIPE` (see [`StreamSocket::send_vectored`]).
+pub(crate) fn send_vectored_nosignal(
+    sock: socket2::SockRef<'_>,
+    bufs: &[IoSlice<'_>],
+) -> io::Result<usize> {
+    #[cfg(target_os = "linux")]
+    let flags = libc::MSG_NOSIGNAL;
+    // Elsewhere: macOS and some BSDs mark std's sockets SO_NOSIGPIPE; on the others a
+    // program that restores SIGPIPE's default should keep its peers from closing early.
+    #[cfg(not(target_os = "linux"))]
+    let flags = 0;
+    sock.send_vectored_with_flags(bufs, flags)
 }
 
 /// Checks that binding `addr` keeps the socket on this machine, unless `allow_remote`.

@@ -206,4 +206,7 @@ impl StreamSocket for TcpStream {
         self.peer_addr()
             .map_or_else(|_| "a disconnected tcp peer".into(), |a| a.to_string())
     }
+    fn send_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        super::send_vectored_nosignal(socket2::SockRef::from(&*self), bufs)
+    }
 }

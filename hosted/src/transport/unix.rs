@@ -272,6 +272,9 @@ impl StreamSocket for UnixStream {
             },
         }
     }
+    fn send_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        super::send_vectored_nosignal(socket2::SockRef::from(&*self), bufs)
+    }
 }
 
 impl DatagramSocket for UnixDatagram {

@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -46,18 +47,24 @@ const READ_BUDGET: usize = 256 * 1024;
 /// The loop's read buffer.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Bytes waiting to be written to one connection past which the loop stops reading from it
-/// (an echo or RPC client that sends without reading is slowed, not buffered without end).
+/// Work done for one connection per turn before the others get theirs: one unit per frame,
+/// and one per subscriber a publication is queued for (so a publisher flooding a topic with
+/// many subscribers is slowed in proportion to its fan-out, not let hold the loop).
+const WORK_BUDGET: usize = 64 * 1024;
+
+/// Bytes waiting to be written to one connection past which the loop stops reading from it and
+/// splitting what it read (an echo or RPC client that sends without reading is slowed, not
+/// buffered without end).
 const OUT_HIGH: usize = 256 * 1024;
 
-/// Requests of one RPC connection running or waiting for a worker past which the loop stops
-/// reading from that connection until a reply is written (requests already read, at most one
-/// read of 64 KiB, still queue: the bound on a connection's queued work is that read).
+/// Requests of one RPC connection running or waiting for a worker, at most: past it the loop
+/// takes no further request from that connection until a reply is written (the rest of the
+/// last read waits unsplit, so one read of many tiny requests queues no more than this).
 pub const MAX_IN_FLIGHT: usize = 32;
 
 /// Bytes of request bodies of one RPC connection running or waiting for a worker past which
-/// the loop stops reading from it (so a connection holds at most this plus one frame and one
-/// read in queued requests).
+/// the loop takes no further request from it (so a connection holds at most this plus one
+/// frame in queued requests, and one read unsplit).
 const IN_FLIGHT_BYTES: usize = 1 << 20;
 
 /// A write buffer that grew past this is released once empty (idle connections stay small).
@@ -86,8 +93,17 @@ pub(crate) enum Service {
 /// What the raw echo server calls with each chunk it reads (the client, the bytes).
 pub(crate) type Observer = dyn Fn(&str, &[u8]) + Send;
 
-/// A request for the pool: (connection token, the asker's epoch, sequence number, body).
-type Job = (usize, u32, u64, Vec<u8>);
+/// A request for the pool.
+struct Job {
+    token: usize,
+    // the asker's epoch and the request's sequence number
+    epoch: u32,
+    seq: u64,
+    body: Vec<u8>,
+    // set when the connection closes: nobody can receive the reply, so a job not yet started
+    // is skipped
+    gone: Arc<AtomicBool>,
+}
 
 /// An RPC handler.
 pub(crate) type RpcHandler = dyn Fn(&[u8]) -> Vec<u8> + Send + Sync;
@@ -106,6 +122,10 @@ struct Inbound {
     // Some(len) once the header is complete: the body so far is in `body`
     want: Option<usize>,
     body: Vec<u8>,
+    // Bytes read but not yet split: the rest of a read after the connection paused (its
+    // requests at the in-flight limit, or its output over `OUT_HIGH`), taken up again before
+    // the next read. At most one read's worth (`READ_CHUNK`).
+    held: Vec<u8>,
 }
 
 impl Inbound {
@@ -121,7 +141,8 @@ struct Done {
     len: usize,
     epoch: u32,
     seq: u64,
-    reply: Result<Vec<u8>, ()>,
+    // `None`: skipped, its connection gone; `Some(Err(()))`: the handler panicked
+    reply: Option<Result<Vec<u8>, ()>>,
 }
 
 /// One open connection.
@@ -137,8 +158,11 @@ struct Connection {
     frame_start: Option<Instant>,
     // when the output last made progress, while output waits
     write_wait: Option<Instant>,
-    // requests on the pool
+    // requests read and not yet answered
     in_flight: usize,
+    // of those, the ones handed to the pool (at most `Loop::share`); the others wait here
+    on_pool: usize,
+    waiting: std::collections::VecDeque<Job>,
     // bytes of those requests' bodies
     in_flight_bytes: usize,
     // the socket may hold unread input (reading was paused or the budget ran out)
@@ -146,6 +170,10 @@ struct Connection {
     // the client closed its sending half: close once its replies are written
     read_closed: bool,
     sub: Option<super::broker::Subscription>,
+    // listed in `Loop::dirty`
+    dirty: bool,
+    // set when the connection closes, for its requests still queued (see `Job::gone`)
+    gone: Arc<AtomicBool>,
 }
 
 impl Connection {
@@ -173,19 +201,40 @@ pub(crate) fn start(
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..config.workers.max(1) {
-            let (rx, handler, done, waker) =
-                (rx.clone(), handler.clone(), done.clone(), waker.clone());
+            let (rx, handler, done, waker, shared) = (
+                rx.clone(),
+                handler.clone(),
+                done.clone(),
+                waker.clone(),
+                shared.clone(),
+            );
             threads.push(
                 thread::Builder::new()
                     .name(format!("lockstep-worker-{i}"))
                     .spawn(move || {
                         loop {
                             let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                            let Ok((token, epoch, seq, body)) = job else {
+                            let Ok(Job {
+                                token,
+                                epoch,
+                                seq,
+                                body,
+                                gone,
+                            }) = job
+                            else {
                                 return;
                             };
-                            let reply =
-                                catch_unwind(AssertUnwindSafe(|| handler(&body))).map_err(|_| ());
+                            if shared.stopping() {
+                                // Stopping: what still waits in the queue is dropped, not
+                                // run (its client's connection is closed anyway), so that
+                                // shutdown waits only for the requests already running.
+                                continue;
+                            }
+                            // Relaxed: a hint; a stale `false` only runs a request whose reply
+                            // is then dropped, and nothing else is read through the flag.
+                            let reply = (!gone.load(Relaxed)).then(|| {
+                                catch_unwind(AssertUnwindSafe(|| handler(&body))).map_err(|_| ())
+                            });
                             let mut list = done.lock().unwrap_or_else(|p| p.into_inner());
                             list.push(Done {
                                 token,
@@ -209,6 +258,7 @@ pub(crate) fn start(
     } else {
         None
     };
+    let stop_timeout = config.stop_timeout;
     let mut el = Loop {
         poll,
         listener,
@@ -222,6 +272,9 @@ pub(crate) fn start(
         done,
         accept_again: false,
         again: Vec::new(),
+        work: 0,
+        dirty: Vec::new(),
+        zombies: HashMap::new(),
     };
     threads.insert(
         0,
@@ -235,6 +288,7 @@ pub(crate) fn start(
     };
     Ok(ServerHandle {
         shared,
+        stop_timeout,
         label,
         local,
         wake: Some(wake),
@@ -259,6 +313,14 @@ struct Loop {
     accept_again: bool,
     // connections whose read budget ran out with input left: read again next round
     again: Vec<usize>,
+    // work done in the current connection's turn (see WORK_BUDGET)
+    work: usize,
+    // connections with deliveries queued during this turn, to write once it ends
+    dirty: Vec<usize>,
+    // closed connections with requests still on the pool (token -> how many): each holds a
+    // place under the connection limit until they are done or skipped, so that clients that
+    // send requests and vanish cannot queue work without bound
+    zombies: HashMap<usize, usize>,
 }
 
 impl Loop {
@@ -285,11 +347,16 @@ impl Loop {
                 match ev.token() {
                     LISTENER => self.accept(),
                     WAKER => self.finish_jobs(),
-                    Token(t) => self.service_conn(
-                        t,
-                        ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                        ev.is_writable(),
-                    ),
+                    Token(t) => {
+                        if ev.is_error() {
+                            self.broken(t);
+                        }
+                        self.service_conn(
+                            t,
+                            ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                            ev.is_writable(),
+                        );
+                    }
                 }
             }
             again.append(&mut self.again);
@@ -326,7 +393,7 @@ impl Loop {
                 }
             };
             self.shared.count_accepted();
-            if self.conns.len() >= self.config.max_connections {
+            if self.conns.len() + self.zombies.len() >= self.config.max_connections {
                 self.shared.count_rejected();
                 let reason = format!(
                     "the server is at its limit of {} connections; try again later",
@@ -358,14 +425,40 @@ impl Loop {
                     frame_start: None,
                     write_wait: None,
                     in_flight: 0,
+                    on_pool: 0,
+                    waiting: std::collections::VecDeque::new(),
                     in_flight_bytes: 0,
                     unread: true,
                     read_closed: false,
                     sub: None,
+                    dirty: false,
+                    gone: Arc::default(),
                 },
             );
             // Data may have arrived with the connection.
             self.service_conn(token, true, false);
+        }
+    }
+
+    /// Workers one connection may occupy at once: half of them (at least one), so that a
+    /// client with many slow requests leaves the others room; its further requests wait in
+    /// its own queue, in order.
+    fn share(&self) -> usize {
+        self.config.workers.max(1).div_ceil(2)
+    }
+
+    /// Hands `job` to the pool, or to its connection's queue when the connection has its
+    /// share of the workers.
+    fn submit(&mut self, token: usize, job: Job) {
+        let share = self.share();
+        let Some(c) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if c.on_pool >= share {
+            c.waiting.push_back(job);
+        } else if let Some(jobs) = &self.jobs {
+            c.on_pool += 1;
+            let _ = jobs.send(job);
         }
     }
 
@@ -387,10 +480,23 @@ impl Loop {
         if readable {
             c.unread = true;
         }
-        if c.unread && !self.paused_token(token) {
+        if (c.unread || !c.inb.held.is_empty()) && !self.paused_token(token) {
             self.read(token);
         }
         let _ = self.flush(token);
+    }
+
+    /// Closes `token` if its socket has failed (a reset): even while the loop reads nothing
+    /// from it (paused at its in-flight limit), so that its queued requests are dropped at
+    /// once instead of run for nobody.
+    fn broken(&mut self, token: usize) {
+        let Some(c) = self.conns.get(&token) else {
+            return;
+        };
+        if let Some(e) = c.sock.take_error() {
+            let line = format!("{}: {e}", c.peer);
+            self.close(token, Close::Log(line));
+        }
     }
 
     fn paused_token(&self, token: usize) -> bool {
@@ -399,9 +505,10 @@ impl Loop {
 
     fn read(&mut self, token: usize) {
         let mut budget = READ_BUDGET;
+        self.work = 0;
         let mut buf = std::mem::take(&mut self.rbuf);
         let result = loop {
-            if budget == 0 {
+            if budget == 0 || self.work >= WORK_BUDGET {
                 self.again.push(token);
                 break Ok(());
             }
@@ -411,6 +518,21 @@ impl Loop {
             let Some(c) = self.conns.get_mut(&token) else {
                 break Ok(());
             };
+            if !c.inb.held.is_empty() {
+                // What an earlier read left when the connection paused comes first.
+                let held = std::mem::take(&mut c.inb.held);
+                let r = self.input(token, &held);
+                if let Some(c) = self.conns.get_mut(&token)
+                    && c.inb.held.is_empty()
+                {
+                    c.inb.held = held; // keeps the allocation for the next time
+                    c.inb.held.clear();
+                }
+                if let Err(e) = r {
+                    break Err(e);
+                }
+                continue;
+            }
             match c.sock.read(&mut buf) {
                 Ok(0) => {
                     let inb = &c.inb;
@@ -453,6 +575,15 @@ impl Loop {
         self.rbuf = buf;
         if let Err(why) = result {
             self.close(token, why);
+        }
+        // Deliveries queued for other connections during this turn: written once each.
+        for t in std::mem::take(&mut self.dirty) {
+            if let Some(c) = self.conns.get_mut(&t) {
+                c.dirty = false;
+            }
+            if t != token {
+                let _ = self.flush(t);
+            }
         }
     }
     /// Writes what waits for `token`; closes it on a write error.
@@ -570,6 +701,11 @@ impl Loop {
             topics.remove(&sub.topics, token);
         }
         c.sock.deregister(&self.poll);
+        if c.on_pool > 0 {
+            // Relaxed: see `Job::gone`.
+            c.gone.store(true, Relaxed);
+            self.zombies.insert(token, c.on_pool);
+        }
         match why {
             Close::Quiet => {}
             Close::Log(line) => self.shared.log_error(line),

@@ -13,7 +13,17 @@ impl Loop {
         if !self.service.framed() {
             let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
             if let Service::RawEcho(observe) = &self.service {
-                observe(&c.peer, data);
+                // An observer that panics on some input closes that connection only.
+                let seen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    observe(&c.peer, data);
+                }));
+                if seen.is_err() {
+                    return Err(Close::Log(format!(
+                        "{}: the observer panicked on {} bytes",
+                        c.peer,
+                        data.len()
+                    )));
+                }
             }
             self.shared.count_message();
             c.out.extend_from_slice(data);
@@ -21,6 +31,15 @@ impl Loop {
         }
         let max = self.config.stream.max_frame;
         while !data.is_empty() {
+            if self.paused_token(token) || self.work >= super::WORK_BUDGET {
+                // The last frame filled the connection's allowance (requests in flight,
+                // output waiting): the rest waits, unsplit, until it drains, so that one read
+                // of tiny requests cannot queue thousands of them. Or the connection's turn
+                // is over: the rest waits for its next turn.
+                let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
+                c.inb.held.extend_from_slice(data);
+                return Ok(());
+            }
             let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
             let inb = &mut c.inb;
             let Some(len) = inb.want else {
@@ -74,6 +93,7 @@ impl Loop {
 
     /// Handles one whole frame from `token`.
     fn frame(&mut self, token: usize, frame: &[u8]) -> Result<(), Close> {
+        self.work += 1;
         let c = self.conns.get_mut(&token).ok_or(Close::Quiet)?;
         c.inb.header_got = 0;
         c.inb.want = None;
@@ -96,9 +116,14 @@ impl Loop {
                     REQUEST => {
                         c.in_flight += 1;
                         c.in_flight_bytes += env.payload.len();
-                        if let Some(jobs) = &self.jobs {
-                            let _ = jobs.send((token, env.epoch, env.seq, env.payload.to_vec()));
-                        }
+                        let job = super::Job {
+                            token,
+                            epoch: env.epoch,
+                            seq: env.seq,
+                            body: env.payload.to_vec(),
+                            gone: c.gone.clone(),
+                        };
+                        self.submit(token, job);
                     }
                     ACK | REPLY | FAILED => {}
                     k => {
@@ -123,13 +148,20 @@ impl Loop {
                     crate::server::broker::parse_publish(env.payload).map_err(Close::Reason)?;
                 self.shared.count_message();
                 let targets = topics.matching(topic);
+                self.work += targets.len();
                 let mut reached = 0u32;
                 for &t in &targets {
-                    let Some(sub) = self.conns.get_mut(&t).and_then(|s| s.sub.as_mut()) else {
+                    let Some(s) = self.conns.get_mut(&t) else {
+                        continue;
+                    };
+                    let Some(sub) = s.sub.as_mut() else {
                         continue;
                     };
                     if sub.offer(&delivery) {
                         reached += 1;
+                        if !std::mem::replace(&mut s.dirty, true) {
+                            self.dirty.push(t);
+                        }
                     } else {
                         self.shared.count_lagged();
                     }
@@ -145,22 +177,31 @@ impl Loop {
                         &reached.to_be_bytes(),
                     );
                 }
-                // Deliveries were queued on other connections: write them now.
-                for t in targets {
-                    if t != token {
-                        let _ = self.flush(t);
-                    }
-                }
+                // Deliveries were queued on other connections: they are written when this
+                // connection's turn ends (once each, however many publications it brought).
                 Ok(())
             }
             (REQUEST, Some(&crate::server::broker::OP_SUBSCRIBE)) => {
                 let wanted = crate::server::broker::parse_subscribe(&env.payload[1..])
                     .map_err(Close::Reason)?;
-                let sub = c.sub.get_or_insert_with(Default::default);
-                if sub.topics.len() + wanted.len() > crate::server::broker::MAX_TOPICS {
+                use crate::server::broker::{MAX_TOPIC_BYTES, MAX_TOPIC_LEN, MAX_TOPICS};
+                if let Some(long) = wanted.iter().find(|t| t.len() > MAX_TOPIC_LEN) {
                     return Err(Close::Reason(format!(
-                        "a subscriber may have at most {} topics",
-                        crate::server::broker::MAX_TOPICS
+                        "a topic of {} bytes is longer than {MAX_TOPIC_LEN} bytes, the most a \
+                         publication can name",
+                        long.len()
+                    )));
+                }
+                let sub = c.sub.get_or_insert_with(Default::default);
+                if sub.topics.len() + wanted.len() > MAX_TOPICS {
+                    return Err(Close::Reason(format!(
+                        "a subscriber may have at most {MAX_TOPICS} topics"
+                    )));
+                }
+                let bytes = |ts: &[String]| ts.iter().map(String::len).sum::<usize>();
+                if bytes(&sub.topics) + bytes(&wanted) > MAX_TOPIC_BYTES {
+                    return Err(Close::Reason(format!(
+                        "a subscriber may have at most {MAX_TOPIC_BYTES} bytes of topics"
                     )));
                 }
                 for t in wanted {
@@ -182,12 +223,30 @@ impl Loop {
         let max = self.config.stream.max_frame;
         for d in done {
             let Some(c) = self.conns.get_mut(&d.token) else {
-                continue; // the client left
+                // The client left: its place under the limit is free once its last request
+                // is done or skipped.
+                if let Some(left) = self.zombies.get_mut(&d.token) {
+                    *left -= 1;
+                    if *left == 0 {
+                        self.zombies.remove(&d.token);
+                    }
+                }
+                continue;
             };
             c.in_flight -= 1;
             c.in_flight_bytes -= d.len;
+            c.on_pool -= 1;
+            if let Some(next) = c.waiting.pop_front() {
+                self.submit(d.token, next);
+            }
+            let Some(c) = self.conns.get_mut(&d.token) else {
+                continue;
+            };
             self.shared.count_message();
-            match d.reply {
+            let Some(reply) = d.reply else {
+                continue; // skipped: cannot happen while the connection is open
+            };
+            match reply {
                 Ok(r) if r.len() + crate::comm::ENVELOPE_LEN <= max => {
                     push_envelope(&mut c.out, REPLY, d.epoch, d.seq, &r);
                 }

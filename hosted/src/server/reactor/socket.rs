@@ -101,6 +101,15 @@ impl Sock {
             Sock::Unix(s) => s.write(buf),
         }
     }
+    /// The socket's pending error (`SO_ERROR`), if any: a reset, for one.
+    pub(super) fn take_error(&self) -> Option<io::Error> {
+        let r = match self {
+            Sock::Tcp(s) => s.take_error(),
+            #[cfg(unix)]
+            Sock::Unix(s) => s.take_error(),
+        };
+        r.unwrap_or_else(Some)
+    }
     pub(super) fn shutdown(&self) {
         let _ = match self {
             Sock::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
