@@ -91,7 +91,12 @@
 //! has `spawn`, `scope`, `Builder`, `current`, `park`/`unpark`, `sleep`, `yield_now` and
 //! [`thread_local!`]; [`future`] runs async tasks as simulated threads (`block_on`, `spawn`,
 //! `yield_now`), with wakers whose `wake` is a step. Outside a check each behaves as std's, so
-//! the same code runs for real.
+//! the same code runs for real. Only these are scheduling points: `std::sync::atomic` and
+//! `std::thread::spawn` inside a check are not explored (a simulated thread spinning on a std
+//! atomic hangs the check). A `#[cfg(test)]` import swap reaches the crate's own unit tests only,
+//! not its integration tests (`tests/` builds the library without `cfg(test)`); the facade's
+//! `lockstep::sync::atomic`, `lockstep::hint` and `lockstep::thread` switch on its feature `sim`
+//! instead, which a dev-dependency turns on for every test build.
 //!
 //! ```
 //! use lockstep_sim::sync::{Arc, Condvar, Mutex, mpsc};

@@ -4,9 +4,12 @@
 //!
 //! [`Handoff`] passes one job from a producer to a worker under a [`Mutex`] and a [`Condvar`];
 //! the worker sends the result on a [`Queue`] and signals an [`Event`] when it is done.
+//! [`Mailbox`] is hand-written on atomics from [`lockstep::sync::atomic`], which are std's in the
+//! application's build and the simulator's in its tests.
 
 use std::time::Duration;
 
+use lockstep::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lockstep::{Condvar, Event, Mutex, Queue};
 
 /// A hand-off of one job from a producer to a worker, the worker's result on a queue.
@@ -61,5 +64,61 @@ impl Handoff {
     /// Waits up to `timeout` for the worker to finish.
     pub fn wait_done(&self, timeout: Duration) -> bool {
         self.done.wait_timeout(timeout)
+    }
+}
+
+/// A one-shot mailbox on the application's own atomics (from [`lockstep::sync::atomic`], so the
+/// simulator sees them in every test build, integration tests included): the writer stores the
+/// value, then raises the flag; the reader spins on the flag, then reads the value.
+#[derive(Debug)]
+pub struct Mailbox {
+    value: AtomicU64,
+    full: AtomicBool,
+    publish: Ordering,
+    consume: Ordering,
+}
+
+impl Mailbox {
+    /// A correct mailbox: the flag is stored with Release and loaded with Acquire, so a reader
+    /// that sees it also sees the value.
+    pub fn new() -> Self {
+        Self::with_orderings(Ordering::Release, Ordering::Acquire)
+    }
+
+    /// A mailbox with a planted bug: the flag is stored and loaded Relaxed, so a reader may see it
+    /// raised and still read the old value (allowed by Rust's memory model, though not on x86).
+    pub fn relaxed() -> Self {
+        Self::with_orderings(Ordering::Relaxed, Ordering::Relaxed)
+    }
+
+    fn with_orderings(publish: Ordering, consume: Ordering) -> Self {
+        Self {
+            value: AtomicU64::new(0),
+            full: AtomicBool::new(false),
+            publish,
+            consume,
+        }
+    }
+
+    /// The writer.
+    pub fn put(&self, v: u64) {
+        // Relaxed: the flag's store publishes it (with the correct orderings).
+        self.value.store(v, Ordering::Relaxed);
+        self.full.store(true, self.publish);
+    }
+
+    /// The reader: spins until the flag is raised, then takes the value.
+    pub fn take(&self) -> u64 {
+        while !self.full.load(self.consume) {
+            lockstep::hint::spin_loop();
+        }
+        // Relaxed: ordered after the flag's load by that load's ordering.
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Mailbox {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lockstep::lockstep_sim::{Config, FailureKind, check, future, thread, try_check};
+use lockstep::lockstep_sim::{Config, FailureKind, MemoryModel, check, future, thread, try_check};
 use lockstep::{AsyncQueue, Event};
-use lockstep_checked_app::Handoff;
+use lockstep_checked_app::{Handoff, Mailbox};
 
 #[test]
 fn the_handoff_is_correct_in_every_interleaving() {
@@ -202,4 +202,57 @@ fn a_rendezvous_nobody_receives_is_a_deadlock_and_a_timeout_is_simulated() {
         let r = lockstep::Rendezvous::<u32>::new();
         assert!(r.send_timeout(1, Duration::from_secs(30)).is_err());
     });
+}
+
+/// The mailbox's reader and writer, on the application's own atomics.
+fn mailbox(make: fn() -> Mailbox) -> impl Fn() {
+    move || {
+        let m = Arc::new(make());
+        let writer = {
+            let m = Arc::clone(&m);
+            thread::spawn(move || m.put(42))
+        };
+        assert_eq!(m.take(), 42, "the reader saw the flag but not the value");
+        writer.join().unwrap();
+    }
+}
+
+#[test]
+fn own_atomics_relaxed_publish_is_found_under_rc11_and_replays() {
+    let rc11 = || Config::dfs(None).memory_model(MemoryModel::Rc11);
+    let failure = try_check(rc11(), mailbox(Mailbox::relaxed)).unwrap_err();
+    assert!(
+        matches!(failure.kind, FailureKind::Panic { thread: 0, .. }),
+        "{failure}"
+    );
+    // The table explains the stale read, at the application's own line.
+    let text = failure.to_string();
+    assert!(text.contains("not yet visible to t0"), "{text}");
+    assert!(text.contains("src/lib.rs"), "{text}");
+    // The schedule string alone replays it (it names the memory model).
+    let replayed = try_check(
+        Config::replay(failure.schedule.to_string().parse().unwrap()),
+        mailbox(Mailbox::relaxed),
+    )
+    .unwrap_err();
+    assert_eq!(replayed.kind, failure.kind);
+    assert_eq!(replayed.trace, failure.trace);
+    // Sequential consistency and x86-TSO hide it.
+    check(Config::dfs(None), mailbox(Mailbox::relaxed));
+    check(
+        Config::dfs(None).memory_model(MemoryModel::X86Tso),
+        mailbox(Mailbox::relaxed),
+    );
+}
+
+#[test]
+fn own_atomics_release_acquire_mailbox_is_correct_in_every_execution() {
+    for model in [
+        MemoryModel::SequentiallyConsistent,
+        MemoryModel::X86Tso,
+        MemoryModel::Rc11,
+    ] {
+        let stats = check(Config::dfs(None).memory_model(model), mailbox(Mailbox::new));
+        assert!(stats.complete, "{model:?}: {stats:?}");
+    }
 }
