@@ -143,7 +143,7 @@ pub mod proptest;
 pub use check::{Config, MemoryModel, ProgressFn, Stats, Strategy, check, try_check};
 pub use explain::{Explanation, Failure, FailureKind, RaceAccess};
 pub use rt::in_simulation;
-pub use rt::trace::{Event, Op, Trace};
+pub use rt::trace::{Caller, Event, Op, Trace};
 pub use scheduler::{ParseScheduleError, Schedule};
 
 /// The multiplier of test sizes (threaded-test iterations, simulator budgets): the environment

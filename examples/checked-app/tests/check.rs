@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lockstep::lockstep_sim::{Config, FailureKind, MemoryModel, check, future, thread, try_check};
+use lockstep::lockstep_sim::{
+    Config, FailureKind, MemoryModel, Op, check, future, thread, try_check,
+};
 use lockstep::{AsyncQueue, Event};
 use lockstep_checked_app::{Handoff, Mailbox};
 
@@ -42,6 +44,31 @@ fn a_lost_wakeup_is_found_as_a_deadlock() {
     assert!(
         matches!(failure.kind, FailureKind::Deadlock { .. }),
         "{failure}"
+    );
+    // The table names the application's own lines, not only lockstep's: each step inside
+    // `Condvar::wait` or `Mutex::lock` shows the line of `work_racy` that called it.
+    let text = failure.to_string();
+    assert!(
+        text.contains("examples/checked-app/src/lib.rs:") && text.contains("(core/src/condvar.rs:"),
+        "{text}"
+    );
+    // It ends with what each thread is stuck on: the worker asleep on the condition variable,
+    // the main thread receiving.
+    let stuck: Vec<_> = failure
+        .trace
+        .iter()
+        .filter_map(|e| match &e.op {
+            Op::Blocked { waiting } => Some((e.thread, waiting.clone(), e.caller.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stuck.len(), 2, "{text}");
+    assert!(
+        stuck.iter().all(|(_, w, c)| w.starts_with("asleep in wait")
+            && c.as_ref().is_some_and(
+                |c| c.file.ends_with("src/lib.rs") || c.file.ends_with("tests/check.rs")
+            )),
+        "{stuck:?}"
     );
     // The report names the schedule that replays it.
     let replayed = try_check(Config::replay(failure.schedule.clone()), || {

@@ -542,6 +542,7 @@ fn choose(exec: &Exec) -> Option<usize> {
             .filter(|&i| s.threads[i].status != Status::Finished)
             .collect();
         if !blocked.is_empty() {
+            s.push_blocked(&blocked);
             s.failure = Some(FailureKind::Deadlock { blocked });
         }
         return None;
@@ -676,13 +677,18 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
             s.threads[tid].status = Status::Finished;
             // The panic's own location is in the message; the row names the thread's last
             // operation, which is where the failing check read its value.
-            let last = s
+            let (last, caller) = s
                 .trace
                 .iter()
                 .rev()
                 .find(|e| e.thread == tid)
-                .map_or(origin, |e| e.location);
+                .map_or((origin, None), |e| (e.location, e.caller.clone()));
             s.push(None, Op::Panic, last);
+            if let Some(e) = s.trace.last_mut()
+                && e.op == Op::Panic
+            {
+                e.caller = caller;
+            }
             s.failure = Some(FailureKind::Panic {
                 thread: tid,
                 message,

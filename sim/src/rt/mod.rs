@@ -43,6 +43,7 @@
 //! Happens-before for the race detector is taken at the store, not at its commit, and is only
 //! ever added to: that may hide a data race on a cell, never invent one.
 
+pub(crate) mod caller;
 pub(crate) mod clock;
 pub(crate) mod exec;
 mod footprint;
@@ -154,6 +155,8 @@ pub(crate) struct Thread {
     flushed: u32,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
+    /// Where its pending `join` was called (for a deadlock's report).
+    pub(crate) joining_at: Option<&'static Location<'static>>,
     /// The step that made its next step possible (the parent's step that spawned it, the wake,
     /// [`ALL`] for a timeout or a spinner resumed because nothing else could run),
     /// or [`NO_CAUSE`]: happens-before for the optimal search. Cleared when it takes the step.
@@ -479,6 +482,7 @@ impl State {
             dirty: false,
             flushed: NO_CAUSE,
             origin,
+            joining_at: None,
             cause: NO_CAUSE,
             exit_step: NO_CAUSE,
             trying: false,
@@ -555,13 +559,59 @@ impl State {
         if !self.record {
             return;
         }
+        // The caller of a lockstep operation: the same for every event of one operation.
+        let caller = match self.trace.last() {
+            Some(last)
+                if last.step == self.step
+                    && last.thread == self.current
+                    && std::ptr::eq(last.location, location) =>
+            {
+                last.caller.clone()
+            }
+            _ => caller::capture(location),
+        };
         self.trace.push(Event {
             step: self.step,
             thread: self.current,
             object,
             op,
             location,
+            caller,
         });
+    }
+
+    /// Records, for a deadlock's report, what each of the `blocked` threads waits for: a row per
+    /// thread at the end of the trace, at the line it is stuck on.
+    pub(crate) fn push_blocked(&mut self, blocked: &[usize]) {
+        if !self.record {
+            return;
+        }
+        for &t in blocked {
+            let thread = &self.threads[t];
+            let last = self.trace.iter().rev().find(|e| e.thread == t);
+            let (mut location, mut caller) =
+                last.map_or((thread.origin, None), |e| (e.location, e.caller.clone()));
+            let waiting = match (thread.status, thread.next, thread.wants) {
+                (Status::Futex { obj, .. }, ..) => format!("asleep in wait #{obj}"),
+                (Status::Spinning { .. }, ..) => "spinning: nothing it read can change".to_owned(),
+                (_, Footprint::Join(child), _) => {
+                    if let Some(at) = thread.joining_at {
+                        (location, caller) = (at, None);
+                    }
+                    format!("joining t{child}")
+                }
+                (_, _, Some(obj)) => format!("waiting for lock #{obj}"),
+                _ => "waiting".to_owned(),
+            };
+            self.trace.push(Event {
+                step: self.step,
+                thread: t,
+                object: None,
+                op: Op::Blocked { waiting },
+                location,
+                caller,
+            });
+        }
     }
 
     /// Makes the oldest buffered store of thread `t` visible to every thread (weak memory): it
@@ -613,6 +663,16 @@ impl State {
                 object: Some(b.obj),
                 op: Op::Commit { value: b.value },
                 location: b.location,
+                caller: self
+                    .trace
+                    .iter()
+                    .rev()
+                    .find(|e| {
+                        e.thread == t
+                            && e.object == Some(b.obj)
+                            && matches!(e.op, Op::BufferedStore { .. })
+                    })
+                    .and_then(|e| e.caller.clone()),
             });
         }
     }
@@ -1499,6 +1559,11 @@ pub(crate) fn spawn(
 /// Waits for thread `child` to finish: one step, which can be taken only once it has.
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
     drain(exec, location);
+    {
+        let mut s = exec.state.borrow_mut();
+        let t = s.current;
+        s.threads[t].joining_at = Some(location);
+    }
     park_at(exec, Footprint::Join(child));
     if exec.rc11_on.get() {
         let t = exec.state.borrow().current;
@@ -1510,6 +1575,7 @@ pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'stati
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
+    s.threads[t].joining_at = None;
     debug_assert_eq!(s.threads[child].status, Status::Finished);
     let done = s.threads[child].clock.clone();
     s.threads[t].clock.join(&done);
