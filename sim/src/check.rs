@@ -626,6 +626,8 @@ fn run(
     origin: &'static Location<'static>,
 ) -> Result<Stats, Box<Failure>> {
     let mut runner = Runner::new(config.stack_size, config.max_steps);
+    // Warns on stderr if the check stops taking steps (code the simulator cannot see).
+    let _watch = crate::rt::watchdog::watch(origin);
     let rc11 = match &config.strategy {
         Strategy::Replay(s) => s.rc11_choices().is_some(),
         _ => config.memory_model == MemoryModel::Rc11,

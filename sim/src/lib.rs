@@ -125,6 +125,16 @@
 //! simulated clock. A failure prints the schedule string; `LOCKSTEP_REPLAY=<schedule> cargo test
 //! <test>` replays it in every [`check`] of the run. The README's "Checking your own code" walks
 //! through a first check, reading a failure and what is and is not modelled.
+//!
+//! The simulator runs the checked code thousands of times: optimize it in test builds too, or an
+//! exhaustive search runs several times slower (the code under test stays a debug build):
+//!
+//! ```toml
+//! [profile.dev.package.lockstep-sim]
+//! opt-level = 3
+//! [profile.dev.package.corosensei]
+//! opt-level = 3
+//! ```
 
 pub mod future;
 pub mod sync;

@@ -297,6 +297,7 @@ impl Runner {
 /// Called by the driver, or by the parking thread itself (see `park`), with no borrow of the
 /// state or the control held.
 pub(crate) fn decide(exec: &Exec) -> Option<usize> {
+    super::watchdog::step();
     loop {
         let picked = choose(exec)?;
         if picked < FLUSH {

@@ -49,6 +49,7 @@ pub(crate) mod exec;
 mod footprint;
 pub(crate) mod rc11;
 pub(crate) mod trace;
+pub(crate) mod watchdog;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
