@@ -7,6 +7,8 @@
 //! application can check its own code on them (see the README, "Checking your own code").
 //! The application's own atomics, spin loops and threads come from [`sync::atomic`], [`hint`] and
 //! [`thread`]: std's without the feature, the simulator's with it, so they are checked too.
+//! The feature `proptest` (which turns on `sim`) adds `lockstep_sim::proptest`, a proptest
+//! strategy of schedules.
 //!
 //! ```toml
 //! [dependencies]

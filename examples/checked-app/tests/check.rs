@@ -283,3 +283,43 @@ fn own_atomics_release_acquire_mailbox_is_correct_in_every_execution() {
         assert!(stats.complete, "{model:?}: {stats:?}");
     }
 }
+
+/// The hand-off with the worker `work` (correct or racy), for proptest's schedules.
+fn handoff_scenario(work: fn(&Handoff)) -> impl Fn() {
+    move || {
+        let h = Arc::new(Handoff::new());
+        let worker = {
+            let h = Arc::clone(&h);
+            thread::spawn(move || work(&h))
+        };
+        h.submit(21);
+        assert_eq!(h.results.recv(), Ok(42));
+        worker.join().unwrap();
+    }
+}
+
+/// Runs proptest over schedules of the hand-off (the facade's feature `proptest`).
+fn proptest_schedules(work: fn(&Handoff)) -> Result<(), String> {
+    use lockstep::lockstep_sim::proptest::{run, schedules};
+    use proptest::test_runner::{Config as Cases, TestCaseError, TestRunner};
+    let mut runner = TestRunner::new(Cases {
+        cases: 256,
+        failure_persistence: None,
+        ..Cases::default()
+    });
+    let f = handoff_scenario(work);
+    runner
+        .run(&schedules(2, 12), |s| {
+            run(&s, &f)
+                .map(drop)
+                .map_err(|failure| TestCaseError::fail(failure.to_string()))
+        })
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn proptest_finds_and_shrinks_the_lost_wakeup_and_passes_the_correct_handoff() {
+    let err = proptest_schedules(Handoff::work_racy).unwrap_err();
+    assert!(err.contains("deadlock"), "{err}");
+    proptest_schedules(Handoff::work).unwrap();
+}
