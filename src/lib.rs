@@ -5,8 +5,9 @@
 //! and sockets), with plain atomics. With the cargo feature `sim` (for `[dev-dependencies]`),
 //! the same types run under the deterministic simulator [`lockstep_sim`] inside a check, so an
 //! application can check its own code on them (see the README, "Checking your own code").
-//! The application's own atomics, spin loops and threads come from [`sync::atomic`], [`hint`] and
-//! [`thread`]: std's without the feature, the simulator's with it, so they are checked too.
+//! The application's own atomics, spin loops, threads and cells come from [`sync::atomic`],
+//! [`hint`], [`thread`] and [`cell`]: std's without the feature, the simulator's with it, so they
+//! are checked too.
 //! The feature `proptest` (which turns on `sim`) adds `lockstep_sim::proptest`, a proptest
 //! strategy of schedules.
 //!
@@ -82,6 +83,70 @@ pub mod sync {
             AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8,
             AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
         };
+    }
+}
+
+/// A cell for data an application's own synchronization protects, with loom's closure-based
+/// access API (`with` for a read, `with_mut` for a write): `core::cell::UnsafeCell` without the
+/// feature `sim`, the simulator's with it, which checks every access for a data race (two
+/// accesses, one a write, not ordered by happens-before: a flag published with `Relaxed`, say).
+///
+/// # Examples
+///
+/// ```
+/// use lockstep::cell::UnsafeCell;
+///
+/// let c = UnsafeCell::new(1);
+/// // SAFETY: no other reference to the value exists.
+/// c.with_mut(|p| unsafe { *p += 1 });
+/// // SAFETY: as above.
+/// assert_eq!(c.with(|p| unsafe { *p }), 2);
+/// assert_eq!(c.into_inner(), 2);
+/// ```
+pub mod cell {
+    #[cfg(feature = "sim")]
+    pub use lockstep_sim::sync::cell::UnsafeCell;
+
+    /// `core::cell::UnsafeCell` with loom's closure-based access API (see [`cell`](crate::cell)).
+    #[cfg(not(feature = "sim"))]
+    #[derive(Debug, Default)]
+    #[repr(transparent)]
+    pub struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+
+    #[cfg(not(feature = "sim"))]
+    impl<T> UnsafeCell<T> {
+        /// Creates a cell holding `value` (usable in a `static`).
+        #[inline(always)]
+        pub const fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+
+        /// Consumes the cell and returns the value.
+        #[inline(always)]
+        pub fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+    }
+
+    #[cfg(not(feature = "sim"))]
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Runs `f` with a shared pointer to the value (a read access).
+        #[inline(always)]
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a mutable pointer to the value (a write access).
+        #[inline(always)]
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Returns a mutable reference; the `&mut self` proves no other access exists.
+        #[inline(always)]
+        pub fn get_mut(&mut self) -> &mut T {
+            self.0.get_mut()
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use lockstep::cell::UnsafeCell;
 use lockstep::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lockstep::{Condvar, Event, Mutex, Queue};
 
@@ -118,6 +119,69 @@ impl Mailbox {
 }
 
 impl Default for Mailbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A one-shot slot for any value, on the application's own cell and flag: the writer puts the
+/// value in a [`lockstep::cell::UnsafeCell`], then raises the flag; the reader waits for the flag,
+/// then takes the value out. Under the simulator every access to the cell is checked for a data
+/// race, so a flag that does not order them (Relaxed) is reported even where the value read
+/// happens to be right.
+#[derive(Debug)]
+pub struct Slot<T> {
+    value: UnsafeCell<Option<T>>,
+    full: AtomicBool,
+    publish: Ordering,
+    consume: Ordering,
+}
+
+// SAFETY: the value is written only before `full` is raised and read only after it is seen
+// raised (with the Release/Acquire pair of `Slot::new`, which orders the two accesses; the
+// `relaxed` slot is the planted bug the simulator finds), so it is never accessed by two
+// threads at once; it moves between threads, hence `T: Send`.
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    /// A correct slot: Release to raise the flag, Acquire to see it.
+    pub fn new() -> Self {
+        Self::with_orderings(Ordering::Release, Ordering::Acquire)
+    }
+
+    /// A slot with a planted bug: the flag is Relaxed, so the write of the value and its read
+    /// are not ordered (a data race, undefined behavior).
+    pub fn relaxed() -> Self {
+        Self::with_orderings(Ordering::Relaxed, Ordering::Relaxed)
+    }
+
+    fn with_orderings(publish: Ordering, consume: Ordering) -> Self {
+        Self {
+            value: UnsafeCell::new(None),
+            full: AtomicBool::new(false),
+            publish,
+            consume,
+        }
+    }
+
+    /// The writer (call once).
+    pub fn put(&self, v: T) {
+        // SAFETY: the reader touches the value only after seeing `full`, raised below.
+        self.value.with_mut(|p| unsafe { *p = Some(v) });
+        self.full.store(true, self.publish);
+    }
+
+    /// The reader (call once): waits for the value and takes it.
+    pub fn take(&self) -> Option<T> {
+        while !self.full.load(self.consume) {
+            lockstep::hint::spin_loop();
+        }
+        // SAFETY: the writer is done with the value once `full` is raised.
+        self.value.with_mut(|p| unsafe { (*p).take() })
+    }
+}
+
+impl<T> Default for Slot<T> {
     fn default() -> Self {
         Self::new()
     }

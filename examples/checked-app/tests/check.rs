@@ -9,7 +9,7 @@ use lockstep::lockstep_sim::{
     Config, FailureKind, MemoryModel, Op, check, future, thread, try_check,
 };
 use lockstep::{AsyncQueue, Event};
-use lockstep_checked_app::{Handoff, Mailbox};
+use lockstep_checked_app::{Handoff, Mailbox, Slot};
 
 #[test]
 fn the_handoff_is_correct_in_every_interleaving() {
@@ -322,4 +322,41 @@ fn proptest_finds_and_shrinks_the_lost_wakeup_and_passes_the_correct_handoff() {
     let err = proptest_schedules(Handoff::work_racy).unwrap_err();
     assert!(err.contains("deadlock"), "{err}");
     proptest_schedules(Handoff::work).unwrap();
+}
+
+/// The slot's reader and writer, on the application's own cell.
+fn slot(make: fn() -> Slot<String>) -> impl Fn() {
+    move || {
+        let s = Arc::new(make());
+        let writer = {
+            let s = Arc::clone(&s);
+            thread::spawn(move || s.put("job".to_owned()))
+        };
+        assert_eq!(s.take().as_deref(), Some("job"));
+        writer.join().unwrap();
+    }
+}
+
+#[test]
+fn own_cell_behind_a_relaxed_flag_is_a_data_race_in_every_memory_model() {
+    for model in [
+        MemoryModel::SequentiallyConsistent,
+        MemoryModel::X86Tso,
+        MemoryModel::Rc11,
+    ] {
+        let failure =
+            try_check(Config::dfs(None).memory_model(model), slot(Slot::relaxed)).unwrap_err();
+        assert!(
+            matches!(failure.kind, FailureKind::DataRace { .. }),
+            "{model:?}: {failure}"
+        );
+        let replayed = try_check(
+            Config::replay(failure.schedule.clone()),
+            slot(Slot::relaxed),
+        )
+        .unwrap_err();
+        assert_eq!(replayed.kind, failure.kind);
+        let stats = check(Config::dfs(None).memory_model(model), slot(Slot::new));
+        assert!(stats.complete, "{model:?}: {stats:?}");
+    }
 }
