@@ -242,6 +242,7 @@ impl Runner {
             }
         }
         TEARDOWN.with(|c| c.set(false));
+        exec.state.get_mut().statics_dropped_in_teardown();
         crate::context::end_execution();
         self.cos = cos;
         self.rc11 = exec.rc11.get_mut().take();
@@ -286,6 +287,15 @@ impl Runner {
             && let Some(co) = cos[t].take()
         {
             self.pool.push(co.into_stack());
+        }
+    }
+}
+
+impl Drop for Runner {
+    /// The check is over: the statics it used get back the values they held when it began.
+    fn drop(&mut self) {
+        if let Some(exec) = &mut self.exec {
+            exec.state.get_mut().restore_statics();
         }
     }
 }

@@ -48,6 +48,7 @@ pub(crate) mod clock;
 pub(crate) mod exec;
 mod footprint;
 pub(crate) mod rc11;
+mod statics;
 pub(crate) mod trace;
 pub(crate) mod watchdog;
 
@@ -69,6 +70,17 @@ thread_local! {
     static CURRENT: Cell<*const Exec> = const { Cell::new(std::ptr::null()) };
     /// True while a failed execution's coroutines are unwound: their panics must pass through.
     static TEARDOWN: Cell<bool> = const { Cell::new(false) };
+    /// Statics' atomics dropped while the simulation was off (see `statics`); cannot happen to a
+    /// true static, but a value in one that is replaced is dropped.
+    static TEARDOWN_DROPS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An atomic at `addr` was dropped outside a running simulation: if a failed execution's
+/// threads are being unwound, its address leaves the statics restored between executions.
+pub(crate) fn dropped_outside(addr: usize) {
+    if TEARDOWN.with(Cell::get) && statics::is_static(addr) {
+        TEARDOWN_DROPS.with(|d| d.borrow_mut().push(addr));
+    }
 }
 
 /// The running execution, if this OS thread is inside one.
@@ -321,6 +333,12 @@ pub(crate) struct State {
     /// Counts writes that changed a value; spinning threads wait for it to move.
     pub(crate) writes: u64,
     index: HashMap<usize, usize, BuildHasherDefault<AddrHasher>>,
+    /// Atomics in statics, by address: the value each held when the check first used it, given
+    /// back at the start of each execution and when the check ends (see `statics`). Kept
+    /// across the executions of a check.
+    statics: HashMap<usize, (i128, Raw), BuildHasherDefault<AddrHasher>>,
+    /// The last `object` call registered its object (its first use in this execution).
+    created: bool,
     /// The last `(address, object)` looked up (0: none); most operations repeat the last object.
     last: (usize, usize),
     pub(crate) objects: Vec<Object>,
@@ -409,6 +427,8 @@ impl State {
             step: 0,
             writes: 0,
             index: HashMap::default(),
+            statics: HashMap::default(),
+            created: false,
             last: (0, 0),
             objects: Vec::new(),
             trace,
@@ -507,9 +527,45 @@ impl State {
         self.threads.len() - 1
     }
 
+    /// The first use in this execution of the atomic at `addr`: a static gets back the value it
+    /// held when the check first used it (see `statics`).
+    #[cold]
+    fn first_use(&mut self, addr: usize, raw: Raw) {
+        if !statics::is_static(addr) {
+            return;
+        }
+        let now = (raw.read)(addr);
+        let (start, _) = *self.statics.entry(addr).or_insert((now, raw));
+        if start != now {
+            (raw.write)(addr, start);
+        }
+    }
+
+    /// Gives every static the check used the value it held when the check first used it, and
+    /// forgets them (the check ends). Statics dropped while a failed execution was unwound
+    /// (replaced values of a static `Option`, say) are left alone.
+    pub(crate) fn restore_statics(&mut self) {
+        let dropped: Vec<usize> = TEARDOWN_DROPS.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        for (addr, (start, raw)) in self.statics.drain() {
+            if !dropped.contains(&addr) && (raw.read)(addr) != start {
+                (raw.write)(addr, start);
+            }
+        }
+    }
+
+    /// Forgets the statics dropped while a failed execution was unwound.
+    pub(crate) fn statics_dropped_in_teardown(&mut self) {
+        TEARDOWN_DROPS.with(|d| {
+            for addr in d.borrow_mut().drain(..) {
+                self.statics.remove(&addr);
+            }
+        });
+    }
+
     /// The object number of `addr`, registering it on first use.
     #[inline]
     fn object(&mut self, addr: usize, kind: &'static str) -> usize {
+        self.created = false;
         if self.last.0 == addr {
             return self.last.1;
         }
@@ -522,6 +578,7 @@ impl State {
         let next = self.objects.len();
         let id = *self.index.entry(addr).or_insert(next);
         if id == next {
+            self.created = true;
             let object = match self.free_objects.pop() {
                 Some(mut o) => {
                     o.kind = kind;
@@ -904,6 +961,9 @@ pub(crate) fn atomic<R>(
     let obj = {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, kind);
+        if s.created {
+            s.first_use(addr, raw);
+        }
         let t = s.current;
         s.threads[t].next = Footprint::Object { obj, write };
         s.threads[t].peek = peek;
@@ -946,7 +1006,7 @@ pub(crate) fn atomic<R>(
 }
 
 /// Direct access to an atomic's value, bypassing the simulator (widened to `i128`).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Raw {
     pub(crate) read: fn(usize) -> i128,
     pub(crate) write: fn(usize, i128),
@@ -1475,6 +1535,7 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
     if let Ok(mut s) = exec.state.try_borrow_mut() {
         discard(&mut s, addr);
         s.index.remove(&addr);
+        s.statics.remove(&addr);
         if s.last.0 == addr {
             s.last = (0, 0);
         }
