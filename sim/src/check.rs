@@ -516,7 +516,12 @@ pub fn check(config: Config, f: impl Fn()) -> Stats {
                 config.strategy = Strategy::Replay(schedule);
                 config.iterations = 1;
             }
-            Err(e) => eprintln!("lockstep-sim: ignoring LOCKSTEP_REPLAY: {e}"),
+            // A typo must not pass for a replay (the search would run instead, and pass).
+            Err(e) => panic!(
+                "lockstep-sim: LOCKSTEP_REPLAY={s:?} is not a schedule string ({e}); copy the \
+                 `schedule:` line of a failure (like `0x3-1x2`, `w:0x2-f1-1x3`, `rc11:1x2-0x2/1.0`), \
+                 or unset it to search"
+            ),
         }
     }
     match run(config, &f, Location::caller()) {
