@@ -393,6 +393,7 @@ impl<'a> Explanation<'a> {
             Op::Join { child } => format!("join t{child}"),
             Op::Finish => "finish".to_owned(),
             Op::Panic => "PANIC".to_owned(),
+            Op::Blocked { waiting } if e.object.is_some() => format!("BLOCKED: {waiting} {o}"),
             Op::Blocked { waiting } => format!("BLOCKED: {waiting}"),
             Op::Wait { expected, actual } if expected == actual => {
                 format!("wait {o} (= {expected}): sleep")

@@ -64,7 +64,7 @@ fn a_lost_wakeup_is_found_as_a_deadlock() {
         .collect();
     assert_eq!(stuck.len(), 2, "{text}");
     assert!(
-        stuck.iter().all(|(_, w, c)| w.starts_with("asleep in wait")
+        stuck.iter().all(|(_, w, c)| w == "asleep in wait on"
             && c.as_ref().is_some_and(
                 |c| c.file.ends_with("src/lib.rs") || c.file.ends_with("tests/check.rs")
             )),

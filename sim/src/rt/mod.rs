@@ -649,22 +649,24 @@ impl State {
             let last = self.trace.iter().rev().find(|e| e.thread == t);
             let (mut location, mut caller) =
                 last.map_or((thread.origin, None), |e| (e.location, e.caller.clone()));
-            let waiting = match (thread.status, thread.next, thread.wants) {
-                (Status::Futex { obj, .. }, ..) => format!("asleep in wait #{obj}"),
-                (Status::Spinning { .. }, ..) => "spinning: nothing it read can change".to_owned(),
+            let (waiting, object) = match (thread.status, thread.next, thread.wants) {
+                (Status::Futex { obj, .. }, ..) => ("asleep in wait on".to_owned(), Some(obj)),
+                (Status::Spinning { .. }, ..) => {
+                    ("spinning: nothing it read can change".to_owned(), None)
+                }
                 (_, Footprint::Join(child), _) => {
                     if let Some(at) = thread.joining_at {
                         (location, caller) = (at, None);
                     }
-                    format!("joining t{child}")
+                    (format!("joining t{child}"), None)
                 }
-                (_, _, Some(obj)) => format!("waiting for lock #{obj}"),
-                _ => "waiting".to_owned(),
+                (_, _, Some(obj)) => ("waiting for lock".to_owned(), Some(obj)),
+                _ => ("waiting".to_owned(), None),
             };
             self.trace.push(Event {
                 step: self.step,
                 thread: t,
-                object: None,
+                object,
                 op: Op::Blocked { waiting },
                 location,
                 caller,

@@ -118,10 +118,11 @@ pub enum Op {
     /// The thread panicked.
     Panic,
     /// The execution ended in a deadlock with this thread unable to go on (a row per blocked
-    /// thread at the end of the trace, at the line it is stuck on).
+    /// thread at the end of the trace, at the line it is stuck on; the event's object is the
+    /// word or lock it waits on, if any).
     Blocked {
-        /// What it waits for, as the table prints it (`joining t1`, `asleep in wait #3`,
-        /// `waiting for lock #0`, `spinning: nothing it read can change`).
+        /// What it waits for, as the table prints it before the object's name (`asleep in wait
+        /// on`, `waiting for lock`, `joining t1`, `spinning: nothing it read can change`).
         waiting: String,
     },
     /// A futex-shaped wait: sleeps if the word still holds `expected` (`actual` is what it held).
