@@ -57,6 +57,43 @@ fn library_symbol(symbol: &str) -> bool {
     s.starts_with("__rust") || LIBRARY_CRATES.iter().any(|c| s.starts_with(c))
 }
 
+/// Whether the atomic operation running now was called by lockstep's own code (a std-mirror
+/// type's, or lockstep-core's or lockstep-hosted's), not by the program: from the current stack,
+/// the first frame past the simulator's atomic and runtime frames.
+pub(crate) fn operation_in_library() -> bool {
+    let text = Backtrace::force_capture().to_string();
+    operation_in_library_from(&text)
+}
+
+/// [`operation_in_library`] on a backtrace printed by `std`.
+fn operation_in_library_from(text: &str) -> bool {
+    let symbols = text.lines().filter_map(|line| {
+        let (index, symbol) = line.trim_start().split_once(": ")?;
+        index.chars().all(|c| c.is_ascii_digit()).then_some(symbol)
+    });
+    // The capture's own frames, the runtime's and the atomic's are skipped (whichever of them
+    // inlining left on the stack); the first frame beyond decides.
+    for symbol in symbols {
+        let s = symbol.trim_start_matches('<');
+        if [
+            "std::",
+            "core::",
+            "__rust",
+            "lockstep_sim::rt::",
+            "lockstep_sim::sync::atomic::",
+        ]
+        .iter()
+        .any(|p| s.starts_with(p))
+        {
+            continue;
+        }
+        return s.starts_with("lockstep_sim::")
+            || s.starts_with("lockstep_core::")
+            || s.starts_with("lockstep_hosted::");
+    }
+    false
+}
+
 /// The caller of the operation at `location`, from the current stack, when `location` is in
 /// lockstep's sources.
 pub(crate) fn capture(location: &'static Location<'static>) -> Option<Caller> {
@@ -193,4 +230,25 @@ mod tests {
     }
 
     static HERE: &Location<'static> = Location::caller();
+
+    #[test]
+    fn an_operation_is_the_librarys_when_lockstep_called_the_atomic() {
+        let mirror = "   0: std::backtrace::Backtrace::create
+   1: lockstep_sim::rt::atomic
+   2: lockstep_sim::sync::atomic::AtomicU32::load
+   3: lockstep_sim::sync::once::Once::call_once
+   4: app::init
+";
+        assert!(operation_in_library_from(mirror));
+        let own = "   0: std::backtrace::Backtrace::create
+   1: lockstep_sim::rt::atomic
+   2: lockstep_sim::sync::atomic::AtomicBool::load
+   3: app::init::{{closure}}
+";
+        assert!(!operation_in_library_from(own));
+        let core = "   2: lockstep_sim::sync::atomic::AtomicU32::compare_exchange
+   3: <lockstep_core::mutex::SpinLock<W> as lockstep_core::RawLock>::lock
+";
+        assert!(operation_in_library_from(core));
+    }
 }

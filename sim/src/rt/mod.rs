@@ -339,6 +339,8 @@ pub(crate) struct State {
     statics: HashMap<usize, (i128, Raw), BuildHasherDefault<AddrHasher>>,
     /// The last `object` call registered its object (its first use in this execution).
     created: bool,
+    /// Per static atomic the check used: whether it is the program's own (see `first_use`).
+    own_static: HashMap<usize, bool, BuildHasherDefault<AddrHasher>>,
     /// The last `(address, object)` looked up (0: none); most operations repeat the last object.
     last: (usize, usize),
     pub(crate) objects: Vec<Object>,
@@ -429,6 +431,7 @@ impl State {
             index: HashMap::default(),
             statics: HashMap::default(),
             created: false,
+            own_static: HashMap::default(),
             last: (0, 0),
             objects: Vec::new(),
             trace,
@@ -530,8 +533,18 @@ impl State {
     /// The first use in this execution of the atomic at `addr`: a static gets back the value it
     /// held when the check first used it (see `statics`).
     #[cold]
-    fn first_use(&mut self, addr: usize, raw: Raw) {
+    fn first_use(&mut self, addr: usize, raw: Raw, location: &Location<'_>) {
         if !statics::is_static(addr) {
+            return;
+        }
+        // The program's own atomics only: the state inside lockstep's types and the std mirror's
+        // (a static `Once`, `OnceLock`, `Mutex`) lives on across executions, as in a process
+        // (restoring its atomics alone could contradict the data beside them). Decided once
+        // per static and check, from the stack.
+        let own = *self.own_static.entry(addr).or_insert_with(|| {
+            caller::library_file(location.file()).is_none() && !caller::operation_in_library()
+        });
+        if !own {
             return;
         }
         let now = (raw.read)(addr);
@@ -546,6 +559,7 @@ impl State {
     /// (replaced values of a static `Option`, say) are left alone.
     pub(crate) fn restore_statics(&mut self) {
         let dropped: Vec<usize> = TEARDOWN_DROPS.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        self.own_static.clear();
         for (addr, (start, raw)) in self.statics.drain() {
             if !dropped.contains(&addr) && (raw.read)(addr) != start {
                 (raw.write)(addr, start);
@@ -964,7 +978,7 @@ pub(crate) fn atomic<R>(
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, kind);
         if s.created {
-            s.first_use(addr, raw);
+            s.first_use(addr, raw, location);
         }
         let t = s.current;
         s.threads[t].next = Footprint::Object { obj, write };
