@@ -3,7 +3,7 @@
 //! Synchronization and inter-process communication done properly: the facade over
 //! [`lockstep_core`] (the `no_std` primitives) and [`lockstep_hosted`] (std threads, OS blocking
 //! and sockets), with plain atomics. With the cargo feature `sim` (for `[dev-dependencies]`),
-//! the same types run under the deterministic simulator [`lockstep_sim`] inside a check, so an
+//! the same types run under the deterministic simulator `lockstep_sim` inside a check, so an
 //! application can check its own code on them (see the README, "Checking your own code").
 //! The application's own atomics, spin loops, threads and cells come from [`sync::atomic`],
 //! [`hint`], [`thread`] and [`cell`]: std's without the feature, the simulator's with it, so they
