@@ -3,8 +3,20 @@
 //! Synchronization and inter-process communication done properly: the facade over
 //! [`lockstep_core`] (the `no_std` primitives) and [`lockstep_hosted`] (std threads, OS blocking
 //! and sockets), with plain atomics. With the cargo feature `sim` (for `[dev-dependencies]`),
-//! the same types run under the deterministic simulator [`lockstep_sim`] inside a check, so an
+//! the same types run under the deterministic simulator `lockstep_sim` inside a check, so an
 //! application can check its own code on them (see the README, "Checking your own code").
+//! The application's own atomics, spin loops, threads and cells come from [`sync::atomic`],
+//! [`hint`], [`thread`] and [`cell`]: std's without the feature, the simulator's with it, so they
+//! are checked too.
+//! The feature `proptest` (which turns on `sim`) adds `lockstep_sim::proptest`, a proptest
+//! strategy of schedules.
+//!
+//! ```toml
+//! [dependencies]
+//! lockstep = "0.1"
+//! [dev-dependencies]
+//! lockstep = { version = "0.1", features = ["sim"] }
+//! ```
 //!
 //! At the top level are the std versions, which block in the kernel and take `Duration`
 //! timeouts, with the error and permit types their methods return:
@@ -31,6 +43,177 @@
 //! let sem = lockstep::Semaphore::bounded(1);
 //! assert!(matches!(sem.release(), Err(lockstep::OverRelease { .. })));
 //! ```
+
+/// Atomics for an application's own lock-free code, checkable like lockstep's types:
+/// `std::sync::atomic`'s types without the feature `sim`, the simulator's instrumented ones with it.
+///
+/// Code that uses `std::sync::atomic` directly is invisible to the simulator: its operations are
+/// not scheduling points, so their interleavings are never explored and a simulated thread that
+/// spins on one never lets another run (the check hangs). Import these instead and enable `sim`
+/// in `[dev-dependencies]` only: the application ships with std's atomics, and every test build
+/// (unit tests in `src/` and integration tests in `tests/` alike, which a `#[cfg(test)]` swap
+/// does not reach) checks the instrumented ones. Outside a running check the instrumented types
+/// behave as std's.
+///
+/// `AtomicPtr` and `compiler_fence` have no instrumented version yet, so they are not here.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+///
+/// static READY: AtomicBool = AtomicBool::new(false);
+/// let data = AtomicU64::new(0);
+/// data.store(42, Ordering::Relaxed);
+/// READY.store(true, Ordering::Release);
+/// assert!(READY.load(Ordering::Acquire));
+/// assert_eq!(data.load(Ordering::Relaxed), 42);
+/// ```
+pub mod sync {
+    /// Atomic types and orderings: `std::sync::atomic`'s, or with the feature `sim`
+    /// `lockstep_sim::sync::atomic`'s (see [`sync`](crate::sync)).
+    pub mod atomic {
+        #[cfg(feature = "sim")]
+        pub use lockstep_sim::sync::atomic::{
+            AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8,
+            AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+        };
+        #[cfg(not(feature = "sim"))]
+        pub use std::sync::atomic::{
+            AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8,
+            AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+        };
+    }
+}
+
+/// A cell for data an application's own synchronization protects, with loom's closure-based
+/// access API (`with` for a read, `with_mut` for a write): `core::cell::UnsafeCell` without the
+/// feature `sim`, the simulator's with it, which checks every access for a data race (two
+/// accesses, one a write, not ordered by happens-before: a flag published with `Relaxed`, say).
+///
+/// # Examples
+///
+/// ```
+/// use lockstep::cell::UnsafeCell;
+///
+/// let c = UnsafeCell::new(1);
+/// // SAFETY: no other reference to the value exists.
+/// c.with_mut(|p| unsafe { *p += 1 });
+/// // SAFETY: as above.
+/// assert_eq!(c.with(|p| unsafe { *p }), 2);
+/// assert_eq!(c.into_inner(), 2);
+/// ```
+pub mod cell {
+    #[cfg(feature = "sim")]
+    pub use lockstep_sim::sync::cell::UnsafeCell;
+
+    /// `core::cell::UnsafeCell` with loom's closure-based access API (see [`cell`](crate::cell)).
+    #[cfg(not(feature = "sim"))]
+    #[derive(Debug, Default)]
+    #[repr(transparent)]
+    pub struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+
+    #[cfg(not(feature = "sim"))]
+    impl<T> UnsafeCell<T> {
+        /// Creates a cell holding `value` (usable in a `static`).
+        #[inline(always)]
+        pub const fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+
+        /// Consumes the cell and returns the value.
+        #[inline(always)]
+        pub fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+    }
+
+    #[cfg(not(feature = "sim"))]
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Runs `f` with a shared pointer to the value (a read access).
+        #[inline(always)]
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a mutable pointer to the value (a write access).
+        #[inline(always)]
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Returns a mutable reference; the `&mut self` proves no other access exists.
+        #[inline(always)]
+        pub fn get_mut(&mut self) -> &mut T {
+            self.0.get_mut()
+        }
+    }
+}
+
+/// The spin-loop hint for an application's own spin loops: `std::hint::spin_loop`, or with the
+/// feature `sim` the simulator's, where a spinning thread lets the others run until something
+/// it read changes (a spin with nothing else to run is reported as a deadlock, not a hang).
+///
+/// # Examples
+///
+/// ```
+/// use lockstep::sync::atomic::{AtomicBool, Ordering};
+///
+/// let ready = AtomicBool::new(true);
+/// while !ready.load(Ordering::Acquire) {
+///     lockstep::hint::spin_loop();
+/// }
+/// ```
+pub mod hint {
+    #[cfg(feature = "sim")]
+    pub use lockstep_sim::sync::hint::spin_loop;
+    #[cfg(not(feature = "sim"))]
+    pub use std::hint::spin_loop;
+}
+
+/// Threads for an application's own code: `std::thread`'s functions and types, or with the
+/// feature `sim` `lockstep_sim::thread`'s, which are simulated threads inside a running check and
+/// std's threads outside one. A thread made with `std::thread::spawn` inside a check is not
+/// simulated: its steps are not explored, and if it blocks on one of lockstep's types while a
+/// simulated thread holds it, nothing wakes it.
+///
+/// # Examples
+///
+/// ```
+/// let h = lockstep::thread::spawn(|| 6 * 7);
+/// assert_eq!(h.join().unwrap(), 42);
+/// lockstep::thread::scope(|s| {
+///     s.spawn(|| lockstep::thread::yield_now());
+/// });
+/// ```
+pub mod thread {
+    #[cfg(feature = "sim")]
+    pub use lockstep_sim::thread::{
+        AccessError, Builder, JoinHandle, LocalKey, Scope, ScopedJoinHandle, Thread, ThreadId,
+        current, park, park_timeout, scope, sleep, spawn, yield_now,
+    };
+    #[cfg(not(feature = "sim"))]
+    pub use std::thread::{
+        AccessError, Builder, JoinHandle, LocalKey, Scope, ScopedJoinHandle, Thread, ThreadId,
+        current, park, park_timeout, scope, sleep, spawn, yield_now,
+    };
+}
+
+/// `std::thread_local!`, or with the feature `sim` `lockstep_sim::thread_local!` (one value per
+/// simulated thread inside a check).
+///
+/// ```
+/// use std::cell::Cell;
+/// lockstep::thread_local!(static DEPTH: Cell<u32> = Cell::new(0));
+/// DEPTH.with(|d| d.set(d.get() + 1));
+/// assert_eq!(DEPTH.with(Cell::get), 1);
+/// ```
+#[cfg(feature = "sim")]
+pub use lockstep_sim::thread_local;
+/// `std::thread_local!` (with the feature `sim`, `lockstep_sim::thread_local!`: one value per
+/// simulated thread inside a check).
+#[cfg(not(feature = "sim"))]
+pub use std::thread_local;
 
 pub use lockstep_core;
 pub use lockstep_hosted;

@@ -516,7 +516,12 @@ pub fn check(config: Config, f: impl Fn()) -> Stats {
                 config.strategy = Strategy::Replay(schedule);
                 config.iterations = 1;
             }
-            Err(e) => eprintln!("lockstep-sim: ignoring LOCKSTEP_REPLAY: {e}"),
+            // A typo must not pass for a replay (the search would run instead, and pass).
+            Err(e) => panic!(
+                "lockstep-sim: LOCKSTEP_REPLAY={s:?} is not a schedule string ({e}); copy the \
+                 `schedule:` line of a failure (like `0x3-1x2`, `w:0x2-f1-1x3`, `rc11:1x2-0x2/1.0`), \
+                 or unset it to search"
+            ),
         }
     }
     match run(config, &f, Location::caller()) {
@@ -626,6 +631,8 @@ fn run(
     origin: &'static Location<'static>,
 ) -> Result<Stats, Box<Failure>> {
     let mut runner = Runner::new(config.stack_size, config.max_steps);
+    // Warns on stderr if the check stops taking steps (code the simulator cannot see).
+    let _watch = crate::rt::watchdog::watch(origin);
     let rc11 = match &config.strategy {
         Strategy::Replay(s) => s.rc11_choices().is_some(),
         _ => config.memory_model == MemoryModel::Rc11,

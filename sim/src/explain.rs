@@ -297,6 +297,18 @@ fn writes(op: &Op) -> bool {
     )
 }
 
+/// An event's source line for the tables: the line of the program under test that called into
+/// lockstep, with lockstep's own line in parentheses (`src/bank.rs:20 (core/src/mutex.rs:104)`),
+/// or the event's location; lockstep's sources are named from their crate's folder.
+fn where_(e: &Event) -> String {
+    let file = e.location.file();
+    let short = crate::rt::caller::library_file(file).unwrap_or(file);
+    match &e.caller {
+        Some(c) => format!("{c} ({short}:{})", e.location.line()),
+        None => format!("{short}:{}", e.location.line()),
+    }
+}
+
 /// How the tables name thread `t`: thread 0 runs the closure passed to `check`.
 fn thread_name(t: usize) -> String {
     if t == 0 {
@@ -381,6 +393,8 @@ impl<'a> Explanation<'a> {
             Op::Join { child } => format!("join t{child}"),
             Op::Finish => "finish".to_owned(),
             Op::Panic => "PANIC".to_owned(),
+            Op::Blocked { waiting } if e.object.is_some() => format!("BLOCKED: {waiting} {o}"),
+            Op::Blocked { waiting } => format!("BLOCKED: {waiting}"),
             Op::Wait { expected, actual } if expected == actual => {
                 format!("wait {o} (= {expected}): sleep")
             }
@@ -467,7 +481,7 @@ impl<'a> Explanation<'a> {
                 let text = if t == e.thread { c.as_str() } else { "" };
                 let _ = write!(out, "| {text:<w$} ");
             }
-            let _ = writeln!(out, "| {}:{}", e.location.file(), e.location.line());
+            let _ = writeln!(out, "| {}", where_(e));
         }
         out
     }

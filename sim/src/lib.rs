@@ -32,7 +32,9 @@
 //!
 //! What is modelled: interleavings of operations on the instrumented atomics and cells, spawn,
 //! join, futex-shaped waits, spin hints, and the std mirror below, under the memory model of
-//! [`Config::memory_model`]. What is not: `std`'s own atomics, locks and reference counts (they
+//! [`Config::memory_model`]. The program's own instrumented atomics in `static`s start every
+//! execution with the values they held when the check began, and get those back when it ends (on
+//! Linux; the state of a static `Once`, `OnceLock` or lockstep type lives on, as in a process). What is not: `std`'s own atomics, locks and reference counts (they
 //! run, but are not scheduling points), I/O, and real time (time is the simulated clock of
 //! [`time::now`]).
 //!
@@ -91,7 +93,12 @@
 //! has `spawn`, `scope`, `Builder`, `current`, `park`/`unpark`, `sleep`, `yield_now` and
 //! [`thread_local!`]; [`future`] runs async tasks as simulated threads (`block_on`, `spawn`,
 //! `yield_now`), with wakers whose `wake` is a step. Outside a check each behaves as std's, so
-//! the same code runs for real.
+//! the same code runs for real. Only these are scheduling points: `std::sync::atomic` and
+//! `std::thread::spawn` inside a check are not explored (a simulated thread spinning on a std
+//! atomic hangs the check). A `#[cfg(test)]` import swap reaches the crate's own unit tests only,
+//! not its integration tests (`tests/` builds the library without `cfg(test)`); the facade's
+//! `lockstep::sync::atomic`, `lockstep::hint` and `lockstep::thread` switch on its feature `sim`
+//! instead, which a dev-dependency turns on for every test build.
 //!
 //! ```
 //! use lockstep_sim::sync::{Arc, Condvar, Mutex, mpsc};
@@ -120,6 +127,16 @@
 //! simulated clock. A failure prints the schedule string; `LOCKSTEP_REPLAY=<schedule> cargo test
 //! <test>` replays it in every [`check`] of the run. The README's "Checking your own code" walks
 //! through a first check, reading a failure and what is and is not modelled.
+//!
+//! The simulator runs the checked code thousands of times: optimize it in test builds too, or an
+//! exhaustive search runs several times slower (the code under test stays a debug build):
+//!
+//! ```toml
+//! [profile.dev.package.lockstep-sim]
+//! opt-level = 3
+//! [profile.dev.package.corosensei]
+//! opt-level = 3
+//! ```
 
 pub mod future;
 pub mod sync;
@@ -138,7 +155,7 @@ pub mod proptest;
 pub use check::{Config, MemoryModel, ProgressFn, Stats, Strategy, check, try_check};
 pub use explain::{Explanation, Failure, FailureKind, RaceAccess};
 pub use rt::in_simulation;
-pub use rt::trace::{Event, Op, Trace};
+pub use rt::trace::{Caller, Event, Op, Trace};
 pub use scheduler::{ParseScheduleError, Schedule};
 
 /// The multiplier of test sizes (threaded-test iterations, simulator budgets): the environment

@@ -26,9 +26,22 @@ fn replay_variable_reproduces_the_printed_failure() {
         check(Config::dfs(Some(0)).iterations(1), lost_update);
     }))
     .unwrap_err();
-    // SAFETY: as above.
-    unsafe { std::env::remove_var("LOCKSTEP_REPLAY") };
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains(&failure.table()), "{message}");
     assert!(message.contains(&format!("LOCKSTEP_REPLAY={}", failure.schedule)));
+
+    // A schedule string with a typo is an error, not a search that passes as a replay.
+    // SAFETY: as above.
+    unsafe { std::env::set_var("LOCKSTEP_REPLAY", "0x3-1y2") };
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        check(Config::dfs(None), || {});
+    }))
+    .unwrap_err();
+    // SAFETY: as above.
+    unsafe { std::env::remove_var("LOCKSTEP_REPLAY") };
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("LOCKSTEP_REPLAY=\"0x3-1y2\" is not a schedule string"),
+        "{message}"
+    );
 }

@@ -4,9 +4,13 @@
 //!
 //! [`Handoff`] passes one job from a producer to a worker under a [`Mutex`] and a [`Condvar`];
 //! the worker sends the result on a [`Queue`] and signals an [`Event`] when it is done.
+//! [`Mailbox`] is hand-written on atomics from [`lockstep::sync::atomic`], which are std's in the
+//! application's build and the simulator's in its tests.
 
 use std::time::Duration;
 
+use lockstep::cell::UnsafeCell;
+use lockstep::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lockstep::{Condvar, Event, Mutex, Queue};
 
 /// A hand-off of one job from a producer to a worker, the worker's result on a queue.
@@ -61,5 +65,124 @@ impl Handoff {
     /// Waits up to `timeout` for the worker to finish.
     pub fn wait_done(&self, timeout: Duration) -> bool {
         self.done.wait_timeout(timeout)
+    }
+}
+
+/// A one-shot mailbox on the application's own atomics (from [`lockstep::sync::atomic`], so the
+/// simulator sees them in every test build, integration tests included): the writer stores the
+/// value, then raises the flag; the reader spins on the flag, then reads the value.
+#[derive(Debug)]
+pub struct Mailbox {
+    value: AtomicU64,
+    full: AtomicBool,
+    publish: Ordering,
+    consume: Ordering,
+}
+
+impl Mailbox {
+    /// A correct mailbox: the flag is stored with Release and loaded with Acquire, so a reader
+    /// that sees it also sees the value.
+    pub fn new() -> Self {
+        Self::with_orderings(Ordering::Release, Ordering::Acquire)
+    }
+
+    /// A mailbox with a planted bug: the flag is stored and loaded Relaxed, so a reader may see it
+    /// raised and still read the old value (allowed by Rust's memory model, though not on x86).
+    pub fn relaxed() -> Self {
+        Self::with_orderings(Ordering::Relaxed, Ordering::Relaxed)
+    }
+
+    fn with_orderings(publish: Ordering, consume: Ordering) -> Self {
+        Self {
+            value: AtomicU64::new(0),
+            full: AtomicBool::new(false),
+            publish,
+            consume,
+        }
+    }
+
+    /// The writer.
+    pub fn put(&self, v: u64) {
+        // Relaxed: the flag's store publishes it (with the correct orderings).
+        self.value.store(v, Ordering::Relaxed);
+        self.full.store(true, self.publish);
+    }
+
+    /// The reader: spins until the flag is raised, then takes the value.
+    pub fn take(&self) -> u64 {
+        while !self.full.load(self.consume) {
+            lockstep::hint::spin_loop();
+        }
+        // Relaxed: ordered after the flag's load by that load's ordering.
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Mailbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A one-shot slot for any value, on the application's own cell and flag: the writer puts the
+/// value in a [`lockstep::cell::UnsafeCell`], then raises the flag; the reader waits for the flag,
+/// then takes the value out. Under the simulator every access to the cell is checked for a data
+/// race, so a flag that does not order them (Relaxed) is reported even where the value read
+/// happens to be right.
+#[derive(Debug)]
+pub struct Slot<T> {
+    value: UnsafeCell<Option<T>>,
+    full: AtomicBool,
+    publish: Ordering,
+    consume: Ordering,
+}
+
+// SAFETY: the value is written only before `full` is raised and read only after it is seen
+// raised (with the Release/Acquire pair of `Slot::new`, which orders the two accesses; the
+// `relaxed` slot is the planted bug the simulator finds), so it is never accessed by two
+// threads at once; it moves between threads, hence `T: Send`.
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    /// A correct slot: Release to raise the flag, Acquire to see it.
+    pub fn new() -> Self {
+        Self::with_orderings(Ordering::Release, Ordering::Acquire)
+    }
+
+    /// A slot with a planted bug: the flag is Relaxed, so the write of the value and its read
+    /// are not ordered (a data race, undefined behavior).
+    pub fn relaxed() -> Self {
+        Self::with_orderings(Ordering::Relaxed, Ordering::Relaxed)
+    }
+
+    fn with_orderings(publish: Ordering, consume: Ordering) -> Self {
+        Self {
+            value: UnsafeCell::new(None),
+            full: AtomicBool::new(false),
+            publish,
+            consume,
+        }
+    }
+
+    /// The writer (call once).
+    pub fn put(&self, v: T) {
+        // SAFETY: the reader touches the value only after seeing `full`, raised below.
+        self.value.with_mut(|p| unsafe { *p = Some(v) });
+        self.full.store(true, self.publish);
+    }
+
+    /// The reader (call once): waits for the value and takes it.
+    pub fn take(&self) -> Option<T> {
+        while !self.full.load(self.consume) {
+            lockstep::hint::spin_loop();
+        }
+        // SAFETY: the writer is done with the value once `full` is raised.
+        self.value.with_mut(|p| unsafe { (*p).take() })
+    }
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }

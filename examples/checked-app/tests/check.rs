@@ -5,9 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lockstep::lockstep_sim::{Config, FailureKind, check, future, thread, try_check};
+use lockstep::lockstep_sim::{
+    Config, FailureKind, MemoryModel, Op, check, future, thread, try_check,
+};
 use lockstep::{AsyncQueue, Event};
-use lockstep_checked_app::Handoff;
+use lockstep_checked_app::{Handoff, Mailbox, Slot};
 
 #[test]
 fn the_handoff_is_correct_in_every_interleaving() {
@@ -42,6 +44,31 @@ fn a_lost_wakeup_is_found_as_a_deadlock() {
     assert!(
         matches!(failure.kind, FailureKind::Deadlock { .. }),
         "{failure}"
+    );
+    // The table names the application's own lines, not only lockstep's: each step inside
+    // `Condvar::wait` or `Mutex::lock` shows the line of `work_racy` that called it.
+    let text = failure.to_string();
+    assert!(
+        text.contains("examples/checked-app/src/lib.rs:") && text.contains("(core/src/condvar.rs:"),
+        "{text}"
+    );
+    // It ends with what each thread is stuck on: the worker asleep on the condition variable,
+    // the main thread receiving.
+    let stuck: Vec<_> = failure
+        .trace
+        .iter()
+        .filter_map(|e| match &e.op {
+            Op::Blocked { waiting } => Some((e.thread, waiting.clone(), e.caller.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stuck.len(), 2, "{text}");
+    assert!(
+        stuck.iter().all(|(_, w, c)| w == "asleep in wait on"
+            && c.as_ref().is_some_and(
+                |c| c.file.ends_with("src/lib.rs") || c.file.ends_with("tests/check.rs")
+            )),
+        "{stuck:?}"
     );
     // The report names the schedule that replays it.
     let replayed = try_check(Config::replay(failure.schedule.clone()), || {
@@ -202,4 +229,134 @@ fn a_rendezvous_nobody_receives_is_a_deadlock_and_a_timeout_is_simulated() {
         let r = lockstep::Rendezvous::<u32>::new();
         assert!(r.send_timeout(1, Duration::from_secs(30)).is_err());
     });
+}
+
+/// The mailbox's reader and writer, on the application's own atomics.
+fn mailbox(make: fn() -> Mailbox) -> impl Fn() {
+    move || {
+        let m = Arc::new(make());
+        let writer = {
+            let m = Arc::clone(&m);
+            thread::spawn(move || m.put(42))
+        };
+        assert_eq!(m.take(), 42, "the reader saw the flag but not the value");
+        writer.join().unwrap();
+    }
+}
+
+#[test]
+fn own_atomics_relaxed_publish_is_found_under_rc11_and_replays() {
+    let rc11 = || Config::dfs(None).memory_model(MemoryModel::Rc11);
+    let failure = try_check(rc11(), mailbox(Mailbox::relaxed)).unwrap_err();
+    assert!(
+        matches!(failure.kind, FailureKind::Panic { thread: 0, .. }),
+        "{failure}"
+    );
+    // The table explains the stale read, at the application's own line.
+    let text = failure.to_string();
+    assert!(text.contains("not yet visible to t0"), "{text}");
+    assert!(text.contains("src/lib.rs"), "{text}");
+    // The schedule string alone replays it (it names the memory model).
+    let replayed = try_check(
+        Config::replay(failure.schedule.to_string().parse().unwrap()),
+        mailbox(Mailbox::relaxed),
+    )
+    .unwrap_err();
+    assert_eq!(replayed.kind, failure.kind);
+    assert_eq!(replayed.trace, failure.trace);
+    // Sequential consistency and x86-TSO hide it.
+    check(Config::dfs(None), mailbox(Mailbox::relaxed));
+    check(
+        Config::dfs(None).memory_model(MemoryModel::X86Tso),
+        mailbox(Mailbox::relaxed),
+    );
+}
+
+#[test]
+fn own_atomics_release_acquire_mailbox_is_correct_in_every_execution() {
+    for model in [
+        MemoryModel::SequentiallyConsistent,
+        MemoryModel::X86Tso,
+        MemoryModel::Rc11,
+    ] {
+        let stats = check(Config::dfs(None).memory_model(model), mailbox(Mailbox::new));
+        assert!(stats.complete, "{model:?}: {stats:?}");
+    }
+}
+
+/// The hand-off with the worker `work` (correct or racy), for proptest's schedules.
+fn handoff_scenario(work: fn(&Handoff)) -> impl Fn() {
+    move || {
+        let h = Arc::new(Handoff::new());
+        let worker = {
+            let h = Arc::clone(&h);
+            thread::spawn(move || work(&h))
+        };
+        h.submit(21);
+        assert_eq!(h.results.recv(), Ok(42));
+        worker.join().unwrap();
+    }
+}
+
+/// Runs proptest over schedules of the hand-off (the facade's feature `proptest`).
+fn proptest_schedules(work: fn(&Handoff)) -> Result<(), String> {
+    use lockstep::lockstep_sim::proptest::{run, schedules};
+    use proptest::test_runner::{Config as Cases, TestCaseError, TestRunner};
+    let mut runner = TestRunner::new(Cases {
+        cases: 256,
+        failure_persistence: None,
+        ..Cases::default()
+    });
+    let f = handoff_scenario(work);
+    runner
+        .run(&schedules(2, 12), |s| {
+            run(&s, &f)
+                .map(drop)
+                .map_err(|failure| TestCaseError::fail(failure.to_string()))
+        })
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn proptest_finds_and_shrinks_the_lost_wakeup_and_passes_the_correct_handoff() {
+    let err = proptest_schedules(Handoff::work_racy).unwrap_err();
+    assert!(err.contains("deadlock"), "{err}");
+    proptest_schedules(Handoff::work).unwrap();
+}
+
+/// The slot's reader and writer, on the application's own cell.
+fn slot(make: fn() -> Slot<String>) -> impl Fn() {
+    move || {
+        let s = Arc::new(make());
+        let writer = {
+            let s = Arc::clone(&s);
+            thread::spawn(move || s.put("job".to_owned()))
+        };
+        assert_eq!(s.take().as_deref(), Some("job"));
+        writer.join().unwrap();
+    }
+}
+
+#[test]
+fn own_cell_behind_a_relaxed_flag_is_a_data_race_in_every_memory_model() {
+    for model in [
+        MemoryModel::SequentiallyConsistent,
+        MemoryModel::X86Tso,
+        MemoryModel::Rc11,
+    ] {
+        let failure =
+            try_check(Config::dfs(None).memory_model(model), slot(Slot::relaxed)).unwrap_err();
+        assert!(
+            matches!(failure.kind, FailureKind::DataRace { .. }),
+            "{model:?}: {failure}"
+        );
+        let replayed = try_check(
+            Config::replay(failure.schedule.clone()),
+            slot(Slot::relaxed),
+        )
+        .unwrap_err();
+        assert_eq!(replayed.kind, failure.kind);
+        let stats = check(Config::dfs(None).memory_model(model), slot(Slot::new));
+        assert!(stats.complete, "{model:?}: {stats:?}");
+    }
 }

@@ -242,6 +242,7 @@ impl Runner {
             }
         }
         TEARDOWN.with(|c| c.set(false));
+        exec.state.get_mut().statics_dropped_in_teardown();
         crate::context::end_execution();
         self.cos = cos;
         self.rc11 = exec.rc11.get_mut().take();
@@ -290,6 +291,15 @@ impl Runner {
     }
 }
 
+impl Drop for Runner {
+    /// The check is over: the statics it used get back the values they held when it began.
+    fn drop(&mut self) {
+        if let Some(exec) = &mut self.exec {
+            exec.state.get_mut().restore_statics();
+        }
+    }
+}
+
 /// Picks the thread that takes the next step, and makes it current: the step's bookkeeping
 /// (schedule, preemptions, step count). `None` ends the execution: a deadlock or the step limit
 /// (recorded as the failure), or the scheduler abandoned it.
@@ -297,6 +307,7 @@ impl Runner {
 /// Called by the driver, or by the parking thread itself (see `park`), with no borrow of the
 /// state or the control held.
 pub(crate) fn decide(exec: &Exec) -> Option<usize> {
+    super::watchdog::step();
     loop {
         let picked = choose(exec)?;
         if picked < FLUSH {
@@ -542,6 +553,7 @@ fn choose(exec: &Exec) -> Option<usize> {
             .filter(|&i| s.threads[i].status != Status::Finished)
             .collect();
         if !blocked.is_empty() {
+            s.push_blocked(&blocked);
             s.failure = Some(FailureKind::Deadlock { blocked });
         }
         return None;
@@ -676,13 +688,18 @@ fn thread_main(tid: usize, yielder: &Yielder<(), ()>, body: Box<dyn FnOnce()>) {
             s.threads[tid].status = Status::Finished;
             // The panic's own location is in the message; the row names the thread's last
             // operation, which is where the failing check read its value.
-            let last = s
+            let (last, caller) = s
                 .trace
                 .iter()
                 .rev()
                 .find(|e| e.thread == tid)
-                .map_or(origin, |e| e.location);
+                .map_or((origin, None), |e| (e.location, e.caller.clone()));
             s.push(None, Op::Panic, last);
+            if let Some(e) = s.trace.last_mut()
+                && e.op == Op::Panic
+            {
+                e.caller = caller;
+            }
             s.failure = Some(FailureKind::Panic {
                 thread: tid,
                 message,

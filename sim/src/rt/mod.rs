@@ -43,11 +43,14 @@
 //! Happens-before for the race detector is taken at the store, not at its commit, and is only
 //! ever added to: that may hide a data race on a cell, never invent one.
 
+pub(crate) mod caller;
 pub(crate) mod clock;
 pub(crate) mod exec;
 mod footprint;
 pub(crate) mod rc11;
+mod statics;
 pub(crate) mod trace;
+pub(crate) mod watchdog;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -67,6 +70,17 @@ thread_local! {
     static CURRENT: Cell<*const Exec> = const { Cell::new(std::ptr::null()) };
     /// True while a failed execution's coroutines are unwound: their panics must pass through.
     static TEARDOWN: Cell<bool> = const { Cell::new(false) };
+    /// Statics' atomics dropped while the simulation was off (see `statics`); cannot happen to a
+    /// true static, but a value in one that is replaced is dropped.
+    static TEARDOWN_DROPS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An atomic at `addr` was dropped outside a running simulation: if a failed execution's
+/// threads are being unwound, its address leaves the statics restored between executions.
+pub(crate) fn dropped_outside(addr: usize) {
+    if TEARDOWN.with(Cell::get) && statics::is_static(addr) {
+        TEARDOWN_DROPS.with(|d| d.borrow_mut().push(addr));
+    }
 }
 
 /// The running execution, if this OS thread is inside one.
@@ -154,6 +168,8 @@ pub(crate) struct Thread {
     flushed: u32,
     /// Where the thread was spawned (or `check` was called, for thread 0).
     pub(crate) origin: &'static Location<'static>,
+    /// Where its pending `join` was called (for a deadlock's report).
+    pub(crate) joining_at: Option<&'static Location<'static>>,
     /// The step that made its next step possible (the parent's step that spawned it, the wake,
     /// [`ALL`] for a timeout or a spinner resumed because nothing else could run),
     /// or [`NO_CAUSE`]: happens-before for the optimal search. Cleared when it takes the step.
@@ -317,6 +333,14 @@ pub(crate) struct State {
     /// Counts writes that changed a value; spinning threads wait for it to move.
     pub(crate) writes: u64,
     index: HashMap<usize, usize, BuildHasherDefault<AddrHasher>>,
+    /// Atomics in statics, by address: the value each held when the check first used it, given
+    /// back at the start of each execution and when the check ends (see `statics`). Kept
+    /// across the executions of a check.
+    statics: HashMap<usize, (i128, Raw), BuildHasherDefault<AddrHasher>>,
+    /// The last `object` call registered its object (its first use in this execution).
+    created: bool,
+    /// Per static atomic the check used: whether it is the program's own (see `first_use`).
+    own_static: HashMap<usize, bool, BuildHasherDefault<AddrHasher>>,
     /// The last `(address, object)` looked up (0: none); most operations repeat the last object.
     last: (usize, usize),
     pub(crate) objects: Vec<Object>,
@@ -405,6 +429,9 @@ impl State {
             step: 0,
             writes: 0,
             index: HashMap::default(),
+            statics: HashMap::default(),
+            created: false,
+            own_static: HashMap::default(),
             last: (0, 0),
             objects: Vec::new(),
             trace,
@@ -479,6 +506,7 @@ impl State {
             dirty: false,
             flushed: NO_CAUSE,
             origin,
+            joining_at: None,
             cause: NO_CAUSE,
             exit_step: NO_CAUSE,
             trying: false,
@@ -502,9 +530,56 @@ impl State {
         self.threads.len() - 1
     }
 
+    /// The first use in this execution of the atomic at `addr`: a static gets back the value it
+    /// held when the check first used it (see `statics`).
+    #[cold]
+    fn first_use(&mut self, addr: usize, raw: Raw, location: &Location<'_>) {
+        if !statics::is_static(addr) {
+            return;
+        }
+        // The program's own atomics only: the state inside lockstep's types and the std mirror's
+        // (a static `Once`, `OnceLock`, `Mutex`) lives on across executions, as in a process
+        // (restoring its atomics alone could contradict the data beside them). Decided once
+        // per static and check, from the stack.
+        let own = *self.own_static.entry(addr).or_insert_with(|| {
+            caller::library_file(location.file()).is_none() && !caller::operation_in_library()
+        });
+        if !own {
+            return;
+        }
+        let now = (raw.read)(addr);
+        let (start, _) = *self.statics.entry(addr).or_insert((now, raw));
+        if start != now {
+            (raw.write)(addr, start);
+        }
+    }
+
+    /// Gives every static the check used the value it held when the check first used it, and
+    /// forgets them (the check ends). Statics dropped while a failed execution was unwound
+    /// (replaced values of a static `Option`, say) are left alone.
+    pub(crate) fn restore_statics(&mut self) {
+        let dropped: Vec<usize> = TEARDOWN_DROPS.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        self.own_static.clear();
+        for (addr, (start, raw)) in self.statics.drain() {
+            if !dropped.contains(&addr) && (raw.read)(addr) != start {
+                (raw.write)(addr, start);
+            }
+        }
+    }
+
+    /// Forgets the statics dropped while a failed execution was unwound.
+    pub(crate) fn statics_dropped_in_teardown(&mut self) {
+        TEARDOWN_DROPS.with(|d| {
+            for addr in d.borrow_mut().drain(..) {
+                self.statics.remove(&addr);
+            }
+        });
+    }
+
     /// The object number of `addr`, registering it on first use.
     #[inline]
     fn object(&mut self, addr: usize, kind: &'static str) -> usize {
+        self.created = false;
         if self.last.0 == addr {
             return self.last.1;
         }
@@ -517,6 +592,7 @@ impl State {
         let next = self.objects.len();
         let id = *self.index.entry(addr).or_insert(next);
         if id == next {
+            self.created = true;
             let object = match self.free_objects.pop() {
                 Some(mut o) => {
                     o.kind = kind;
@@ -555,13 +631,61 @@ impl State {
         if !self.record {
             return;
         }
+        // The caller of a lockstep operation: the same for every event of one operation.
+        let caller = match self.trace.last() {
+            Some(last)
+                if last.step == self.step
+                    && last.thread == self.current
+                    && std::ptr::eq(last.location, location) =>
+            {
+                last.caller.clone()
+            }
+            _ => caller::capture(location),
+        };
         self.trace.push(Event {
             step: self.step,
             thread: self.current,
             object,
             op,
             location,
+            caller,
         });
+    }
+
+    /// Records, for a deadlock's report, what each of the `blocked` threads waits for: a row per
+    /// thread at the end of the trace, at the line it is stuck on.
+    pub(crate) fn push_blocked(&mut self, blocked: &[usize]) {
+        if !self.record {
+            return;
+        }
+        for &t in blocked {
+            let thread = &self.threads[t];
+            let last = self.trace.iter().rev().find(|e| e.thread == t);
+            let (mut location, mut caller) =
+                last.map_or((thread.origin, None), |e| (e.location, e.caller.clone()));
+            let (waiting, object) = match (thread.status, thread.next, thread.wants) {
+                (Status::Futex { obj, .. }, ..) => ("asleep in wait on".to_owned(), Some(obj)),
+                (Status::Spinning { .. }, ..) => {
+                    ("spinning: nothing it read can change".to_owned(), None)
+                }
+                (_, Footprint::Join(child), _) => {
+                    if let Some(at) = thread.joining_at {
+                        (location, caller) = (at, None);
+                    }
+                    (format!("joining t{child}"), None)
+                }
+                (_, _, Some(obj)) => ("waiting for lock".to_owned(), Some(obj)),
+                _ => ("waiting".to_owned(), None),
+            };
+            self.trace.push(Event {
+                step: self.step,
+                thread: t,
+                object,
+                op: Op::Blocked { waiting },
+                location,
+                caller,
+            });
+        }
     }
 
     /// Makes the oldest buffered store of thread `t` visible to every thread (weak memory): it
@@ -613,6 +737,16 @@ impl State {
                 object: Some(b.obj),
                 op: Op::Commit { value: b.value },
                 location: b.location,
+                caller: self
+                    .trace
+                    .iter()
+                    .rev()
+                    .find(|e| {
+                        e.thread == t
+                            && e.object == Some(b.obj)
+                            && matches!(e.op, Op::BufferedStore { .. })
+                    })
+                    .and_then(|e| e.caller.clone()),
             });
         }
     }
@@ -843,6 +977,9 @@ pub(crate) fn atomic<R>(
     let obj = {
         let mut s = exec.state.borrow_mut();
         let obj = s.object(addr, kind);
+        if s.created {
+            s.first_use(addr, raw, location);
+        }
         let t = s.current;
         s.threads[t].next = Footprint::Object { obj, write };
         s.threads[t].peek = peek;
@@ -885,7 +1022,7 @@ pub(crate) fn atomic<R>(
 }
 
 /// Direct access to an atomic's value, bypassing the simulator (widened to `i128`).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Raw {
     pub(crate) read: fn(usize) -> i128,
     pub(crate) write: fn(usize, i128),
@@ -1414,6 +1551,7 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
     if let Ok(mut s) = exec.state.try_borrow_mut() {
         discard(&mut s, addr);
         s.index.remove(&addr);
+        s.statics.remove(&addr);
         if s.last.0 == addr {
             s.last = (0, 0);
         }
@@ -1499,6 +1637,11 @@ pub(crate) fn spawn(
 /// Waits for thread `child` to finish: one step, which can be taken only once it has.
 pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'static>) {
     drain(exec, location);
+    {
+        let mut s = exec.state.borrow_mut();
+        let t = s.current;
+        s.threads[t].joining_at = Some(location);
+    }
     park_at(exec, Footprint::Join(child));
     if exec.rc11_on.get() {
         let t = exec.state.borrow().current;
@@ -1510,6 +1653,7 @@ pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'stati
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
+    s.threads[t].joining_at = None;
     debug_assert_eq!(s.threads[child].status, Status::Finished);
     let done = s.threads[child].clock.clone();
     s.threads[t].clock.join(&done);

@@ -31,6 +31,26 @@ pub struct Event {
     pub op: Op,
     /// The source line that did it.
     pub location: &'static Location<'static>,
+    /// When `location` is inside lockstep's own sources (a step of `lockstep::Mutex::lock`, of a
+    /// channel's `send` ...), the line of the program under test that called into lockstep: the
+    /// innermost frame of the thread's stack outside lockstep and the standard library. Found
+    /// from a stack capture when a failure's trace is recorded; `None` otherwise.
+    pub caller: Option<Caller>,
+}
+
+/// A source line of the program under test (see [`Event::caller`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Caller {
+    /// The file, as the compiler names it (`src/bank.rs`).
+    pub file: String,
+    /// The line.
+    pub line: u32,
+}
+
+impl std::fmt::Display for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 /// The operation of an [`Event`], with the values read and written.
@@ -97,6 +117,14 @@ pub enum Op {
     Finish,
     /// The thread panicked.
     Panic,
+    /// The execution ended in a deadlock with this thread unable to go on (a row per blocked
+    /// thread at the end of the trace, at the line it is stuck on; the event's object is the
+    /// word or lock it waits on, if any).
+    Blocked {
+        /// What it waits for, as the table prints it before the object's name (`asleep in wait
+        /// on`, `waiting for lock`, `joining t1`, `spinning: nothing it read can change`).
+        waiting: String,
+    },
     /// A futex-shaped wait: sleeps if the word still holds `expected` (`actual` is what it held).
     Wait {
         /// The value the caller expected.

@@ -208,6 +208,8 @@ macro_rules! atomic {
                     // As in `get_mut`; and the atomic's memory is about to go.
                     rt::settle(e, this.addr(), Self::read_raw, Self::write_raw);
                     rt::forget(e, this.addr());
+                } else {
+                    rt::dropped_outside(this.addr());
                 }
                 this.0.load(Ordering::Relaxed)
             }
@@ -477,8 +479,9 @@ macro_rules! atomic {
 
         impl Drop for $name {
             fn drop(&mut self) {
-                if let Some(e) = rt::current() {
-                    rt::forget(e, self.addr());
+                match rt::current() {
+                    Some(e) => rt::forget(e, self.addr()),
+                    None => rt::dropped_outside(self.addr()),
                 }
             }
         }
