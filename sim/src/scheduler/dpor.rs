@@ -146,18 +146,6 @@ pub(crate) struct Dpor {
     seq_choices: Vec<u32>,
     /// Scratch: a lock's or a timed wait's clock before its cause.
     before_cause: VectorClock,
-    /// The objects' names across executions (see [`Dpor::name`]): per thread (its clock entry,
-    /// see [`slot`]) and per step of it, the name of the object the step touched ([`NONE`]: none
-    /// seen yet).
-    names: Vec<Vec<u32>>,
-    /// Per object number of the current execution, its name ([`NONE`]: not met yet).
-    ids: Vec<u32>,
-    /// Per name, whether an object of the current execution has it.
-    used: Vec<bool>,
-    /// Per thread (clock entry), its steps so far in the current execution.
-    count: Vec<u32>,
-    /// The next new name.
-    next_name: u32,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -179,58 +167,6 @@ impl Dpor {
         }
         covered += share;
         (covered > 0.0).then(|| ((done as f64 / covered).ceil() as usize).max(done))
-    }
-
-    /// Footprint `fp` of thread `t`'s next step with its object under its name across
-    /// executions.
-    ///
-    /// The runtime numbers objects in the order an execution first meets them, which depends on
-    /// the schedule: two mutexes first taken in one order in one execution and in the other
-    /// order in the next swap numbers. The wake-up trees and sleep sets keep footprints from
-    /// earlier executions, so they are compared under names that do not depend on the schedule:
-    /// an object is named after a step that touches it (a thread's `k`th step touches the same
-    /// object whenever it runs after the same reads), the name that step's object had when it
-    /// first ran; an object met first in a step never run before gets a new name. Names are
-    /// one to one within an execution (a step that touched another object elsewhere, after
-    /// other reads, does not lend its name to a second object).
-    fn name(&mut self, t: usize, fp: Footprint) -> Footprint {
-        let Some(obj) = fp.object() else {
-            return fp;
-        };
-        let k = slot(t);
-        if self.count.len() <= k {
-            self.count.resize(k + 1, 0);
-        }
-        if self.names.len() <= k {
-            self.names.resize_with(k + 1, Vec::new);
-        }
-        let step = self.count[k] as usize;
-        if self.names[k].len() <= step {
-            self.names[k].resize(step + 1, NONE);
-        }
-        if self.ids.len() <= obj {
-            self.ids.resize(obj + 1, NONE);
-        }
-        let mut name = self.ids[obj];
-        if name == NONE {
-            name = self.names[k][step];
-            if name == NONE || self.used.get(name as usize).copied().unwrap_or(false) {
-                // A new object, or one whose step named another object here already.
-                name = self.next_name;
-                self.next_name += 1;
-                self.names[k][step] = name;
-            }
-            self.ids[obj] = name;
-            let n = name as usize;
-            if self.used.len() <= n {
-                self.used.resize(n + 1, false);
-            }
-            self.used[n] = true;
-        }
-        if self.names[k][step] == NONE {
-            self.names[k][step] = name;
-        }
-        fp.renamed(name as usize)
     }
 
     /// Records step `j`: thread `t` with footprint `fp`, made possible by step `cause`; seeks
@@ -513,9 +449,6 @@ impl Scheduler for Dpor {
     fn begin(&mut self, iteration: usize) -> bool {
         self.depth = 0;
         self.last.clear();
-        self.ids.clear();
-        self.used.clear();
-        self.count.clear();
         for l in &mut self.locs {
             l.last_write = None;
             l.last_lock = None;
@@ -581,14 +514,13 @@ impl Scheduler for Dpor {
     ) -> Option<usize> {
         let j = self.depth;
         self.choice = 0;
-        let t = if let Some(node) = self.stack.get(j) {
+        let t = if let Some(node) = self.stack.get_mut(j) {
             let t = node.thread;
             if !runnable.contains(&t) || next[t] == Footprint::SpinResume {
                 // The branch's step is not possible here after all.
                 return None;
             }
-            let fp = self.name(t, next[t]);
-            self.stack[j].fp = fp;
+            node.fp = next[t];
             t
         } else {
             let mut node = self.free.pop().unwrap_or_else(|| Node {
@@ -639,7 +571,7 @@ impl Scheduler for Dpor {
                 (b.thread, b.children, b.choice)
             };
             node.thread = t;
-            node.fp = self.name(t, next[t]);
+            node.fp = next[t];
             node.sleep = sleep;
             node.wut = wut;
             node.sub = sub;
@@ -649,13 +581,7 @@ impl Scheduler for Dpor {
             self.stack.push(node);
             t
         };
-        let fp = self.stack[j].fp;
-        self.record(j, t, fp, causes[t], j >= self.branch);
-        let k = slot(t);
-        if self.count.len() <= k {
-            self.count.resize(k + 1, 0);
-        }
-        self.count[k] += 1;
+        self.record(j, t, next[t], causes[t], j >= self.branch);
         self.depth += 1;
         Some(t)
     }
