@@ -29,6 +29,11 @@
 //! which the spinner reads after that write is explored as a race of its read. An execution in
 //! which only such threads could go on ends there and is counted as abandoned.
 //!
+//! The wake-up trees and sleep sets keep footprints across executions, while the runtime numbers
+//! objects in the order each execution first meets them (which depends on the schedule): the
+//! search compares them under names of its own, given after the thread steps that touch the
+//! objects (see [`Dpor::name`]).
+//!
 //! One departure from the papers' insertion: a leaf of a wake-up tree reached with steps of the
 //! inserted sequence left is extended by them (see [`insert`]). The litmus tests of GenMC's
 //! suite (`sim/tests/litmus.rs`) and a brute-force model (`sim/tests/dpor_model.rs`) check the
