@@ -200,7 +200,11 @@ impl Dpor {
     /// another object only after other reads); otherwise it gets the name the first object of
     /// its number had, or a new name if another object of this execution has that one. Names
     /// are one to one within an execution.
-    fn name(&mut self, t: usize, fp: Footprint) -> Footprint {
+    ///
+    /// `replayed`: the footprint the step had in the previous execution, for a step of its
+    /// prefix: the object keeps the name it had there (the tables may have changed since, and
+    /// the names of the prefix must not).
+    fn name(&mut self, t: usize, fp: Footprint, replayed: Option<Footprint>) -> Footprint {
         let k = slot(t);
         if self.count.len() <= k {
             self.count.resize(k + 1, 0);
@@ -210,14 +214,23 @@ impl Dpor {
         let Some(obj) = fp.object() else {
             return fp;
         };
+        if self.ids.len() <= obj {
+            self.ids.resize(obj + 1, NONE);
+        }
+        if let Some(name) = replayed.and_then(|r| r.object()) {
+            let name = name as u32;
+            self.ids[obj] = name;
+            if self.used.len() <= name as usize {
+                self.used.resize(name as usize + 1, false);
+            }
+            self.used[name as usize] = true;
+            return fp.renamed(name as usize);
+        }
         if self.by_step.len() <= k {
             self.by_step.resize_with(k + 1, Vec::new);
         }
         if self.by_step[k].len() <= n {
             self.by_step[k].resize(n + 1, (NONE, true));
-        }
-        if self.ids.len() <= obj {
-            self.ids.resize(obj + 1, NONE);
         }
         let mut name = self.ids[obj];
         if name == NONE {
@@ -608,7 +621,8 @@ impl Scheduler for Dpor {
                 // The branch's step is not possible here after all.
                 return None;
             }
-            let fp = self.name(t, next[t]);
+            let replayed = (j < self.branch).then_some(node.fp);
+            let fp = self.name(t, next[t], replayed);
             self.stack[j].fp = fp;
             t
         } else {
@@ -660,7 +674,7 @@ impl Scheduler for Dpor {
                 (b.thread, b.children, b.choice)
             };
             node.thread = t;
-            node.fp = self.name(t, next[t]);
+            node.fp = self.name(t, next[t], None);
             node.sleep = sleep;
             node.wut = wut;
             node.sub = sub;
