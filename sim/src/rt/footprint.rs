@@ -110,6 +110,40 @@ impl Footprint {
         }
     }
 
+    /// The object this step touches, if any.
+    #[inline]
+    pub(crate) fn object(self) -> Option<usize> {
+        use Footprint::*;
+        match self {
+            Object { obj, .. }
+            | Wait { obj }
+            | Wake { obj, .. }
+            | Lock { obj }
+            | Resume { obj }
+            | Unlock { obj }
+            | Buffer { obj }
+            | Flush { obj } => Some(obj),
+            Local | Membarrier | Join(_) | SpinResume | Global => None,
+        }
+    }
+
+    /// The same step on object `to` instead (unchanged if it touches no object).
+    #[inline]
+    pub(crate) fn renamed(self, to: usize) -> Footprint {
+        use Footprint::*;
+        match self {
+            Object { write, .. } => Object { obj: to, write },
+            Wait { .. } => Wait { obj: to },
+            Wake { woke, .. } => Wake { obj: to, woke },
+            Lock { .. } => Lock { obj: to },
+            Resume { .. } => Resume { obj: to },
+            Unlock { .. } => Unlock { obj: to },
+            Buffer { .. } => Buffer { obj: to },
+            Flush { .. } => Flush { obj: to },
+            other => other,
+        }
+    }
+
     /// Whether this step of thread `me` may not commute with step `other` of thread `them`.
     #[inline]
     pub(crate) fn conflicts(self, me: usize, other: Footprint, them: usize) -> bool {

@@ -29,6 +29,11 @@
 //! which the spinner reads after that write is explored as a race of its read. An execution in
 //! which only such threads could go on ends there and is counted as abandoned.
 //!
+//! The wake-up trees and sleep sets keep footprints across executions, while the runtime numbers
+//! objects in the order each execution first meets them (which depends on the schedule): the
+//! search compares them under names of its own, given after the thread steps that touch the
+//! objects (see [`Dpor::name`]).
+//!
 //! One departure from the papers' insertion: a leaf of a wake-up tree reached with steps of the
 //! inserted sequence left is extended by them (see [`insert`]). The litmus tests of GenMC's
 //! suite (`sim/tests/litmus.rs`) and a brute-force model (`sim/tests/dpor_model.rs`) check the
@@ -146,6 +151,20 @@ pub(crate) struct Dpor {
     seq_choices: Vec<u32>,
     /// Scratch: a lock's or a timed wait's clock before its cause.
     before_cause: VectorClock,
+    /// The objects' names across executions (see [`Dpor::name`]). Per thread (clock entry) and
+    /// step number: the name of the object the step touched when it first ran, and whether it
+    /// touched an object of that name every time since.
+    by_step: Vec<Vec<(u32, bool)>>,
+    /// Per object number, the name the first object with that number had.
+    by_number: Vec<u32>,
+    /// Per object number of the current execution, its name ([`NONE`]: not met yet).
+    ids: Vec<u32>,
+    /// Per name, whether an object of the current execution has it.
+    used: Vec<bool>,
+    /// Per thread (clock entry), its steps so far in the current execution.
+    count: Vec<u32>,
+    /// The next new name.
+    next_name: u32,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -167,6 +186,85 @@ impl Dpor {
         }
         covered += share;
         (covered > 0.0).then(|| ((done as f64 / covered).ceil() as usize).max(done))
+    }
+
+    /// Footprint `fp` of thread `t`'s next step with its object under its name across
+    /// executions.
+    ///
+    /// The runtime numbers objects in the order an execution first meets them, which depends on
+    /// the schedule: two mutexes first taken in one order in one execution and in the other
+    /// order in the next swap numbers. The wake-up trees and sleep sets keep footprints from
+    /// earlier executions, so the search names objects itself. An object first met in a
+    /// thread's `n`th step is named after that step if the step touched the same object (by
+    /// name) every time it ran before (a thread's code is deterministic: its `n`th step touches
+    /// another object only after other reads); otherwise it gets the name the first object of
+    /// its number had, or a new name if another object of this execution has that one. Names
+    /// are one to one within an execution.
+    ///
+    /// `replayed`: the footprint the step had in the previous execution, for a step of its
+    /// prefix: the object keeps the name it had there (the tables may have changed since, and
+    /// the names of the prefix must not).
+    fn name(&mut self, t: usize, fp: Footprint, replayed: Option<Footprint>) -> Footprint {
+        let k = slot(t);
+        if self.count.len() <= k {
+            self.count.resize(k + 1, 0);
+        }
+        let n = self.count[k] as usize;
+        self.count[k] += 1;
+        let Some(obj) = fp.object() else {
+            return fp;
+        };
+        if self.ids.len() <= obj {
+            self.ids.resize(obj + 1, NONE);
+        }
+        if let Some(name) = replayed.and_then(|r| r.object()) {
+            let name = name as u32;
+            self.ids[obj] = name;
+            if self.used.len() <= name as usize {
+                self.used.resize(name as usize + 1, false);
+            }
+            self.used[name as usize] = true;
+            return fp.renamed(name as usize);
+        }
+        if self.by_step.len() <= k {
+            self.by_step.resize_with(k + 1, Vec::new);
+        }
+        if self.by_step[k].len() <= n {
+            self.by_step[k].resize(n + 1, (NONE, true));
+        }
+        let mut name = self.ids[obj];
+        if name == NONE {
+            let free = |n: u32| n != NONE && !self.used.get(n as usize).copied().unwrap_or(false);
+            name = match self.by_step[k][n] {
+                (n, true) => n,
+                _ => NONE,
+            };
+            if !free(name) {
+                name = self.by_number.get(obj).copied().unwrap_or(NONE);
+            }
+            if !free(name) {
+                name = self.next_name;
+                self.next_name += 1;
+            }
+            if self.by_number.len() <= obj {
+                self.by_number.resize(obj + 1, NONE);
+            }
+            if self.by_number[obj] == NONE {
+                self.by_number[obj] = name;
+            }
+            self.ids[obj] = name;
+            if self.used.len() <= name as usize {
+                self.used.resize(name as usize + 1, false);
+            }
+            self.used[name as usize] = true;
+        }
+        let (first, same) = &mut self.by_step[k][n];
+        if *first == NONE {
+            *first = name;
+        } else {
+            *same &= *first == name;
+        }
+        fp.renamed(name as usize)
     }
 
     /// Records step `j`: thread `t` with footprint `fp`, made possible by step `cause`; seeks
@@ -449,6 +547,9 @@ impl Scheduler for Dpor {
     fn begin(&mut self, iteration: usize) -> bool {
         self.depth = 0;
         self.last.clear();
+        self.ids.clear();
+        self.used.clear();
+        self.count.clear();
         for l in &mut self.locs {
             l.last_write = None;
             l.last_lock = None;
@@ -514,13 +615,15 @@ impl Scheduler for Dpor {
     ) -> Option<usize> {
         let j = self.depth;
         self.choice = 0;
-        let t = if let Some(node) = self.stack.get_mut(j) {
+        let t = if let Some(node) = self.stack.get(j) {
             let t = node.thread;
             if !runnable.contains(&t) || next[t] == Footprint::SpinResume {
                 // The branch's step is not possible here after all.
                 return None;
             }
-            node.fp = next[t];
+            let replayed = (j < self.branch).then_some(node.fp);
+            let fp = self.name(t, next[t], replayed);
+            self.stack[j].fp = fp;
             t
         } else {
             let mut node = self.free.pop().unwrap_or_else(|| Node {
@@ -571,7 +674,7 @@ impl Scheduler for Dpor {
                 (b.thread, b.children, b.choice)
             };
             node.thread = t;
-            node.fp = next[t];
+            node.fp = self.name(t, next[t], None);
             node.sleep = sleep;
             node.wut = wut;
             node.sub = sub;
@@ -581,7 +684,8 @@ impl Scheduler for Dpor {
             self.stack.push(node);
             t
         };
-        self.record(j, t, next[t], causes[t], j >= self.branch);
+        let fp = self.stack[j].fp;
+        self.record(j, t, fp, causes[t], j >= self.branch);
         self.depth += 1;
         Some(t)
     }
