@@ -486,10 +486,11 @@ fn shutdown_drops_queued_requests_instead_of_running_them() {
         workers: 1,
         ..ServerConfig::default()
     };
-    let server = rpc_server(tcp::listen(loopback()).unwrap(), config, |req| {
-        thread::sleep(Duration::from_millis(300));
-        req.to_vec()
-    });
+    let server = rpc_server(
+        tcp::listen(loopback()).unwrap(),
+        config,
+        echo_sleeping(None, 300),
+    );
     let mut c = Endpoint::new(tcp::connect(server.local_addr().unwrap()).unwrap());
     let tickets: Vec<_> = (0..32).map(|_| c.request(b"slow").unwrap()).collect();
     thread::sleep(Duration::from_millis(100)); // the first one runs
@@ -510,10 +511,11 @@ fn shutdown_drops_queued_requests_instead_of_running_them() {
         workers: 1,
         ..UdpRpcConfig::default()
     };
-    let server = udp_rpc_server_with(udp::bind(loopback()).unwrap(), config, |req| {
-        thread::sleep(Duration::from_millis(300));
-        req.to_vec()
-    })
+    let server = udp_rpc_server_with(
+        udp::bind(loopback()).unwrap(),
+        config,
+        echo_sleeping(None, 300),
+    )
     .unwrap();
     let mut c = Endpoint::new(udp::connect(server.local_addr().unwrap()).unwrap());
     let tickets: Vec<_> = (0..32).map(|_| c.request(b"slow").unwrap()).collect();
@@ -638,6 +640,17 @@ fn datagram_servers_survive_hostile_datagrams() {
                 .any(|l| l.contains("truncated"))));
         }
         stops_promptly(server);
+    }
+}
+
+/// An echo handler that first sleeps `ms` on request `on`, or on every request if `on` is `None`:
+/// the slow or blocking request the scheduling tests need.
+fn echo_sleeping(on: Option<&'static [u8]>, ms: u64) -> impl Fn(&[u8]) -> Vec<u8> + Send + Sync {
+    move |req| {
+        if on.is_none_or(|m| req == m) {
+            thread::sleep(Duration::from_millis(ms));
+        }
+        req.to_vec()
     }
 }
 
@@ -1207,12 +1220,11 @@ fn clients_gone_with_requests_still_queued_count_against_the_connection_limit() 
         max_connections: 4,
         ..ServerConfig::default()
     };
-    let server = rpc_server(tcp::listen(loopback()).unwrap(), config, |req| {
-        if req == b"block" {
-            thread::sleep(Duration::from_millis(1500));
-        }
-        req.to_vec()
-    });
+    let server = rpc_server(
+        tcp::listen(loopback()).unwrap(),
+        config,
+        echo_sleeping(Some(b"block"), 1500),
+    );
     let addr = server.local_addr().unwrap();
     let mut blocker = TcpStream::connect(addr).unwrap();
     blocker
@@ -1305,12 +1317,11 @@ fn a_udp_request_flood_from_one_client_starves_no_other() {
         workers: 2,
         ..UdpRpcConfig::default()
     };
-    let server = udp_rpc_server_with(udp::bind(loopback()).unwrap(), config, |req| {
-        if req == b"slow" {
-            thread::sleep(Duration::from_millis(20));
-        }
-        req.to_vec()
-    })
+    let server = udp_rpc_server_with(
+        udp::bind(loopback()).unwrap(),
+        config,
+        echo_sleeping(Some(b"slow"), 20),
+    )
     .unwrap();
     let addr = server.local_addr().unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1398,12 +1409,11 @@ fn one_client_with_many_slow_requests_cannot_take_every_worker() {
         workers: 4,
         ..ServerConfig::default()
     };
-    let server = rpc_server(tcp::listen(loopback()).unwrap(), config, |req| {
-        if req == b"slow" {
-            thread::sleep(Duration::from_millis(1500));
-        }
-        req.to_vec()
-    });
+    let server = rpc_server(
+        tcp::listen(loopback()).unwrap(),
+        config,
+        echo_sleeping(Some(b"slow"), 1500),
+    );
     let addr = server.local_addr().unwrap();
     let mut hog = Endpoint::new(tcp::connect(addr).unwrap());
     let tickets: Vec<_> = (0..16).map(|_| hog.request(b"slow").unwrap()).collect();
