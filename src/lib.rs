@@ -55,7 +55,9 @@
 /// does not reach) checks the instrumented ones. Outside a running check the instrumented types
 /// behave as std's.
 ///
-/// `AtomicPtr` and `compiler_fence` have no instrumented version yet, so they are not here.
+/// `AtomicPtr` is checked like the integers (under RC11 too: the addresses a pointer holds differ
+/// from one execution to the next, and the search takes them from the running one).
+/// `compiler_fence` orders nothing between threads, so the simulator does not see it.
 ///
 /// # Examples
 ///
@@ -75,13 +77,15 @@ pub mod sync {
     pub mod atomic {
         #[cfg(feature = "sim")]
         pub use lockstep_sim::sync::atomic::{
-            AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8,
-            AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+            AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicPtr,
+            AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, compiler_fence,
+            fence,
         };
         #[cfg(not(feature = "sim"))]
         pub use std::sync::atomic::{
-            AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8,
-            AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+            AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicPtr,
+            AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, compiler_fence,
+            fence,
         };
     }
 }

@@ -1045,6 +1045,8 @@ fn atomic_rc11<R>(
     let (e, read) = with_rc11(exec, |m| m.access(t, addr, memory, desc, true));
     if let Some(v) = read {
         (raw.write)(addr, v);
+        // The operation reads the value the graph chose.
+        debug_assert_eq!((raw.read)(addr), v, "the value read is the graph's");
     }
     let (r, op, access) = f();
     let written = access.store.map(|_| (raw.read)(addr));
@@ -1923,6 +1925,7 @@ fn rc11_mutex_take(
         value: 1,
         rmo: rlx,
         wmo: rlx,
+        addresses: false,
     };
     let (took, moot) = with_rc11(exec, |m| {
         let (e, read) = m.access(t, word, 0, d, true);
@@ -1991,6 +1994,7 @@ fn rc11_mutex_release(exec: &Exec, addr: usize, location: &'static Location<'sta
         value: 0,
         rmo: rc11::graph::Mo::default(),
         wmo: rc11::graph::Mo::of(Ordering::Release),
+        addresses: false,
     };
     with_rc11(exec, |m| {
         let (e, _) = m.access(t, !addr, 0, d, true);

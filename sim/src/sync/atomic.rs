@@ -48,6 +48,23 @@ pub fn fence(order: Ordering) {
     }
 }
 
+/// A compiler fence: `core::sync::atomic::compiler_fence`. It orders the calling thread's
+/// accesses against a signal handler on the same thread only; between threads it orders
+/// nothing (RC11 gives it no effect across threads), so it is not a step of a simulation and
+/// code that relies on it to order two threads is checked as if it were not there.
+///
+/// # Examples
+///
+/// ```
+/// use lockstep_sim::sync::atomic::{Ordering, compiler_fence};
+///
+/// compiler_fence(Ordering::SeqCst);
+/// ```
+#[inline]
+pub fn compiler_fence(order: Ordering) {
+    core::sync::atomic::compiler_fence(order);
+}
+
 /// The heavy half of an asymmetric fence pair, as Linux's
 /// `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` gives it: a SeqCst fence of the calling thread
 /// that also makes every store another thread has made so far visible before it returns. Its
@@ -85,6 +102,7 @@ fn load_desc(o: Ordering) -> Desc {
         value: 0,
         rmo: Mo::of(o),
         wmo: Mo::default(),
+        addresses: false,
     }
 }
 
@@ -95,6 +113,7 @@ fn rmw_desc(o: Ordering) -> Desc {
         value: 0,
         rmo: Mo::of(load_part(o)),
         wmo: Mo::of(store_part(o)),
+        addresses: false,
     }
 }
 
@@ -125,20 +144,32 @@ fn store_part(o: Ordering) -> Ordering {
     }
 }
 
-/// Converts a value widened to `i128` (as the trace and the store buffers keep it) back.
-trait FromBits {
+/// A value an atomic holds, widened to `i128` as the trace and the store buffers keep it, and
+/// converted back.
+trait Bits: Copy {
+    /// Whether the values are addresses, which differ from one execution to the next (the
+    /// allocator's state does): RC11's replays then take them from the running execution
+    /// instead of comparing them with the recorded ones.
+    const ADDRESS: bool = false;
+    fn to_bits(self) -> i128;
     fn from_bits(v: i128) -> Self;
 }
 
-impl FromBits for bool {
+impl Bits for bool {
+    fn to_bits(self) -> i128 {
+        self as i128
+    }
     fn from_bits(v: i128) -> bool {
         v != 0
     }
 }
 
-macro_rules! from_bits {
+macro_rules! bits {
     ($($t:ty),*) => {$(
-        impl FromBits for $t {
+        impl Bits for $t {
+            fn to_bits(self) -> i128 {
+                self as i128
+            }
             fn from_bits(v: i128) -> $t {
                 // The value was widened from this type: the cast gives it back exactly.
                 v as $t
@@ -147,10 +178,22 @@ macro_rules! from_bits {
     )*};
 }
 
-from_bits!(u8, u16, u32, usize, u64, i8, i16, i32, i64, isize);
+bits!(u8, u16, u32, usize, u64, i8, i16, i32, i64, isize);
+
+impl<T> Bits for *mut T {
+    const ADDRESS: bool = true;
+    fn to_bits(self) -> i128 {
+        // Exposed, so that the pointer rebuilt from the address (a store committed from a store
+        // buffer, the store an RC11 load chose) may access what this one could.
+        self.expose_provenance() as i128
+    }
+    fn from_bits(v: i128) -> *mut T {
+        core::ptr::with_exposed_provenance_mut(v as usize)
+    }
+}
 
 macro_rules! atomic {
-    ($name:ident, $t:ty, $zero:expr, $ex:literal, $($int:tt)*) => {
+    ($name:ident $(<$g:ident>)?, $t:ty, $zero:expr, $ex_ty:literal, $ex:literal, $($int:tt)*) => {
         #[doc = concat!("An instrumented `core::sync::atomic::", stringify!($name), "`.")]
         ///
         /// Same API; inside a running check every operation is one scheduling step, recorded
@@ -161,16 +204,16 @@ macro_rules! atomic {
         /// ```
         #[doc = concat!("use lockstep_sim::sync::atomic::{", stringify!($name), ", Ordering};")]
         ///
-        #[doc = concat!("static A: ", stringify!($name), " = ", stringify!($name), "::new(", $ex, ");")]
+        #[doc = concat!("static A: ", $ex_ty, " = ", stringify!($name), "::new(", $ex, ");")]
         #[doc = concat!("assert_eq!(A.load(Ordering::Relaxed), ", $ex, ");")]
         /// ```
         #[repr(transparent)]
-        pub struct $name(core::sync::atomic::$name);
+        pub struct $name $(<$g>)? (core::sync::atomic::$name $(<$g>)?);
 
         // Every operation below runs on the plain atomic with the caller's ordering. Inside a
         // simulation all threads share one OS thread, so the extra Relaxed reads of the value
         // written (for the trace) see it exactly; outside one they are never made.
-        impl $name {
+        impl $(<$g>)? $name $(<$g>)? {
             /// Creates a new atomic holding `v` (usable in a `static`).
             #[inline]
             pub const fn new(v: $t) -> Self {
@@ -180,7 +223,7 @@ macro_rules! atomic {
             /// The plain atomic this one wraps. Operations on it bypass the simulator (an OS
             /// futex sleeps on its address).
             #[inline(always)]
-            pub fn as_raw(&self) -> &core::sync::atomic::$name {
+            pub fn as_raw(&self) -> &core::sync::atomic::$name $(<$g>)? {
                 &self.0
             }
 
@@ -225,11 +268,12 @@ macro_rules! atomic {
                 loc: &'static Location<'static>,
                 write: bool,
                 pending: Option<Pending>,
-                desc: Desc,
-                f: impl FnOnce(&core::sync::atomic::$name) -> (R, Op, AtomicAccess),
+                mut desc: Desc,
+                f: impl FnOnce(&core::sync::atomic::$name $(<$g>)?) -> (R, Op, AtomicAccess),
             ) -> R {
+                desc.addresses = <$t as Bits>::ADDRESS;
                 let peek = pending.map(|pending| Peek {
-                    word: &self.0 as *const core::sync::atomic::$name as *const (),
+                    word: &self.0 as *const core::sync::atomic::$name $(<$g>)? as *const (),
                     read: Self::peek_raw,
                     pending,
                 });
@@ -249,9 +293,9 @@ macro_rules! atomic {
             fn peek_raw(p: *const ()) -> i128 {
                 // SAFETY: `p` points to the atomic a parked thread's operation borrows; the
                 // scheduler peeks only while that thread is parked, inside that borrow.
-                let a = unsafe { &*(p as *const core::sync::atomic::$name) };
+                let a = unsafe { &*(p as *const core::sync::atomic::$name $(<$g>)?) };
                 // Relaxed: all simulated threads run on this OS thread.
-                a.load(Ordering::Relaxed) as i128
+                Bits::to_bits(a.load(Ordering::Relaxed))
             }
 
             /// Writes `v` into the atomic at `addr` (weak memory: see `rt::Visible::memory`).
@@ -259,27 +303,27 @@ macro_rules! atomic {
                 // SAFETY: called by `rt` (`buffered_store`, `on_memory`, `settle`) or by `read`
                 // with the address of `self`, borrowed for that call (the type is
                 // `repr(transparent)` over the plain atomic).
-                let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
+                let a = unsafe { &*(addr as *const core::sync::atomic::$name $(<$g>)?) };
                 // Relaxed: all simulated threads run on this OS thread.
-                a.store(<$t as FromBits>::from_bits(v), Ordering::Relaxed);
+                a.store(<$t as Bits>::from_bits(v), Ordering::Relaxed);
             }
 
             /// Reads the atomic at `addr` (weak memory).
             fn read_raw(addr: usize) -> i128 {
                 // SAFETY: as in `write_raw`.
-                let a = unsafe { &*(addr as *const core::sync::atomic::$name) };
+                let a = unsafe { &*(addr as *const core::sync::atomic::$name $(<$g>)?) };
                 // Relaxed: all simulated threads run on this OS thread.
-                a.load(Ordering::Relaxed) as i128
+                Bits::to_bits(a.load(Ordering::Relaxed))
             }
 
             /// Reads the value a load by the current thread sees: its own newest buffered store
             /// to this atomic if there is one (weak memory), else the atomic's.
-            fn read(&self, e: &Exec, a: &core::sync::atomic::$name, order: Ordering) -> $t {
+            fn read(&self, e: &Exec, a: &core::sync::atomic::$name $(<$g>)?, order: Ordering) -> $t {
                 // The load itself first: it panics on an ordering a load cannot have.
                 let memory = a.load(order);
                 let addr = self.addr();
-                match rt::forwarded(e, addr, memory as i128, &mut |v| Self::write_raw(addr, v)) {
-                    Some(v) => <$t as FromBits>::from_bits(v),
+                match rt::forwarded(e, addr, Bits::to_bits(memory), &mut |v| Self::write_raw(addr, v)) {
+                    Some(v) => <$t as Bits>::from_bits(v),
                     None => memory,
                 }
             }
@@ -291,12 +335,12 @@ macro_rules! atomic {
                 order: Ordering,
                 loc: &'static Location<'static>,
                 pending: Option<Pending>,
-                f: impl FnOnce(&core::sync::atomic::$name) -> $t,
+                f: impl FnOnce(&core::sync::atomic::$name $(<$g>)?) -> $t,
             ) -> $t {
                 self.sim(e, loc, true, pending, rmw_desc(order), |a| {
                     let old = f(a);
                     let new = a.load(Ordering::Relaxed);
-                    let op = Op::Rmw { name, old: old as i128, new: new as i128 };
+                    let op = Op::Rmw { name, old: Bits::to_bits(old), new: Bits::to_bits(new) };
                     (old, op, access(Some(load_part(order)), Some(store_part(order)), old != new))
                 })
             }
@@ -309,7 +353,7 @@ macro_rules! atomic {
                     None => self.0.load(order),
                     Some(e) => self.sim(e, Location::caller(), false, None, load_desc(order), |a| {
                         let v = self.read(e, a, order);
-                        (v, Op::Load { value: v as i128 }, access(Some(order), None, false))
+                        (v, Op::Load { value: Bits::to_bits(v) }, access(Some(order), None, false))
                     }),
                 }
             }
@@ -326,16 +370,16 @@ macro_rules! atomic {
                         e,
                         self.addr(),
                         stringify!($name),
-                        v as i128,
+                        Bits::to_bits(v),
                         Self::read_raw,
                         Self::write_raw,
                         order,
                         Location::caller(),
                     ),
-                    Some(e) => self.sim(e, Location::caller(), true, Some(Pending::Store { new: v as i128 }), Desc { access: Access::Store, value: v as i128, rmo: Mo::default(), wmo: Mo::of(order) }, |a| {
+                    Some(e) => self.sim(e, Location::caller(), true, Some(Pending::Store { new: Bits::to_bits(v) }), Desc { access: Access::Store, value: Bits::to_bits(v), rmo: Mo::default(), wmo: Mo::of(order), addresses: false }, |a| {
                         let old = a.load(Ordering::Relaxed);
                         a.store(v, order);
-                        ((), Op::Store { value: v as i128 }, access(None, Some(order), old != v))
+                        ((), Op::Store { value: Bits::to_bits(v) }, access(None, Some(order), old != v))
                     }),
                 }
             }
@@ -347,7 +391,7 @@ macro_rules! atomic {
                 match rt::current() {
                     None => self.0.swap(v, order),
                     Some(e) => {
-                        let pending = Some(Pending::Store { new: v as i128 });
+                        let pending = Some(Pending::Store { new: Bits::to_bits(v) });
                         self.rmw_sim(e, "swap", order, Location::caller(), pending, |a| a.swap(v, order))
                     }
                 }
@@ -396,25 +440,26 @@ macro_rules! atomic {
                 failure: Ordering,
                 loc: &'static Location<'static>,
             ) -> Result<$t, $t> {
-                let pending = Pending::Cas { expected: current as i128, new: new as i128 };
+                let pending = Pending::Cas { expected: Bits::to_bits(current), new: Bits::to_bits(new) };
                 let desc = Desc {
                     access: Access::Cas {
-                        expected: current as i128,
-                        new: new as i128,
+                        expected: Bits::to_bits(current),
+                        new: Bits::to_bits(new),
                         success: (Mo::of(load_part(success)), Mo::of(store_part(success))),
                         failure: Mo::of(failure),
                     },
-                    value: new as i128,
+                    value: Bits::to_bits(new),
                     rmo: Mo::default(),
                     wmo: Mo::default(),
+                    addresses: false,
                 };
                 self.sim(e, loc, true, Some(pending), desc, |a| {
                     let r = a.compare_exchange(current, new, success, failure);
                     let actual = match r { Ok(v) | Err(v) => v };
                     let op = Op::CompareExchange {
-                        expected: current as i128,
-                        actual: actual as i128,
-                        new: new as i128,
+                        expected: Bits::to_bits(current),
+                        actual: Bits::to_bits(actual),
+                        new: Bits::to_bits(new),
                         ok: r.is_ok(),
                     };
                     let acc = match r {
@@ -443,7 +488,7 @@ macro_rules! atomic {
                 let loc = Location::caller();
                 let mut prev = self.sim(e, loc, false, None, load_desc(fetch_order), |a| {
                     let v = self.read(e, a, fetch_order);
-                    (v, Op::Load { value: v as i128 }, access(Some(fetch_order), None, false))
+                    (v, Op::Load { value: Bits::to_bits(v) }, access(Some(fetch_order), None, false))
                 });
                 while let Some(next) = f(prev) {
                     match self.cas_sim(e, prev, next, set_order, fetch_order, loc) {
@@ -454,30 +499,29 @@ macro_rules! atomic {
                 Err(prev)
             }
 
-            rmw_methods!($t; fetch_and, fetch_nand, fetch_or, fetch_xor);
             $($int)*
         }
 
-        impl Default for $name {
+        impl $(<$g>)? Default for $name $(<$g>)? {
             fn default() -> Self {
                 Self::new($zero)
             }
         }
 
-        impl From<$t> for $name {
+        impl $(<$g>)? From<$t> for $name $(<$g>)? {
             fn from(v: $t) -> Self {
                 Self::new(v)
             }
         }
 
-        impl core::fmt::Debug for $name {
+        impl $(<$g>)? core::fmt::Debug for $name $(<$g>)? {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 // Not a step: printing must not change the schedule.
                 core::fmt::Debug::fmt(&self.0, f)
             }
         }
 
-        impl Drop for $name {
+        impl $(<$g>)? Drop for $name $(<$g>)? {
             fn drop(&mut self) {
                 match rt::current() {
                     Some(e) => rt::forget(e, self.addr()),
@@ -504,7 +548,7 @@ macro_rules! rmw_methods {
 
 macro_rules! int_methods {
     ($t:ty) => {
-        rmw_methods!($t; fetch_add, fetch_sub, fetch_max, fetch_min);
+        rmw_methods!($t; fetch_and, fetch_nand, fetch_or, fetch_xor, fetch_add, fetch_sub, fetch_max, fetch_min);
     };
 }
 
@@ -512,7 +556,9 @@ atomic!(
     AtomicBool,
     bool,
     false,
+    "AtomicBool",
     "true",
+    rmw_methods!(bool; fetch_and, fetch_nand, fetch_or, fetch_xor);
     /// Logical "not" (one step inside a simulation): returns the previous value.
     #[track_caller]
     #[inline]
@@ -525,13 +571,20 @@ atomic!(
         }
     }
 );
-atomic!(AtomicU8, u8, 0, "7", int_methods!(u8););
-atomic!(AtomicU16, u16, 0, "7", int_methods!(u16););
-atomic!(AtomicU32, u32, 0, "7", int_methods!(u32););
-atomic!(AtomicUsize, usize, 0, "7", int_methods!(usize););
-atomic!(AtomicU64, u64, 0, "7", int_methods!(u64););
-atomic!(AtomicI8, i8, 0, "-7", int_methods!(i8););
-atomic!(AtomicI16, i16, 0, "-7", int_methods!(i16););
-atomic!(AtomicI32, i32, 0, "-7", int_methods!(i32););
-atomic!(AtomicI64, i64, 0, "-7", int_methods!(i64););
-atomic!(AtomicIsize, isize, 0, "-7", int_methods!(isize););
+atomic!(AtomicU8, u8, 0, "AtomicU8", "7", int_methods!(u8););
+atomic!(AtomicU16, u16, 0, "AtomicU16", "7", int_methods!(u16););
+atomic!(AtomicU32, u32, 0, "AtomicU32", "7", int_methods!(u32););
+atomic!(AtomicUsize, usize, 0, "AtomicUsize", "7", int_methods!(usize););
+atomic!(AtomicU64, u64, 0, "AtomicU64", "7", int_methods!(u64););
+atomic!(AtomicI8, i8, 0, "AtomicI8", "-7", int_methods!(i8););
+atomic!(AtomicI16, i16, 0, "AtomicI16", "-7", int_methods!(i16););
+atomic!(AtomicI32, i32, 0, "AtomicI32", "-7", int_methods!(i32););
+atomic!(AtomicI64, i64, 0, "AtomicI64", "-7", int_methods!(i64););
+atomic!(AtomicIsize, isize, 0, "AtomicIsize", "-7", int_methods!(isize););
+atomic!(
+    AtomicPtr<T>,
+    *mut T,
+    core::ptr::null_mut(),
+    "AtomicPtr<u8>",
+    "core::ptr::null_mut()",
+);

@@ -83,6 +83,12 @@ pub(crate) struct Desc {
     pub(crate) value: i128,
     pub(crate) rmo: Mo,
     pub(crate) wmo: Mo,
+    /// The values are addresses (an `AtomicPtr`'s), which differ from one run to the next as
+    /// the allocator's state does: a replay takes them from this run (the location's initial
+    /// value, a compare-and-swap's operands, a write's value) instead of requiring the
+    /// recorded ones. Equal addresses within a run are the same pointer, so what a
+    /// compare-and-swap decides is unchanged.
+    pub(crate) addresses: bool,
 }
 
 /// The RC11 state of a check: the graph of the running execution and the search's work list.
@@ -370,13 +376,24 @@ impl Rc11 {
         if self.replaying(t) {
             let e = EvId::new(t, i);
             let ev = self.g.ev(e).clone();
+            let first = !self.addr_loc.contains_key(&addr);
             let loc = *self.addr_loc.entry(addr).or_insert(ev.loc);
-            if loc != ev.loc
-                || !ev.is_access()
-                || ev.access != d.access
-                || ev.starts_step != starts_step
-            {
+            let same = if d.addresses {
+                core::mem::discriminant(&ev.access) == core::mem::discriminant(&d.access)
+            } else {
+                ev.access == d.access
+            };
+            if loc != ev.loc || !ev.is_access() || !same || ev.starts_step != starts_step {
                 self.diverged(t, "made a different atomic access");
+            }
+            if d.addresses && same {
+                // This run's addresses (see `Desc::addresses`): the operands, and the initial
+                // value if this is the run's first access (nothing has written the atomic yet).
+                // A write's value is taken in `after_access`.
+                self.g.ev_mut(e).access = d.access;
+                if first {
+                    self.g.locs[loc as usize].init = memory;
+                }
             }
             self.consume(t);
             let read = ev.reads().then(|| self.g.value(ev.loc, ev.rf));
@@ -443,6 +460,7 @@ impl Rc11 {
             value: 0,
             rmo: Mo::default(),
             wmo: Mo::default(),
+            addresses: false,
         };
         let (e, read) = self.access(t, addr, memory, d, false);
         let v = read.unwrap_or(memory);
