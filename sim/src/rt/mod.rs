@@ -145,6 +145,13 @@ pub(crate) struct Thread {
     /// Objects it touched since it last resumed from a spin: a spin waits for one to change.
     pub(crate) watch: Vec<usize>,
     pub(crate) clock: VectorClock,
+    /// Sequential consistency and x86-TSO: the thread's clock at its last release fence (empty
+    /// before one). A later store of any ordering publishes it, so an Acquire load that reads
+    /// the store synchronizes with the fence (fence-to-atomic synchronization).
+    pub(crate) rel_fence: VectorClock,
+    /// As above: what the thread's loads without Acquire have read (the clocks of the stores
+    /// they read); its next acquire fence joins it (atomic-to-fence synchronization).
+    pub(crate) acq_pending: VectorClock,
     pub(crate) yielder: *const Yielder<(), ()>,
     /// Set when a timed wait is resumed by its timeout rather than by a wake.
     pub(crate) timed_out: bool,
@@ -494,6 +501,8 @@ impl State {
         let fresh = Thread {
             status: Status::Runnable,
             clock,
+            rel_fence: VectorClock::default(),
+            acq_pending: VectorClock::default(),
             yielder: std::ptr::null(),
             next: Footprint::Global,
             peek: None,
@@ -995,18 +1004,26 @@ pub(crate) fn atomic<R>(
     let t = s.current;
     let thread = &mut s.threads[t];
     let object = &mut s.objects[obj];
-    if access.load.is_some_and(acquires) {
-        thread.clock.join(&object.sync);
+    if let Some(o) = access.load {
+        if acquires(o) {
+            thread.clock.join(&object.sync);
+        } else {
+            // Synchronizes at the thread's next acquire fence, if any.
+            thread.acq_pending.join(&object.sync);
+        }
     }
     if let Some(o) = access.store {
+        // A store without Release publishes what the thread's last release fence did.
         if access.rmw {
             if releases(o) {
                 object.sync.join(&thread.clock);
+            } else {
+                object.sync.join(&thread.rel_fence);
             }
         } else if releases(o) {
             object.sync.assign(&thread.clock);
         } else {
-            object.sync.clear();
+            object.sync.assign(&thread.rel_fence);
         }
     }
     thread.clock.tick(t);
@@ -1284,6 +1301,8 @@ pub(crate) fn buffered_store(
     // of an older value then joins this clock too, which may hide a race but never invents one.
     if releases(order) {
         object.sync.join(&thread.clock);
+    } else {
+        object.sync.join(&thread.rel_fence);
     }
     thread.clock.tick(t);
     if !thread.watch.contains(&obj) {
@@ -1364,13 +1383,20 @@ pub(crate) fn fence(exec: &Exec, order: Ordering, location: &'static Location<'s
     let mut s = exec.state.borrow_mut();
     let s = &mut *s;
     let t = s.current;
-    if releases(order) {
-        s.fence.join(&s.threads[t].clock);
-    }
+    let thread = &mut s.threads[t];
     if acquires(order) {
-        s.threads[t].clock.join(&s.fence);
+        // Every store a load of this thread read before synchronizes with this fence.
+        let Thread {
+            clock, acq_pending, ..
+        } = thread;
+        clock.join(acq_pending);
+        thread.clock.join(&s.fence);
     }
-    s.threads[t].clock.tick(t);
+    if releases(order) {
+        s.fence.join(&thread.clock);
+        thread.rel_fence.assign(&thread.clock);
+    }
+    thread.clock.tick(t);
     s.push(None, Op::Fence, location);
 }
 

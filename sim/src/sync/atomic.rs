@@ -29,8 +29,12 @@ use crate::rt::rc11::graph::{Access, Mo};
 use crate::rt::trace::Op;
 use crate::rt::{self, AtomicAccess, Exec, Peek, Pending, Raw};
 
-/// An atomic fence; inside a simulation it orders happens-before conservatively (every fence
-/// synchronizes with every earlier fence), outside it is `core::sync::atomic::fence`.
+/// An atomic fence; outside a simulation it is `core::sync::atomic::fence`. Inside one it
+/// synchronizes with atomic accesses as C++ says (a Release fence before a store, of any
+/// ordering, publishes to an Acquire load that reads the store; a load, of any ordering,
+/// followed by an Acquire fence acquires what the store it read published). Between two fences
+/// it orders happens-before conservatively under sequential consistency and x86-TSO (every
+/// fence synchronizes with every earlier one), exactly under RC11.
 ///
 /// # Examples
 ///
