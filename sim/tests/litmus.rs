@@ -1972,12 +1972,8 @@ fn rc11_config() -> Config {
 
 // --- The race detector on the message-passing shapes, with the data in a cell.
 
-/// Runs `shape` with the data in a `SharedCell` and says whether a data race was reported.
-fn races(shape: fn(Pub, Sub, Data), p: Pub, s: Sub) -> Result<bool, String> {
-    races_with(Config::dfs(None).shrink(false), shape, p, s)
-}
-
-/// [`races`] under `config`.
+/// Runs `shape` with the data in a `SharedCell` under `config` and says whether a data race was
+/// reported.
 fn races_with(config: Config, shape: fn(Pub, Sub, Data), p: Pub, s: Sub) -> Result<bool, String> {
     match try_check(config, move || shape(p, s, Data::Cell)) {
         Ok(_) => Ok(false),
