@@ -342,6 +342,42 @@ fn atomic_ptr_outside_a_check_is_the_plain_atomic() {
     assert_eq!(counter.fetch_add(1, Ordering::Relaxed), 0);
 }
 
+/// A tagged pointer: the low bit of an aligned node's address marks it (as lock-free lists mark a
+/// node deleted), set with `fetch_or` by one thread while another reads it.
+#[test]
+fn a_tag_set_with_fetch_or_is_seen_after_acquire() {
+    for config in models() {
+        let stats = check(config.clone(), || {
+            let node = Box::into_raw(Box::new(5u64));
+            let link = Arc::new(AtomicPtr::new(node));
+            let l = Arc::clone(&link);
+            let marker = thread::spawn(move || {
+                let old = l.fetch_or(1, Ordering::AcqRel);
+                assert_eq!(old.addr() & 1, 0, "marked twice");
+            });
+            let seen = link.load(Ordering::Acquire);
+            // Either unmarked or marked; the address part is the node's.
+            assert_eq!(seen.map_addr(|a| a & !1), node);
+            marker.join().unwrap();
+            let marked = link.fetch_and(!1, Ordering::Relaxed);
+            assert_eq!(marked.addr() & 1, 1);
+            let unmarked = link.fetch_byte_add(8, Ordering::Relaxed);
+            assert_eq!(unmarked, node);
+            assert_eq!(
+                link.fetch_ptr_sub(1, Ordering::Relaxed),
+                node.wrapping_add(1)
+            );
+            assert_eq!(link.load(Ordering::Relaxed), node);
+            // SAFETY: boxed once above; no thread uses it any more.
+            drop(unsafe { Box::from_raw(node) });
+        });
+        assert!(
+            stats.complete && stats.schedules >= 2,
+            "{config:?}: {stats:?}"
+        );
+    }
+}
+
 /// A static pointer a lazy initialization fills.
 static LAZY: AtomicPtr<u64> = AtomicPtr::new(ptr::null_mut());
 

@@ -585,10 +585,33 @@ atomic!(AtomicI16, i16, 0, "AtomicI16", "-7", int_methods!(i16););
 atomic!(AtomicI32, i32, 0, "AtomicI32", "-7", int_methods!(i32););
 atomic!(AtomicI64, i64, 0, "AtomicI64", "-7", int_methods!(i64););
 atomic!(AtomicIsize, isize, 0, "AtomicIsize", "-7", int_methods!(isize););
+macro_rules! ptr_methods {
+    ($($m:ident),*) => {$(
+        #[doc = concat!("`", stringify!($m), "` (one step inside a simulation): returns the previous pointer.")]
+        #[track_caller]
+        #[inline]
+        pub fn $m(&self, v: usize, order: Ordering) -> *mut T {
+            match rt::current() {
+                None => self.0.$m(v, order),
+                Some(e) => self.rmw_sim(e, stringify!($m), order, Location::caller(), None, |a| a.$m(v, order)),
+            }
+        }
+    )*};
+}
+
 atomic!(
     AtomicPtr<T>,
     *mut T,
     core::ptr::null_mut(),
     "AtomicPtr<u8>",
     "core::ptr::null_mut()",
+    ptr_methods!(
+        fetch_ptr_add,
+        fetch_ptr_sub,
+        fetch_byte_add,
+        fetch_byte_sub,
+        fetch_or,
+        fetch_and,
+        fetch_xor
+    );
 );
