@@ -4,13 +4,13 @@
 //!
 //! [`Handoff`] passes one job from a producer to a worker under a [`Mutex`] and a [`Condvar`];
 //! the worker sends the result on a [`Queue`] and signals an [`Event`] when it is done.
-//! [`Mailbox`] is hand-written on atomics from [`lockstep::sync::atomic`], which are std's in the
-//! application's build and the simulator's in its tests.
+//! [`Mailbox`] and [`Bag`] are hand-written on atomics from [`lockstep::sync::atomic`], which are
+//! std's in the application's build and the simulator's in its tests.
 
 use std::time::Duration;
 
 use lockstep::cell::UnsafeCell;
-use lockstep::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use lockstep::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use lockstep::{Condvar, Event, Mutex, Queue};
 
 /// A hand-off of one job from a producer to a worker, the worker's result on a queue.
@@ -184,5 +184,115 @@ impl<T> Slot<T> {
 impl<T> Default for Slot<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A lock-free bag: any thread pushes, and a consumer takes everything at once. A Treiber stack
+/// on the application's own [`AtomicPtr`] whose only pop is [`take_all`](Self::take_all):
+/// swapping the head for null hands the whole list to one thread, so it frees the nodes without
+/// a reclamation scheme.
+#[derive(Debug)]
+pub struct Bag<T> {
+    head: AtomicPtr<Node<T>>,
+    lossy: bool,
+}
+
+#[derive(Debug)]
+struct Node<T> {
+    value: T,
+    next: *mut Node<T>,
+}
+
+// SAFETY: values move between threads inside nodes (hence `T: Send`); a node is written only
+// before the exchange that publishes it (Release) and read only after the swap that takes it
+// (Acquire), by the one thread that took it.
+unsafe impl<T: Send> Send for Bag<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Bag<T> {}
+
+impl<T> Bag<T> {
+    /// An empty bag.
+    pub fn new() -> Self {
+        Self {
+            head: AtomicPtr::new(std::ptr::null_mut()),
+            lossy: false,
+        }
+    }
+
+    /// A bag with a planted bug: a push loads the head and then stores its node, so two pushes
+    /// at once may both link to the same head and one node is lost.
+    pub fn lossy() -> Self {
+        Self {
+            head: AtomicPtr::new(std::ptr::null_mut()),
+            lossy: true,
+        }
+    }
+
+    /// Adds `value`.
+    pub fn push(&self, value: T) {
+        let node = Box::into_raw(Box::new(Node {
+            value,
+            next: std::ptr::null_mut(),
+        }));
+        if self.lossy {
+            // BUG: another push may replace the head between this load and the store below.
+            let head = self.head.load(Ordering::Acquire);
+            // SAFETY: the node is not shared yet.
+            unsafe { (*node).next = head };
+            self.head.store(node, Ordering::Release);
+            return;
+        }
+        // Relaxed: only compared; the exchange below decides.
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the node is not shared until the exchange succeeds.
+            unsafe { (*node).next = head };
+            // Release: publishes the node's contents to `take_all`'s Acquire swap. Relaxed on
+            // failure: only the new head is learned.
+            match self
+                .head
+                .compare_exchange_weak(head, node, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(h) => head = h,
+            }
+        }
+    }
+
+    /// Takes every value pushed so far, newest first.
+    pub fn take_all(&self) -> Vec<T> {
+        // Acquire: pairs with the pushes' Release, so the nodes' contents are visible.
+        let list = self.head.swap(std::ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: the swap made this thread the list's only owner.
+        unsafe { Self::free(list) }
+    }
+
+    /// Frees the list from `p` on, returning its values.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the list: no other thread can reach it.
+    unsafe fn free(mut p: *mut Node<T>) -> Vec<T> {
+        let mut values = Vec::new();
+        while !p.is_null() {
+            // SAFETY: every node was boxed by `push` and is owned by the caller.
+            let node = unsafe { Box::from_raw(p) };
+            p = node.next;
+            values.push(node.value);
+        }
+        values
+    }
+}
+
+impl<T> Default for Bag<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Drop for Bag<T> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no other thread can reach the list.
+        drop(unsafe { Self::free(*self.head.get_mut()) });
     }
 }

@@ -9,7 +9,7 @@ use lockstep::lockstep_sim::{
     Config, FailureKind, MemoryModel, Op, check, future, thread, try_check,
 };
 use lockstep::{AsyncQueue, Event};
-use lockstep_checked_app::{Handoff, Mailbox, Slot};
+use lockstep_checked_app::{Bag, Handoff, Mailbox, Slot};
 
 #[test]
 fn the_handoff_is_correct_in_every_interleaving() {
@@ -358,5 +358,72 @@ fn own_cell_behind_a_relaxed_flag_is_a_data_race_in_every_memory_model() {
         assert_eq!(replayed.kind, failure.kind);
         let stats = check(Config::dfs(None).memory_model(model), slot(Slot::new));
         assert!(stats.complete, "{model:?}: {stats:?}");
+    }
+}
+
+/// Two threads push 1 and 2 while the main thread pushes 3 and takes what is there; afterwards
+/// the rest is taken, and every value came out exactly once. With `concurrent_take: false` the
+/// main thread takes only after joining (the lossy bag would free a node a lost push links to).
+fn bag(make: fn() -> Bag<u32>, concurrent_take: bool) -> impl Fn() {
+    move || {
+        let bag = Arc::new(make());
+        let pushers: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|v| {
+                let bag = Arc::clone(&bag);
+                thread::spawn(move || bag.push(v))
+            })
+            .collect();
+        bag.push(3);
+        let mut got = if concurrent_take {
+            bag.take_all()
+        } else {
+            Vec::new()
+        };
+        for p in pushers {
+            p.join().unwrap();
+        }
+        got.extend(bag.take_all());
+        got.sort_unstable();
+        assert_eq!(got, [1, 2, 3], "a pushed value was lost or taken twice");
+    }
+}
+
+#[test]
+fn own_atomic_ptr_bag_is_correct_in_every_execution_and_model() {
+    for model in [
+        MemoryModel::SequentiallyConsistent,
+        MemoryModel::X86Tso,
+        MemoryModel::Rc11,
+    ] {
+        let stats = check(Config::dfs(None).memory_model(model), bag(Bag::new, true));
+        assert!(
+            stats.complete && stats.schedules > 1,
+            "{model:?}: {stats:?}"
+        );
+    }
+}
+
+#[test]
+fn own_atomic_ptr_lost_push_is_found_and_replays() {
+    for model in [MemoryModel::SequentiallyConsistent, MemoryModel::Rc11] {
+        let failure = try_check(
+            Config::dfs(None).memory_model(model),
+            bag(Bag::lossy, false),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&failure.kind, FailureKind::Panic { message, .. } if message.contains("lost")),
+            "{failure}"
+        );
+        // The table points at the application's own push.
+        assert!(failure.to_string().contains("src/lib.rs"), "{failure}");
+        let replayed = try_check(
+            Config::replay(failure.schedule.to_string().parse().unwrap()),
+            bag(Bag::lossy, false),
+        )
+        .unwrap_err();
+        assert_eq!(replayed.kind, failure.kind);
+        assert_eq!(replayed.schedule, failure.schedule);
     }
 }
