@@ -1588,3 +1588,115 @@ fn a_send_to_a_closed_peer_is_an_error_not_a_sigpipe() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The frames in `bytes` up to a goodbye, as (kind, seq, payload) of their envelopes (the echo
+/// server's frames are not envelopes: kind and seq are then whatever their first bytes say).
+fn frames_before_goodbye(mut bytes: &[u8]) -> Vec<(u8, u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    while bytes.len() >= 4 {
+        let len = u32::from_be_bytes(bytes[..4].try_into().unwrap());
+        if len == GOODBYE {
+            break;
+        }
+        let Some(frame) = bytes.get(4..4 + len as usize) else {
+            break;
+        };
+        let seq = frame
+            .get(5..ENVELOPE_LEN)
+            .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap()));
+        let payload = frame.get(ENVELOPE_LEN..).unwrap_or(frame).to_vec();
+        out.push((frame.first().copied().unwrap_or(0), seq, payload));
+        bytes = &bytes[4 + len as usize..];
+    }
+    out
+}
+
+#[test]
+fn a_bad_frame_closes_the_connection_only_after_the_replies_to_what_came_before() {
+    let dir = tempfile::tempdir().unwrap();
+    for unix in [false, true] {
+        // RPC: a slow and a quick request, then an envelope of an unknown kind, in one write.
+        let server = if unix {
+            rpc_server(
+                unix::listen(dir.path().join("rpc.sock")).unwrap(),
+                ServerConfig::default(),
+                echo_sleeping(Some(b"slow"), 300),
+            )
+        } else {
+            rpc_server(
+                tcp::listen(loopback()).unwrap(),
+                ServerConfig::default(),
+                echo_sleeping(Some(b"slow"), 300),
+            )
+        };
+        let at = match server.local_addr() {
+            Some(a) => At::Tcp(a),
+            None => At::Unix(dir.path().join("rpc.sock")),
+        };
+        let mut raw = at.raw();
+        let mut wire = encode(&envelope(REQUEST, 1, 1, b"slow"));
+        wire.extend(encode(&envelope(REQUEST, 1, 2, b"quick")));
+        wire.extend(encode(&envelope(99, 1, 3, b"x")));
+        raw.stream().write_all(&wire).unwrap();
+        let got = read_to_close(&mut raw, T).expect("closed");
+        let mut replies = frames_before_goodbye(&got);
+        replies.sort_by_key(|r| r.1);
+        assert_eq!(
+            replies,
+            [(REPLY, 1, b"slow".to_vec()), (REPLY, 2, b"quick".to_vec())],
+            "unix: {unix}"
+        );
+        let why = goodbye_reason(&got).unwrap_or_default();
+        assert!(why.contains("unknown"), "unix: {unix}: {why:?}");
+        // And the server serves the next client.
+        let mut ep = Endpoint::new(at.framed());
+        assert_eq!(ep.call(b"good", T).unwrap(), b"good");
+        stops_promptly(server);
+    }
+    // Echo: two frames, then a length over the maximum, in one write.
+    let (server, at) = start(Kind::Echo, None, ServerConfig::default());
+    let mut raw = at.raw();
+    let mut wire = encode(b"one");
+    wire.extend(encode(b"two"));
+    wire.extend(u32::MAX.to_be_bytes());
+    raw.stream().write_all(&wire).unwrap();
+    let got = read_to_close(&mut raw, T).expect("closed");
+    let echoed: Vec<Vec<u8>> = frames_before_goodbye(&got)
+        .into_iter()
+        .map(|f| f.2)
+        .collect();
+    assert_eq!(echoed, [b"one".to_vec(), b"two".to_vec()]);
+    let why = goodbye_reason(&got).unwrap_or_default();
+    assert!(why.contains("exceeds"), "{why:?}");
+    stops_promptly(server);
+}
+
+#[test]
+fn a_bad_frame_behind_a_stuck_request_closes_within_the_idle_timeout() {
+    let config = ServerConfig {
+        idle_timeout: Duration::from_millis(300),
+        stop_timeout: Duration::from_millis(200),
+        ..ServerConfig::default()
+    };
+    let server = rpc_server(
+        tcp::listen(loopback()).unwrap(),
+        config,
+        echo_sleeping(Some(b"stuck"), 3000),
+    );
+    let at = At::Tcp(server.local_addr().unwrap());
+    let mut raw = at.raw();
+    let mut wire = encode(&envelope(REQUEST, 1, 1, b"stuck"));
+    wire.extend(encode(&envelope(99, 1, 2, b"x")));
+    raw.stream().write_all(&wire).unwrap();
+    let start = Instant::now();
+    let got = read_to_close(&mut raw, T).expect("closed");
+    assert!(
+        start.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(frames_before_goodbye(&got).is_empty());
+    let why = goodbye_reason(&got).unwrap_or_default();
+    assert!(why.contains("unknown"), "{why:?}");
+    drop(server);
+}

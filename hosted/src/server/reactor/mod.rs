@@ -169,6 +169,9 @@ struct Connection {
     unread: bool,
     // the client closed its sending half: close once its replies are written
     read_closed: bool,
+    // the client broke the protocol (the reason, and when): nothing more is read from it, and
+    // it closes with the reason once the replies to what it sent before are written
+    closing: Option<(String, Instant)>,
     sub: Option<super::broker::Subscription>,
     // listed in `Loop::dirty`
     dirty: bool,
@@ -430,6 +433,7 @@ impl Loop {
                     in_flight_bytes: 0,
                     unread: true,
                     read_closed: false,
+                    closing: None,
                     sub: None,
                     dirty: false,
                     gone: Arc::default(),
@@ -574,7 +578,7 @@ impl Loop {
         };
         self.rbuf = buf;
         if let Err(why) = result {
-            self.close(token, why);
+            self.close_after_replies(token, why);
         }
         // Deliveries queued for other connections during this turn: written once each.
         for t in std::mem::take(&mut self.dirty) {
@@ -626,7 +630,11 @@ impl Loop {
             }
             c.write_wait = None;
             if c.read_closed && c.in_flight == 0 {
-                self.close(token, Close::Quiet);
+                let why = c
+                    .closing
+                    .take()
+                    .map_or(Close::Quiet, |(r, _)| Close::Reason(r));
+                self.close(token, why);
                 return Err(());
             }
         } else if progressed || c.write_wait.is_none() {
@@ -646,7 +654,12 @@ impl Loop {
         let write = self.config.stream.write_timeout;
         let mut expired = Vec::new();
         for (&t, c) in &self.conns {
-            if let Some(start) = c.frame_start
+            if let Some((reason, since)) = &c.closing
+                && now.duration_since(*since) >= idle
+            {
+                // Its replies take too long (a stuck handler): it goes without them.
+                expired.push((t, Expired::Slow, reason.clone()));
+            } else if let Some(start) = c.frame_start
                 && now.duration_since(start) >= partial
             {
                 expired.push((
@@ -688,6 +701,35 @@ impl Loop {
             }
             self.close(t, Close::Reason(why));
         }
+    }
+
+    /// Closes `token` for `why`; when the client broke the protocol (`Close::Reason`) with
+    /// requests of its own still unanswered or replies still unwritten, first answers them:
+    /// nothing more is read from it, and it closes with the reason once its replies are out
+    /// (or after the idle timeout, if they take that long). A bad frame loses none of the
+    /// answers to what came before it.
+    fn close_after_replies(&mut self, token: usize, why: Close) {
+        let reason = match why {
+            Close::Reason(reason) => reason,
+            why => return self.close(token, why),
+        };
+        let Some(c) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if c.in_flight == 0 && c.pending_out() == 0 {
+            return self.close(token, Close::Reason(reason));
+        }
+        c.closing = Some((reason, Instant::now()));
+        c.read_closed = true;
+        c.inb = Inbound::default();
+        c.frame_start = None;
+        // A subscriber gets nothing more: what is queued for it now is written.
+        if let Some(sub) = c.sub.take()
+            && let Service::Broker(topics) = &mut self.service
+        {
+            topics.remove(&sub.topics, token);
+        }
+        let _ = self.flush(token);
     }
 
     /// Closes `token`, telling the client why when there is a reason.
