@@ -9,7 +9,10 @@
 //! reading what is sent to it. What may block, an RPC handler, runs on a bounded pool of
 //! worker threads; its reply comes back through a queue and a [`mio::Waker`].
 //!
-//! A connection is closed with a reason where the protocol allows one: a framed client gets a
+//! A client that breaks the protocol (a frame over the maximum, an unknown message kind) is read
+//! no further, and its connection closes once the replies to the requests it sent before are
+//! written: a bad frame loses no answer. A connection is closed with a reason where the protocol
+//! allows one: a framed client gets a
 //! goodbye frame ([`GOODBYE`](crate::transport::framing::GOODBYE) then the reason as a frame,
 //! which its [`Framed`](crate::transport::Framed) reports as [`NetError::ClosedBy`]); a raw
 //! client gets a line of text.
