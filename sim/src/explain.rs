@@ -155,12 +155,12 @@ pub struct Failure {
 
 impl Failure {
     fn value(&self, object: Option<usize>, v: i128) -> String {
-        let is_bool = object
-            .and_then(|o| self.objects.get(o))
-            .is_some_and(|k| *k == "AtomicBool");
-        match (is_bool, v) {
-            (true, 0) => "false".to_owned(),
-            (true, _) => "true".to_owned(),
+        match object.and_then(|o| self.objects.get(o)).copied() {
+            Some("AtomicBool") if v == 0 => "false".to_owned(),
+            Some("AtomicBool") => "true".to_owned(),
+            // An address: its value differs from one run to the next; only equality matters.
+            Some("AtomicPtr") if v == 0 => "null".to_owned(),
+            Some("AtomicPtr") => format!("{v:#x}"),
             _ => v.to_string(),
         }
     }

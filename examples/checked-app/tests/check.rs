@@ -416,8 +416,13 @@ fn own_atomic_ptr_lost_push_is_found_and_replays() {
             matches!(&failure.kind, FailureKind::Panic { message, .. } if message.contains("lost")),
             "{failure}"
         );
-        // The table points at the application's own push.
-        assert!(failure.to_string().contains("src/lib.rs"), "{failure}");
+        // The table points at the application's own push, and shows pointers as addresses.
+        let text = failure.to_string();
+        assert!(text.contains("src/lib.rs"), "{text}");
+        assert!(
+            text.contains("load #0 = null") && text.contains(":= 0x"),
+            "{text}"
+        );
         let replayed = try_check(
             Config::replay(failure.schedule.to_string().parse().unwrap()),
             bag(Bag::lossy, false),
