@@ -44,9 +44,14 @@
 //! assert!(matches!(sem.release(), Err(lockstep::OverRelease { .. })));
 //! ```
 
-/// Atomics for an application's own lock-free code, checkable like lockstep's types:
-/// `std::sync::atomic`'s types without the feature `sim`, the simulator's instrumented ones with it.
+/// `std::sync` for an application's own code, checkable like lockstep's types: std's `Arc`,
+/// `Mutex`, `RwLock`, `Condvar`, `Barrier`, `Once`, `OnceLock`, `LazyLock`, `mpsc` and atomics
+/// without the feature `sim`, the simulator's mirror of them and its instrumented atomics with it
+/// (same names and API; every lock, wait, send and atomic operation is a scheduling step inside a
+/// check). An application written against `std::sync` changes its imports to `lockstep::sync` and
+/// is checked in every test build.
 ///
+/// The atomics are for an application's own lock-free code.
 /// Code that uses `std::sync::atomic` directly is invisible to the simulator: its operations are
 /// not scheduling points, so their interleavings are never explored and a simulated thread that
 /// spins on one never lets another run (the check hangs). Import these instead and enable `sim`
@@ -71,7 +76,40 @@
 /// assert!(READY.load(Ordering::Acquire));
 /// assert_eq!(data.load(Ordering::Relaxed), 42);
 /// ```
+///
+/// std's names, as an application written against `std::sync` uses them:
+///
+/// ```
+/// use lockstep::sync::{Arc, Mutex, mpsc};
+///
+/// let total = Arc::new(Mutex::new(0));
+/// let (tx, rx) = mpsc::channel();
+/// let t = Arc::clone(&total);
+/// let h = lockstep::thread::spawn(move || {
+///     *t.lock().unwrap() += 1;
+///     tx.send("done").unwrap();
+/// });
+/// assert_eq!(rx.recv(), Ok("done"));
+/// h.join().unwrap();
+/// assert_eq!(*total.lock().unwrap(), 1);
+/// ```
 pub mod sync {
+    // std's synchronization types under their std names, or with the feature `sim` the
+    // simulator's mirror of them (one scheduling step per operation inside a check; std's
+    // behavior outside one), for an application written against `std::sync`.
+    #[cfg(feature = "sim")]
+    pub use lockstep_sim::sync::{
+        Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, LockResult, Mutex, MutexGuard, Once,
+        OnceLock, OnceState, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+        TryLockResult, WaitTimeoutResult, Weak, mpsc,
+    };
+    #[cfg(not(feature = "sim"))]
+    pub use std::sync::{
+        Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, LockResult, Mutex, MutexGuard, Once,
+        OnceLock, OnceState, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+        TryLockResult, WaitTimeoutResult, Weak, mpsc,
+    };
+
     /// Atomic types and orderings: `std::sync::atomic`'s, or with the feature `sim`
     /// `lockstep_sim::sync::atomic`'s (see [`sync`](crate::sync)).
     pub mod atomic {

@@ -432,3 +432,52 @@ fn own_atomic_ptr_lost_push_is_found_and_replays() {
         assert_eq!(replayed.schedule, failure.schedule);
     }
 }
+
+/// A check-then-act on std's names through the facade (`lockstep::sync`): the balance is read
+/// under the lock, the lock released, and the withdrawal made under it again, so two withdrawals
+/// can both pass the check. The simulator finds the overdraft; the version that holds the lock
+/// across check and act is correct in every interleaving.
+fn withdrawals(hold_lock: bool) -> impl Fn() {
+    use lockstep::sync::{Arc, Mutex};
+    move || {
+        let balance = Arc::new(Mutex::new(100u32));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let balance = Arc::clone(&balance);
+                thread::spawn(move || {
+                    if hold_lock {
+                        let mut b = balance.lock().unwrap();
+                        let ok = *b >= 80;
+                        if ok {
+                            *b -= 80;
+                        }
+                        ok
+                    } else {
+                        let enough = *balance.lock().unwrap() >= 80;
+                        if enough {
+                            let mut b = balance.lock().unwrap();
+                            *b = b.checked_sub(80).expect("overdrawn");
+                        }
+                        enough
+                    }
+                })
+            })
+            .collect();
+        let paid = workers
+            .into_iter()
+            .filter_map(|w| w.join().unwrap().then_some(()))
+            .count();
+        assert_eq!(paid, 1);
+    }
+}
+
+#[test]
+fn std_names_through_the_facade_are_checked() {
+    let stats = check(Config::dfs(None), withdrawals(true));
+    assert!(stats.complete && stats.schedules > 1, "{stats:?}");
+    let failure = try_check(Config::dfs(None), withdrawals(false)).unwrap_err();
+    assert!(
+        matches!(&failure.kind, FailureKind::Panic { message, .. } if message.contains("overdrawn")),
+        "{failure}"
+    );
+}
