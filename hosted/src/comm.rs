@@ -442,6 +442,32 @@ impl<T: Transport> Endpoint<T> {
         self.t
     }
 
+    /// The largest message, request or reply body this endpoint sends: the transport's
+    /// largest message less the [`ENVELOPE_LEN`] bytes of the envelope. A larger one is refused
+    /// with [`NetError::MessageTooLarge`] naming its length and this maximum.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_hosted::comm::{ENVELOPE_LEN, Endpoint};
+    /// use lockstep_hosted::transport::{udp, Transport};
+    /// use lockstep_hosted::NetError;
+    ///
+    /// let (a, _b) = udp::pair().unwrap();
+    /// let mut a = Endpoint::new(a);
+    /// assert_eq!(a.max_message(), a.transport().max_message() - ENVELOPE_LEN);
+    /// let too_large = vec![0; a.max_message() + 1];
+    /// match a.send(&too_large) {
+    ///     Err(NetError::MessageTooLarge { len, max, .. }) => {
+    ///         assert_eq!((len, max), (too_large.len(), a.max_message()));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn max_message(&self) -> usize {
+        self.t.max_message().saturating_sub(ENVELOPE_LEN)
+    }
+
     /// Asynchronous message: sends `msg` and returns without waiting for anything.
     ///
     /// Over an unreliable transport it may be lost; it is never delivered twice.
@@ -649,7 +675,15 @@ impl<T: Transport> Endpoint<T> {
             let left = timeout.saturating_sub(start.elapsed());
             let result = s.collect_inner(&ticket, left);
             s.cancel(ticket);
-            result
+            // The wait had what the send left of the timeout; the error names the caller's.
+            result.map_err(|e| match e {
+                NetError::Timeout { addr, what, .. } => NetError::Timeout {
+                    addr,
+                    what,
+                    after: timeout,
+                },
+                e => e,
+            })
         })
     }
 
@@ -721,11 +755,11 @@ impl<T: Transport> Endpoint<T> {
     ///
     /// The transport's send error.
     pub fn reply(&mut self, request: &Request, body: &[u8]) -> Result<(), NetError> {
-        if body.len() + ENVELOPE_LEN > self.t.max_message() {
+        if body.len() > self.max_message() {
             let e = NetError::MessageTooLarge {
                 addr: self.t.peer().to_owned(),
                 len: body.len(),
-                max: self.t.max_message() - ENVELOPE_LEN,
+                max: self.max_message(),
             };
             let why = format!(
                 "its reply of {} bytes exceeds the transport's maximum of {} bytes",
@@ -770,6 +804,15 @@ impl<T: Transport> Endpoint<T> {
     /// [`NetError::ClosedBy`], explains more than a broken pipe. What else has arrived is
     /// filed as usual.
     fn emit(&mut self, kind: u8, epoch: u32, seq: u64, payload: &[u8]) -> Result<(), NetError> {
+        // Checked here rather than by the transport, so that the error speaks of the caller's
+        // message and the largest one it may send, not of the envelope around it.
+        if payload.len() > self.max_message() {
+            return Err(NetError::MessageTooLarge {
+                addr: self.t.peer().to_owned(),
+                len: payload.len(),
+                max: self.max_message(),
+            });
+        }
         encode_envelope(&mut self.sbuf, kind, epoch, seq, payload);
         let sent = match self.send_deadline {
             Some(d) => {

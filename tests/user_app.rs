@@ -1,0 +1,98 @@
+//! An application's view of the facade: what a program written from the docs alone relies on,
+//! beyond the lecture's scenarios (error conversions, the numbers errors report, iteration).
+//! Every test is bounded by timeouts.
+
+use std::io;
+use std::time::Duration;
+
+use lockstep::NetError;
+use lockstep::lockstep_hosted::comm::Endpoint;
+use lockstep::lockstep_hosted::transport::{Transport, tcp, udp};
+
+const T: Duration = Duration::from_secs(5);
+
+/// `?` on a `NetError` in a function returning `io::Result`: the kind says what happened and the
+/// original error comes back out.
+#[test]
+fn net_errors_convert_to_io_errors() {
+    fn connect_to(addr: std::net::SocketAddr) -> io::Result<()> {
+        tcp::connect(addr)?;
+        Ok(())
+    }
+    let l = tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let e = connect_to(addr).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
+    assert!(e.to_string().contains("nobody listens"), "{e}");
+    assert!(
+        e.get_ref()
+            .unwrap()
+            .downcast_ref::<NetError>()
+            .unwrap()
+            .is_refused()
+    );
+
+    let taken = tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let e: io::Error = tcp::listen(taken.local_addr().unwrap()).unwrap_err().into();
+    assert_eq!(e.kind(), io::ErrorKind::AddrInUse);
+
+    let (a, _b) = udp::pair().unwrap();
+    let mut a = Endpoint::new(a);
+    let e: io::Error = a
+        .call(b"nobody answers", Duration::from_millis(10))
+        .unwrap_err()
+        .into();
+    assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+}
+
+/// A message over the largest an endpoint carries is refused with its own length and the
+/// largest the caller may send, not the sizes of the envelope around it; one of exactly that
+/// size goes through.
+#[test]
+fn oversized_messages_are_refused_with_the_callers_numbers() {
+    let (a, b) = udp::pair().unwrap();
+    let (mut a, mut b) = (Endpoint::new(a), Endpoint::new(b));
+    let max = a.max_message();
+    assert!(max < a.transport().max_message());
+    let big = vec![7u8; max + 1];
+    let check = |r: Result<(), NetError>| match r {
+        Err(NetError::MessageTooLarge { len, max: m, .. }) => {
+            assert_eq!((len, m), (max + 1, max));
+        }
+        other => panic!("{other:?}"),
+    };
+    check(a.send(&big));
+    check(a.send_sync(&big, T));
+    check(a.request(&big).map(drop));
+    check(a.call(&big, T).map(drop));
+    let text = a.send(&big).unwrap_err().to_string();
+    assert!(
+        text.contains(&format!("message of {} bytes", max + 1))
+            && text.contains(&format!("maximum of {max} bytes")),
+        "{text}"
+    );
+    // Exactly the maximum is carried, and the endpoint is still in step after the refusals.
+    a.send(&big[..max]).unwrap();
+    match b.recv(Some(T)).unwrap() {
+        lockstep::lockstep_hosted::comm::Incoming::Message(m) => assert_eq!(m.len(), max),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A call that times out says it waited the caller's timeout, not what was left of it after the
+/// request went out.
+#[test]
+fn a_call_timeout_names_the_callers_timeout() {
+    let l = tcp::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut a = Endpoint::new(tcp::connect(l.local_addr().unwrap()).unwrap());
+    let _silent = tcp::accept(&l).unwrap();
+    let timeout = Duration::from_millis(30);
+    match a.call(b"anyone?", timeout) {
+        Err(NetError::Timeout { after, what, .. }) => {
+            assert_eq!(after, timeout);
+            assert_eq!(what, "a reply");
+        }
+        other => panic!("{other:?}"),
+    }
+}
