@@ -241,6 +241,21 @@ pub use lockstep_core::channel::{AsyncConsumer, AsyncProducer, AsyncQueue, Async
 pub type Producer<'a, T, const N: usize> = lockstep_core::channel::Producer<'a, T, N, Futex>;
 /// The consumer half of a [`Spsc`].
 pub type Consumer<'a, T, const N: usize> = lockstep_core::channel::Consumer<'a, T, N, Futex>;
+/// The blocking iterator of a [`Queue`] (from
+/// [`Queue::iter`](lockstep_core::Queue::iter), or `for m in &queue`).
+pub type QueueIter<'a, T, const N: usize> = lockstep_core::channel::QueueIter<'a, T, N, Futex>;
+/// The non-blocking iterator of a [`Queue`] (from
+/// [`Queue::try_iter`](lockstep_core::Queue::try_iter)).
+pub type QueueTryIter<'a, T, const N: usize> =
+    lockstep_core::channel::QueueTryIter<'a, T, N, Futex>;
+/// The blocking iterator of a [`Consumer`] (from
+/// [`Consumer::iter`](lockstep_core::channel::Consumer::iter), or `for m in &mut consumer`).
+pub type ConsumerIter<'c, 'a, T, const N: usize> =
+    lockstep_core::channel::ConsumerIter<'c, 'a, T, N, Futex>;
+/// The non-blocking iterator of a [`Consumer`] (from
+/// [`Consumer::try_iter`](lockstep_core::channel::Consumer::try_iter)).
+pub type ConsumerTryIter<'c, 'a, T, const N: usize> =
+    lockstep_core::channel::ConsumerTryIter<'c, 'a, T, N, Futex>;
 /// A subscription to a [`Broadcast`] (from
 /// [`Broadcast::subscribe`](lockstep_core::channel::Broadcast::subscribe)).
 pub type BroadcastReceiver<'a, T, const N: usize> =

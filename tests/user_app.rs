@@ -96,3 +96,46 @@ fn a_call_timeout_names_the_callers_timeout() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Receivers iterate, as std's do: `for m in &queue` until closed and drained, `try_iter` for
+/// what is there now; the same for an SPSC consumer, whose iteration ends when its producer is
+/// dropped.
+#[test]
+fn receivers_iterate_until_closed() {
+    let q: lockstep::Queue<u32, 2> = lockstep::Queue::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for n in 0..100 {
+                q.send(n).unwrap();
+            }
+            q.close();
+        });
+        let mut got = Vec::new();
+        for n in &q {
+            got.push(n);
+        }
+        assert_eq!(got, (0..100).collect::<Vec<_>>());
+    });
+    let q: lockstep::Queue<u32, 4> = lockstep::Queue::new();
+    q.send(1).unwrap();
+    q.send(2).unwrap();
+    let it: lockstep::QueueTryIter<'_, u32, 4> = q.try_iter();
+    assert_eq!(it.collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(q.try_iter().count(), 0);
+
+    let mut ring: lockstep::Spsc<u32, 2> = lockstep::Spsc::new();
+    let (mut tx, mut rx) = ring.split();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for n in 0..100 {
+                tx.send(n).unwrap();
+            }
+        });
+        let mut got = Vec::new();
+        for n in &mut rx {
+            got.push(n);
+        }
+        assert_eq!(got, (0..100).collect::<Vec<_>>());
+    });
+    assert_eq!(rx.try_iter().next(), None);
+}
