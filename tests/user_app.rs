@@ -139,3 +139,58 @@ fn receivers_iterate_until_closed() {
     });
     assert_eq!(rx.try_iter().next(), None);
 }
+
+/// Two named Unix datagram endpoints through the transport's own functions (owner-only files),
+/// carrying the four communication types; a peer that goes away is reported, not waited on
+/// past the timeout.
+#[test]
+fn named_unix_datagram_endpoints_carry_the_four_types() {
+    use lockstep::lockstep_hosted::comm::Incoming;
+    use lockstep::lockstep_hosted::transport::unix;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
+    let a = unix::bind_datagram(&pa).unwrap();
+    let b = unix::bind_datagram(&pb).unwrap();
+    for p in [&pa, &pb] {
+        assert_eq!(
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let mut a = Endpoint::new(unix::connect_datagram(a, &pb).unwrap());
+    let mut b = Endpoint::new(unix::connect_datagram(b, &pa).unwrap());
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut messages = Vec::new();
+            for _ in 0..4 {
+                match b.recv(Some(T)).unwrap() {
+                    Incoming::Message(m) => messages.push(m),
+                    Incoming::Request(r) => {
+                        let up = r.body.to_ascii_uppercase();
+                        b.reply(&r, &up).unwrap();
+                    }
+                }
+            }
+            assert_eq!(messages, [b"async".to_vec(), b"sync".to_vec()]);
+        });
+        a.send(b"async").unwrap();
+        a.send_sync(b"sync", T).unwrap();
+        assert_eq!(a.call(b"rpc", T).unwrap(), b"RPC");
+        let ticket = a.request(b"ticket").unwrap();
+        assert_eq!(a.collect(&ticket, T).unwrap(), b"TICKET");
+    });
+    drop(b);
+    let e = a
+        .send_sync(b"anyone?", Duration::from_millis(50))
+        .unwrap_err();
+    assert!(e.is_refused() || e.is_timeout(), "{e}");
+    // Binding again at a path whose socket is gone replaces the file.
+    assert!(unix::bind_datagram(&pb).is_ok());
+    // A path that is not a socket is left alone.
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"keep").unwrap();
+    assert!(unix::bind_datagram(&file).is_err());
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep");
+}
