@@ -215,6 +215,12 @@ pub use lockstep_sim::thread_local;
 #[cfg(not(feature = "sim"))]
 pub use std::thread_local;
 
+// The README's Rust samples, compiled and run as doctests of the facade (the ones marked
+// `ignore` need an application's own types: `examples/checked-app` runs them).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSamples;
+
 pub use lockstep_core;
 pub use lockstep_hosted;
 #[cfg(feature = "sim")]
