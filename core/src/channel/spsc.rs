@@ -113,6 +113,8 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
     }
 
     /// Splits an owned channel into its halves (and reopens it if a previous pair closed it).
+    /// Messages a previous pair left queued stay: the new consumer receives them first, and
+    /// they take their slots until it does.
     ///
     /// # Examples
     ///
@@ -123,6 +125,12 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
     /// let (mut tx, mut rx) = ring.split();
     /// tx.try_send(1).unwrap();
     /// assert_eq!(rx.try_recv(), Ok(1));
+    /// tx.try_send(2).unwrap();
+    /// drop((tx, rx)); // closes the channel; 2 is still queued
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.try_send(3).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// assert_eq!(rx.try_recv(), Ok(3));
     /// ```
     pub fn split(&mut self) -> (Producer<'_, T, N, W>, Consumer<'_, T, N, W>) {
         // Relaxed: `&mut self` means no half is alive.
