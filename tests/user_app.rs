@@ -194,3 +194,24 @@ fn named_unix_datagram_endpoints_carry_the_four_types() {
     assert!(unix::bind_datagram(&file).is_err());
     assert_eq!(std::fs::read(&file).unwrap(), b"keep");
 }
+
+/// Every way to take a semaphore's permit has a guard form, the timed one included.
+#[test]
+fn a_timed_acquire_returns_a_permit_guard() {
+    let sem = lockstep::Semaphore::bounded(1);
+    let p: lockstep::SemaphorePermit<'_> = sem.acquire_permit_timeout(T).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let start = std::time::Instant::now();
+            assert!(
+                sem.acquire_permit_timeout(Duration::from_millis(20))
+                    .is_none()
+            );
+            assert!(start.elapsed() >= Duration::from_millis(20));
+        });
+    });
+    assert_eq!(sem.available(), 0, "a timed-out acquire gave no permit back");
+    drop(p);
+    assert_eq!(sem.available(), 1);
+    assert!(sem.release().is_err()); // the guard returned it exactly once
+}
