@@ -210,8 +210,55 @@ fn a_timed_acquire_returns_a_permit_guard() {
             assert!(start.elapsed() >= Duration::from_millis(20));
         });
     });
-    assert_eq!(sem.available(), 0, "a timed-out acquire gave no permit back");
+    assert_eq!(
+        sem.available(),
+        0,
+        "a timed-out acquire gave no permit back"
+    );
     drop(p);
     assert_eq!(sem.available(), 1);
     assert!(sem.release().is_err()); // the guard returned it exactly once
+}
+
+/// An asynchronous request over UDP whose first datagram is lost (nobody listens yet) is
+/// retransmitted while the client polls `try_collect`, as it is during a `collect`.
+#[test]
+fn polling_try_collect_over_udp_retransmits_a_lost_request() {
+    use lockstep::lockstep_hosted::comm::Incoming;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let mut client = Endpoint::new(udp::connect(addr).unwrap());
+    let client_addr = client.transport().get_ref().local_addr().unwrap();
+    let ticket = client.request(b"hello").unwrap(); // lost: nobody listens yet
+    let mut server =
+        Endpoint::new(udp::connect_socket(udp::bind(addr).unwrap(), client_addr).unwrap());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(Incoming::Request(r)) = server.recv(Some(Duration::from_millis(10))) {
+                    server.reply(&r, b"world").unwrap();
+                }
+            }
+        });
+        let start = std::time::Instant::now();
+        let mut reply = None;
+        while reply.is_none() && start.elapsed() < T {
+            match client.try_collect(&ticket) {
+                Ok(r) => reply = r,
+                Err(e) => assert!(e.is_refused(), "{e}"), // the lost first datagram's ICMP
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(
+            reply.as_deref(),
+            Some(&b"world"[..]),
+            "no reply after {:?}",
+            start.elapsed()
+        );
+    });
 }
