@@ -43,6 +43,26 @@
 //! let sem = lockstep::Semaphore::bounded(1);
 //! assert!(matches!(sem.release(), Err(lockstep::OverRelease { .. })));
 //! ```
+//!
+//! The sockets are [`transport`] (whole messages over TCP, UDP, Unix streams and datagrams),
+//! [`comm`] (the four communication types over any transport) and [`server`] (echo, RPC,
+//! datagram and publish-subscribe servers), re-exported from [`lockstep_hosted`]; their
+//! errors are [`NetError`], which converts to [`std::io::Error`]:
+//!
+//! ```
+//! use std::time::Duration;
+//! use lockstep::comm::Endpoint;
+//! use lockstep::server::{ServerConfig, rpc_server};
+//! use lockstep::transport::tcp;
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let listener = tcp::listen("127.0.0.1:0".parse().unwrap())?; // loopback only
+//!     let server = rpc_server(listener, ServerConfig::default(), |req| req.to_ascii_uppercase());
+//!     let mut client = Endpoint::new(tcp::connect(server.local_addr().unwrap())?);
+//!     assert_eq!(client.call(b"hello", Duration::from_secs(5))?, b"HELLO");
+//!     Ok(())
+//! }
+//! ```
 
 /// Atomics for an application's own lock-free code, checkable like lockstep's types:
 /// `std::sync::atomic`'s types without the feature `sim`, the simulator's instrumented ones with it.
@@ -223,6 +243,7 @@ struct ReadmeSamples;
 
 pub use lockstep_core;
 pub use lockstep_hosted;
+pub use lockstep_hosted::{comm, server, transport};
 #[cfg(feature = "sim")]
 pub use lockstep_sim;
 
