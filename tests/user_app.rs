@@ -262,3 +262,64 @@ fn polling_try_collect_over_udp_retransmits_a_lost_request() {
         );
     });
 }
+
+/// Runs `f` on a thread of its own and returns its result if it comes within 3 s: a call that
+/// blocks past its timeout fails the test instead of hanging it (`release` then unblocks it).
+fn within_3s<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+    release: impl FnOnce(),
+) -> Option<R> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    let r = rx.recv_timeout(Duration::from_secs(3)).ok();
+    release();
+    r
+}
+
+/// A call's timeout covers its send when the peer stops receiving: over an in-process pair
+/// (its queue full) and over Unix datagrams (the peer's receive queue full), as over streams.
+#[test]
+fn a_call_never_outlasts_its_timeout_when_the_peer_stops_receiving() {
+    use lockstep::lockstep_hosted::transport::{inproc, unix};
+
+    let (a, b) = inproc::pair::<1>();
+    let r = within_3s(
+        move || {
+            let mut a = Endpoint::new(a);
+            a.send(b"fills the queue").unwrap();
+            a.call(b"x", Duration::from_millis(50))
+        },
+        move || drop(b),
+    );
+    let e = r
+        .expect("an in-process call blocked past its timeout")
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
+    let b = unix::bind_datagram(&pb).unwrap();
+    let a = unix::connect_datagram(unix::bind_datagram(&pa).unwrap(), &pb).unwrap();
+    // Another socket fills the peer's receive queue.
+    let filler = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    filler.connect(&pb).unwrap();
+    filler.set_nonblocking(true).unwrap();
+    let mut filled = 0;
+    while filler.send(&[0; 64]).is_ok() && filled < 100_000 {
+        filled += 1;
+    }
+    let r = within_3s(
+        move || {
+            let mut a = Endpoint::new(a);
+            let start = std::time::Instant::now();
+            (a.call(b"x", Duration::from_millis(50)), start.elapsed())
+        },
+        move || drop(b),
+    );
+    let (r, took) = r.expect("a Unix datagram call blocked past its timeout");
+    let e = r.unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}

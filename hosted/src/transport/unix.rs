@@ -336,6 +336,9 @@ impl DatagramSocket for UnixDatagram {
     fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         UnixDatagram::set_nonblocking(self, on)
     }
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        UnixDatagram::set_write_timeout(self, t)
+    }
     fn peer_label(&self) -> String {
         match self
             .peer_addr()
