@@ -323,3 +323,21 @@ fn a_call_never_outlasts_its_timeout_when_the_peer_stops_receiving() {
     assert!(e.is_timeout(), "{e}");
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
+
+/// A UDP call to a port nobody listens on lasts its timeout (the server may be restarting) and
+/// then says that the port refused, not merely that no reply came.
+#[test]
+fn a_udp_call_nobody_listens_to_reports_the_refusal() {
+    let holder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap();
+    drop(holder);
+    let mut c = Endpoint::new(udp::connect(addr).unwrap());
+    let start = std::time::Instant::now();
+    let e = c.call(b"anyone?", Duration::from_millis(200)).unwrap_err();
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    assert!(e.is_refused(), "{e}");
+    let e = c
+        .send_sync(b"anyone?", Duration::from_millis(100))
+        .unwrap_err();
+    assert!(e.is_refused(), "{e}");
+}

@@ -943,8 +943,15 @@ impl<T: Transport> Endpoint<T> {
             }
             if now >= deadline {
                 // Before giving up, take what has already arrived (all of it, for a zero
-                // timeout: `try_collect`), without waiting for more.
-                if transient(self.drain().map(drop), &mut refused).is_ok() && done(self) {
+                // timeout: `try_collect`), without waiting for more. Only something that
+                // arrived says the peer is there: a drain that found nothing keeps the
+                // refusal heard before as the answer.
+                let drained = match self.drain() {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(NetError::timeout(self.t.peer(), what, timeout)),
+                    Err(e) => Err(e),
+                };
+                if transient(drained, &mut refused).is_ok() && done(self) {
                     return Ok(());
                 }
                 return Err(refused
