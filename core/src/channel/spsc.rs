@@ -470,6 +470,24 @@ impl<T, const N: usize, W: Wait> Producer<'_, T, N, W> {
     pub fn free(&self) -> usize {
         N - self.len()
     }
+
+    /// Whether the channel is closed (a snapshot): the consumer was dropped, or either half
+    /// closed it. Sends fail from then on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (tx, rx) = ring.split();
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
 }
 
 impl<T, const N: usize, W: Wait> Drop for Producer<'_, T, N, W> {
@@ -650,6 +668,25 @@ impl<'a, T, const N: usize, W: Wait> Consumer<'a, T, N, W> {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the channel is closed (a snapshot): the producer was dropped or closed it. The
+    /// messages still queued can be received; then receives return `Closed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// assert_eq!(rx.try_recv(), Ok(1)); // still drains
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
     }
 
     /// An iterator that receives messages, blocking while the channel is empty, and ends once
