@@ -275,6 +275,9 @@ pub type QueueIter<'a, T, const N: usize> = lockstep_core::channel::QueueIter<'a
 /// [`Queue::try_iter`](lockstep_core::Queue::try_iter)).
 pub type QueueTryIter<'a, T, const N: usize> =
     lockstep_core::channel::QueueTryIter<'a, T, N, Futex>;
+/// The blocking iterator of a [`Rendezvous`] (from
+/// [`Rendezvous::iter`](lockstep_core::channel::Rendezvous::iter), or `for m in &channel`).
+pub type RendezvousIter<'a, T> = lockstep_core::channel::RendezvousIter<'a, T, Futex>;
 /// The blocking iterator of a [`Consumer`] (from
 /// [`Consumer::iter`](lockstep_core::channel::Consumer::iter), or `for m in &mut consumer`).
 pub type ConsumerIter<'c, 'a, T, const N: usize> =

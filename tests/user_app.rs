@@ -138,6 +138,18 @@ fn receivers_iterate_until_closed() {
         assert_eq!(got, (0..100).collect::<Vec<_>>());
     });
     assert_eq!(rx.try_iter().next(), None);
+
+    let r: lockstep::Rendezvous<u32> = lockstep::Rendezvous::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for n in 0..20 {
+                r.send(n).unwrap();
+            }
+            r.close();
+        });
+        let it: lockstep::RendezvousIter<'_, u32> = (&r).into_iter();
+        assert_eq!(it.collect::<Vec<_>>(), (0..20).collect::<Vec<_>>());
+    });
 }
 
 /// Two named Unix datagram endpoints through the transport's own functions (owner-only files),

@@ -41,5 +41,5 @@ pub use error::{
 };
 pub use mpmc::{Queue, QueueIter, QueueTryIter};
 pub use pubsub::{PubSub, Subscriber, Topic, Topics};
-pub use rendezvous::Rendezvous;
+pub use rendezvous::{Rendezvous, RendezvousIter};
 pub use spsc::{Consumer, ConsumerIter, ConsumerTryIter, Producer, Spsc};
