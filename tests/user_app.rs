@@ -353,3 +353,33 @@ fn a_udp_call_nobody_listens_to_reports_the_refusal() {
         .unwrap_err();
     assert!(e.is_refused(), "{e}");
 }
+
+/// A datagram server whose handler answers with more than a datagram carries logs why, in the
+/// server's words, and serves on.
+#[test]
+fn a_datagram_reply_too_large_is_logged_with_its_size() {
+    use lockstep::server::udp_server;
+    let server = udp_server(
+        udp::bind("127.0.0.1:0".parse().unwrap()).unwrap(),
+        |b, _| {
+            Some(if b == b"big" {
+                vec![0; 70_000]
+            } else {
+                b.to_vec()
+            })
+        },
+    )
+    .unwrap();
+    let mut c = udp::connect(server.local_addr().unwrap()).unwrap();
+    c.send(b"big").unwrap();
+    c.send(b"small").unwrap();
+    assert_eq!(c.recv(Some(T)).unwrap(), b"small");
+    let errors = server.shutdown().errors;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("reply of 70000 bytes")
+                && e.contains("largest datagram (65507 bytes)")),
+        "{errors:?}"
+    );
+}
