@@ -4,7 +4,19 @@
 //! Length-prefixed frames restore them. The program is `lockstep_hosted::lecture::boundaries`;
 //! `lockstep boundaries` prints the same.
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
+    // which is what returning the error from `main` would print.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (raw, framed) = lockstep::lockstep_hosted::lecture::boundaries()?;
     println!("raw stream: send(170) + send(230) -> receive sizes {raw:?}");
     println!("framed:     send(170) + send(230) -> message sizes {framed:?}");

@@ -9,7 +9,19 @@ use std::time::Duration;
 use lockstep::lockstep_hosted::server::{Broker, BrokerConfig, Publisher, Subscriber};
 use lockstep::lockstep_hosted::transport::tcp;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
+    // which is what returning the error from `main` would print.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let broker = Broker::start(
         tcp::listen("127.0.0.1:0".parse()?)?,
         BrokerConfig::default(),

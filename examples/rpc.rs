@@ -6,7 +6,19 @@ use lockstep::lockstep_hosted::comm::Endpoint;
 use lockstep::lockstep_hosted::server::{ServerConfig, rpc_server};
 use lockstep::lockstep_hosted::transport::unix;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
+    // which is what returning the error from `main` would print.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("lockstep-rpc-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("rpc.sock");

@@ -12,7 +12,19 @@ use lockstep::lockstep_hosted::server::udp_server;
 use lockstep::lockstep_hosted::transport::framing::escape;
 use lockstep::lockstep_hosted::transport::{Transport, resolve, udp};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
+    // which is what returning the error from `main` would print.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let addr = resolve(
         &std::env::args()
             .nth(1)

@@ -43,6 +43,26 @@
 //! let sem = lockstep::Semaphore::bounded(1);
 //! assert!(matches!(sem.release(), Err(lockstep::OverRelease { .. })));
 //! ```
+//!
+//! The sockets are [`transport`] (whole messages over TCP, UDP, Unix streams and datagrams),
+//! [`comm`] (the four communication types over any transport) and [`server`] (echo, RPC,
+//! datagram and publish-subscribe servers), re-exported from [`lockstep_hosted`]; their
+//! errors are [`NetError`], which converts to [`std::io::Error`]:
+//!
+//! ```
+//! use std::time::Duration;
+//! use lockstep::comm::Endpoint;
+//! use lockstep::server::{ServerConfig, rpc_server};
+//! use lockstep::transport::tcp;
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let listener = tcp::listen("127.0.0.1:0".parse().unwrap())?; // loopback only
+//!     let server = rpc_server(listener, ServerConfig::default(), |req| req.to_ascii_uppercase());
+//!     let mut client = Endpoint::new(tcp::connect(server.local_addr().unwrap())?);
+//!     assert_eq!(client.call(b"hello", Duration::from_secs(5))?, b"HELLO");
+//!     Ok(())
+//! }
+//! ```
 
 /// `std::sync` for an application's own code, checkable like lockstep's types: std's `Arc`,
 /// `Mutex`, `RwLock`, `Condvar`, `Barrier`, `Once`, `OnceLock`, `LazyLock`, `mpsc` and atomics
@@ -257,8 +277,15 @@ pub use lockstep_sim::thread_local;
 #[cfg(not(feature = "sim"))]
 pub use std::thread_local;
 
+// The README's Rust samples, compiled and run as doctests of the facade (the ones marked
+// `ignore` need an application's own types: `examples/checked-app` runs them).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSamples;
+
 pub use lockstep_core;
 pub use lockstep_hosted;
+pub use lockstep_hosted::{comm, server, transport};
 #[cfg(feature = "sim")]
 pub use lockstep_sim;
 
@@ -283,6 +310,24 @@ pub use lockstep_core::channel::{AsyncConsumer, AsyncProducer, AsyncQueue, Async
 pub type Producer<'a, T, const N: usize> = lockstep_core::channel::Producer<'a, T, N, Futex>;
 /// The consumer half of a [`Spsc`].
 pub type Consumer<'a, T, const N: usize> = lockstep_core::channel::Consumer<'a, T, N, Futex>;
+/// The blocking iterator of a [`Queue`] (from
+/// [`Queue::iter`](lockstep_core::Queue::iter), or `for m in &queue`).
+pub type QueueIter<'a, T, const N: usize> = lockstep_core::channel::QueueIter<'a, T, N, Futex>;
+/// The non-blocking iterator of a [`Queue`] (from
+/// [`Queue::try_iter`](lockstep_core::Queue::try_iter)).
+pub type QueueTryIter<'a, T, const N: usize> =
+    lockstep_core::channel::QueueTryIter<'a, T, N, Futex>;
+/// The blocking iterator of a [`Rendezvous`] (from
+/// [`Rendezvous::iter`](lockstep_core::channel::Rendezvous::iter), or `for m in &channel`).
+pub type RendezvousIter<'a, T> = lockstep_core::channel::RendezvousIter<'a, T, Futex>;
+/// The blocking iterator of a [`Consumer`] (from
+/// [`Consumer::iter`](lockstep_core::channel::Consumer::iter), or `for m in &mut consumer`).
+pub type ConsumerIter<'c, 'a, T, const N: usize> =
+    lockstep_core::channel::ConsumerIter<'c, 'a, T, N, Futex>;
+/// The non-blocking iterator of a [`Consumer`] (from
+/// [`Consumer::try_iter`](lockstep_core::channel::Consumer::try_iter)).
+pub type ConsumerTryIter<'c, 'a, T, const N: usize> =
+    lockstep_core::channel::ConsumerTryIter<'c, 'a, T, N, Futex>;
 /// A subscription to a [`Broadcast`] (from
 /// [`Broadcast::subscribe`](lockstep_core::channel::Broadcast::subscribe)).
 pub type BroadcastReceiver<'a, T, const N: usize> =

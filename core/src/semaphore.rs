@@ -270,6 +270,27 @@ impl<W: Wait> Semaphore<W> {
             .map(|()| SemaphorePermit { sem: self })
     }
 
+    /// Takes a permit, blocking like [`acquire_timeout`](Self::acquire_timeout) for at most
+    /// `timeout`, as an RAII guard; `None` if the timeout passed first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::{Semaphore, Spin};
+    ///
+    /// let sem: Semaphore<Spin> = Semaphore::new(1);
+    /// let p = sem.acquire_permit_timeout(10).unwrap();
+    /// assert!(sem.acquire_permit_timeout(10).is_none()); // Spin counts backoff cycles
+    /// drop(p);
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn acquire_permit_timeout(&self, timeout: W::Timeout) -> Option<SemaphorePermit<'_, W>> {
+        // `then`, not `then_some`: a guard made when no permit was taken would release one
+        // it never had when dropped.
+        self.acquire_timeout(timeout)
+            .then(|| SemaphorePermit { sem: self })
+    }
+
     /// Returns a permit, waking one blocked acquirer if there is one.
     ///
     /// # Errors

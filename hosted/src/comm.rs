@@ -18,7 +18,9 @@
 //! Over an unreliable transport (UDP, [`Transport::is_reliable`] `false`) the waiting calls
 //! retransmit with exponential backoff: first after [`Retry::interval`], each wait twice the
 //! last up to [`Retry::max_interval`], at most [`Retry::max_sends`] sends in all (by default
-//! 20 ms doubling to 1 s, 25 sends: a 5 s timeout is covered to its end). An ICMP "port
+//! 20 ms doubling to 1 s, 25 sends: a 5 s timeout is covered to its end). A request's schedule
+//! starts when [`Endpoint::request`] sends it and runs across the calls that collect it, so a
+//! client that polls [`Endpoint::try_collect`] retransmits a lost request too. An ICMP "port
 //! unreachable" (the server restarting) does not end the wait: the call retries until its
 //! timeout, and then reports [`NetError::Refused`] if that was the last thing heard. The receiver
 //! suppresses duplicates by sequence number (a window of [`DEDUP_WINDOW`] numbers), answering a
@@ -122,7 +124,8 @@ impl Retry {
         doubled.min(self.max_interval.max(self.interval))
     }
 
-    /// When each send happens, from the first (at zero): the schedule of one waiting call.
+    /// When each send happens, from the first (at zero): the schedule of one message (of a
+    /// request, across the calls that collect it).
     pub fn send_times(&self) -> impl Iterator<Item = Duration> + '_ {
         let mut at = Duration::ZERO;
         (1..=self.max_sends).map(move |n| {
@@ -229,6 +232,34 @@ impl Hasher for SeqHasher {
 }
 
 type SeqMap<V> = HashMap<u64, V, BuildHasherDefault<SeqHasher>>;
+
+/// Where a message is in its retransmission schedule ([`Retry`]): how often it has been sent,
+/// and when the next send is due.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    sends: u32,
+    next_send: Instant,
+}
+
+impl Schedule {
+    /// The schedule of a message sent once, now.
+    fn sent_now(retry: &Retry) -> Self {
+        Schedule {
+            sends: 1,
+            next_send: Instant::now() + retry.wait_after(1),
+        }
+    }
+}
+
+/// An outstanding request: its body (over unreliable transports, for retransmission) and its
+/// schedule. Kept per request, so that collecting in several calls, or polling with
+/// [`Endpoint::try_collect`], retransmits a lost request on the schedule of its first send
+/// rather than starting it over (or, polling, never reaching the first retransmission).
+#[derive(Debug, Default)]
+struct Pending {
+    body: Vec<u8>,
+    schedule: Option<Schedule>,
+}
 type SeqSet = HashSet<u64, BuildHasherDefault<SeqHasher>>;
 
 /// Writes the envelope `[kind][epoch][seq][payload]` (little-endian) into `buf`.
@@ -388,8 +419,9 @@ pub struct Endpoint<T> {
     inbox_bytes: usize,
     awaiting_ack: SeqSet,
     acked: SeqSet,
-    // outstanding requests: seq -> request body (kept for retransmission when unreliable)
-    outstanding: SeqMap<Vec<u8>>,
+    // outstanding requests: seq -> request body (kept for retransmission when unreliable) and
+    // its retransmission schedule, which runs across the calls that collect it
+    outstanding: SeqMap<Pending>,
     // replies, or why the peer could not answer
     replies: SeqMap<Result<Vec<u8>, String>>,
     epoch: u32,
@@ -440,6 +472,32 @@ impl<T: Transport> Endpoint<T> {
     /// Gives the transport back.
     pub fn into_inner(self) -> T {
         self.t
+    }
+
+    /// The largest message, request or reply body this endpoint sends: the transport's
+    /// largest message less the [`ENVELOPE_LEN`] bytes of the envelope. A larger one is refused
+    /// with [`NetError::MessageTooLarge`] naming its length and this maximum.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_hosted::comm::{ENVELOPE_LEN, Endpoint};
+    /// use lockstep_hosted::transport::{udp, Transport};
+    /// use lockstep_hosted::NetError;
+    ///
+    /// let (a, _b) = udp::pair().unwrap();
+    /// let mut a = Endpoint::new(a);
+    /// assert_eq!(a.max_message(), a.transport().max_message() - ENVELOPE_LEN);
+    /// let too_large = vec![0; a.max_message() + 1];
+    /// match a.send(&too_large) {
+    ///     Err(NetError::MessageTooLarge { len, max, .. }) => {
+    ///         assert_eq!((len, max), (too_large.len(), a.max_message()));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn max_message(&self) -> usize {
+        self.t.max_message().saturating_sub(ENVELOPE_LEN)
     }
 
     /// Asynchronous message: sends `msg` and returns without waiting for anything.
@@ -497,9 +555,14 @@ impl<T: Transport> Endpoint<T> {
         let seq = self.take_seq();
         self.awaiting_ack.insert(seq);
         let result = self.emit(MSG_RECEIPT, self.epoch, seq, msg).and_then(|()| {
-            self.wait_for(timeout, "a receipt", MSG_RECEIPT, seq, msg, |s| {
-                s.acked.remove(&seq)
-            })
+            let mut schedule = Schedule::sent_now(&self.retry);
+            self.wait_for(
+                timeout,
+                "a receipt",
+                (MSG_RECEIPT, seq, msg),
+                &mut schedule,
+                |s| s.acked.remove(&seq),
+            )
         });
         self.awaiting_ack.remove(&seq);
         self.acked.remove(&seq);
@@ -535,11 +598,20 @@ impl<T: Transport> Endpoint<T> {
         } else {
             body.to_vec()
         };
-        self.outstanding.insert(seq, kept);
+        self.outstanding.insert(
+            seq,
+            Pending {
+                body: kept,
+                schedule: None,
+            },
+        );
         if let Err(e) = self.emit(REQUEST, self.epoch, seq, body) {
             self.outstanding.remove(&seq);
             self.replies.remove(&seq); // (filed while a failed send looked for a goodbye)
             return Err(e);
+        }
+        if let Some(p) = self.outstanding.get_mut(&seq) {
+            p.schedule = Some(Schedule::sent_now(&self.retry));
         }
         Ok(Ticket { seq })
     }
@@ -557,7 +629,7 @@ impl<T: Transport> Endpoint<T> {
 
     fn collect_inner(&mut self, ticket: &Ticket, timeout: Duration) -> Result<Vec<u8>, NetError> {
         let seq = ticket.seq;
-        let Some(body) = self.outstanding.get_mut(&seq) else {
+        let Some(pending) = self.outstanding.get_mut(&seq) else {
             return Err(NetError::Protocol {
                 addr: self.t.peer().to_owned(),
                 what: format!("ticket {seq} was already collected or cancelled"),
@@ -565,13 +637,23 @@ impl<T: Transport> Endpoint<T> {
         };
         // Taken out for the wait (the key stays, so the reply is still accepted), put back
         // if the wait ends without it.
-        let body = std::mem::take(body);
-        let waited = self.wait_for(timeout, "a reply", REQUEST, seq, &body, |s| {
-            s.replies.contains_key(&seq)
-        });
+        let body = std::mem::take(&mut pending.body);
+        let mut schedule = pending
+            .schedule
+            .unwrap_or_else(|| Schedule::sent_now(&self.retry));
+        let waited = self.wait_for(
+            timeout,
+            "a reply",
+            (REQUEST, seq, &body),
+            &mut schedule,
+            |s| s.replies.contains_key(&seq),
+        );
         if let Err(e) = waited {
             if let Some(slot) = self.outstanding.get_mut(&seq) {
-                *slot = body;
+                *slot = Pending {
+                    body,
+                    schedule: Some(schedule),
+                };
             }
             return Err(e);
         }
@@ -586,11 +668,15 @@ impl<T: Transport> Endpoint<T> {
         }
     }
 
-    /// Collects the reply to `ticket` if it has arrived, without blocking.
+    /// Collects the reply to `ticket` if it has arrived, without blocking. Over an unreliable
+    /// transport a call also retransmits the request when its schedule says so, so polling
+    /// recovers a lost request as [`collect`](Self::collect) does.
     ///
     /// # Errors
     ///
-    /// Transport errors other than a timeout.
+    /// Transport errors other than a timeout; over datagrams, [`NetError::Refused`] when the
+    /// last thing heard was an ICMP "port unreachable" (the ticket stays valid, as after any
+    /// error of a collect).
     pub fn try_collect(&mut self, ticket: &Ticket) -> Result<Option<Vec<u8>>, NetError> {
         match self.collect(ticket, Duration::ZERO) {
             Ok(r) => Ok(Some(r)),
@@ -649,7 +735,15 @@ impl<T: Transport> Endpoint<T> {
             let left = timeout.saturating_sub(start.elapsed());
             let result = s.collect_inner(&ticket, left);
             s.cancel(ticket);
-            result
+            // The wait had what the send left of the timeout; the error names the caller's.
+            result.map_err(|e| match e {
+                NetError::Timeout { addr, what, .. } => NetError::Timeout {
+                    addr,
+                    what,
+                    after: timeout,
+                },
+                e => e,
+            })
         })
     }
 
@@ -721,11 +815,11 @@ impl<T: Transport> Endpoint<T> {
     ///
     /// The transport's send error.
     pub fn reply(&mut self, request: &Request, body: &[u8]) -> Result<(), NetError> {
-        if body.len() + ENVELOPE_LEN > self.t.max_message() {
+        if body.len() > self.max_message() {
             let e = NetError::MessageTooLarge {
                 addr: self.t.peer().to_owned(),
                 len: body.len(),
-                max: self.t.max_message() - ENVELOPE_LEN,
+                max: self.max_message(),
             };
             let why = format!(
                 "its reply of {} bytes exceeds the transport's maximum of {} bytes",
@@ -770,6 +864,15 @@ impl<T: Transport> Endpoint<T> {
     /// [`NetError::ClosedBy`], explains more than a broken pipe. What else has arrived is
     /// filed as usual.
     fn emit(&mut self, kind: u8, epoch: u32, seq: u64, payload: &[u8]) -> Result<(), NetError> {
+        // Checked here rather than by the transport, so that the error speaks of the caller's
+        // message and the largest one it may send, not of the envelope around it.
+        if payload.len() > self.max_message() {
+            return Err(NetError::MessageTooLarge {
+                addr: self.t.peer().to_owned(),
+                len: payload.len(),
+                max: self.max_message(),
+            });
+        }
         encode_envelope(&mut self.sbuf, kind, epoch, seq, payload);
         let sent = match self.send_deadline {
             Some(d) => {
@@ -793,14 +896,13 @@ impl<T: Transport> Endpoint<T> {
     }
 
     /// Pumps the transport until `done`, retransmitting `(kind, seq, payload)` on unreliable
-    /// transports, for at most `timeout`.
+    /// transports as `schedule` says (and moving it on), for at most `timeout`.
     fn wait_for(
         &mut self,
         timeout: Duration,
         what: &'static str,
-        kind: u8,
-        seq: u64,
-        payload: &[u8],
+        (kind, seq, payload): (u8, u64, &[u8]),
+        schedule: &mut Schedule,
         mut done: impl FnMut(&mut Self) -> bool,
     ) -> Result<(), NetError> {
         let start = Instant::now();
@@ -809,8 +911,6 @@ impl<T: Transport> Endpoint<T> {
             .checked_add(timeout)
             .unwrap_or_else(|| start + Duration::from_secs(60 * 60 * 24 * 365 * 30));
         let reliable = self.t.is_reliable();
-        let mut sends = 1;
-        let mut next_send = start + self.retry.wait_after(sends);
         // Over datagrams, an ICMP "port unreachable" (nobody listens, perhaps only for a
         // moment while the server restarts) is remembered, not fatal: the wait goes on.
         let mut refused: Option<NetError> = None;
@@ -831,29 +931,38 @@ impl<T: Transport> Endpoint<T> {
                 return Ok(());
             }
             let now = Instant::now();
+            // Before the deadline check, so that a zero timeout (`try_collect`, polled) also
+            // retransmits when the schedule says so.
+            if !reliable && now >= schedule.next_send && schedule.sends < self.retry.max_sends {
+                let sent = self.emit(kind, self.epoch, seq, payload);
+                if let Err(e) = sent {
+                    transient(Err(e), &mut refused)?;
+                }
+                schedule.sends += 1;
+                schedule.next_send = now + self.retry.wait_after(schedule.sends);
+            }
             if now >= deadline {
                 // Before giving up, take what has already arrived (all of it, for a zero
-                // timeout: `try_collect`), without waiting for more.
-                if transient(self.drain().map(drop), &mut refused).is_ok() && done(self) {
+                // timeout: `try_collect`), without waiting for more. Only something that
+                // arrived says the peer is there: a drain that found nothing keeps the
+                // refusal heard before as the answer.
+                let drained = match self.drain() {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(NetError::timeout(self.t.peer(), what, timeout)),
+                    Err(e) => Err(e),
+                };
+                if transient(drained, &mut refused).is_ok() && done(self) {
                     return Ok(());
                 }
                 return Err(refused
                     .take()
                     .unwrap_or_else(|| NetError::timeout(self.t.peer(), what, timeout)));
             }
-            if !reliable && now >= next_send && sends < self.retry.max_sends {
-                let sent = self.emit(kind, self.epoch, seq, payload);
-                if let Err(e) = sent {
-                    transient(Err(e), &mut refused)?;
-                }
-                sends += 1;
-                next_send = now + self.retry.wait_after(sends);
-            }
             // Until the next retransmission or the deadline.
-            let until = if reliable || sends >= self.retry.max_sends {
+            let until = if reliable || schedule.sends >= self.retry.max_sends {
                 deadline
             } else {
-                next_send.min(deadline)
+                schedule.next_send.min(deadline)
             };
             let got = self.pump(Some(self.slice(until.saturating_duration_since(now))));
             transient(got, &mut refused)?;

@@ -228,6 +228,42 @@ impl NetError {
         matches!(self, NetError::Refused { .. })
     }
 
+    /// The [`io::ErrorKind`] that says the same, for code that handles errors as
+    /// [`io::Error`]s (the conversion `From<NetError> for io::Error` uses it): `TimedOut`,
+    /// `ConnectionRefused`, `AddrInUse`, the OS error's own kind where there is one,
+    /// `UnexpectedEof` for a peer that closed, `InvalidData` for a peer that broke the protocol,
+    /// `InvalidInput` for a message or address the caller should not have given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use std::time::Duration;
+    /// use lockstep_hosted::NetError;
+    ///
+    /// let e = NetError::Timeout { addr: "x".into(), what: "a reply", after: Duration::from_millis(5) };
+    /// assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    /// ```
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            NetError::AddrInUse { .. } | NetError::SocketInUse { .. } => io::ErrorKind::AddrInUse,
+            NetError::Refused { .. } => io::ErrorKind::ConnectionRefused,
+            NetError::Reset { source, .. } | NetError::Io { source, .. } => source.kind(),
+            NetError::Closed { .. } | NetError::Truncated { .. } => io::ErrorKind::UnexpectedEof,
+            NetError::ClosedBy { .. } => io::ErrorKind::ConnectionAborted,
+            NetError::Timeout { .. } => io::ErrorKind::TimedOut,
+            NetError::FrameTooLarge { .. } | NetError::Protocol { .. } => {
+                io::ErrorKind::InvalidData
+            }
+            NetError::Failed { .. } => io::ErrorKind::Other,
+            NetError::Busy { .. } => io::ErrorKind::ResourceBusy,
+            NetError::NotLoopback { .. } => io::ErrorKind::PermissionDenied,
+            NetError::MessageTooLarge { .. } | NetError::BadAddress { .. } => {
+                io::ErrorKind::InvalidInput
+            }
+        }
+    }
+
     /// Whether the connection is gone: closed, reset or truncated.
     ///
     /// # Examples
@@ -331,6 +367,30 @@ impl std::error::Error for NetError {
             | NetError::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// An [`io::Error`] of [`NetError::kind`] whose message is the `NetError`'s and which keeps it
+/// (`get_ref`, `into_inner` and `downcast` give it back), so `?` works in a function that
+/// returns [`io::Result`].
+///
+/// # Examples
+///
+/// ```
+/// use std::io;
+/// use lockstep_hosted::NetError;
+///
+/// fn connect() -> io::Result<()> {
+///     Err(NetError::Closed { addr: "127.0.0.1:5242".into() })?
+/// }
+/// let e = connect().unwrap_err();
+/// assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+/// assert_eq!(e.to_string(), "connection with 127.0.0.1:5242 was closed by the peer");
+/// assert!(matches!(e.downcast::<NetError>(), Ok(NetError::Closed { .. })));
+/// ```
+impl From<NetError> for io::Error {
+    fn from(e: NetError) -> Self {
+        io::Error::new(e.kind(), e)
     }
 }
 

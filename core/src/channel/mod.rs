@@ -39,7 +39,7 @@ pub use duplex::{CallError, Client, Duplex, ReplyTo, Server, StaleReply, Ticket}
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-pub use mpmc::Queue;
+pub use mpmc::{Queue, QueueIter, QueueTryIter};
 pub use pubsub::{PubSub, Subscriber, Topic, Topics};
-pub use rendezvous::Rendezvous;
-pub use spsc::{Consumer, Producer, Spsc};
+pub use rendezvous::{Rendezvous, RendezvousIter};
+pub use spsc::{Consumer, ConsumerIter, ConsumerTryIter, Producer, Spsc};

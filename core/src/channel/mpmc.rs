@@ -36,6 +36,8 @@ fn relax<W: Wait>(attempt: &mut u32) {
 ///   the hosted futex, a number of backoff cycles with [`Spin`]).
 /// - Close: [`close`](Self::close) wakes every blocked thread; sends fail from then on with the
 ///   message handed back, receivers drain what is left and then get `Closed`.
+/// - Iteration: [`iter`](Self::iter) (or `for m in &queue`) receives until the queue is closed
+///   and drained; [`try_iter`](Self::try_iter) takes what is queued now.
 /// - Order: FIFO in the order the sends took their slots. Not lock-free: a sender preempted in
 ///   the middle of its send stalls the receiver of that slot.
 /// - Drop: messages still queued are dropped with the queue.
@@ -477,6 +479,100 @@ impl<T, const N: usize, W: Wait> Queue<T, N, W> {
     /// ```
     pub const fn capacity(&self) -> usize {
         N
+    }
+
+    /// An iterator that receives messages, blocking while the queue is empty, and ends once
+    /// the queue is closed and drained (`while let Ok(m) = q.recv()` as a `for` loop; `&queue`
+    /// is [`IntoIterator`] too).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::Queue;
+    ///
+    /// let q: Queue<u32, 2> = Queue::new();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         for n in 1..=4 {
+    ///             q.send(n).unwrap();
+    ///         }
+    ///         q.close();
+    ///     });
+    ///     assert_eq!(q.iter().sum::<u32>(), 10);
+    /// });
+    /// for _ in &q {
+    ///     unreachable!("closed and drained");
+    /// }
+    /// ```
+    pub fn iter(&self) -> QueueIter<'_, T, N, W> {
+        QueueIter { queue: self }
+    }
+
+    /// An iterator over the messages queued now, without blocking: it ends at the first
+    /// [`try_recv`](Self::try_recv) that finds the queue empty (or closed and drained).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::Queue;
+    ///
+    /// let q: Queue<u32, 4> = Queue::new();
+    /// q.send(1).unwrap();
+    /// q.send(2).unwrap();
+    /// assert_eq!(q.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(q.try_iter().next(), None); // empty, still open
+    /// ```
+    pub fn try_iter(&self) -> QueueTryIter<'_, T, N, W> {
+        QueueTryIter { queue: self }
+    }
+}
+
+/// The blocking iterator of a [`Queue`], from [`Queue::iter`] or `&queue`: each `next` is a
+/// [`recv`](Queue::recv), and the iterator ends once the queue is closed and drained.
+pub struct QueueIter<'a, T, const N: usize, W = Spin> {
+    queue: &'a Queue<T, N, W>,
+}
+
+impl<T, const N: usize, W: Wait> Iterator for QueueIter<'_, T, N, W> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.queue.recv().ok()
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for QueueIter<'_, T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("QueueIter").field(self.queue).finish()
+    }
+}
+
+/// The non-blocking iterator of a [`Queue`], from [`Queue::try_iter`]: each `next` is a
+/// [`try_recv`](Queue::try_recv), and the iterator ends when one finds no message.
+pub struct QueueTryIter<'a, T, const N: usize, W = Spin> {
+    queue: &'a Queue<T, N, W>,
+}
+
+impl<T, const N: usize, W: Wait> Iterator for QueueTryIter<'_, T, N, W> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.queue.try_recv().ok()
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for QueueTryIter<'_, T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("QueueTryIter").field(self.queue).finish()
+    }
+}
+
+impl<'a, T, const N: usize, W: Wait> IntoIterator for &'a Queue<T, N, W> {
+    type Item = T;
+    type IntoIter = QueueIter<'a, T, N, W>;
+
+    fn into_iter(self) -> QueueIter<'a, T, N, W> {
+        self.iter()
     }
 }
 

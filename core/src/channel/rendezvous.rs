@@ -472,6 +472,58 @@ impl<T, W: Wait> Rendezvous<T, W> {
         // Relaxed: a snapshot.
         self.state.load(Relaxed) & CLOSED != 0
     }
+
+    /// An iterator that receives messages, blocking until a sender offers one, and ends once
+    /// the channel is closed and nothing is on offer; `&channel` is [`IntoIterator`] too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Rendezvous;
+    ///
+    /// let r: Rendezvous<u32> = Rendezvous::new();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         for n in 1..=3 {
+    ///             r.send(n).unwrap(); // returns once the loop below took it
+    ///         }
+    ///         r.close();
+    ///     });
+    ///     assert_eq!(r.iter().collect::<Vec<_>>(), [1, 2, 3]);
+    /// });
+    /// ```
+    pub fn iter(&self) -> RendezvousIter<'_, T, W> {
+        RendezvousIter { chan: self }
+    }
+}
+
+/// The blocking iterator of a [`Rendezvous`], from [`Rendezvous::iter`] or `&channel`: each
+/// `next` is a [`recv`](Rendezvous::recv), and it ends once the channel is closed.
+pub struct RendezvousIter<'a, T, W = Spin> {
+    chan: &'a Rendezvous<T, W>,
+}
+
+impl<T, W: Wait> Iterator for RendezvousIter<'_, T, W> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.chan.recv().ok()
+    }
+}
+
+impl<T, W> fmt::Debug for RendezvousIter<'_, T, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RendezvousIter").field(self.chan).finish()
+    }
+}
+
+impl<'a, T, W: Wait> IntoIterator for &'a Rendezvous<T, W> {
+    type Item = T;
+    type IntoIter = RendezvousIter<'a, T, W>;
+
+    fn into_iter(self) -> RendezvousIter<'a, T, W> {
+        self.iter()
+    }
 }
 
 impl<T, W: Wait> Default for Rendezvous<T, W> {

@@ -33,6 +33,8 @@ use crate::wait::{Spin, Wait};
 /// - Close: [`Producer::close`], or dropping either half, closes the channel and wakes the
 ///   other side; the consumer drains what is left, then gets `Closed`; the producer gets
 ///   `Closed` at once.
+/// - Iteration: [`Consumer::iter`] (or `for m in &mut consumer`) receives until the channel is
+///   closed and drained; [`Consumer::try_iter`] takes what is queued now.
 /// - Drop: messages still queued are dropped with the channel.
 ///
 /// # Interrupt handlers
@@ -111,6 +113,8 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
     }
 
     /// Splits an owned channel into its halves (and reopens it if a previous pair closed it).
+    /// Messages a previous pair left queued stay: the new consumer receives them first, and
+    /// they take their slots until it does.
     ///
     /// # Examples
     ///
@@ -121,6 +125,12 @@ impl<T, const N: usize, W: Wait> Spsc<T, N, W> {
     /// let (mut tx, mut rx) = ring.split();
     /// tx.try_send(1).unwrap();
     /// assert_eq!(rx.try_recv(), Ok(1));
+    /// tx.try_send(2).unwrap();
+    /// drop((tx, rx)); // closes the channel; 2 is still queued
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.try_send(3).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// assert_eq!(rx.try_recv(), Ok(3));
     /// ```
     pub fn split(&mut self) -> (Producer<'_, T, N, W>, Consumer<'_, T, N, W>) {
         // Relaxed: `&mut self` means no half is alive.
@@ -460,6 +470,24 @@ impl<T, const N: usize, W: Wait> Producer<'_, T, N, W> {
     pub fn free(&self) -> usize {
         N - self.len()
     }
+
+    /// Whether the channel is closed (a snapshot): the consumer was dropped, or either half
+    /// closed it. Sends fail from then on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (tx, rx) = ring.split();
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
 }
 
 impl<T, const N: usize, W: Wait> Drop for Producer<'_, T, N, W> {
@@ -496,7 +524,7 @@ pub struct Consumer<'a, T, const N: usize, W: Wait = Spin> {
     index: ConsumerIndex,
 }
 
-impl<T, const N: usize, W: Wait> Consumer<'_, T, N, W> {
+impl<'a, T, const N: usize, W: Wait> Consumer<'a, T, N, W> {
     /// Receives the oldest message if there is one now, without blocking.
     ///
     /// # Errors
@@ -640,6 +668,121 @@ impl<T, const N: usize, W: Wait> Consumer<'_, T, N, W> {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the channel is closed (a snapshot): the producer was dropped or closed it. The
+    /// messages still queued can be received; then receives return `Closed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u8, 2> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// assert_eq!(rx.try_recv(), Ok(1)); // still drains
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// An iterator that receives messages, blocking while the channel is empty, and ends once
+    /// it is closed (the producer closed it or was dropped) and drained; `&mut consumer` is
+    /// [`IntoIterator`] too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u32, 2> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(move || {
+    ///         for n in 1..=4 {
+    ///             tx.send(n).unwrap();
+    ///         }
+    ///     }); // dropping the producer ends the consumer's iteration
+    ///     assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    /// });
+    /// ```
+    pub fn iter(&mut self) -> ConsumerIter<'_, 'a, T, N, W> {
+        ConsumerIter { consumer: self }
+    }
+
+    /// An iterator over the messages queued now, without blocking: it ends at the first
+    /// [`try_recv`](Self::try_recv) that finds none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockstep_core::channel::Spsc;
+    ///
+    /// let mut ring: Spsc<u32, 4> = Spsc::new();
+    /// let (mut tx, mut rx) = ring.split();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().next(), None);
+    /// ```
+    pub fn try_iter(&mut self) -> ConsumerTryIter<'_, 'a, T, N, W> {
+        ConsumerTryIter { consumer: self }
+    }
+}
+
+/// The blocking iterator of a [`Consumer`], from [`Consumer::iter`] or `&mut consumer`: each
+/// `next` is a [`recv`](Consumer::recv), and it ends once the channel is closed and drained.
+pub struct ConsumerIter<'c, 'a, T, const N: usize, W: Wait = Spin> {
+    consumer: &'c mut Consumer<'a, T, N, W>,
+}
+
+impl<T, const N: usize, W: Wait> Iterator for ConsumerIter<'_, '_, T, N, W> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.consumer.recv().ok()
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for ConsumerIter<'_, '_, T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ConsumerIter")
+            .field(&*self.consumer)
+            .finish()
+    }
+}
+
+/// The non-blocking iterator of a [`Consumer`], from [`Consumer::try_iter`]: each `next` is a
+/// [`try_recv`](Consumer::try_recv), and it ends when one finds no message.
+pub struct ConsumerTryIter<'c, 'a, T, const N: usize, W: Wait = Spin> {
+    consumer: &'c mut Consumer<'a, T, N, W>,
+}
+
+impl<T, const N: usize, W: Wait> Iterator for ConsumerTryIter<'_, '_, T, N, W> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.consumer.try_recv().ok()
+    }
+}
+
+impl<T, const N: usize, W: Wait> fmt::Debug for ConsumerTryIter<'_, '_, T, N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ConsumerTryIter")
+            .field(&*self.consumer)
+            .finish()
+    }
+}
+
+impl<'c, 'a, T, const N: usize, W: Wait> IntoIterator for &'c mut Consumer<'a, T, N, W> {
+    type Item = T;
+    type IntoIter = ConsumerIter<'c, 'a, T, N, W>;
+
+    fn into_iter(self) -> ConsumerIter<'c, 'a, T, N, W> {
+        self.iter()
     }
 }
 

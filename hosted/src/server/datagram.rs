@@ -70,6 +70,13 @@ pub fn udp_server(
                             // only: the server logs it and serves on.
                             let reply = catch_unwind(AssertUnwindSafe(|| handle(&buf[..n], from)));
                             match reply {
+                                Ok(Some(reply)) if reply.len() > MAX_DATAGRAM => {
+                                    shared.log_error(format!(
+                                        "{from}: the handler's reply of {} bytes exceeds the \
+                                         largest datagram ({MAX_DATAGRAM} bytes); not sent",
+                                        reply.len()
+                                    ));
+                                }
                                 Ok(Some(reply)) => {
                                     if let Err(e) = sock.send_to(&reply, from) {
                                         shared.log_error(format!("{from}: {e}"));

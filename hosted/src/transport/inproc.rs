@@ -1,14 +1,15 @@
 //! The in-process transport: two bounded queues, one per direction.
 //!
 //! Each direction is the core's [`Queue`](lockstep_core::Queue) of `N` slots with the hosted
-//! futex: reliable and ordered; a full queue blocks the sender (backpressure) and an empty one
+//! futex: reliable and ordered; a full queue blocks the sender (backpressure; at most its timeout
+//! in [`Transport::send_within`], as inside a waiting `call`) and an empty one
 //! the receiver, in the kernel, without spinning. Dropping one end closes both directions: the
 //! other end receives what is still queued, then [`NetError::Closed`], and its sends fail.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lockstep_core::{RecvTimeoutError, TryRecvError};
+use lockstep_core::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 
 use super::Transport;
 use crate::{NetError, Queue};
@@ -62,6 +63,23 @@ impl<const N: usize> Transport for InProc<N> {
         self.tx.send(msg.to_vec()).map_err(|_| NetError::Closed {
             addr: self.name.into(),
         })
+    }
+
+    /// Waits at most `timeout` for room: a full queue (the peer stopped receiving) blocks a
+    /// send, so a `call` or `send_sync` with a timeout must not wait for it longer than that.
+    fn send_within(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        self.tx
+            .send_timeout(msg.to_vec(), timeout)
+            .map_err(|e| match e {
+                SendTimeoutError::Timeout(_) => NetError::timeout(
+                    self.name,
+                    "room to send (the peer stopped receiving)",
+                    timeout,
+                ),
+                SendTimeoutError::Closed(_) => NetError::Closed {
+                    addr: self.name.into(),
+                },
+            })
     }
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {

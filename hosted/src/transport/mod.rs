@@ -54,8 +54,9 @@ pub trait Transport: Send {
 
     /// Sends one whole message, waiting at most `timeout` for room to send it (a stream whose
     /// peer stops reading fills up) when that is shorter than the transport's own write
-    /// timeout. The default ignores `timeout`: sends that cannot block (in-process queues,
-    /// datagrams) need none.
+    /// timeout. The default ignores `timeout`, for sends that cannot block; the in-process
+    /// queues (full while the peer does not receive) and the datagram sockets (a Unix datagram
+    /// peer's full receive queue blocks a send) wait at most `timeout` for room.
     ///
     /// A stream send that runs out of time after writing part of its frame keeps the rest and
     /// writes it first at the next send, so the stream stays in step: the peer may still

@@ -46,6 +46,17 @@ pub trait DatagramSocket: Send + 'static {
     ///
     /// The OS error.
     fn set_nonblocking(&self, on: bool) -> io::Result<()>;
+    /// `set_write_timeout`: how long a send may block (a Unix datagram socket's send blocks
+    /// while the peer's receive queue is full). The default sets nothing, so sends on such a
+    /// socket are not limited by [`Transport::send_within`].
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        let _ = t;
+        Ok(())
+    }
     /// The peer, as text.
     fn peer_label(&self) -> String;
 }
@@ -62,6 +73,9 @@ impl DatagramSocket for UdpSocket {
     }
     fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         UdpSocket::set_nonblocking(self, on)
+    }
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        UdpSocket::set_write_timeout(self, t)
     }
     fn peer_label(&self) -> String {
         self.peer_addr()
@@ -89,6 +103,8 @@ pub struct Datagram<S> {
     max: usize,
     rbuf: Box<[u8]>,
     mode: SocketMode,
+    /// The write timeout last given to the socket (`None` inside: none), if any was.
+    write_set: Option<Option<Duration>>,
 }
 
 /// A connected UDP socket as a transport.
@@ -104,6 +120,7 @@ impl<S: DatagramSocket> Datagram<S> {
             max,
             rbuf: vec![0; max + 1].into_boxed_slice(),
             mode: SocketMode::default(),
+            write_set: None,
         }
     }
 
@@ -113,8 +130,10 @@ impl<S: DatagramSocket> Datagram<S> {
     }
 }
 
-impl<S: DatagramSocket> Transport for Datagram<S> {
-    fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
+impl<S: DatagramSocket> Datagram<S> {
+    /// Sends `msg`, blocking at most `limit` (`None`: as long as the socket does) while the
+    /// socket cannot take it (a Unix datagram peer whose receive queue is full).
+    fn send_limited(&mut self, msg: &[u8], limit: Option<Duration>) -> Result<(), NetError> {
         if msg.len() > self.max {
             return Err(NetError::MessageTooLarge {
                 addr: self.peer.clone(),
@@ -126,10 +145,48 @@ impl<S: DatagramSocket> Transport for Datagram<S> {
         self.mode
             .for_send(|on| sock.set_nonblocking(on))
             .map_err(|e| NetError::from_io(&self.peer, e))?;
+        // Rounded down to 10 ms, as the streams do, so that calls with the same timeout find
+        // the socket's timeout already set (no system call); a zero socket timeout would mean
+        // "for ever", so a limit is at least a millisecond.
+        let want = limit.map(|l| {
+            let ms = u64::try_from(l.as_millis()).unwrap_or(u64::MAX);
+            Duration::from_millis(if ms > 10 { ms / 10 * 10 } else { ms.max(1) })
+        });
+        // A socket never given a limit needs none set for an unlimited send.
+        if self.write_set.unwrap_or(None) != want {
+            sock.set_write_timeout(want)
+                .map_err(|e| NetError::from_io(&self.peer, e))?;
+            self.write_set = Some(want);
+        }
         match self.sock.send_datagram(msg) {
             Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(NetError::timeout(
+                    &self.peer,
+                    "room to send (the peer stopped receiving)",
+                    want.unwrap_or_default(),
+                ))
+            }
             Err(e) => Err(NetError::from_io(&self.peer, e)),
         }
+    }
+}
+
+impl<S: DatagramSocket> Transport for Datagram<S> {
+    fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
+        self.send_limited(msg, None)
+    }
+
+    /// Waits at most `timeout` for room (rounded down to 10 ms, at least 1 ms): a Unix datagram
+    /// socket's send blocks while the peer's receive queue is full, and a `call` or `send_sync`
+    /// must not wait for it past its own timeout.
+    fn send_within(&mut self, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        self.send_limited(msg, Some(timeout))
     }
 
     fn recv_into(&mut self, buf: &mut Vec<u8>, timeout: Option<Duration>) -> Result<(), NetError> {

@@ -186,15 +186,47 @@ pub fn accept(listener: &UnixListener) -> Result<UnixTransport, NetError> {
 }
 
 /// Binds a Unix datagram socket at `path` (owner-only, stale file replaced) and connects it
-/// to `peer`.
+/// to `peer`, which must be bound already: for two named endpoints, bind one with
+/// [`bind_datagram`] first, then connect it with [`connect_datagram`] once the other exists.
 ///
 /// # Errors
 ///
-/// [`NetError::Io`] naming the path.
+/// [`NetError::Io`] naming the path (the peer's, if it is not bound).
 pub fn datagram(
     path: impl AsRef<Path>,
     peer: impl AsRef<Path>,
 ) -> Result<UnixDatagramTransport, NetError> {
+    connect_datagram(bind_datagram(path)?, peer)
+}
+
+/// Binds a Unix datagram socket at `path` with owner-only permissions, replacing a socket file
+/// left there (a datagram socket cannot be probed for a live owner, so a socket file at our
+/// own path is taken to be ours); connect it with [`connect_datagram`].
+///
+/// # Errors
+///
+/// [`NetError::Io`] naming the path (also when it exists and is not a socket: it is never
+/// removed).
+///
+/// # Examples
+///
+/// Two named endpoints, each bound before either connects:
+///
+/// ```
+/// use std::time::Duration;
+/// use lockstep_hosted::comm::{Endpoint, Incoming};
+/// use lockstep_hosted::transport::unix;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let (pa, pb) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
+/// let (a, b) = (unix::bind_datagram(&pa).unwrap(), unix::bind_datagram(&pb).unwrap());
+/// let mut a = Endpoint::new(unix::connect_datagram(a, &pb).unwrap());
+/// let mut b = Endpoint::new(unix::connect_datagram(b, &pa).unwrap());
+/// a.send(b"over a path").unwrap();
+/// let t = Some(Duration::from_secs(5));
+/// assert_eq!(b.recv(t).unwrap(), Incoming::Message(b"over a path".to_vec()));
+/// ```
+pub fn bind_datagram(path: impl AsRef<Path>) -> Result<UnixDatagram, NetError> {
     let path = path.as_ref();
     if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
         // A datagram socket cannot be probed by connecting a stream; a leftover file at our own
@@ -203,6 +235,20 @@ pub fn datagram(
     }
     let sock = UnixDatagram::bind(path).map_err(|e| NetError::from_io(shown(path), e))?;
     restrict(path)?;
+    Ok(sock)
+}
+
+/// Connects a Unix datagram socket (from [`bind_datagram`], or unnamed from
+/// `UnixDatagram::unbound`) to the bound socket at `peer`, and wraps it as a transport.
+///
+/// # Errors
+///
+/// [`NetError::Io`] naming `peer` (not found if nothing is bound there); a socket file whose
+/// owner is gone is [`NetError::Refused`].
+pub fn connect_datagram(
+    sock: UnixDatagram,
+    peer: impl AsRef<Path>,
+) -> Result<UnixDatagramTransport, NetError> {
     let peer = peer.as_ref();
     sock.connect(peer)
         .map_err(|e| NetError::from_io(shown(peer), e))?;
@@ -289,6 +335,9 @@ impl DatagramSocket for UnixDatagram {
     }
     fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         UnixDatagram::set_nonblocking(self, on)
+    }
+    fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        UnixDatagram::set_write_timeout(self, t)
     }
     fn peer_label(&self) -> String {
         match self
