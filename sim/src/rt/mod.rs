@@ -626,11 +626,23 @@ impl State {
         id
     }
 
-    #[inline]
+    /// Records an event of the current step, when the trace is recorded (searches skip it: the
+    /// check stays inline, the recording does not).
+    #[inline(always)]
     fn push(&mut self, object: Option<usize>, op: Op, location: &'static Location<'static>) {
-        if !self.record {
-            return;
+        if self.record {
+            self.push_recorded(object, op, location);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_recorded(
+        &mut self,
+        object: Option<usize>,
+        op: Op,
+        location: &'static Location<'static>,
+    ) {
         // The caller of a lockstep operation: the same for every event of one operation.
         let caller = match self.trace.last() {
             Some(last)
@@ -1524,13 +1536,6 @@ pub(crate) fn settle(exec: &Exec, addr: usize, read: fn(usize) -> i128, write: f
     }
 }
 
-/// Drops the buffered state of the atomic at `addr` (its buffered stores then commit nothing).
-fn discard(s: &mut State, addr: usize) {
-    if let Some(&obj) = s.index.get(&addr) {
-        discard_object(s, obj);
-    }
-}
-
 /// Drops the buffered state of object `obj`: its buffered stores stay in their buffers (a
 /// thread's flushes do not depend on another's operations) but commit nothing.
 fn discard_object(s: &mut State, obj: usize) {
@@ -1549,9 +1554,12 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
         m.forget(addr);
     }
     if let Ok(mut s) = exec.state.try_borrow_mut() {
-        discard(&mut s, addr);
-        s.index.remove(&addr);
-        s.statics.remove(&addr);
+        if let Some(obj) = s.index.remove(&addr) {
+            discard_object(&mut s, obj);
+        }
+        if !s.statics.is_empty() {
+            s.statics.remove(&addr);
+        }
         if s.last.0 == addr {
             s.last = (0, 0);
         }

@@ -32,7 +32,7 @@
 //! The wake-up trees and sleep sets keep footprints across executions, while the runtime numbers
 //! objects in the order each execution first meets them (which depends on the schedule): the
 //! search compares them under names of its own, given after the thread steps that touch the
-//! objects (see [`Dpor::name`]).
+//! objects (see [`Names::name`]).
 //!
 //! One departure from the papers' insertion: a leaf of a wake-up tree reached with steps of the
 //! inserted sequence left is extended by them (see [`insert`]). The litmus tests of GenMC's
@@ -151,20 +151,9 @@ pub(crate) struct Dpor {
     seq_choices: Vec<u32>,
     /// Scratch: a lock's or a timed wait's clock before its cause.
     before_cause: VectorClock,
-    /// The objects' names across executions (see [`Dpor::name`]). Per thread (clock entry) and
-    /// step number: the name of the object the step touched when it first ran, and whether it
-    /// touched an object of that name every time since.
-    by_step: Vec<Vec<(u32, bool)>>,
-    /// Per object number, the name the first object with that number had.
-    by_number: Vec<u32>,
-    /// Per object number of the current execution, its name ([`NONE`]: not met yet).
-    ids: Vec<u32>,
-    /// Per name, whether an object of the current execution has it.
-    used: Vec<bool>,
-    /// Per thread (clock entry), its steps so far in the current execution.
-    count: Vec<u32>,
-    /// The next new name.
-    next_name: u32,
+    /// The objects' names across executions (see [`Names::name`]); boxed, as they are touched
+    /// once per step only (the scheduler enum stays small).
+    names: Box<Names>,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -186,85 +175,6 @@ impl Dpor {
         }
         covered += share;
         (covered > 0.0).then(|| ((done as f64 / covered).ceil() as usize).max(done))
-    }
-
-    /// Footprint `fp` of thread `t`'s next step with its object under its name across
-    /// executions.
-    ///
-    /// The runtime numbers objects in the order an execution first meets them, which depends on
-    /// the schedule: two mutexes first taken in one order in one execution and in the other
-    /// order in the next swap numbers. The wake-up trees and sleep sets keep footprints from
-    /// earlier executions, so the search names objects itself. An object first met in a
-    /// thread's `n`th step is named after that step if the step touched the same object (by
-    /// name) every time it ran before (a thread's code is deterministic: its `n`th step touches
-    /// another object only after other reads); otherwise it gets the name the first object of
-    /// its number had, or a new name if another object of this execution has that one. Names
-    /// are one to one within an execution.
-    ///
-    /// `replayed`: the footprint the step had in the previous execution, for a step of its
-    /// prefix: the object keeps the name it had there (the tables may have changed since, and
-    /// the names of the prefix must not).
-    fn name(&mut self, t: usize, fp: Footprint, replayed: Option<Footprint>) -> Footprint {
-        let k = slot(t);
-        if self.count.len() <= k {
-            self.count.resize(k + 1, 0);
-        }
-        let n = self.count[k] as usize;
-        self.count[k] += 1;
-        let Some(obj) = fp.object() else {
-            return fp;
-        };
-        if self.ids.len() <= obj {
-            self.ids.resize(obj + 1, NONE);
-        }
-        if let Some(name) = replayed.and_then(|r| r.object()) {
-            let name = name as u32;
-            self.ids[obj] = name;
-            if self.used.len() <= name as usize {
-                self.used.resize(name as usize + 1, false);
-            }
-            self.used[name as usize] = true;
-            return fp.renamed(name as usize);
-        }
-        if self.by_step.len() <= k {
-            self.by_step.resize_with(k + 1, Vec::new);
-        }
-        if self.by_step[k].len() <= n {
-            self.by_step[k].resize(n + 1, (NONE, true));
-        }
-        let mut name = self.ids[obj];
-        if name == NONE {
-            let free = |n: u32| n != NONE && !self.used.get(n as usize).copied().unwrap_or(false);
-            name = match self.by_step[k][n] {
-                (n, true) => n,
-                _ => NONE,
-            };
-            if !free(name) {
-                name = self.by_number.get(obj).copied().unwrap_or(NONE);
-            }
-            if !free(name) {
-                name = self.next_name;
-                self.next_name += 1;
-            }
-            if self.by_number.len() <= obj {
-                self.by_number.resize(obj + 1, NONE);
-            }
-            if self.by_number[obj] == NONE {
-                self.by_number[obj] = name;
-            }
-            self.ids[obj] = name;
-            if self.used.len() <= name as usize {
-                self.used.resize(name as usize + 1, false);
-            }
-            self.used[name as usize] = true;
-        }
-        let (first, same) = &mut self.by_step[k][n];
-        if *first == NONE {
-            *first = name;
-        } else {
-            *same &= *first == name;
-        }
-        fp.renamed(name as usize)
     }
 
     /// Records step `j`: thread `t` with footprint `fp`, made possible by step `cause`; seeks
@@ -458,6 +368,131 @@ impl Dpor {
     }
 }
 
+/// The objects' names across executions (see [`Names::name`]).
+#[derive(Debug, Default)]
+struct Names {
+    /// Per thread (clock entry).
+    slots: Vec<Slot>,
+    /// Per object number, the name the first object with that number had.
+    by_number: Vec<u32>,
+    /// Per object number of the current execution, its name ([`NONE`]: not met yet).
+    ids: Vec<u32>,
+    /// Per name, whether an object of the current execution has it.
+    used: Vec<bool>,
+    /// The next new name.
+    next_name: u32,
+}
+
+/// A thread's part of [`Names`].
+#[derive(Debug, Default)]
+struct Slot {
+    /// Its steps so far in the current execution.
+    count: u32,
+    /// Per step number: the name of the object the step touched when it first ran, and whether
+    /// it touched an object of that name every time since.
+    by_step: Vec<(u32, bool)>,
+}
+
+impl Names {
+    /// Forgets the current execution's objects (the tables stay).
+    fn begin(&mut self) {
+        self.ids.clear();
+        self.used.clear();
+        for slot in &mut self.slots {
+            slot.count = 0;
+        }
+    }
+
+    /// Footprint `fp` of thread `t`'s next step with its object under its name across
+    /// executions.
+    ///
+    /// The runtime numbers objects in the order an execution first meets them, which depends on
+    /// the schedule: two mutexes first taken in one order in one execution and in the other
+    /// order in the next swap numbers. The wake-up trees and sleep sets keep footprints from
+    /// earlier executions, so the search names objects itself. An object first met in a
+    /// thread's `n`th step is named after that step if the step touched the same object (by
+    /// name) every time it ran before (a thread's code is deterministic: its `n`th step touches
+    /// another object only after other reads); otherwise it gets the name the first object of
+    /// its number had, or a new name if another object of this execution has that one. Names
+    /// are one to one within an execution.
+    ///
+    /// `replayed`: the footprint the step had in the previous execution, for a step of its
+    /// prefix: the object keeps the name it had there (the tables may have changed since, and
+    /// the names of the prefix must not).
+    #[inline(always)]
+    fn name(&mut self, t: usize, fp: Footprint, replayed: Option<Footprint>) -> Footprint {
+        let k = slot(t);
+        if self.slots.len() <= k {
+            self.slots.resize_with(k + 1, Slot::default);
+        }
+        let slot = &mut self.slots[k];
+        let n = slot.count as usize;
+        slot.count += 1;
+        let Some(obj) = fp.object() else {
+            return fp;
+        };
+        if let Some(name) = replayed.and_then(|r| r.object()) {
+            self.set(obj, name as u32);
+            return fp.renamed(name);
+        }
+        self.name_new(k, n, obj, fp)
+    }
+
+    /// [`Names::name`] for a step run anew: its object `obj` is named (if this execution has not
+    /// yet) and the step's entry updated.
+    #[inline(never)]
+    fn name_new(&mut self, k: usize, n: usize, obj: usize, fp: Footprint) -> Footprint {
+        let by_step = &mut self.slots[k].by_step;
+        if by_step.len() <= n {
+            by_step.resize(n + 1, (NONE, true));
+        }
+        let mut name = self.ids.get(obj).copied().unwrap_or(NONE);
+        if name == NONE {
+            let used = &self.used;
+            let free = |n: u32| n != NONE && !used.get(n as usize).copied().unwrap_or(false);
+            name = match by_step[n] {
+                (n, true) => n,
+                _ => NONE,
+            };
+            if !free(name) {
+                name = self.by_number.get(obj).copied().unwrap_or(NONE);
+            }
+            if !free(name) {
+                name = self.next_name;
+                self.next_name += 1;
+            }
+            if self.by_number.len() <= obj {
+                self.by_number.resize(obj + 1, NONE);
+            }
+            if self.by_number[obj] == NONE {
+                self.by_number[obj] = name;
+            }
+            self.set(obj, name);
+        }
+        let (first, same) = &mut self.slots[k].by_step[n];
+        if *first == NONE {
+            *first = name;
+        } else {
+            *same &= *first == name;
+        }
+        fp.renamed(name as usize)
+    }
+
+    /// Object `obj` of the current execution has `name`.
+    #[inline(always)]
+    fn set(&mut self, obj: usize, name: u32) {
+        if self.ids.len() <= obj {
+            self.ids.resize(obj + 1, NONE);
+        }
+        self.ids[obj] = name;
+        let i = name as usize;
+        if self.used.len() <= i {
+            self.used.resize(i + 1, false);
+        }
+        self.used[i] = true;
+    }
+}
+
 /// The index of thread (or flush pseudo-thread, see [`FLUSH`]) `t` in the clocks, dense for
 /// the first 64 of each: thread `t` at `t`, the flushes of thread `i` at `64 + i` (so the clocks
 /// of a run without weak memory are as short as they can be); beyond those, threads at even
@@ -547,9 +582,7 @@ impl Scheduler for Dpor {
     fn begin(&mut self, iteration: usize) -> bool {
         self.depth = 0;
         self.last.clear();
-        self.ids.clear();
-        self.used.clear();
-        self.count.clear();
+        self.names.begin();
         for l in &mut self.locs {
             l.last_write = None;
             l.last_lock = None;
@@ -615,16 +648,17 @@ impl Scheduler for Dpor {
     ) -> Option<usize> {
         let j = self.depth;
         self.choice = 0;
-        let t = if let Some(node) = self.stack.get(j) {
+        // The step's footprint stays a local until it is recorded (no reload from the node).
+        let (t, fp) = if let Some(node) = self.stack.get_mut(j) {
             let t = node.thread;
             if !runnable.contains(&t) || next[t] == Footprint::SpinResume {
                 // The branch's step is not possible here after all.
                 return None;
             }
             let replayed = (j < self.branch).then_some(node.fp);
-            let fp = self.name(t, next[t], replayed);
-            self.stack[j].fp = fp;
-            t
+            let fp = self.names.name(t, next[t], replayed);
+            node.fp = fp;
+            (t, fp)
         } else {
             let mut node = self.free.pop().unwrap_or_else(|| Node {
                 thread: 0,
@@ -674,7 +708,8 @@ impl Scheduler for Dpor {
                 (b.thread, b.children, b.choice)
             };
             node.thread = t;
-            node.fp = self.name(t, next[t], None);
+            let fp = self.names.name(t, next[t], None);
+            node.fp = fp;
             node.sleep = sleep;
             node.wut = wut;
             node.sub = sub;
@@ -682,9 +717,8 @@ impl Scheduler for Dpor {
             node.choices.clear();
             node.preset = preset;
             self.stack.push(node);
-            t
+            (t, fp)
         };
-        let fp = self.stack[j].fp;
         self.record(j, t, fp, causes[t], j >= self.branch);
         self.depth += 1;
         Some(t)
