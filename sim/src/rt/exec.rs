@@ -147,6 +147,7 @@ impl Runner {
                 timeouts: Cell::new(false),
                 rc11: RefCell::new(None),
                 rc11_on: Cell::new(false),
+                steps: super::watchdog::counter(),
                 state: RefCell::new(State::new(origin, Vec::new(), self.record)),
                 control: RefCell::new(Control {
                     scheduler,
@@ -307,7 +308,7 @@ impl Drop for Runner {
 /// Called by the driver, or by the parking thread itself (see `park`), with no borrow of the
 /// state or the control held.
 pub(crate) fn decide(exec: &Exec) -> Option<usize> {
-    super::watchdog::step();
+    super::watchdog::step(&exec.steps);
     loop {
         let picked = choose(exec)?;
         if picked < FLUSH {

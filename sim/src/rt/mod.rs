@@ -337,8 +337,6 @@ pub(crate) struct State {
     /// back at the start of each execution and when the check ends (see `statics`). Kept
     /// across the executions of a check.
     statics: HashMap<usize, (i128, Raw), BuildHasherDefault<AddrHasher>>,
-    /// The last `object` call registered its object (its first use in this execution).
-    created: bool,
     /// Per static atomic the check used: whether it is the program's own (see `first_use`).
     own_static: HashMap<usize, bool, BuildHasherDefault<AddrHasher>>,
     /// The last `(address, object)` looked up (0: none); most operations repeat the last object.
@@ -375,6 +373,9 @@ pub(crate) struct Exec {
     pub(crate) rc11: RefCell<Option<Box<rc11::Rc11>>>,
     /// Whether `rc11` is set (checked first by every operation).
     pub(crate) rc11_on: Cell<bool>,
+    /// This OS thread's step count for the watchdog (see [`watchdog::step`]), held here so a
+    /// step does not look up the thread-local.
+    pub(crate) steps: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Exec {
@@ -430,7 +431,6 @@ impl State {
             writes: 0,
             index: HashMap::default(),
             statics: HashMap::default(),
-            created: false,
             own_static: HashMap::default(),
             last: (0, 0),
             objects: Vec::new(),
@@ -579,7 +579,6 @@ impl State {
     /// The object number of `addr`, registering it on first use.
     #[inline]
     fn object(&mut self, addr: usize, kind: &'static str) -> usize {
-        self.created = false;
         if self.last.0 == addr {
             return self.last.1;
         }
@@ -588,11 +587,32 @@ impl State {
         id
     }
 
+    /// [`State::object`] for an atomic (`raw` accesses it): its first use in an execution
+    /// restores it if it is a static (see `first_use`).
+    #[inline]
+    fn atomic_object(
+        &mut self,
+        addr: usize,
+        kind: &'static str,
+        raw: Raw,
+        location: &Location<'_>,
+    ) -> usize {
+        if self.last.0 == addr {
+            return self.last.1;
+        }
+        let next = self.objects.len();
+        let id = self.object_slow(addr, kind);
+        self.last = (addr, id);
+        if id == next {
+            self.first_use(addr, raw, location);
+        }
+        id
+    }
+
     fn object_slow(&mut self, addr: usize, kind: &'static str) -> usize {
         let next = self.objects.len();
         let id = *self.index.entry(addr).or_insert(next);
         if id == next {
-            self.created = true;
             let object = match self.free_objects.pop() {
                 Some(mut o) => {
                     o.kind = kind;
@@ -988,10 +1008,7 @@ pub(crate) fn atomic<R>(
     }
     let obj = {
         let mut s = exec.state.borrow_mut();
-        let obj = s.object(addr, kind);
-        if s.created {
-            s.first_use(addr, raw, location);
-        }
+        let obj = s.atomic_object(addr, kind, raw, location);
         let t = s.current;
         s.threads[t].next = Footprint::Object { obj, write };
         s.threads[t].peek = peek;

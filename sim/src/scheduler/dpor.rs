@@ -435,6 +435,15 @@ impl Names {
             self.set(obj, name as u32);
             return fp.renamed(name);
         }
+        // Most often the object is named already and the step has run before.
+        let name = self.ids.get(obj).copied().unwrap_or(NONE);
+        if name != NONE
+            && let Some((first, same)) = self.slots[k].by_step.get_mut(n)
+            && *first != NONE
+        {
+            *same &= *first == name;
+            return fp.renamed(name as usize);
+        }
         self.name_new(k, n, obj, fp)
     }
 
