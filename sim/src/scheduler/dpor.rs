@@ -99,6 +99,61 @@ struct Node {
     preset: u32,
 }
 
+/// The nodes of the current execution (the slice it derefs to), and beyond them nodes popped
+/// off earlier, kept in place for their allocations (a node is large: pushing and popping move
+/// none).
+#[derive(Debug, Default)]
+struct Stack {
+    nodes: Vec<Node>,
+    len: usize,
+}
+
+impl Stack {
+    /// Pushes a node with empty lists (its other fields are left for the caller to set).
+    fn push_free(&mut self) -> &mut Node {
+        if self.len == self.nodes.len() {
+            self.nodes.push(Node {
+                thread: 0,
+                fp: Footprint::Local,
+                sleep: Vec::new(),
+                wut: Vec::new(),
+                sub: Vec::new(),
+                done: 0,
+                choices: Vec::new(),
+                preset: NONE,
+            });
+        }
+        self.len += 1;
+        &mut self.nodes[self.len - 1]
+    }
+
+    /// Pops the last node, emptying its lists.
+    fn pop_free(&mut self) {
+        if let Some(n) = self.len.checked_sub(1) {
+            let node = &mut self.nodes[n];
+            node.sleep.clear();
+            node.wut.clear();
+            node.sub.clear();
+            node.choices.clear();
+            self.len = n;
+        }
+    }
+}
+
+impl std::ops::Deref for Stack {
+    type Target = [Node];
+
+    fn deref(&self) -> &[Node] {
+        &self.nodes[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut [Node] {
+        &mut self.nodes[..self.len]
+    }
+}
+
 /// One step of the current execution, for happens-before.
 #[derive(Debug, Default)]
 struct Step {
@@ -125,7 +180,7 @@ struct Loc {
 /// The optimal exhaustive search (see the module docs).
 #[derive(Debug, Default)]
 pub(crate) struct Dpor {
-    stack: Vec<Node>,
+    stack: Stack,
     /// The next step's index in the current execution.
     depth: usize,
     /// The next choice within the current step.
@@ -144,8 +199,6 @@ pub(crate) struct Dpor {
     stores: Vec<(Vec<u32>, usize)>,
     /// Scratch: the steps the current one conflicts with.
     cands: Vec<u32>,
-    /// Nodes popped off the stack, kept for their allocations.
-    free: Vec<Node>,
     /// Scratch: the sequence a race inserts, and the choices its steps made.
     seq: Vec<(usize, Footprint)>,
     seq_choices: Vec<u32>,
@@ -168,7 +221,7 @@ impl Dpor {
     pub(crate) fn estimate(&self, done: usize) -> Option<usize> {
         let mut share = 1.0f64;
         let mut covered = 0.0f64;
-        for n in &self.stack {
+        for n in self.stack.iter() {
             let width = (n.done + 1 + n.wut.len()) as f64;
             covered += share * n.done as f64 / width;
             share /= width;
@@ -623,13 +676,7 @@ impl Scheduler for Dpor {
                 self.branch = self.stack.len() - 1;
                 return true;
             }
-            if let Some(mut n) = self.stack.pop() {
-                n.sleep.clear();
-                n.wut.clear();
-                n.sub.clear();
-                n.choices.clear();
-                self.free.push(n);
-            }
+            self.stack.pop_free();
         }
         self.exhausted = true;
         false
@@ -645,7 +692,9 @@ impl Scheduler for Dpor {
 
     #[inline]
     fn planned(&self) -> Option<usize> {
-        self.stack.get(self.depth).map(|n| n.thread)
+        // Asked at every park: straight from the nodes, without the slice.
+        let s = &self.stack;
+        (self.depth < s.len).then(|| s.nodes[self.depth].thread)
     }
 
     fn pick(
@@ -669,29 +718,24 @@ impl Scheduler for Dpor {
             node.fp = fp;
             (t, fp)
         } else {
-            let mut node = self.free.pop().unwrap_or_else(|| Node {
-                thread: 0,
-                fp: Footprint::Local,
-                sleep: Vec::new(),
-                wut: Vec::new(),
-                sub: Vec::new(),
-                done: 0,
-                choices: Vec::new(),
-                preset: NONE,
-            });
-            let mut sleep = std::mem::take(&mut node.sleep);
-            let mut wut = std::mem::take(&mut node.wut);
-            if let Some(p) = self.stack.last_mut() {
+            // The new node is built in place on the stack (a node is large: no moves).
+            self.stack.push_free();
+            let Some((node, before)) = self.stack.split_last_mut() else {
+                unreachable!("a node was just pushed");
+            };
+            // A free node's lists are empty.
+            if let Some(p) = before.last_mut() {
                 let (pt, pf) = (p.thread, p.fp);
-                sleep.extend(
+                node.sleep.extend(
                     p.sleep
                         .iter()
                         .copied()
                         .filter(|&(q, fq)| !fq.conflicts(q, pf, pt)),
                 );
-                std::mem::swap(&mut wut, &mut p.sub);
+                std::mem::swap(&mut node.wut, &mut p.sub);
             }
-            let (t, sub, preset) = if wut.is_empty() {
+            let (t, preset) = if node.wut.is_empty() {
+                let sleep = &node.sleep;
                 let free = |q: &usize| {
                     runnable.contains(q)
                         && next[*q] != Footprint::SpinResume
@@ -702,30 +746,25 @@ impl Scheduler for Dpor {
                     .filter(free)
                     .or_else(|| runnable.iter().copied().find(free));
                 let Some(t) = t else {
-                    node.sleep = sleep;
-                    node.wut = wut;
-                    node.sleep.clear();
-                    self.free.push(node);
+                    self.stack.pop_free();
                     return None;
                 };
-                (t, std::mem::take(&mut node.sub), NONE)
+                (t, NONE)
             } else {
-                let b = wut.remove(0);
+                let b = node.wut.remove(0);
                 if !runnable.contains(&b.thread) || next[b.thread] == Footprint::SpinResume {
+                    self.stack.pop_free();
                     return None;
                 }
-                (b.thread, b.children, b.choice)
+                node.sub = b.children;
+                (b.thread, b.choice)
             };
             node.thread = t;
             let fp = self.names.name(t, next[t], None);
             node.fp = fp;
-            node.sleep = sleep;
-            node.wut = wut;
-            node.sub = sub;
             node.done = 0;
             node.choices.clear();
             node.preset = preset;
-            self.stack.push(node);
             (t, fp)
         };
         self.record(j, t, fp, causes[t], j >= self.branch);
