@@ -338,7 +338,10 @@ fn can_step(s: &State, i: usize) -> bool {
 
 /// Thread `i`'s next step as the exhaustive schedulers see it, and the step it depends on
 /// beyond the thread's own previous one (see [`super::Thread::cause`]).
-#[inline]
+///
+/// Always inlined: returned through memory, the footprint written field by field was read
+/// back whole, a stalled load on every step.
+#[inline(always)]
 fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint, u32) {
     let t = &s.threads[i];
     let next = match (&t.peek, t.next) {
