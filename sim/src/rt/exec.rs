@@ -321,7 +321,7 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
 
 /// Whether thread `i`, parked, can take its step now (not counting a spinner, which is runnable
 /// only through the rules of [`choose`]).
-#[inline]
+#[inline(always)]
 fn can_step(s: &State, i: usize) -> bool {
     let t = &s.threads[i];
     // A thread about to lock a held mutex, or to join an unfinished thread, or waiting for its

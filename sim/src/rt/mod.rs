@@ -321,11 +321,42 @@ impl Hasher for AddrHasher {
     }
 }
 
+/// The threads of the current execution (the slice it derefs to), and beyond them threads of
+/// earlier executions, kept in place for their allocations (a thread is large: a new execution
+/// moves none).
+#[derive(Default)]
+pub(crate) struct Threads {
+    list: Vec<Thread>,
+    len: usize,
+}
+
+impl std::ops::Deref for Threads {
+    type Target = [Thread];
+
+    #[inline]
+    fn deref(&self) -> &[Thread] {
+        &self.list[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Threads {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [Thread] {
+        &mut self.list[..self.len]
+    }
+}
+
+impl std::fmt::Debug for Threads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// The state of one execution, shared by the driver and the threads (never borrowed across a
 /// suspension).
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) threads: Vec<Thread>,
+    pub(crate) threads: Threads,
     /// The thread running now.
     pub(crate) current: usize,
     /// Steps taken so far.
@@ -352,8 +383,8 @@ pub(crate) struct State {
     /// Names buffered stores ([`Buffered::id`]).
     next_id: u64,
     fence: VectorClock,
-    /// Threads and objects of earlier executions, kept for their allocations.
-    free_threads: Vec<Thread>,
+    /// Objects of earlier executions, kept for their allocations (threads are kept in place,
+    /// see [`Threads`]).
     free_objects: Vec<Object>,
 }
 
@@ -425,7 +456,7 @@ impl std::fmt::Debug for Body {
 impl State {
     pub(crate) fn new(origin: &'static Location<'static>, trace: Vec<Event>, record: bool) -> Self {
         let mut s = State {
-            threads: Vec::new(),
+            threads: Threads::default(),
             current: 0,
             step: 0,
             writes: 0,
@@ -441,7 +472,6 @@ impl State {
             seq: 0,
             next_id: 0,
             fence: VectorClock::default(),
-            free_threads: Vec::new(),
             free_objects: Vec::new(),
         };
         s.reset(origin, record);
@@ -458,7 +488,7 @@ impl State {
     /// Makes this the state of a new execution whose thread 0 starts at `origin`, keeping the
     /// allocations of the last one.
     pub(crate) fn reset(&mut self, origin: &'static Location<'static>, record: bool) {
-        self.free_threads.append(&mut self.threads);
+        self.threads.len = 0;
         self.free_objects.append(&mut self.objects);
         self.current = 0;
         self.step = 0;
@@ -477,9 +507,10 @@ impl State {
         self.add_thread(clock, origin);
     }
 
-    /// An empty clock, reusing a free thread's allocation if there is one.
+    /// An empty clock, reusing the allocation of the free thread the next thread will take, if
+    /// there is one.
     fn new_clock(&mut self) -> VectorClock {
-        match self.free_threads.last_mut() {
+        match self.threads.list.get_mut(self.threads.len) {
             Some(t) => {
                 let mut c = std::mem::take(&mut t.clock);
                 c.clear();
@@ -512,22 +543,25 @@ impl State {
             trying: false,
             woken_by: None,
         };
-        let thread = match self.free_threads.pop() {
-            Some(mut t) => {
+        // A free thread of an earlier execution is overwritten in place (a thread is large),
+        // keeping its lists' allocations.
+        let i = self.threads.len;
+        match self.threads.list.get_mut(i) {
+            Some(t) => {
                 let mut watch = std::mem::take(&mut t.watch);
                 watch.clear();
                 let mut buffer = std::mem::take(&mut t.buffer);
                 buffer.clear();
-                Thread {
+                *t = Thread {
                     watch,
                     buffer,
                     ..fresh
-                }
+                };
             }
-            None => fresh,
-        };
-        self.threads.push(thread);
-        self.threads.len() - 1
+            None => self.threads.list.push(fresh),
+        }
+        self.threads.len = i + 1;
+        i
     }
 
     /// The first use in this execution of the atomic at `addr`: a static gets back the value it
