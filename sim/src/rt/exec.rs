@@ -336,40 +336,41 @@ fn can_step(s: &State, i: usize) -> bool {
         }
 }
 
-/// Thread `i`'s next step as the exhaustive schedulers see it, and the step it depends on
-/// beyond the thread's own previous one (see [`super::Thread::cause`]).
+/// Thread `i`'s next step as the exhaustive schedulers see it, written to `next`, and the step
+/// it depends on beyond the thread's own previous one (see [`super::Thread::cause`]).
 ///
-/// Always inlined: returned through memory, the footprint written field by field was read
-/// back whole, a stalled load on every step.
+/// Each case writes `next` itself, inlined: a footprint built in a temporary field by field and
+/// then copied whole was a stalled load on every step.
 #[inline(always)]
-fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint, u32) {
+fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool, next: &mut Footprint) -> u32 {
     let t = &s.threads[i];
-    let next = match (&t.peek, t.next) {
+    match (&t.peek, t.next) {
         (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
-            p.footprint(obj, exact, |memory| s.shared(obj, memory))
+            *next = p.footprint(obj, exact, |memory| s.shared(obj, memory));
         }
-        (_, Footprint::Wake { obj, .. }) => Footprint::Wake {
-            obj,
-            woke: s
-                .threads
-                .iter()
-                .any(|w| matches!(w.status, Status::Futex { obj: o, .. } if o == obj)),
-        },
+        (_, Footprint::Wake { obj, .. }) => {
+            *next = Footprint::Wake {
+                obj,
+                woke: s
+                    .threads
+                    .iter()
+                    .any(|w| matches!(w.status, Status::Futex { obj: o, .. } if o == obj)),
+            };
+        }
         // A `try_lock` of a held mutex only looks at it.
         (_, Footprint::Lock { obj }) if t.trying && s.objects[obj].held.is_some() => {
-            Footprint::Object { obj, write: false }
+            *next = Footprint::Object { obj, write: false };
         }
-        (_, Footprint::Local) if spin_resumed => Footprint::SpinResume,
-        (_, n) => n,
-    };
-    let cause = match next {
+        (_, Footprint::Local) if spin_resumed => *next = Footprint::SpinResume,
+        (_, n) => *next = n,
+    }
+    match *next {
         Footprint::Lock { obj } => s.objects[obj].released,
         Footprint::Join(child) => s.threads[child].exit_step,
         // Still queued: its step is the timeout, which nothing caused.
         Footprint::Resume { .. } if matches!(t.status, Status::Futex { .. }) => NO_CAUSE,
         _ => t.cause,
-    };
-    (next, cause)
+    }
 }
 
 /// The next step of the flush pseudo-thread of thread `i` (whose buffer is not empty): it
@@ -434,7 +435,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         let n = slots(exec, s.threads.len());
         c.next.resize(n, Footprint::Local);
         c.causes.resize(n, NO_CAUSE);
-        (c.next[t], c.causes[t]) = footprint(s, t, true, false);
+        c.causes[t] = footprint(s, t, true, false, &mut c.next[t]);
         let prev_could_run = c.prev.is_some_and(|p| p != t && can_step(s, p));
         let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
             c.abandoned = true;
@@ -601,7 +602,7 @@ fn choose(exec: &Exec) -> Option<usize> {
             .chain(all)
         {
             let resumed = !fallback && matches!(s.threads[i].status, Status::Spinning { .. });
-            (c.next[i], c.causes[i]) = footprint(s, i, exact, resumed);
+            c.causes[i] = footprint(s, i, exact, resumed, &mut c.next[i]);
         }
         // Flushes: those that can run (every one, for the sleep-set search).
         for i in 0..if len > n { n } else { 0 } {

@@ -200,6 +200,10 @@ impl Peek {
     ///
     /// `shared` gives the value the operation works on from the atomic's memory (with weak
     /// memory, shared memory: the pending operation drained its thread's buffer).
+    ///
+    /// Always inlined: returned through memory, the footprint was written field by field and
+    /// read back whole (a stalled load per step).
+    #[inline(always)]
     pub(crate) fn footprint(
         &self,
         obj: usize,
