@@ -403,9 +403,13 @@ fn choose(exec: &Exec) -> Option<usize> {
     let s = &mut *s;
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
-    if c.exact
-        && s.step < c.max_steps
-        && let Some(t) = scheduler.planned()
+    // The step the optimal search replays, if it is one (asked once).
+    let planned = if c.exact && s.step < c.max_steps {
+        scheduler.planned()
+    } else {
+        None
+    };
+    if let Some(t) = planned
         && t >= FLUSH
         && t - FLUSH < s.threads.len()
         && s.flush_ready(t - FLUSH)
@@ -424,9 +428,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         s.step += 1;
         return Some(t);
     }
-    if c.exact
-        && s.step < c.max_steps
-        && let Some(t) = scheduler.planned()
+    if let Some(t) = planned
         && t < s.threads.len()
         && can_step(s, t)
     {
