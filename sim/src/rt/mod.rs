@@ -1714,8 +1714,10 @@ pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'stati
     let t = s.current;
     s.threads[t].joining_at = None;
     debug_assert_eq!(s.threads[child].status, Status::Finished);
-    let done = s.threads[child].clock.clone();
+    // Borrowed out and back (a clone would allocate on every join).
+    let done = std::mem::take(&mut s.threads[child].clock);
     s.threads[t].clock.join(&done);
+    s.threads[child].clock = done;
     s.threads[t].clock.tick(t);
     s.push(None, Op::Join { child }, location);
 }
