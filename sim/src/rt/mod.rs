@@ -973,7 +973,10 @@ fn park(exec: &Exec) {
 }
 
 /// Notes what the current thread's next step touches, then parks it.
-#[inline]
+///
+/// Always inlined: passed through memory, a footprint built field by field was read back whole
+/// (a stalled load per step).
+#[inline(always)]
 fn park_at(exec: &Exec, next: Footprint) {
     {
         let mut s = exec.state.borrow_mut();
@@ -985,7 +988,7 @@ fn park_at(exec: &Exec, next: Footprint) {
 }
 
 /// The footprint of an access to the object at `addr` (registering it).
-#[inline]
+#[inline(always)]
 fn touch(exec: &Exec, addr: usize, kind: &'static str, write: bool) -> Footprint {
     let obj = exec.state.borrow_mut().object(addr, kind);
     Footprint::Object { obj, write }
