@@ -321,32 +321,49 @@ impl Hasher for AddrHasher {
     }
 }
 
-/// The threads of the current execution (the slice it derefs to), and beyond them threads of
-/// earlier executions, kept in place for their allocations (a thread is large: a new execution
-/// moves none).
-#[derive(Default)]
-pub(crate) struct Threads {
-    list: Vec<Thread>,
+/// How many recent object look-ups [`State`] keeps.
+const RECENT: usize = 8;
+
+/// The place of `addr` in [`State`]'s recent look-ups (neighbouring words take different ones).
+#[inline(always)]
+fn recent_slot(addr: usize) -> usize {
+    (addr >> 3) % RECENT
+}
+
+/// The threads or objects of the current execution (the slice it derefs to), and beyond them
+/// those of earlier executions, kept in place for their allocations and overwritten by the next
+/// (a thread or an object is large: a new execution moves none).
+pub(crate) struct Kept<T> {
+    list: Vec<T>,
     len: usize,
 }
 
-impl std::ops::Deref for Threads {
-    type Target = [Thread];
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept {
+            list: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Kept<T> {
+    type Target = [T];
 
     #[inline]
-    fn deref(&self) -> &[Thread] {
+    fn deref(&self) -> &[T] {
         &self.list[..self.len]
     }
 }
 
-impl std::ops::DerefMut for Threads {
+impl<T> std::ops::DerefMut for Kept<T> {
     #[inline]
-    fn deref_mut(&mut self) -> &mut [Thread] {
+    fn deref_mut(&mut self) -> &mut [T] {
         &mut self.list[..self.len]
     }
 }
 
-impl std::fmt::Debug for Threads {
+impl<T: std::fmt::Debug> std::fmt::Debug for Kept<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
@@ -356,7 +373,7 @@ impl std::fmt::Debug for Threads {
 /// suspension).
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) threads: Threads,
+    pub(crate) threads: Kept<Thread>,
     /// The thread running now.
     pub(crate) current: usize,
     /// Steps taken so far.
@@ -370,9 +387,10 @@ pub(crate) struct State {
     statics: HashMap<usize, (i128, Raw), BuildHasherDefault<AddrHasher>>,
     /// Per static atomic the check used: whether it is the program's own (see `first_use`).
     own_static: HashMap<usize, bool, BuildHasherDefault<AddrHasher>>,
-    /// The last `(address, object)` looked up (0: none); most operations repeat the last object.
-    last: (usize, usize),
-    pub(crate) objects: Vec<Object>,
+    /// Recently looked-up `(address, object)` pairs, one per [`recent_slot`] (address 0:
+    /// none): most operations touch one of a few objects again.
+    recent: [(usize, usize); RECENT],
+    pub(crate) objects: Kept<Object>,
     pub(crate) trace: Vec<Event>,
     /// Whether to record the trace (searches skip it; a failure is replayed with it on).
     pub(crate) record: bool,
@@ -383,9 +401,6 @@ pub(crate) struct State {
     /// Names buffered stores ([`Buffered::id`]).
     next_id: u64,
     fence: VectorClock,
-    /// Objects of earlier executions, kept for their allocations (threads are kept in place,
-    /// see [`Threads`]).
-    free_objects: Vec<Object>,
 }
 
 /// One execution: its state behind a `RefCell` (threads and driver take turns).
@@ -456,15 +471,15 @@ impl std::fmt::Debug for Body {
 impl State {
     pub(crate) fn new(origin: &'static Location<'static>, trace: Vec<Event>, record: bool) -> Self {
         let mut s = State {
-            threads: Threads::default(),
+            threads: Kept::default(),
             current: 0,
             step: 0,
             writes: 0,
             index: HashMap::default(),
             statics: HashMap::default(),
             own_static: HashMap::default(),
-            last: (0, 0),
-            objects: Vec::new(),
+            recent: [(0, 0); RECENT],
+            objects: Kept::default(),
             trace,
             record,
             failure: None,
@@ -472,7 +487,6 @@ impl State {
             seq: 0,
             next_id: 0,
             fence: VectorClock::default(),
-            free_objects: Vec::new(),
         };
         s.reset(origin, record);
         s
@@ -489,12 +503,12 @@ impl State {
     /// allocations of the last one.
     pub(crate) fn reset(&mut self, origin: &'static Location<'static>, record: bool) {
         self.threads.len = 0;
-        self.free_objects.append(&mut self.objects);
+        self.objects.len = 0;
         self.current = 0;
         self.step = 0;
         self.writes = 0;
         self.index.clear();
-        self.last = (0, 0);
+        self.recent = [(0, 0); RECENT];
         self.trace.clear();
         self.record = record;
         self.failure = None;
@@ -613,11 +627,12 @@ impl State {
     /// The object number of `addr`, registering it on first use.
     #[inline]
     fn object(&mut self, addr: usize, kind: &'static str) -> usize {
-        if self.last.0 == addr {
-            return self.last.1;
+        let (a, id) = self.recent[recent_slot(addr)];
+        if a == addr {
+            return id;
         }
         let id = self.object_slow(addr, kind);
-        self.last = (addr, id);
+        self.recent[recent_slot(addr)] = (addr, id);
         id
     }
 
@@ -631,12 +646,13 @@ impl State {
         raw: Raw,
         location: &Location<'_>,
     ) -> usize {
-        if self.last.0 == addr {
-            return self.last.1;
+        let (a, id) = self.recent[recent_slot(addr)];
+        if a == addr {
+            return id;
         }
         let next = self.objects.len();
         let id = self.object_slow(addr, kind);
-        self.last = (addr, id);
+        self.recent[recent_slot(addr)] = (addr, id);
         if id == next {
             self.first_use(addr, raw, location);
         }
@@ -647,8 +663,10 @@ impl State {
         let next = self.objects.len();
         let id = *self.index.entry(addr).or_insert(next);
         if id == next {
-            let object = match self.free_objects.pop() {
-                Some(mut o) => {
+            // An object of an earlier execution is overwritten in place, keeping its lists'
+            // allocations (see [`Kept`]).
+            match self.objects.list.get_mut(next) {
+                Some(o) => {
                     o.kind = kind;
                     o.sync.clear();
                     if let Some(c) = &mut o.cell {
@@ -661,9 +679,8 @@ impl State {
                     o.visible = None;
                     o.epoch = 0;
                     o.chain.clear();
-                    o
                 }
-                None => Object {
+                None => self.objects.list.push(Object {
                     kind,
                     sync: VectorClock::default(),
                     cell: None,
@@ -673,9 +690,9 @@ impl State {
                     visible: None,
                     epoch: 0,
                     chain: Vec::new(),
-                },
-            };
-            self.objects.push(object);
+                }),
+            }
+            self.objects.len = next + 1;
         }
         id
     }
@@ -1614,8 +1631,9 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
         if !s.statics.is_empty() {
             s.statics.remove(&addr);
         }
-        if s.last.0 == addr {
-            s.last = (0, 0);
+        let r = &mut s.recent[recent_slot(addr)];
+        if r.0 == addr {
+            *r = (0, 0);
         }
     }
 }
