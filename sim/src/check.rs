@@ -556,8 +556,7 @@ enum Any {
     Random(Random),
     Pct(Pct),
     Dfs(Dfs),
-    /// Boxed: by far the largest.
-    Dpor(Box<Dpor>),
+    Dpor(Dpor),
     Replay(Replay),
 }
 
@@ -656,7 +655,7 @@ fn run(
         Strategy::Pct { depth } => (Any::Pct(Pct::new(config.seed, *depth)), Some(config.seed)),
         Strategy::Dfs {
             preemption_bound: None,
-        } => (Any::Dpor(Box::new(Dpor::new())), None),
+        } => (Any::Dpor(Dpor::new()), None),
         Strategy::Dfs { preemption_bound } => (Any::Dfs(Dfs::new(*preemption_bound)), None),
         Strategy::Replay(s) => (Any::Replay(Replay::new(s.steps())), None),
     };

@@ -147,6 +147,7 @@ impl Runner {
                 timeouts: Cell::new(false),
                 rc11: RefCell::new(None),
                 rc11_on: Cell::new(false),
+                steps: super::watchdog::counter(),
                 state: RefCell::new(State::new(origin, Vec::new(), self.record)),
                 control: RefCell::new(Control {
                     scheduler,
@@ -307,7 +308,7 @@ impl Drop for Runner {
 /// Called by the driver, or by the parking thread itself (see `park`), with no borrow of the
 /// state or the control held.
 pub(crate) fn decide(exec: &Exec) -> Option<usize> {
-    super::watchdog::step();
+    super::watchdog::step(&exec.steps);
     loop {
         let picked = choose(exec)?;
         if picked < FLUSH {
@@ -320,7 +321,7 @@ pub(crate) fn decide(exec: &Exec) -> Option<usize> {
 
 /// Whether thread `i`, parked, can take its step now (not counting a spinner, which is runnable
 /// only through the rules of [`choose`]).
-#[inline]
+#[inline(always)]
 fn can_step(s: &State, i: usize) -> bool {
     let t = &s.threads[i];
     // A thread about to lock a held mutex, or to join an unfinished thread, or waiting for its
@@ -335,37 +336,41 @@ fn can_step(s: &State, i: usize) -> bool {
         }
 }
 
-/// Thread `i`'s next step as the exhaustive schedulers see it, and the step it depends on
-/// beyond the thread's own previous one (see [`super::Thread::cause`]).
-#[inline]
-fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool) -> (Footprint, u32) {
+/// Thread `i`'s next step as the exhaustive schedulers see it, written to `next`, and the step
+/// it depends on beyond the thread's own previous one (see [`super::Thread::cause`]).
+///
+/// Each case writes `next` itself, inlined: a footprint built in a temporary field by field and
+/// then copied whole was a stalled load on every step.
+#[inline(always)]
+fn footprint(s: &State, i: usize, exact: bool, spin_resumed: bool, next: &mut Footprint) -> u32 {
     let t = &s.threads[i];
-    let next = match (&t.peek, t.next) {
+    match (&t.peek, t.next) {
         (Some(p), Footprint::Object { obj, .. } | Footprint::Wait { obj }) => {
-            p.footprint(obj, exact, |memory| s.shared(obj, memory))
+            *next = p.footprint(obj, exact, |memory| s.shared(obj, memory));
         }
-        (_, Footprint::Wake { obj, .. }) => Footprint::Wake {
-            obj,
-            woke: s
-                .threads
-                .iter()
-                .any(|w| matches!(w.status, Status::Futex { obj: o, .. } if o == obj)),
-        },
+        (_, Footprint::Wake { obj, .. }) => {
+            *next = Footprint::Wake {
+                obj,
+                woke: s
+                    .threads
+                    .iter()
+                    .any(|w| matches!(w.status, Status::Futex { obj: o, .. } if o == obj)),
+            };
+        }
         // A `try_lock` of a held mutex only looks at it.
         (_, Footprint::Lock { obj }) if t.trying && s.objects[obj].held.is_some() => {
-            Footprint::Object { obj, write: false }
+            *next = Footprint::Object { obj, write: false };
         }
-        (_, Footprint::Local) if spin_resumed => Footprint::SpinResume,
-        (_, n) => n,
-    };
-    let cause = match next {
+        (_, Footprint::Local) if spin_resumed => *next = Footprint::SpinResume,
+        (_, n) => *next = n,
+    }
+    match *next {
         Footprint::Lock { obj } => s.objects[obj].released,
         Footprint::Join(child) => s.threads[child].exit_step,
         // Still queued: its step is the timeout, which nothing caused.
         Footprint::Resume { .. } if matches!(t.status, Status::Futex { .. }) => NO_CAUSE,
         _ => t.cause,
-    };
-    (next, cause)
+    }
 }
 
 /// The next step of the flush pseudo-thread of thread `i` (whose buffer is not empty): it
@@ -398,9 +403,13 @@ fn choose(exec: &Exec) -> Option<usize> {
     let s = &mut *s;
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
-    if c.exact
-        && s.step < c.max_steps
-        && let Some(t) = scheduler.planned()
+    // The step the optimal search replays, if it is one (asked once).
+    let planned = if c.exact && s.step < c.max_steps {
+        scheduler.planned()
+    } else {
+        None
+    };
+    if let Some(t) = planned
         && t >= FLUSH
         && t - FLUSH < s.threads.len()
         && s.flush_ready(t - FLUSH)
@@ -419,9 +428,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         s.step += 1;
         return Some(t);
     }
-    if c.exact
-        && s.step < c.max_steps
-        && let Some(t) = scheduler.planned()
+    if let Some(t) = planned
         && t < s.threads.len()
         && can_step(s, t)
     {
@@ -430,7 +437,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         let n = slots(exec, s.threads.len());
         c.next.resize(n, Footprint::Local);
         c.causes.resize(n, NO_CAUSE);
-        (c.next[t], c.causes[t]) = footprint(s, t, true, false);
+        c.causes[t] = footprint(s, t, true, false, &mut c.next[t]);
         let prev_could_run = c.prev.is_some_and(|p| p != t && can_step(s, p));
         let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
             c.abandoned = true;
@@ -597,7 +604,7 @@ fn choose(exec: &Exec) -> Option<usize> {
             .chain(all)
         {
             let resumed = !fallback && matches!(s.threads[i].status, Status::Spinning { .. });
-            (c.next[i], c.causes[i]) = footprint(s, i, exact, resumed);
+            c.causes[i] = footprint(s, i, exact, resumed, &mut c.next[i]);
         }
         // Flushes: those that can run (every one, for the sleep-set search).
         for i in 0..if len > n { n } else { 0 } {

@@ -113,6 +113,14 @@ impl Footprint {
     /// The object this step touches, if any.
     #[inline]
     pub(crate) fn object(self) -> Option<usize> {
+        let mut fp = self;
+        fp.object_mut().map(|o| *o)
+    }
+
+    /// The object field of a step that touches one (every such variant has it in the same
+    /// place, so this is a test of the variant, not a jump table).
+    #[inline]
+    fn object_mut(&mut self) -> Option<&mut usize> {
         use Footprint::*;
         match self {
             Object { obj, .. }
@@ -130,18 +138,11 @@ impl Footprint {
     /// The same step on object `to` instead (unchanged if it touches no object).
     #[inline]
     pub(crate) fn renamed(self, to: usize) -> Footprint {
-        use Footprint::*;
-        match self {
-            Object { write, .. } => Object { obj: to, write },
-            Wait { .. } => Wait { obj: to },
-            Wake { woke, .. } => Wake { obj: to, woke },
-            Lock { .. } => Lock { obj: to },
-            Resume { .. } => Resume { obj: to },
-            Unlock { .. } => Unlock { obj: to },
-            Buffer { .. } => Buffer { obj: to },
-            Flush { .. } => Flush { obj: to },
-            other => other,
+        let mut fp = self;
+        if let Some(obj) = fp.object_mut() {
+            *obj = to;
         }
+        fp
     }
 
     /// Whether this step of thread `me` may not commute with step `other` of thread `them`.
@@ -199,6 +200,10 @@ impl Peek {
     ///
     /// `shared` gives the value the operation works on from the atomic's memory (with weak
     /// memory, shared memory: the pending operation drained its thread's buffer).
+    ///
+    /// Always inlined: returned through memory, the footprint was written field by field and
+    /// read back whole (a stalled load per step).
+    #[inline(always)]
     pub(crate) fn footprint(
         &self,
         obj: usize,

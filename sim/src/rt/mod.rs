@@ -328,11 +328,59 @@ impl Hasher for AddrHasher {
     }
 }
 
+/// How many recent object look-ups [`State`] keeps.
+const RECENT: usize = 8;
+
+/// The place of `addr` in [`State`]'s recent look-ups (neighbouring words take different ones).
+#[inline(always)]
+fn recent_slot(addr: usize) -> usize {
+    (addr >> 3) % RECENT
+}
+
+/// The threads or objects of the current execution (the slice it derefs to), and beyond them
+/// those of earlier executions, kept in place for their allocations and overwritten by the next
+/// (a thread or an object is large: a new execution moves none).
+pub(crate) struct Kept<T> {
+    list: Vec<T>,
+    len: usize,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept {
+            list: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Kept<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        &self.list[..self.len]
+    }
+}
+
+impl<T> std::ops::DerefMut for Kept<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.list[..self.len]
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Kept<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// The state of one execution, shared by the driver and the threads (never borrowed across a
 /// suspension).
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) threads: Vec<Thread>,
+    pub(crate) threads: Kept<Thread>,
     /// The thread running now.
     pub(crate) current: usize,
     /// Steps taken so far.
@@ -344,13 +392,12 @@ pub(crate) struct State {
     /// back at the start of each execution and when the check ends (see `statics`). Kept
     /// across the executions of a check.
     statics: HashMap<usize, (i128, Raw), BuildHasherDefault<AddrHasher>>,
-    /// The last `object` call registered its object (its first use in this execution).
-    created: bool,
     /// Per static atomic the check used: whether it is the program's own (see `first_use`).
     own_static: HashMap<usize, bool, BuildHasherDefault<AddrHasher>>,
-    /// The last `(address, object)` looked up (0: none); most operations repeat the last object.
-    last: (usize, usize),
-    pub(crate) objects: Vec<Object>,
+    /// Recently looked-up `(address, object)` pairs, one per [`recent_slot`] (address 0:
+    /// none): most operations touch one of a few objects again.
+    recent: [(usize, usize); RECENT],
+    pub(crate) objects: Kept<Object>,
     pub(crate) trace: Vec<Event>,
     /// Whether to record the trace (searches skip it; a failure is replayed with it on).
     pub(crate) record: bool,
@@ -361,9 +408,6 @@ pub(crate) struct State {
     /// Names buffered stores ([`Buffered::id`]).
     next_id: u64,
     fence: VectorClock,
-    /// Threads and objects of earlier executions, kept for their allocations.
-    free_threads: Vec<Thread>,
-    free_objects: Vec<Object>,
 }
 
 /// One execution: its state behind a `RefCell` (threads and driver take turns).
@@ -382,6 +426,9 @@ pub(crate) struct Exec {
     pub(crate) rc11: RefCell<Option<Box<rc11::Rc11>>>,
     /// Whether `rc11` is set (checked first by every operation).
     pub(crate) rc11_on: Cell<bool>,
+    /// This OS thread's step count for the watchdog (see [`watchdog::step`]), held here so a
+    /// step does not look up the thread-local.
+    pub(crate) steps: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Exec {
@@ -431,16 +478,15 @@ impl std::fmt::Debug for Body {
 impl State {
     pub(crate) fn new(origin: &'static Location<'static>, trace: Vec<Event>, record: bool) -> Self {
         let mut s = State {
-            threads: Vec::new(),
+            threads: Kept::default(),
             current: 0,
             step: 0,
             writes: 0,
             index: HashMap::default(),
             statics: HashMap::default(),
-            created: false,
             own_static: HashMap::default(),
-            last: (0, 0),
-            objects: Vec::new(),
+            recent: [(0, 0); RECENT],
+            objects: Kept::default(),
             trace,
             record,
             failure: None,
@@ -448,8 +494,6 @@ impl State {
             seq: 0,
             next_id: 0,
             fence: VectorClock::default(),
-            free_threads: Vec::new(),
-            free_objects: Vec::new(),
         };
         s.reset(origin, record);
         s
@@ -465,13 +509,13 @@ impl State {
     /// Makes this the state of a new execution whose thread 0 starts at `origin`, keeping the
     /// allocations of the last one.
     pub(crate) fn reset(&mut self, origin: &'static Location<'static>, record: bool) {
-        self.free_threads.append(&mut self.threads);
-        self.free_objects.append(&mut self.objects);
+        self.threads.len = 0;
+        self.objects.len = 0;
         self.current = 0;
         self.step = 0;
         self.writes = 0;
         self.index.clear();
-        self.last = (0, 0);
+        self.recent = [(0, 0); RECENT];
         self.trace.clear();
         self.record = record;
         self.failure = None;
@@ -484,9 +528,10 @@ impl State {
         self.add_thread(clock, origin);
     }
 
-    /// An empty clock, reusing a free thread's allocation if there is one.
+    /// An empty clock, reusing the allocation of the free thread the next thread will take, if
+    /// there is one.
     fn new_clock(&mut self) -> VectorClock {
-        match self.free_threads.last_mut() {
+        match self.threads.list.get_mut(self.threads.len) {
             Some(t) => {
                 let mut c = std::mem::take(&mut t.clock);
                 c.clear();
@@ -521,22 +566,25 @@ impl State {
             trying: false,
             woken_by: None,
         };
-        let thread = match self.free_threads.pop() {
-            Some(mut t) => {
+        // A free thread of an earlier execution is overwritten in place (a thread is large),
+        // keeping its lists' allocations.
+        let i = self.threads.len;
+        match self.threads.list.get_mut(i) {
+            Some(t) => {
                 let mut watch = std::mem::take(&mut t.watch);
                 watch.clear();
                 let mut buffer = std::mem::take(&mut t.buffer);
                 buffer.clear();
-                Thread {
+                *t = Thread {
                     watch,
                     buffer,
                     ..fresh
-                }
+                };
             }
-            None => fresh,
-        };
-        self.threads.push(thread);
-        self.threads.len() - 1
+            None => self.threads.list.push(fresh),
+        }
+        self.threads.len = i + 1;
+        i
     }
 
     /// The first use in this execution of the atomic at `addr`: a static gets back the value it
@@ -588,12 +636,35 @@ impl State {
     /// The object number of `addr`, registering it on first use.
     #[inline]
     fn object(&mut self, addr: usize, kind: &'static str) -> usize {
-        self.created = false;
-        if self.last.0 == addr {
-            return self.last.1;
+        let (a, id) = self.recent[recent_slot(addr)];
+        if a == addr {
+            return id;
         }
         let id = self.object_slow(addr, kind);
-        self.last = (addr, id);
+        self.recent[recent_slot(addr)] = (addr, id);
+        id
+    }
+
+    /// [`State::object`] for an atomic (`raw` accesses it): its first use in an execution
+    /// restores it if it is a static (see `first_use`).
+    #[inline]
+    fn atomic_object(
+        &mut self,
+        addr: usize,
+        kind: &'static str,
+        raw: Raw,
+        location: &Location<'_>,
+    ) -> usize {
+        let (a, id) = self.recent[recent_slot(addr)];
+        if a == addr {
+            return id;
+        }
+        let next = self.objects.len();
+        let id = self.object_slow(addr, kind);
+        self.recent[recent_slot(addr)] = (addr, id);
+        if id == next {
+            self.first_use(addr, raw, location);
+        }
         id
     }
 
@@ -601,9 +672,10 @@ impl State {
         let next = self.objects.len();
         let id = *self.index.entry(addr).or_insert(next);
         if id == next {
-            self.created = true;
-            let object = match self.free_objects.pop() {
-                Some(mut o) => {
+            // An object of an earlier execution is overwritten in place, keeping its lists'
+            // allocations (see [`Kept`]).
+            match self.objects.list.get_mut(next) {
+                Some(o) => {
                     o.kind = kind;
                     o.sync.clear();
                     if let Some(c) = &mut o.cell {
@@ -616,9 +688,8 @@ impl State {
                     o.visible = None;
                     o.epoch = 0;
                     o.chain.clear();
-                    o
                 }
-                None => Object {
+                None => self.objects.list.push(Object {
                     kind,
                     sync: VectorClock::default(),
                     cell: None,
@@ -628,18 +699,30 @@ impl State {
                     visible: None,
                     epoch: 0,
                     chain: Vec::new(),
-                },
-            };
-            self.objects.push(object);
+                }),
+            }
+            self.objects.len = next + 1;
         }
         id
     }
 
-    #[inline]
+    /// Records an event of the current step, when the trace is recorded (searches skip it: the
+    /// check stays inline, the recording does not).
+    #[inline(always)]
     fn push(&mut self, object: Option<usize>, op: Op, location: &'static Location<'static>) {
-        if !self.record {
-            return;
+        if self.record {
+            self.push_recorded(object, op, location);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_recorded(
+        &mut self,
+        object: Option<usize>,
+        op: Op,
+        location: &'static Location<'static>,
+    ) {
         // The caller of a lockstep operation: the same for every event of one operation.
         let caller = match self.trace.last() {
             Some(last)
@@ -916,7 +999,10 @@ fn park(exec: &Exec) {
 }
 
 /// Notes what the current thread's next step touches, then parks it.
-#[inline]
+///
+/// Always inlined: passed through memory, a footprint built field by field was read back whole
+/// (a stalled load per step).
+#[inline(always)]
 fn park_at(exec: &Exec, next: Footprint) {
     {
         let mut s = exec.state.borrow_mut();
@@ -928,7 +1014,7 @@ fn park_at(exec: &Exec, next: Footprint) {
 }
 
 /// The footprint of an access to the object at `addr` (registering it).
-#[inline]
+#[inline(always)]
 fn touch(exec: &Exec, addr: usize, kind: &'static str, write: bool) -> Footprint {
     let obj = exec.state.borrow_mut().object(addr, kind);
     Footprint::Object { obj, write }
@@ -985,10 +1071,7 @@ pub(crate) fn atomic<R>(
     }
     let obj = {
         let mut s = exec.state.borrow_mut();
-        let obj = s.object(addr, kind);
-        if s.created {
-            s.first_use(addr, raw, location);
-        }
+        let obj = s.atomic_object(addr, kind, raw, location);
         let t = s.current;
         s.threads[t].next = Footprint::Object { obj, write };
         s.threads[t].peek = peek;
@@ -1552,13 +1635,6 @@ pub(crate) fn settle(exec: &Exec, addr: usize, read: fn(usize) -> i128, write: f
     }
 }
 
-/// Drops the buffered state of the atomic at `addr` (its buffered stores then commit nothing).
-fn discard(s: &mut State, addr: usize) {
-    if let Some(&obj) = s.index.get(&addr) {
-        discard_object(s, obj);
-    }
-}
-
 /// Drops the buffered state of object `obj`: its buffered stores stay in their buffers (a
 /// thread's flushes do not depend on another's operations) but commit nothing.
 fn discard_object(s: &mut State, obj: usize) {
@@ -1577,11 +1653,15 @@ pub(crate) fn forget(exec: &Exec, addr: usize) {
         m.forget(addr);
     }
     if let Ok(mut s) = exec.state.try_borrow_mut() {
-        discard(&mut s, addr);
-        s.index.remove(&addr);
-        s.statics.remove(&addr);
-        if s.last.0 == addr {
-            s.last = (0, 0);
+        if let Some(obj) = s.index.remove(&addr) {
+            discard_object(&mut s, obj);
+        }
+        if !s.statics.is_empty() {
+            s.statics.remove(&addr);
+        }
+        let r = &mut s.recent[recent_slot(addr)];
+        if r.0 == addr {
+            *r = (0, 0);
         }
     }
 }
@@ -1683,8 +1763,10 @@ pub(crate) fn join(exec: &Exec, child: usize, location: &'static Location<'stati
     let t = s.current;
     s.threads[t].joining_at = None;
     debug_assert_eq!(s.threads[child].status, Status::Finished);
-    let done = s.threads[child].clock.clone();
+    // Borrowed out and back (a clone would allocate on every join).
+    let done = std::mem::take(&mut s.threads[child].clock);
     s.threads[t].clock.join(&done);
+    s.threads[child].clock = done;
     s.threads[t].clock.tick(t);
     s.push(None, Op::Join { child }, location);
 }

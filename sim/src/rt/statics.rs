@@ -15,10 +15,23 @@
 use std::sync::OnceLock;
 
 /// The main executable's memory ranges (its mappings and the anonymous one that continues its
-/// zeroed data), read once.
-fn ranges() -> &'static [(usize, usize)] {
-    static RANGES: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
-    RANGES.get_or_init(|| read_ranges().unwrap_or_default())
+/// zeroed data), read once, with the span from the first's start to the last's end (most
+/// objects, on the heap or a stack, fall outside it: one comparison).
+struct Ranges {
+    span: (usize, usize),
+    list: Vec<(usize, usize)>,
+}
+
+fn ranges() -> &'static Ranges {
+    static RANGES: OnceLock<Ranges> = OnceLock::new();
+    RANGES.get_or_init(|| {
+        let list = read_ranges().unwrap_or_default();
+        let span = (
+            list.iter().map(|r| r.0).min().unwrap_or(0),
+            list.iter().map(|r| r.1).max().unwrap_or(0),
+        );
+        Ranges { span, list }
+    })
 }
 
 fn read_ranges() -> Option<Vec<(usize, usize)>> {
@@ -63,8 +76,10 @@ fn parse(maps: &str, exe: &str) -> Vec<(usize, usize)> {
 }
 
 /// Whether `addr` is in a `static` of the main executable.
+#[inline]
 pub(crate) fn is_static(addr: usize) -> bool {
-    ranges().iter().any(|&(s, e)| (s..e).contains(&addr))
+    let r = ranges();
+    (r.span.0..r.span.1).contains(&addr) && r.list.iter().any(|&(s, e)| (s..e).contains(&addr))
 }
 
 #[cfg(test)]

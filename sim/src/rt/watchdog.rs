@@ -24,12 +24,17 @@ struct Watched {
 
 static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
 
-/// Counts one step of the check running on this thread.
+/// This OS thread's step count (the one [`watch`] registers for a check running here).
+pub(crate) fn counter() -> Arc<AtomicU64> {
+    STEPS.with(Arc::clone)
+}
+
+/// Counts one step of the check running on this thread; `steps` is its [`counter`].
 #[inline]
-pub(crate) fn step() {
+pub(crate) fn step(steps: &AtomicU64) {
     // Only this thread writes it: a load and a store, not a locked read-modify-write.
     // Relaxed: the watchdog only compares counts; nothing is published through it.
-    STEPS.with(|s| s.store(s.load(Relaxed).wrapping_add(1), Relaxed));
+    steps.store(steps.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
 /// Watches the check running on this thread (called from `check` at `origin`) until the guard

@@ -32,7 +32,7 @@
 //! The wake-up trees and sleep sets keep footprints across executions, while the runtime numbers
 //! objects in the order each execution first meets them (which depends on the schedule): the
 //! search compares them under names of its own, given after the thread steps that touch the
-//! objects (see [`Dpor::name`]).
+//! objects (see [`Names::name`]).
 //!
 //! One departure from the papers' insertion: a leaf of a wake-up tree reached with steps of the
 //! inserted sequence left is extended by them (see [`insert`]). The litmus tests of GenMC's
@@ -99,6 +99,61 @@ struct Node {
     preset: u32,
 }
 
+/// The nodes of the current execution (the slice it derefs to), and beyond them nodes popped
+/// off earlier, kept in place for their allocations (a node is large: pushing and popping move
+/// none).
+#[derive(Debug, Default)]
+struct Stack {
+    nodes: Vec<Node>,
+    len: usize,
+}
+
+impl Stack {
+    /// Pushes a node with empty lists (its other fields are left for the caller to set).
+    fn push_free(&mut self) -> &mut Node {
+        if self.len == self.nodes.len() {
+            self.nodes.push(Node {
+                thread: 0,
+                fp: Footprint::Local,
+                sleep: Vec::new(),
+                wut: Vec::new(),
+                sub: Vec::new(),
+                done: 0,
+                choices: Vec::new(),
+                preset: NONE,
+            });
+        }
+        self.len += 1;
+        &mut self.nodes[self.len - 1]
+    }
+
+    /// Pops the last node, emptying its lists.
+    fn pop_free(&mut self) {
+        if let Some(n) = self.len.checked_sub(1) {
+            let node = &mut self.nodes[n];
+            node.sleep.clear();
+            node.wut.clear();
+            node.sub.clear();
+            node.choices.clear();
+            self.len = n;
+        }
+    }
+}
+
+impl std::ops::Deref for Stack {
+    type Target = [Node];
+
+    fn deref(&self) -> &[Node] {
+        &self.nodes[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut [Node] {
+        &mut self.nodes[..self.len]
+    }
+}
+
 /// One step of the current execution, for happens-before.
 #[derive(Debug, Default)]
 struct Step {
@@ -125,7 +180,7 @@ struct Loc {
 /// The optimal exhaustive search (see the module docs).
 #[derive(Debug, Default)]
 pub(crate) struct Dpor {
-    stack: Vec<Node>,
+    stack: Stack,
     /// The next step's index in the current execution.
     depth: usize,
     /// The next choice within the current step.
@@ -144,27 +199,14 @@ pub(crate) struct Dpor {
     stores: Vec<(Vec<u32>, usize)>,
     /// Scratch: the steps the current one conflicts with.
     cands: Vec<u32>,
-    /// Nodes popped off the stack, kept for their allocations.
-    free: Vec<Node>,
     /// Scratch: the sequence a race inserts, and the choices its steps made.
     seq: Vec<(usize, Footprint)>,
     seq_choices: Vec<u32>,
     /// Scratch: a lock's or a timed wait's clock before its cause.
     before_cause: VectorClock,
-    /// The objects' names across executions (see [`Dpor::name`]). Per thread (clock entry) and
-    /// step number: the name of the object the step touched when it first ran, and whether it
-    /// touched an object of that name every time since.
-    by_step: Vec<Vec<(u32, bool)>>,
-    /// Per object number, the name the first object with that number had.
-    by_number: Vec<u32>,
-    /// Per object number of the current execution, its name ([`NONE`]: not met yet).
-    ids: Vec<u32>,
-    /// Per name, whether an object of the current execution has it.
-    used: Vec<bool>,
-    /// Per thread (clock entry), its steps so far in the current execution.
-    count: Vec<u32>,
-    /// The next new name.
-    next_name: u32,
+    /// The objects' names across executions (see [`Names::name`]); boxed, as they are touched
+    /// once per step only (the scheduler enum stays small).
+    names: Box<Names>,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -179,92 +221,13 @@ impl Dpor {
     pub(crate) fn estimate(&self, done: usize) -> Option<usize> {
         let mut share = 1.0f64;
         let mut covered = 0.0f64;
-        for n in &self.stack {
+        for n in self.stack.iter() {
             let width = (n.done + 1 + n.wut.len()) as f64;
             covered += share * n.done as f64 / width;
             share /= width;
         }
         covered += share;
         (covered > 0.0).then(|| ((done as f64 / covered).ceil() as usize).max(done))
-    }
-
-    /// Footprint `fp` of thread `t`'s next step with its object under its name across
-    /// executions.
-    ///
-    /// The runtime numbers objects in the order an execution first meets them, which depends on
-    /// the schedule: two mutexes first taken in one order in one execution and in the other
-    /// order in the next swap numbers. The wake-up trees and sleep sets keep footprints from
-    /// earlier executions, so the search names objects itself. An object first met in a
-    /// thread's `n`th step is named after that step if the step touched the same object (by
-    /// name) every time it ran before (a thread's code is deterministic: its `n`th step touches
-    /// another object only after other reads); otherwise it gets the name the first object of
-    /// its number had, or a new name if another object of this execution has that one. Names
-    /// are one to one within an execution.
-    ///
-    /// `replayed`: the footprint the step had in the previous execution, for a step of its
-    /// prefix: the object keeps the name it had there (the tables may have changed since, and
-    /// the names of the prefix must not).
-    fn name(&mut self, t: usize, fp: Footprint, replayed: Option<Footprint>) -> Footprint {
-        let k = slot(t);
-        if self.count.len() <= k {
-            self.count.resize(k + 1, 0);
-        }
-        let n = self.count[k] as usize;
-        self.count[k] += 1;
-        let Some(obj) = fp.object() else {
-            return fp;
-        };
-        if self.ids.len() <= obj {
-            self.ids.resize(obj + 1, NONE);
-        }
-        if let Some(name) = replayed.and_then(|r| r.object()) {
-            let name = name as u32;
-            self.ids[obj] = name;
-            if self.used.len() <= name as usize {
-                self.used.resize(name as usize + 1, false);
-            }
-            self.used[name as usize] = true;
-            return fp.renamed(name as usize);
-        }
-        if self.by_step.len() <= k {
-            self.by_step.resize_with(k + 1, Vec::new);
-        }
-        if self.by_step[k].len() <= n {
-            self.by_step[k].resize(n + 1, (NONE, true));
-        }
-        let mut name = self.ids[obj];
-        if name == NONE {
-            let free = |n: u32| n != NONE && !self.used.get(n as usize).copied().unwrap_or(false);
-            name = match self.by_step[k][n] {
-                (n, true) => n,
-                _ => NONE,
-            };
-            if !free(name) {
-                name = self.by_number.get(obj).copied().unwrap_or(NONE);
-            }
-            if !free(name) {
-                name = self.next_name;
-                self.next_name += 1;
-            }
-            if self.by_number.len() <= obj {
-                self.by_number.resize(obj + 1, NONE);
-            }
-            if self.by_number[obj] == NONE {
-                self.by_number[obj] = name;
-            }
-            self.ids[obj] = name;
-            if self.used.len() <= name as usize {
-                self.used.resize(name as usize + 1, false);
-            }
-            self.used[name as usize] = true;
-        }
-        let (first, same) = &mut self.by_step[k][n];
-        if *first == NONE {
-            *first = name;
-        } else {
-            *same &= *first == name;
-        }
-        fp.renamed(name as usize)
     }
 
     /// Records step `j`: thread `t` with footprint `fp`, made possible by step `cause`; seeks
@@ -458,6 +421,140 @@ impl Dpor {
     }
 }
 
+/// The objects' names across executions (see [`Names::name`]).
+#[derive(Debug, Default)]
+struct Names {
+    /// Per thread (clock entry).
+    slots: Vec<Slot>,
+    /// Per object number, the name the first object with that number had.
+    by_number: Vec<u32>,
+    /// Per object number of the current execution, its name ([`NONE`]: not met yet).
+    ids: Vec<u32>,
+    /// Per name, whether an object of the current execution has it.
+    used: Vec<bool>,
+    /// The next new name.
+    next_name: u32,
+}
+
+/// A thread's part of [`Names`].
+#[derive(Debug, Default)]
+struct Slot {
+    /// Its steps so far in the current execution.
+    count: u32,
+    /// Per step number: the name of the object the step touched when it first ran, and whether
+    /// it touched an object of that name every time since.
+    by_step: Vec<(u32, bool)>,
+}
+
+impl Names {
+    /// Forgets the current execution's objects (the tables stay).
+    fn begin(&mut self) {
+        self.ids.clear();
+        self.used.clear();
+        for slot in &mut self.slots {
+            slot.count = 0;
+        }
+    }
+
+    /// Footprint `fp` of thread `t`'s next step with its object under its name across
+    /// executions.
+    ///
+    /// The runtime numbers objects in the order an execution first meets them, which depends on
+    /// the schedule: two mutexes first taken in one order in one execution and in the other
+    /// order in the next swap numbers. The wake-up trees and sleep sets keep footprints from
+    /// earlier executions, so the search names objects itself. An object first met in a
+    /// thread's `n`th step is named after that step if the step touched the same object (by
+    /// name) every time it ran before (a thread's code is deterministic: its `n`th step touches
+    /// another object only after other reads); otherwise it gets the name the first object of
+    /// its number had, or a new name if another object of this execution has that one. Names
+    /// are one to one within an execution.
+    ///
+    /// `replayed`: the footprint the step had in the previous execution, for a step of its
+    /// prefix: the object keeps the name it had there (the tables may have changed since, and
+    /// the names of the prefix must not).
+    #[inline(always)]
+    fn name(&mut self, t: usize, fp: Footprint, replayed: Option<Footprint>) -> Footprint {
+        let k = slot(t);
+        if self.slots.len() <= k {
+            self.slots.resize_with(k + 1, Slot::default);
+        }
+        let slot = &mut self.slots[k];
+        let n = slot.count as usize;
+        slot.count += 1;
+        let Some(obj) = fp.object() else {
+            return fp;
+        };
+        if let Some(name) = replayed.and_then(|r| r.object()) {
+            self.set(obj, name as u32);
+            return fp.renamed(name);
+        }
+        // Most often the object is named already and the step has run before.
+        let name = self.ids.get(obj).copied().unwrap_or(NONE);
+        if name != NONE
+            && let Some((first, same)) = self.slots[k].by_step.get_mut(n)
+            && *first != NONE
+        {
+            *same &= *first == name;
+            return fp.renamed(name as usize);
+        }
+        self.name_new(k, n, obj, fp)
+    }
+
+    /// [`Names::name`] for a step run anew: its object `obj` is named (if this execution has not
+    /// yet) and the step's entry updated.
+    #[inline(never)]
+    fn name_new(&mut self, k: usize, n: usize, obj: usize, fp: Footprint) -> Footprint {
+        let by_step = &mut self.slots[k].by_step;
+        if by_step.len() <= n {
+            by_step.resize(n + 1, (NONE, true));
+        }
+        let mut name = self.ids.get(obj).copied().unwrap_or(NONE);
+        if name == NONE {
+            let used = &self.used;
+            let free = |n: u32| n != NONE && !used.get(n as usize).copied().unwrap_or(false);
+            name = match by_step[n] {
+                (n, true) => n,
+                _ => NONE,
+            };
+            if !free(name) {
+                name = self.by_number.get(obj).copied().unwrap_or(NONE);
+            }
+            if !free(name) {
+                name = self.next_name;
+                self.next_name += 1;
+            }
+            if self.by_number.len() <= obj {
+                self.by_number.resize(obj + 1, NONE);
+            }
+            if self.by_number[obj] == NONE {
+                self.by_number[obj] = name;
+            }
+            self.set(obj, name);
+        }
+        let (first, same) = &mut self.slots[k].by_step[n];
+        if *first == NONE {
+            *first = name;
+        } else {
+            *same &= *first == name;
+        }
+        fp.renamed(name as usize)
+    }
+
+    /// Object `obj` of the current execution has `name`.
+    #[inline(always)]
+    fn set(&mut self, obj: usize, name: u32) {
+        if self.ids.len() <= obj {
+            self.ids.resize(obj + 1, NONE);
+        }
+        self.ids[obj] = name;
+        let i = name as usize;
+        if self.used.len() <= i {
+            self.used.resize(i + 1, false);
+        }
+        self.used[i] = true;
+    }
+}
+
 /// The index of thread (or flush pseudo-thread, see [`FLUSH`]) `t` in the clocks, dense for
 /// the first 64 of each: thread `t` at `t`, the flushes of thread `i` at `64 + i` (so the clocks
 /// of a run without weak memory are as short as they can be); beyond those, threads at even
@@ -547,9 +644,7 @@ impl Scheduler for Dpor {
     fn begin(&mut self, iteration: usize) -> bool {
         self.depth = 0;
         self.last.clear();
-        self.ids.clear();
-        self.used.clear();
-        self.count.clear();
+        self.names.begin();
         for l in &mut self.locs {
             l.last_write = None;
             l.last_lock = None;
@@ -581,13 +676,7 @@ impl Scheduler for Dpor {
                 self.branch = self.stack.len() - 1;
                 return true;
             }
-            if let Some(mut n) = self.stack.pop() {
-                n.sleep.clear();
-                n.wut.clear();
-                n.sub.clear();
-                n.choices.clear();
-                self.free.push(n);
-            }
+            self.stack.pop_free();
         }
         self.exhausted = true;
         false
@@ -603,7 +692,9 @@ impl Scheduler for Dpor {
 
     #[inline]
     fn planned(&self) -> Option<usize> {
-        self.stack.get(self.depth).map(|n| n.thread)
+        // Asked at every park: straight from the nodes, without the slice.
+        let s = &self.stack;
+        (self.depth < s.len).then(|| s.nodes[self.depth].thread)
     }
 
     fn pick(
@@ -615,40 +706,36 @@ impl Scheduler for Dpor {
     ) -> Option<usize> {
         let j = self.depth;
         self.choice = 0;
-        let t = if let Some(node) = self.stack.get(j) {
+        // The step's footprint stays a local until it is recorded (no reload from the node).
+        let (t, fp) = if let Some(node) = self.stack.get_mut(j) {
             let t = node.thread;
             if !runnable.contains(&t) || next[t] == Footprint::SpinResume {
                 // The branch's step is not possible here after all.
                 return None;
             }
             let replayed = (j < self.branch).then_some(node.fp);
-            let fp = self.name(t, next[t], replayed);
-            self.stack[j].fp = fp;
-            t
+            let fp = self.names.name(t, next[t], replayed);
+            node.fp = fp;
+            (t, fp)
         } else {
-            let mut node = self.free.pop().unwrap_or_else(|| Node {
-                thread: 0,
-                fp: Footprint::Local,
-                sleep: Vec::new(),
-                wut: Vec::new(),
-                sub: Vec::new(),
-                done: 0,
-                choices: Vec::new(),
-                preset: NONE,
-            });
-            let mut sleep = std::mem::take(&mut node.sleep);
-            let mut wut = std::mem::take(&mut node.wut);
-            if let Some(p) = self.stack.last_mut() {
+            // The new node is built in place on the stack (a node is large: no moves).
+            self.stack.push_free();
+            let Some((node, before)) = self.stack.split_last_mut() else {
+                unreachable!("a node was just pushed");
+            };
+            // A free node's lists are empty.
+            if let Some(p) = before.last_mut() {
                 let (pt, pf) = (p.thread, p.fp);
-                sleep.extend(
+                node.sleep.extend(
                     p.sleep
                         .iter()
                         .copied()
                         .filter(|&(q, fq)| !fq.conflicts(q, pf, pt)),
                 );
-                std::mem::swap(&mut wut, &mut p.sub);
+                std::mem::swap(&mut node.wut, &mut p.sub);
             }
-            let (t, sub, preset) = if wut.is_empty() {
+            let (t, preset) = if node.wut.is_empty() {
+                let sleep = &node.sleep;
                 let free = |q: &usize| {
                     runnable.contains(q)
                         && next[*q] != Footprint::SpinResume
@@ -659,32 +746,27 @@ impl Scheduler for Dpor {
                     .filter(free)
                     .or_else(|| runnable.iter().copied().find(free));
                 let Some(t) = t else {
-                    node.sleep = sleep;
-                    node.wut = wut;
-                    node.sleep.clear();
-                    self.free.push(node);
+                    self.stack.pop_free();
                     return None;
                 };
-                (t, std::mem::take(&mut node.sub), NONE)
+                (t, NONE)
             } else {
-                let b = wut.remove(0);
+                let b = node.wut.remove(0);
                 if !runnable.contains(&b.thread) || next[b.thread] == Footprint::SpinResume {
+                    self.stack.pop_free();
                     return None;
                 }
-                (b.thread, b.children, b.choice)
+                node.sub = b.children;
+                (b.thread, b.choice)
             };
             node.thread = t;
-            node.fp = self.name(t, next[t], None);
-            node.sleep = sleep;
-            node.wut = wut;
-            node.sub = sub;
+            let fp = self.names.name(t, next[t], None);
+            node.fp = fp;
             node.done = 0;
             node.choices.clear();
             node.preset = preset;
-            self.stack.push(node);
-            t
+            (t, fp)
         };
-        let fp = self.stack[j].fp;
         self.record(j, t, fp, causes[t], j >= self.branch);
         self.depth += 1;
         Some(t)
