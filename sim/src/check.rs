@@ -237,8 +237,9 @@ impl Config {
     /// algorithm of TruSt (Kokologiannakis, Marmanis, Gladstein, Vafeiadis, POPL 2022), GenMC's:
     /// a load reads, in turn, from every store RC11 allows, a store takes every allowed place in
     /// modification order, and a store may revisit an earlier load of its location. Executions
-    /// blocked in a spin loop or at a held modelled mutex are counted in [`Stats::blocked`]; a
-    /// preemption bound does not apply there.
+    /// blocked in a spin loop or at a held modelled mutex are counted in [`Stats::blocked`]. A
+    /// preemption bound does not bound what each load reads: `Config::dfs(Some(_))` under RC11
+    /// panics saying so (sample a large program with [`Config::random`] or [`Config::pct`]).
     ///
     /// # Examples
     ///
@@ -601,6 +602,13 @@ impl Scheduler for Any {
 
     fn needs_footprints(&self) -> bool {
         matches!(self, Any::Dfs(_) | Any::Dpor(_))
+    }
+
+    fn diverged(&self) -> Option<String> {
+        match self {
+            Any::Dpor(s) => s.diverged(),
+            _ => None,
+        }
     }
 
     fn exact(&self) -> bool {

@@ -411,7 +411,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         c.causes.resize(n, NO_CAUSE);
         (c.next[t], c.causes[t]) = flush_footprint(s, t - FLUSH);
         let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
-            c.abandoned = true;
+            gave_up(scheduler, c, s);
             return None;
         };
         debug_assert_eq!(picked, t);
@@ -433,7 +433,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         (c.next[t], c.causes[t]) = footprint(s, t, true, false);
         let prev_could_run = c.prev.is_some_and(|p| p != t && can_step(s, p));
         let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
-            c.abandoned = true;
+            gave_up(scheduler, c, s);
             return None;
         };
         debug_assert_eq!(picked, t);
@@ -607,7 +607,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         }
     }
     let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next, &c.causes) else {
-        c.abandoned = true;
+        gave_up(scheduler, c, s);
         return None;
     };
     debug_assert!(c.runnable.contains(&t));
@@ -619,6 +619,16 @@ fn choose(exec: &Exec) -> Option<usize> {
     }
     let prev_could_run = c.prev.is_some_and(|p| p != t && c.runnable.contains(&p));
     Some(took(exec, c, s, t, prev_could_run))
+}
+
+/// The scheduler picked no thread: the execution is abandoned, or fails if the program did
+/// not repeat an earlier execution (the search cannot go on).
+#[cold]
+fn gave_up(scheduler: &dyn Scheduler, c: &mut Control, s: &mut State) {
+    match scheduler.diverged() {
+        Some(message) => s.failure = Some(FailureKind::Unsupported { message }),
+        None => c.abandoned = true,
+    }
 }
 
 /// The bookkeeping of thread `t` taking the step just chosen; `prev_could_run`: the thread that
