@@ -302,7 +302,9 @@ fn writes(op: &Op) -> bool {
 /// or the event's location; lockstep's sources are named from their crate's folder.
 fn where_(e: &Event) -> String {
     let file = e.location.file();
-    let short = crate::rt::caller::library_file(file).unwrap_or(file);
+    let short = crate::rt::caller::library_file(file)
+        .or_else(|| crate::rt::caller::rust_file(file))
+        .unwrap_or(file);
     match &e.caller {
         Some(c) => format!("{c} ({short}:{})", e.location.line()),
         None => format!("{short}:{}", e.location.line()),
