@@ -778,6 +778,8 @@ fn run_rc11(
     runner.record = matches!(config.strategy, Strategy::Replay(_));
     let mut stats = Stats::default();
     let mut ended = false;
+    // The first execution that blocked, while none has run to the end.
+    let mut first_blocked = None;
     for i in 0..config.iterations {
         let m = runner.rc11.as_mut().expect("set above");
         if let Some(seed) = seed {
@@ -798,7 +800,11 @@ fn run_rc11(
             }
             if m.blocked {
                 stats.blocked += 1;
-                runner.recycle(outcome);
+                if stats.schedules == 0 && first_blocked.is_none() {
+                    first_blocked = Some((outcome, i));
+                } else {
+                    runner.recycle(outcome);
+                }
                 continue;
             }
             if outcome.abandoned {
@@ -848,6 +854,33 @@ fn run_rc11(
         if ended {
             stats.estimate = Some(stats.schedules + stats.blocked);
         }
+    }
+    if stats.schedules == 0
+        && let Some((mut o, i)) = first_blocked
+    {
+        // Not one execution ran to the end: passing would claim a check that looked at
+        // nothing (or, exhaustively, a program that can never finish).
+        let message = if exploring && ended {
+            format!(
+                "no execution RC11 allows runs to the end: in each of the {} explored, a thread \
+                 spins for ever (no store it can read ends its loop) or waits for a Mutex nobody \
+                 unlocks: a livelock or deadlock of the program",
+                stats.blocked
+            )
+        } else {
+            format!(
+                "none of the {} executions run under RC11 ran to the end, so nothing was \
+                 checked: each blocked in a spin loop or at a held Mutex (under RC11 such an \
+                 execution stops there; the exhaustive search, Config::dfs(None), explores the \
+                 ones where the loop ends or the lock is free instead; sampling rarely reaches \
+                 them in a program that contends for a lock: check it under \
+                 MemoryModel::X86Tso or SequentiallyConsistent, or exhaustively)",
+                stats.blocked
+            )
+        };
+        o.failure = Some(FailureKind::Unsupported { message });
+        let found = (o.schedule.len(), o.preemptions);
+        return Err(Box::new(failure(o, seed, i, found, false, config.timeouts)));
     }
     Ok(stats)
 }
