@@ -214,7 +214,8 @@ pub mod cell {
 
 /// The spin-loop hint for an application's own spin loops: `std::hint::spin_loop`, or with the
 /// feature `sim` the simulator's, where a spinning thread lets the others run until something
-/// it read changes (a spin with nothing else to run is reported as a deadlock, not a hang).
+/// it read changes (a spin nothing will end is reported as a failure, a livelock at the step
+/// limit, not a hang).
 ///
 /// # Examples
 ///

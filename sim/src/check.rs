@@ -476,8 +476,10 @@ pub struct Stats {
     /// it is complete.
     pub estimate: Option<usize>,
     /// Under RC11: executions that ended with a thread blocked in a spin loop (a spin-loop hint
-    /// after loads that did not end the loop); the execution where the loop's loads read what
-    /// ends it is explored instead. Not counted in `schedules`.
+    /// after loads that did not end the loop) or at a held modelled `Mutex`; the execution where
+    /// the loop's loads read what ends it is explored instead. Not counted in `schedules`. A
+    /// check in which every execution blocked fails (`FailureKind::Unsupported`): exhaustively,
+    /// the program can never finish; sampled, nothing was checked.
     pub blocked: usize,
 }
 
