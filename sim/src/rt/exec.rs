@@ -398,6 +398,14 @@ fn choose(exec: &Exec) -> Option<usize> {
     let s = &mut *s;
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
+    // A thread unwinding from a panic (until `catch_unwind` or its end) runs alone while it can:
+    // the panic count is the OS thread's, so another simulated thread run meanwhile would see
+    // `std::thread::panicking()` (and poison the locks it drops), and a panic of its own would
+    // be a panic while panicking, which aborts the process.
+    let unwinding = std::thread::panicking()
+        && !super::tearing_down()
+        && s.current < s.threads.len()
+        && can_step(s, s.current);
     if c.exact
         && s.step < c.max_steps
         && let Some(t) = scheduler.planned()
@@ -424,6 +432,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         && let Some(t) = scheduler.planned()
         && t < s.threads.len()
         && can_step(s, t)
+        && (!unwinding || t == s.current)
     {
         // The optimal search replays a step it already chose: only that thread's step is
         // looked at (the picks are the same as through the full list below).
@@ -499,6 +508,10 @@ fn choose(exec: &Exec) -> Option<usize> {
                 c.runnable.push(FLUSH + i);
             }
         }
+    }
+    if unwinding {
+        let current = s.current;
+        c.runnable.retain(|&i| i == current || i >= FLUSH);
     }
     if c.runnable.is_empty() && exec.rc11_on.get() {
         let mut m = exec.rc11.borrow_mut();
