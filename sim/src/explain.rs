@@ -531,6 +531,14 @@ impl fmt::Display for Explanation<'_> {
             )?;
         }
         writeln!(f, "  schedule: {}", x.schedule)?;
+        if matches!(x.kind, FailureKind::Unsupported { .. }) && x.trace.is_empty() {
+            // About the whole search (a program that did not repeat itself, every execution
+            // blocked): replaying one schedule would not show it, and there is no table.
+            return writeln!(
+                f,
+                "  (a finding about the whole search: no replay, no table)"
+            );
+        }
         let schedule = x.schedule.to_string();
         let mut lead = "  replay:  ";
         if let Some(cmd) = &self.replay_command {
