@@ -906,6 +906,7 @@ fn failure(
         iteration,
         found,
         threads: o.threads,
+        names: o.names,
         objects: o.objects,
     }
 }

@@ -149,6 +149,9 @@ pub struct Failure {
     pub found: (usize, usize),
     /// How many threads the execution ran.
     pub threads: usize,
+    /// Each thread's name, by thread number, if it was given one (`thread::Builder::name`):
+    /// the table's header shows it beside the number.
+    pub names: Vec<Option<String>>,
     /// The type of each object, by object number (`AtomicU32`, `UnsafeCell` ...).
     pub objects: Vec<&'static str>,
 }
@@ -460,8 +463,12 @@ impl<'a> Explanation<'a> {
             .collect();
         let threads = f.threads.max(1);
         let mut width = vec![0usize; threads];
+        let header = |t: usize| match f.names.get(t).and_then(Option::as_deref) {
+            Some(name) => format!("thread {t} ({name})"),
+            None => thread_name(t),
+        };
         for (t, w) in width.iter_mut().enumerate() {
-            *w = thread_name(t).len();
+            *w = header(t).chars().count();
         }
         for (e, c) in f.trace.iter().zip(&cells) {
             width[e.thread] = width[e.thread].max(c.chars().count());
@@ -469,7 +476,7 @@ impl<'a> Explanation<'a> {
         let mut out = String::new();
         let _ = write!(out, "{:>4} ", "step");
         for (t, w) in width.iter().enumerate() {
-            let _ = write!(out, "| {:<w$} ", thread_name(t));
+            let _ = write!(out, "| {:<w$} ", header(t));
         }
         out.push_str("| location\n");
         let _ = write!(out, "{:->5}", "");

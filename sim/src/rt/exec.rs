@@ -55,6 +55,8 @@ pub(crate) struct Outcome {
     pub(crate) objects: Vec<&'static str>,
     /// How many threads ran.
     pub(crate) threads: usize,
+    /// Each thread's name, if it was given one (collected for failing or recorded runs).
+    pub(crate) names: Vec<Option<String>>,
     /// The scheduler abandoned the execution (it would repeat an explored one).
     pub(crate) abandoned: bool,
 }
@@ -243,6 +245,15 @@ impl Runner {
         }
         TEARDOWN.with(|c| c.set(false));
         exec.state.get_mut().statics_dropped_in_teardown();
+        // The threads' names head a failure's table: collected only when needed.
+        let names = {
+            let s = exec.state.get_mut();
+            if s.failure.is_some() || s.record {
+                crate::context::thread_names(s.threads.len())
+            } else {
+                Vec::new()
+            }
+        };
         crate::context::end_execution();
         self.cos = cos;
         self.rc11 = exec.rc11.get_mut().take();
@@ -266,6 +277,7 @@ impl Runner {
                 trace: std::mem::take(&mut s.trace),
                 objects,
                 threads: s.threads.len(),
+                names,
                 abandoned: c.abandoned,
             }
         };
