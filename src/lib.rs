@@ -214,7 +214,8 @@ pub mod cell {
 
 /// The spin-loop hint for an application's own spin loops: `std::hint::spin_loop`, or with the
 /// feature `sim` the simulator's, where a spinning thread lets the others run until something
-/// it read changes (a spin with nothing else to run is reported as a deadlock, not a hang).
+/// it read changes (a spin nothing will end is reported as a failure, a livelock at the step
+/// limit, not a hang).
 ///
 /// # Examples
 ///
@@ -243,7 +244,10 @@ pub mod hint {
 ///
 /// ```
 /// let h = lockstep::thread::spawn(|| 6 * 7);
-/// assert_eq!(h.join().unwrap(), 42);
+/// let joined: lockstep::thread::Result<i32> = h.join();
+/// assert_eq!(joined.unwrap(), 42);
+/// assert!(!lockstep::thread::panicking());
+/// assert!(lockstep::thread::available_parallelism().is_ok_and(|n| n.get() >= 1));
 /// lockstep::thread::scope(|s| {
 ///     s.spawn(|| lockstep::thread::yield_now());
 /// });
@@ -251,13 +255,15 @@ pub mod hint {
 pub mod thread {
     #[cfg(feature = "sim")]
     pub use lockstep_sim::thread::{
-        AccessError, Builder, JoinHandle, LocalKey, Scope, ScopedJoinHandle, Thread, ThreadId,
-        current, park, park_timeout, scope, sleep, spawn, yield_now,
+        AccessError, Builder, JoinHandle, LocalKey, Result, Scope, ScopedJoinHandle, Thread,
+        ThreadId, available_parallelism, current, panicking, park, park_timeout, scope, sleep,
+        spawn, yield_now,
     };
     #[cfg(not(feature = "sim"))]
     pub use std::thread::{
-        AccessError, Builder, JoinHandle, LocalKey, Scope, ScopedJoinHandle, Thread, ThreadId,
-        current, park, park_timeout, scope, sleep, spawn, yield_now,
+        AccessError, Builder, JoinHandle, LocalKey, Result, Scope, ScopedJoinHandle, Thread,
+        ThreadId, available_parallelism, current, panicking, park, park_timeout, scope, sleep,
+        spawn, yield_now,
     };
 }
 

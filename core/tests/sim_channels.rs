@@ -317,15 +317,24 @@ fn channels_hold_under_weak_memory() {
     hold_under("weak memory", MemoryModel::X86Tso, &configs, &scenarios);
 }
 
-/// Runs every scenario under every config with `model`; panics with the first failure.
+/// Runs every scenario under every config with `model`; panics with the first failure. Under
+/// RC11 a sampled execution that spins on a value it already read stops there (counted in
+/// `Stats::blocked`), and a config in which every sample did checked nothing: that is
+/// tolerated for one config as long as another ran the scenario to the end.
 fn hold_under(what: &str, model: MemoryModel, configs: &[Config], scenarios: &[(&str, fn())]) {
     for &(name, f) in scenarios {
+        let mut ran = 0;
         for config in configs {
             let config = config.clone().memory_model(model);
-            if let Err(failure) = lockstep_sim::try_check(config, f) {
-                panic!("{name} under {what}:\n{failure}");
+            match lockstep_sim::try_check(config, f) {
+                Ok(stats) => ran += stats.schedules,
+                Err(failure)
+                    if matches!(&failure.kind, lockstep_sim::FailureKind::Unsupported { message }
+                        if message.contains("nothing was checked")) => {}
+                Err(failure) => panic!("{name} under {what}:\n{failure}"),
             }
         }
+        assert!(ran > 0, "{name} under {what}: no execution ran to the end");
     }
 }
 
@@ -335,9 +344,16 @@ fn hold_under(what: &str, model: MemoryModel, configs: &[Config], scenarios: &[(
 #[test]
 fn channels_hold_under_rc11() {
     let runs = 300 * scale();
-    let scenarios: [(&str, fn()); 8] = [
+    // The try-ops scenario spins between attempts: a sampled RC11 execution stops at the first
+    // spin that reads nothing new (every one of 600 did), so it is searched exhaustively (868
+    // executions), where the executions in which each spin ends are explored instead.
+    let stats = check(
+        Config::dfs(None).memory_model(MemoryModel::Rc11),
+        queue_try_ops_drain_before_closed,
+    );
+    assert!(stats.complete && stats.schedules > 0, "{stats:?}");
+    let scenarios: [(&str, fn()); 7] = [
         ("queue", queue_exactly_once),
-        ("queue try ops", queue_try_ops_drain_before_closed),
         ("spsc", spsc_stream),
         ("spsc ping-pong", spsc_ping_pong),
         ("rendezvous", rendezvous_handover),

@@ -237,8 +237,9 @@ impl Config {
     /// algorithm of TruSt (Kokologiannakis, Marmanis, Gladstein, Vafeiadis, POPL 2022), GenMC's:
     /// a load reads, in turn, from every store RC11 allows, a store takes every allowed place in
     /// modification order, and a store may revisit an earlier load of its location. Executions
-    /// blocked in a spin loop or at a held modelled mutex are counted in [`Stats::blocked`]; a
-    /// preemption bound does not apply there.
+    /// blocked in a spin loop or at a held modelled mutex are counted in [`Stats::blocked`]. A
+    /// preemption bound does not bound what each load reads: `Config::dfs(Some(_))` under RC11
+    /// panics saying so (sample a large program with [`Config::random`] or [`Config::pct`]).
     ///
     /// # Examples
     ///
@@ -475,8 +476,10 @@ pub struct Stats {
     /// it is complete.
     pub estimate: Option<usize>,
     /// Under RC11: executions that ended with a thread blocked in a spin loop (a spin-loop hint
-    /// after loads that did not end the loop); the execution where the loop's loads read what
-    /// ends it is explored instead. Not counted in `schedules`.
+    /// after loads that did not end the loop) or at a held modelled `Mutex`; the execution where
+    /// the loop's loads read what ends it is explored instead. Not counted in `schedules`. A
+    /// check in which every execution blocked fails (`FailureKind::Unsupported`): exhaustively,
+    /// the program can never finish; sampled, nothing was checked.
     pub blocked: usize,
 }
 
@@ -600,6 +603,13 @@ impl Scheduler for Any {
 
     fn needs_footprints(&self) -> bool {
         matches!(self, Any::Dfs(_) | Any::Dpor(_))
+    }
+
+    fn diverged(&self) -> Option<String> {
+        match self {
+            Any::Dpor(s) => s.diverged(),
+            _ => None,
+        }
     }
 
     fn exact(&self) -> bool {
@@ -769,6 +779,8 @@ fn run_rc11(
     runner.record = matches!(config.strategy, Strategy::Replay(_));
     let mut stats = Stats::default();
     let mut ended = false;
+    // The first execution that blocked, while none has run to the end.
+    let mut first_blocked = None;
     for i in 0..config.iterations {
         let m = runner.rc11.as_mut().expect("set above");
         if let Some(seed) = seed {
@@ -789,7 +801,11 @@ fn run_rc11(
             }
             if m.blocked {
                 stats.blocked += 1;
-                runner.recycle(outcome);
+                if stats.schedules == 0 && first_blocked.is_none() {
+                    first_blocked = Some((outcome, i));
+                } else {
+                    runner.recycle(outcome);
+                }
                 continue;
             }
             if outcome.abandoned {
@@ -840,6 +856,33 @@ fn run_rc11(
             stats.estimate = Some(stats.schedules + stats.blocked);
         }
     }
+    if stats.schedules == 0
+        && let Some((mut o, i)) = first_blocked
+    {
+        // Not one execution ran to the end: passing would claim a check that looked at
+        // nothing (or, exhaustively, a program that can never finish).
+        let message = if exploring && ended {
+            format!(
+                "no execution RC11 allows runs to the end: in each of the {} explored, a thread \
+                 spins for ever (no store it can read ends its loop) or waits for a Mutex nobody \
+                 unlocks: a livelock or deadlock of the program",
+                stats.blocked
+            )
+        } else {
+            format!(
+                "none of the {} executions run under RC11 ran to the end, so nothing was \
+                 checked: each blocked in a spin loop or at a held Mutex (under RC11 such an \
+                 execution stops there; the exhaustive search, Config::dfs(None), explores the \
+                 ones where the loop ends or the lock is free instead; sampling rarely reaches \
+                 them in a program that contends for a lock: check it under \
+                 MemoryModel::X86Tso or SequentiallyConsistent, or exhaustively)",
+                stats.blocked
+            )
+        };
+        o.failure = Some(FailureKind::Unsupported { message });
+        let found = (o.schedule.len(), o.preemptions);
+        return Err(Box::new(failure(o, seed, i, found, false, config.timeouts)));
+    }
     Ok(stats)
 }
 
@@ -862,6 +905,7 @@ fn failure(
         iteration,
         found,
         threads: o.threads,
+        names: o.names,
         objects: o.objects,
     }
 }

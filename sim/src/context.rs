@@ -40,6 +40,18 @@ pub(crate) fn begin_execution() {
     drop(old);
 }
 
+/// The names the running execution's threads `0..threads` were given (`Builder::name`).
+/// Called between the execution's end and [`end_execution`] (no thread runs any more).
+pub(crate) fn thread_names(threads: usize) -> Vec<Option<String>> {
+    STORE
+        .with(|s| {
+            s.borrow()
+                .as_ref()
+                .map(|s| (0..threads).map(|t| s.names.get(&t).cloned()).collect())
+        })
+        .unwrap_or_default()
+}
+
 /// The execution is over and its threads unwound: drop what it kept (outside the borrow, since
 /// a destructor may use thread-locals of its own).
 pub(crate) fn end_execution() {

@@ -149,6 +149,9 @@ pub struct Failure {
     pub found: (usize, usize),
     /// How many threads the execution ran.
     pub threads: usize,
+    /// Each thread's name, by thread number, if it was given one (`thread::Builder::name`):
+    /// the table's header shows it beside the number.
+    pub names: Vec<Option<String>>,
     /// The type of each object, by object number (`AtomicU32`, `UnsafeCell` ...).
     pub objects: Vec<&'static str>,
 }
@@ -302,7 +305,9 @@ fn writes(op: &Op) -> bool {
 /// or the event's location; lockstep's sources are named from their crate's folder.
 fn where_(e: &Event) -> String {
     let file = e.location.file();
-    let short = crate::rt::caller::library_file(file).unwrap_or(file);
+    let short = crate::rt::caller::library_file(file)
+        .or_else(|| crate::rt::caller::rust_file(file))
+        .unwrap_or(file);
     match &e.caller {
         Some(c) => format!("{c} ({short}:{})", e.location.line()),
         None => format!("{short}:{}", e.location.line()),
@@ -458,8 +463,12 @@ impl<'a> Explanation<'a> {
             .collect();
         let threads = f.threads.max(1);
         let mut width = vec![0usize; threads];
+        let header = |t: usize| match f.names.get(t).and_then(Option::as_deref) {
+            Some(name) => format!("thread {t} ({name})"),
+            None => thread_name(t),
+        };
         for (t, w) in width.iter_mut().enumerate() {
-            *w = thread_name(t).len();
+            *w = header(t).chars().count();
         }
         for (e, c) in f.trace.iter().zip(&cells) {
             width[e.thread] = width[e.thread].max(c.chars().count());
@@ -467,7 +476,7 @@ impl<'a> Explanation<'a> {
         let mut out = String::new();
         let _ = write!(out, "{:>4} ", "step");
         for (t, w) in width.iter().enumerate() {
-            let _ = write!(out, "| {:<w$} ", thread_name(t));
+            let _ = write!(out, "| {:<w$} ", header(t));
         }
         out.push_str("| location\n");
         let _ = write!(out, "{:->5}", "");
@@ -529,6 +538,14 @@ impl fmt::Display for Explanation<'_> {
             )?;
         }
         writeln!(f, "  schedule: {}", x.schedule)?;
+        if matches!(x.kind, FailureKind::Unsupported { .. }) && x.trace.is_empty() {
+            // About the whole search (a program that did not repeat itself, every execution
+            // blocked): replaying one schedule would not show it, and there is no table.
+            return writeln!(
+                f,
+                "  (a finding about the whole search: no replay, no table)"
+            );
+        }
         let schedule = x.schedule.to_string();
         let mut lead = "  replay:  ";
         if let Some(cmd) = &self.replay_command {

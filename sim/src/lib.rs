@@ -34,7 +34,9 @@
 //! join, futex-shaped waits, spin hints, and the std mirror below, under the memory model of
 //! [`Config::memory_model`]. The program's own instrumented atomics in `static`s start every
 //! execution with the values they held when the check began, and get those back when it ends (on
-//! Linux; the state of a static `Once`, `OnceLock` or lockstep type lives on, as in a process). What is not: `std`'s own atomics, locks and reference counts (they
+//! Linux), and so do the std mirror's `Once`, `OnceLock` and `LazyLock` in statics (each
+//! execution initializes them anew); the state of another static lockstep type lives on, as in a
+//! process. What is not: `std`'s own atomics, locks and reference counts (they
 //! run, but are not scheduling points), I/O, and real time (time is the simulated clock of
 //! [`time::now`]).
 //!

@@ -21,6 +21,10 @@ mod scope;
 
 pub use local::{AccessError, LocalKey};
 pub use scope::{Scope, ScopedJoinHandle, scope};
+// std's, for code written against `std::thread`: the join result, the machine's parallelism, and
+// whether the running thread unwinds (inside a check, the simulated one: a thread unwinding from
+// a panic runs alone until it is caught).
+pub use std::thread::{Result, available_parallelism, panicking};
 
 enum Inner<T> {
     Sim {

@@ -481,3 +481,30 @@ fn std_names_through_the_facade_are_checked() {
         "{failure}"
     );
 }
+
+/// The rest of `std::thread`'s names through the facade: the join result type, the machine's
+/// parallelism, and `panicking` (true only in the thread that unwinds: a thread unwinding from
+/// a caught panic runs alone, so another simulated thread's guards are not poisoned by it).
+#[test]
+fn std_thread_names_through_the_facade() {
+    use lockstep::sync::Mutex;
+    let stats = check(Config::dfs(None), || {
+        let lock = Arc::new(Mutex::new(0));
+        let l = Arc::clone(&lock);
+        let h = lockstep::thread::spawn(move || {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _g = l.lock().unwrap();
+                panic!("expected: poisons the lock");
+            }));
+            caught.is_err() && !lockstep::thread::panicking()
+        });
+        let mine = Mutex::new(0);
+        *mine.lock().unwrap() += 1;
+        assert!(!lockstep::thread::panicking());
+        let joined: lockstep::thread::Result<bool> = h.join();
+        assert!(joined.unwrap());
+        assert!(lock.is_poisoned() && !mine.is_poisoned());
+    });
+    assert!(stats.complete, "{stats:?}");
+    assert!(lockstep::thread::available_parallelism().is_ok());
+}

@@ -50,6 +50,16 @@ pub(crate) fn library_file(file: &str) -> Option<&str> {
         .map(|i| &file[i + 1..])
 }
 
+/// `file` from the folder `library/` on when it is one of Rust's own library sources
+/// (`/rustc/<commit>/library/core/src/ptr/mod.rs` becomes `library/core/src/ptr/mod.rs`): the
+/// location of an operation called from a destructor (a guard's or a sender's `drop`) is the
+/// drop glue there, and its caller is the program's line that dropped the value.
+pub(crate) fn rust_file(file: &str) -> Option<&str> {
+    let rest = file.strip_prefix("/rustc/")?;
+    let i = rest.find("/library/")?;
+    Some(&rest[i + 1..])
+}
+
 /// Whether a frame's symbol belongs to lockstep or the standard library
 /// (`<lockstep_core::mutex::MutexGuard<T,W> as core::ops::deref::Deref>::deref` does).
 fn library_symbol(symbol: &str) -> bool {
@@ -97,7 +107,7 @@ fn operation_in_library_from(text: &str) -> bool {
 /// The caller of the operation at `location`, from the current stack, when `location` is in
 /// lockstep's sources.
 pub(crate) fn capture(location: &'static Location<'static>) -> Option<Caller> {
-    library_file(location.file())?;
+    library_file(location.file()).or_else(|| rust_file(location.file()))?;
     let text = Backtrace::force_capture().to_string();
     from_backtrace(&text, location)
 }

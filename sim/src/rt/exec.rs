@@ -55,6 +55,8 @@ pub(crate) struct Outcome {
     pub(crate) objects: Vec<&'static str>,
     /// How many threads ran.
     pub(crate) threads: usize,
+    /// Each thread's name, if it was given one (collected for failing or recorded runs).
+    pub(crate) names: Vec<Option<String>>,
     /// The scheduler abandoned the execution (it would repeat an explored one).
     pub(crate) abandoned: bool,
 }
@@ -244,6 +246,15 @@ impl Runner {
         }
         TEARDOWN.with(|c| c.set(false));
         exec.state.get_mut().statics_dropped_in_teardown();
+        // The threads' names head a failure's table: collected only when needed.
+        let names = {
+            let s = exec.state.get_mut();
+            if s.failure.is_some() || s.record {
+                crate::context::thread_names(s.threads.len())
+            } else {
+                Vec::new()
+            }
+        };
         crate::context::end_execution();
         self.cos = cos;
         self.rc11 = exec.rc11.get_mut().take();
@@ -267,6 +278,7 @@ impl Runner {
                 trace: std::mem::take(&mut s.trace),
                 objects,
                 threads: s.threads.len(),
+                names,
                 abandoned: c.abandoned,
             }
         };
@@ -403,6 +415,14 @@ fn choose(exec: &Exec) -> Option<usize> {
     let s = &mut *s;
     // SAFETY: see `Runner::run`: the scheduler outlives every call of `decide` of the run.
     let scheduler = unsafe { &mut *c.scheduler };
+    // A thread unwinding from a panic (until `catch_unwind` or its end) runs alone while it can:
+    // the panic count is the OS thread's, so another simulated thread run meanwhile would see
+    // `std::thread::panicking()` (and poison the locks it drops), and a panic of its own would
+    // be a panic while panicking, which aborts the process.
+    let unwinding = std::thread::panicking()
+        && !super::tearing_down()
+        && s.current < s.threads.len()
+        && can_step(s, s.current);
     // The step the optimal search replays, if it is one (asked once).
     let planned = if c.exact && s.step < c.max_steps {
         scheduler.planned()
@@ -420,7 +440,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         c.causes.resize(n, NO_CAUSE);
         (c.next[t], c.causes[t]) = flush_footprint(s, t - FLUSH);
         let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
-            c.abandoned = true;
+            gave_up(scheduler, c, s);
             return None;
         };
         debug_assert_eq!(picked, t);
@@ -431,6 +451,7 @@ fn choose(exec: &Exec) -> Option<usize> {
     if let Some(t) = planned
         && t < s.threads.len()
         && can_step(s, t)
+        && (!unwinding || t == s.current)
     {
         // The optimal search replays a step it already chose: only that thread's step is
         // looked at (the picks are the same as through the full list below).
@@ -440,7 +461,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         c.causes[t] = footprint(s, t, true, false, &mut c.next[t]);
         let prev_could_run = c.prev.is_some_and(|p| p != t && can_step(s, p));
         let Some(picked) = scheduler.pick(&[t], c.prev, &c.next, &c.causes) else {
-            c.abandoned = true;
+            gave_up(scheduler, c, s);
             return None;
         };
         debug_assert_eq!(picked, t);
@@ -506,6 +527,10 @@ fn choose(exec: &Exec) -> Option<usize> {
                 c.runnable.push(FLUSH + i);
             }
         }
+    }
+    if unwinding {
+        let current = s.current;
+        c.runnable.retain(|&i| i == current || i >= FLUSH);
     }
     if c.runnable.is_empty() && exec.rc11_on.get() {
         let mut m = exec.rc11.borrow_mut();
@@ -614,7 +639,7 @@ fn choose(exec: &Exec) -> Option<usize> {
         }
     }
     let Some(t) = scheduler.pick(&c.runnable, c.prev, &c.next, &c.causes) else {
-        c.abandoned = true;
+        gave_up(scheduler, c, s);
         return None;
     };
     debug_assert!(c.runnable.contains(&t));
@@ -626,6 +651,16 @@ fn choose(exec: &Exec) -> Option<usize> {
     }
     let prev_could_run = c.prev.is_some_and(|p| p != t && c.runnable.contains(&p));
     Some(took(exec, c, s, t, prev_could_run))
+}
+
+/// The scheduler picked no thread: the execution is abandoned, or fails if the program did
+/// not repeat an earlier execution (the search cannot go on).
+#[cold]
+fn gave_up(scheduler: &dyn Scheduler, c: &mut Control, s: &mut State) {
+    match scheduler.diverged() {
+        Some(message) => s.failure = Some(FailureKind::Unsupported { message }),
+        None => c.abandoned = true,
+    }
 }
 
 /// The bookkeeping of thread `t` taking the step just chosen; `prev_could_run`: the thread that

@@ -83,6 +83,37 @@ pub(crate) fn dropped_outside(addr: usize) {
     }
 }
 
+/// Puts the bytes `static_state` saved back into the std-mirror object at an address.
+pub(crate) type MirrorRestore = unsafe fn(usize, &[u8]);
+
+/// A std-mirror once-cell at `addr` (its `Once`'s state, a `LazyLock`'s initializer) is used:
+/// if it is in a `static`, its first use in each execution of a check puts back the state it
+/// had when the check first used it (`save` reads that state, `restore` writes it), as for the
+/// program's own atomics in statics, and the check's end puts it back too. So every execution
+/// initializes a static `OnceLock` or `LazyLock` anew, as the first use in a process does, and
+/// the search explores the same program each time.
+pub(crate) fn static_state(addr: usize, save: impl FnOnce() -> Vec<u8>, restore: MirrorRestore) {
+    let Some(exec) = current() else {
+        return;
+    };
+    if !statics::is_static(addr) {
+        return;
+    }
+    let mut s = exec.state.borrow_mut();
+    if s.mirror_used.contains(&addr) {
+        return;
+    }
+    s.mirror_used.push(addr);
+    match s.mirror_statics.get(&addr) {
+        // SAFETY: `restore` was registered with these bytes for the static at `addr`.
+        Some((bytes, restore)) => unsafe { restore(addr, bytes) },
+        None => {
+            let bytes = save();
+            s.mirror_statics.insert(addr, (bytes, restore));
+        }
+    }
+}
+
 /// The running execution, if this OS thread is inside one.
 ///
 /// This is the cheap check every instrumented operation makes first: one thread-local read.
@@ -394,6 +425,13 @@ pub(crate) struct State {
     statics: HashMap<usize, (i128, Raw), BuildHasherDefault<AddrHasher>>,
     /// Per static atomic the check used: whether it is the program's own (see `first_use`).
     own_static: HashMap<usize, bool, BuildHasherDefault<AddrHasher>>,
+    /// The std mirror's once-cells in statics (a `Once`'s state, a `LazyLock`'s initializer),
+    /// by address: their bytes when the check first used them and how to put them back, given
+    /// back at their first use in each execution and when the check ends (see
+    /// [`static_state`]).
+    mirror_statics: HashMap<usize, (Vec<u8>, MirrorRestore), BuildHasherDefault<AddrHasher>>,
+    /// The mirror statics used in this execution so far.
+    mirror_used: Vec<usize>,
     /// Recently looked-up `(address, object)` pairs, one per [`recent_slot`] (address 0:
     /// none): most operations touch one of a few objects again.
     recent: [(usize, usize); RECENT],
@@ -485,6 +523,8 @@ impl State {
             index: HashMap::default(),
             statics: HashMap::default(),
             own_static: HashMap::default(),
+            mirror_statics: HashMap::default(),
+            mirror_used: Vec::new(),
             recent: [(0, 0); RECENT],
             objects: Kept::default(),
             trace,
@@ -515,6 +555,7 @@ impl State {
         self.step = 0;
         self.writes = 0;
         self.index.clear();
+        self.mirror_used.clear();
         self.recent = [(0, 0); RECENT];
         self.trace.clear();
         self.record = record;
@@ -621,6 +662,11 @@ impl State {
             if !dropped.contains(&addr) && (raw.read)(addr) != start {
                 (raw.write)(addr, start);
             }
+        }
+        self.mirror_used.clear();
+        for (addr, (bytes, restore)) in self.mirror_statics.drain() {
+            // SAFETY: registered by `static_state` for the static at `addr`, which lives on.
+            unsafe { restore(addr, &bytes) };
         }
     }
 

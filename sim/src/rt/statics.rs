@@ -4,9 +4,10 @@
 //! complete, clean check of a racy initialization, and a replay would not reproduce. So the
 //! simulator gives every execution of a check the values the statics held when the check first
 //! used them, and puts those values back when the check ends. This covers the program's own
-//! atomics (used from outside lockstep's sources); the state inside a static of lockstep's types
-//! or of the std mirror (`Once`, `OnceLock`, `Mutex`) lives on across executions, as it would in
-//! a process, and is not partly reset.
+//! atomics (used from outside lockstep's sources) and the std mirror's `Once` (so `OnceLock` and
+//! `LazyLock`: see `rt::static_state`); the state inside a static of lockstep's other types or
+//! of the std mirror's (`Mutex`, `Queue`) lives on across executions, as it would in a process,
+//! and is not partly reset.
 //!
 //! A static is recognized by its address: in the main executable's own memory (its mappings in
 //! `/proc/self/maps` and the zeroed data right after them), which no heap or stack object shares.

@@ -207,6 +207,8 @@ pub(crate) struct Dpor {
     /// The objects' names across executions (see [`Names::name`]); boxed, as they are touched
     /// once per step only (the scheduler enum stays small).
     names: Box<Names>,
+    /// Why the search stopped: the program did not repeat an earlier execution's prefix.
+    diverged: Option<String>,
     /// Whether every trace has been explored.
     pub(crate) exhausted: bool,
 }
@@ -640,7 +642,31 @@ fn insert(mut forest: &mut Vec<Branch>, v: &mut Vec<(usize, Footprint)>, choices
     }
 }
 
+impl Dpor {
+    /// Step `j` of the previous execution's prefix, by thread `t`, went otherwise in this one
+    /// (`(before, now)`: its footprints; `None`: `t` could not take it).
+    #[cold]
+    fn diverged(&mut self, j: usize, t: usize, footprints: Option<(Footprint, Footprint)>) {
+        let what = match footprints {
+            Some((before, now)) => format!("did {now:?} where it did {before:?}"),
+            None => "could not run where it ran".to_owned(),
+        };
+        self.diverged.get_or_insert(format!(
+            "the program did not repeat itself: at step {j} thread {t} {what} in an earlier \
+             execution with the same schedule. The exhaustive search needs every execution to \
+             start from the same state: state that outlives an execution (a static `OnceLock`, \
+             `LazyLock`, `Once` or `Mutex` of the std mirror or of lockstep's types, std's own \
+             atomics, a `HashMap`'s random order, real time) must be made inside the closure \
+             or reset at its start"
+        ));
+    }
+}
+
 impl Scheduler for Dpor {
+    fn diverged(&self) -> Option<String> {
+        self.diverged.clone()
+    }
+
     fn begin(&mut self, iteration: usize) -> bool {
         self.depth = 0;
         self.last.clear();
@@ -709,12 +735,20 @@ impl Scheduler for Dpor {
         // The step's footprint stays a local until it is recorded (no reload from the node).
         let (t, fp) = if let Some(node) = self.stack.get_mut(j) {
             let t = node.thread;
+            let replay = j < self.branch;
             if !runnable.contains(&t) || next[t] == Footprint::SpinResume {
+                if replay {
+                    self.diverged(j, t, None);
+                }
                 // The branch's step is not possible here after all.
                 return None;
             }
-            let replayed = (j < self.branch).then_some(node.fp);
-            let fp = self.names.name(t, next[t], replayed);
+            let before = node.fp;
+            let fp = self.names.name(t, next[t], replay.then_some(before));
+            if replay && fp != before {
+                self.diverged(j, t, Some((before, fp)));
+                return None;
+            }
             node.fp = fp;
             (t, fp)
         } else {

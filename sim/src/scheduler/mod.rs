@@ -64,6 +64,12 @@ pub(crate) trait Scheduler {
 
     /// The execution that began last ended after `steps` steps.
     fn end(&mut self, _steps: usize) {}
+
+    /// Why `pick` gave up on the running execution when the program did not repeat what it
+    /// did in an earlier one (the search cannot go on).
+    fn diverged(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The non-preemptive choice: keep running `prev` if it can run, else the lowest thread.

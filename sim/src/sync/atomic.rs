@@ -266,6 +266,12 @@ macro_rules! atomic {
                 self as *const Self as usize
             }
 
+            /// The plain atomic, for the simulator's own bookkeeping (no step).
+            #[allow(dead_code)]
+            pub(crate) fn plain(&self) -> &core::sync::atomic::$name $(<$g>)? {
+                &self.0
+            }
+
             fn sim<R>(
                 &self,
                 e: &Exec,

@@ -257,6 +257,12 @@ impl<T: ?Sized> Mutex<T> {
         crate::context::set_poisoned(self.addr(), false);
         self.inner.clear_poison();
     }
+
+    /// The data, locked without a step (the simulator's own bookkeeping between executions,
+    /// when no simulated thread holds it).
+    pub(crate) fn plain(&self) -> std::sync::MutexGuard<'_, T> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl<T: ?Sized> Drop for Mutex<T> {

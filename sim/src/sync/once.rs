@@ -84,8 +84,32 @@ impl Once {
     /// Whether an initializer has completed.
     #[track_caller]
     pub fn is_completed(&self) -> bool {
+        // In a static: every execution starts from the state the check began with.
+        crate::rt::static_state(
+            self as *const Self as usize,
+            || {
+                let done = self.done.plain().load(std::sync::atomic::Ordering::Relaxed);
+                vec![u8::from(done == 1), *self.state.plain()]
+            },
+            Self::restore,
+        );
         // Acquire: what the initializer wrote is visible once this reads 1.
         self.done.load(Ordering::Acquire) == 1
+    }
+
+    /// Puts back the state `is_completed` saved for the static `Once` at `addr`.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is a `Once` in a static, and no simulated thread is using it.
+    unsafe fn restore(addr: usize, saved: &[u8]) {
+        // SAFETY: the caller's contract; a static lives for ever.
+        let this = unsafe { &*(addr as *const Self) };
+        this.done
+            .plain()
+            .store(u32::from(saved[0]), std::sync::atomic::Ordering::Relaxed);
+        *this.state.plain() = saved[1];
+        this.state.clear_poison();
     }
 
     /// Runs `f` if no initializer has completed; every caller returns after one has.
@@ -331,6 +355,18 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     /// If the initializer panicked, now or before.
     #[track_caller]
     pub fn force(this: &LazyLock<T, F>) -> &T {
+        // In a static: every execution starts with the initializer the check began with (its
+        // bytes: a static's initializer is a constant, which owns no allocation, so a copy of
+        // it is as good as the original).
+        crate::rt::static_state(
+            this.init.get() as usize,
+            || {
+                let p = this.init.get() as *const u8;
+                // SAFETY: `init` is a live, initialized `Option<F>` of this many bytes.
+                unsafe { std::slice::from_raw_parts(p, std::mem::size_of::<Option<F>>()) }.to_vec()
+            },
+            Self::restore_init,
+        );
         this.cell.get_or_init(|| {
             // SAFETY: only the one initializer (inside the `Once`) takes `init`.
             match unsafe { (*this.init.get()).take() } {
@@ -338,6 +374,22 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
                 None => panic!("LazyLock instance has previously been poisoned"),
             }
         })
+    }
+}
+
+impl<T, F> LazyLock<T, F> {
+    /// Puts back the initializer `force` saved for the static `LazyLock` whose `init` is at
+    /// `addr` (the one it held is not dropped: it is a constant's copy, or `None`).
+    ///
+    /// # Safety
+    ///
+    /// `addr` is the `init` of a `LazyLock<T, F>` in a static, no simulated thread is using
+    /// it, and `saved` holds the bytes of an `Option<F>` it held.
+    unsafe fn restore_init(addr: usize, saved: &[u8]) {
+        // SAFETY: the caller's contract: `saved` is an `Option<F>`'s bytes, `addr` its place.
+        unsafe {
+            std::ptr::copy_nonoverlapping(saved.as_ptr(), addr as *mut u8, saved.len());
+        }
     }
 }
 
