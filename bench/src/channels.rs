@@ -632,8 +632,8 @@ fn broadcast_note(label: &str, runs: &[Received]) -> String {
     let got = per(&|r| 100.0 * r.got as f64 / r.of.max(1) as f64);
     let lags = per(&|r| 1000.0 * r.lags as f64 / r.of.max(1) as f64);
     format!(
-        "- lockstep {label}: the receivers received {:.1}% of the messages ({:.1}-{:.1}%; the rest \
-         they were told they missed), {:.2} lags per 1k messages ({:.2}-{:.2})",
+        "- lockstep {label}: the receivers received {:.1}% of the messages ({:.1}-{:.1}%) and \
+         were told they missed the rest; {:.2} lags per 1k messages ({:.2}-{:.2})",
         got.0, got.1, got.2, lags.0, lags.1, lags.2
     )
 }
