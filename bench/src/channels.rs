@@ -597,7 +597,7 @@ fn rendezvous_row<'a, T: Msg>(s: Shape) -> Row<'a> {
 /// received it or been told it missed it; the row's note says how much lockstep's receivers
 /// received (crossbeam-channel's receive every message, its sender waiting for them).
 fn broadcast_row<'a, T: Msg>(receivers: usize) -> Row<'a> {
-    let runs: std::rc::Rc<std::cell::RefCell<Vec<Received>>> = Default::default();
+    let runs: std::rc::Rc<std::cell::RefCell<Vec<(Duration, Received)>>> = Default::default();
     let log = runs.clone();
     let channel = format!("`Broadcast<{}, 1024>`", T::NAME);
     let shape = format!("1P+{receivers}C");
@@ -608,7 +608,7 @@ fn broadcast_row<'a, T: Msg>(receivers: usize) -> Row<'a> {
         n: BROADCAST_MSGS,
         ours: Box::new(move || {
             let (d, r) = broadcast_lockstep_counted::<T>(receivers, BROADCAST_MSGS);
-            log.borrow_mut().push(r);
+            log.borrow_mut().push((d, r));
             d
         }),
         peers: vec![(
@@ -620,21 +620,25 @@ fn broadcast_row<'a, T: Msg>(receivers: usize) -> Row<'a> {
 }
 
 /// The note under the table for a broadcast row: the share of the messages lockstep's receivers
-/// received (the rest they were told they missed) and their lags per 1,000 messages, median of
-/// the rounds with the lowest and highest.
-fn broadcast_note(label: &str, runs: &[Received]) -> String {
-    let per = |f: &dyn Fn(&Received) -> f64| {
+/// received (the rest they were told they missed), the rate of the messages received (per
+/// receiver, to compare with the peer's rate, whose receivers receive everything) and the lags
+/// per 1,000 messages: medians of the rounds, with the lowest and highest.
+fn broadcast_note(label: &str, runs: &[(Duration, Received)]) -> String {
+    let per = |f: &dyn Fn(&(Duration, Received)) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         let (lo, hi) = (v.first().copied(), v.last().copied());
         (crate::median(&mut v), lo.unwrap_or(0.0), hi.unwrap_or(0.0))
     };
-    let got = per(&|r| 100.0 * r.got as f64 / r.of.max(1) as f64);
-    let lags = per(&|r| 1000.0 * r.lags as f64 / r.of.max(1) as f64);
+    let share = |r: &Received| r.got as f64 / r.of.max(1) as f64;
+    let got = per(&|(_, r)| 100.0 * share(r));
+    let rate = per(&|(d, r)| share(r) * BROADCAST_MSGS as f64 / d.as_secs_f64() / 1e6);
+    let lags = per(&|(_, r)| 1000.0 * r.lags as f64 / r.of.max(1) as f64);
     format!(
         "- lockstep {label}: the receivers received {:.1}% of the messages ({:.1}-{:.1}%) and \
-         were told they missed the rest; {:.2} lags per 1k messages ({:.2}-{:.2})",
-        got.0, got.1, got.2, lags.0, lags.1, lags.2
+         were told they missed the rest, {:.2} M received/s ({:.2}-{:.2}); {:.2} lags per 1k \
+         messages ({:.2}-{:.2})",
+        got.0, got.1, got.2, rate.0, rate.1, rate.2, lags.0, lags.1, lags.2
     )
 }
 

@@ -14,8 +14,9 @@
 //! was told it missed it; crossbeam-channel's fan-out (one `bounded(1024)` per receiver) makes
 //! the sender wait for the slowest receiver instead. Both start the clock once every receiver
 //! thread runs. A note under the table gives, per row, the share of the messages lockstep's
-//! receivers received and their lags per 1,000 messages, so that a fast round bought by lagging
-//! shows as such.
+//! receivers received, the rate of what they received (comparable with the peer's rate, whose
+//! receivers receive everything) and their lags per 1,000 messages, so that a fast round bought
+//! by lagging shows as such.
 
 use std::time::{Duration, Instant};
 
