@@ -255,52 +255,101 @@ pub fn rendezvous_lockstep<T: Msg>(shape: Shape) -> Duration {
     )
 }
 
+/// What the receivers of one lockstep broadcast run did, summed over the receivers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Received {
+    /// Messages received.
+    pub got: u64,
+    /// `Lagged` errors.
+    pub lags: u64,
+    /// Messages sent times receivers: `got` plus the messages reported missed.
+    pub of: u64,
+}
+
+/// Spawns `receivers` threads running `receive` in `s`, waits until every one of them runs, and
+/// returns their handles and the start time: the clock of a broadcast run starts only then, so
+/// that a receiver the OS starts late neither counts as lagging nor holds up a sender.
+fn spawn_receivers<'scope, R: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    receive: impl IntoIterator<Item = impl FnOnce() -> R + Send + 'scope>,
+) -> (Vec<std::thread::ScopedJoinHandle<'scope, R>>, Instant) {
+    let running = std::sync::Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = receive
+        .into_iter()
+        .map(|f| {
+            let running = running.clone();
+            s.spawn(move || {
+                running.fetch_add(1, Ordering::SeqCst);
+                drop(running);
+                f()
+            })
+        })
+        .collect();
+    while running.load(Ordering::SeqCst) < hs.len() {
+        // Yield, not spin: on a busy machine the receivers may wait for this core.
+        std::thread::yield_now();
+    }
+    (hs, Instant::now())
+}
+
 /// lockstep's hosted `Broadcast<T, CAP>`, one sender and `receivers` subscribers: the sender
 /// sends `total` messages and closes; each receiver counts what it got plus what it was told it
 /// missed (the channel never makes the sender wait), which must add up to `total`.
 pub fn broadcast_lockstep<T: Msg>(receivers: usize, total: u64) -> Duration {
+    broadcast_lockstep_counted::<T>(receivers, total).0
+}
+
+/// [`broadcast_lockstep`], also returning what the receivers received and how often they lagged.
+pub fn broadcast_lockstep_counted<T: Msg>(receivers: usize, total: u64) -> (Duration, Received) {
     let b: Box<lockstep_hosted::Broadcast<T, CAP>> = Box::default();
     let rxs: Vec<_> = (0..receivers).map(|_| b.subscribe()).collect();
-    let t = Instant::now();
     std::thread::scope(|s| {
-        let hs: Vec<_> = rxs
-            .into_iter()
-            .map(|mut rx| {
-                s.spawn(move || {
-                    let mut seen = 0u64;
+        let (hs, t) = spawn_receivers(
+            s,
+            rxs.into_iter().map(|mut rx| {
+                move || {
+                    let (mut got, mut missed, mut lags) = (0u64, 0u64, 0u64);
                     loop {
                         match rx.recv() {
-                            Ok(_) => seen += 1,
-                            Err(BroadcastError::Lagged(k)) => seen += k,
-                            Err(_) => return seen,
+                            Ok(_) => got += 1,
+                            Err(BroadcastError::Lagged(k)) => {
+                                missed += k;
+                                lags += 1;
+                            }
+                            Err(_) => return (got, missed, lags),
                         }
                     }
-                })
-            })
-            .collect();
+                }
+            }),
+        );
         for i in 0..total {
             b.send(T::make(i));
         }
         b.close();
+        let mut sum = Received::default();
         for h in hs {
-            assert_eq!(h.join().unwrap(), total);
+            let (got, missed, lags) = h.join().unwrap();
+            assert_eq!(got + missed, total);
+            sum.got += got;
+            sum.lags += lags;
+            sum.of += total;
         }
-    });
-    t.elapsed()
+        (t.elapsed(), sum)
+    })
 }
 
 /// The crossbeam-channel peer of a broadcast: one `bounded(CAP)` channel per receiver, the sender
-/// sending a copy to each (so, unlike `Broadcast`, a slow receiver holds the sender up).
+/// sending a copy to each (so, unlike `Broadcast`, a slow receiver holds the sender up). The
+/// clock starts, as for lockstep, once every receiver runs.
 pub fn broadcast_crossbeam<T: Msg>(receivers: usize, total: u64) -> Duration {
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..receivers)
         .map(|_| crossbeam_channel::bounded::<T>(CAP))
         .unzip();
-    let t = Instant::now();
     std::thread::scope(|s| {
-        let hs: Vec<_> = rxs
-            .into_iter()
-            .map(|rx| s.spawn(move || rx.iter().count() as u64))
-            .collect();
+        let (hs, t) = spawn_receivers(
+            s,
+            rxs.into_iter().map(|rx| move || rx.iter().count() as u64),
+        );
         for i in 0..total {
             for tx in &txs {
                 tx.send(T::make(i)).unwrap();
@@ -310,8 +359,8 @@ pub fn broadcast_crossbeam<T: Msg>(receivers: usize, total: u64) -> Duration {
         for h in hs {
             assert_eq!(h.join().unwrap(), total);
         }
-    });
-    t.elapsed()
+        t.elapsed()
+    })
 }
 
 /// Round trips per second of a blocking ping-pong through two lockstep hosted `Queue<u64, 1>`.
@@ -395,6 +444,9 @@ struct Row<'a> {
     n: u64,
     ours: Run<'a>,
     peers: Vec<(&'static str, Run<'a>)>,
+    /// A line to print under the table once the row's rounds are done (from what its runs
+    /// recorded), if any.
+    note: Option<Box<dyn Fn() -> String + 'a>>,
 }
 
 /// Prints the rows, each from `args.rounds` interleaved rounds: the median rates, the median
@@ -407,6 +459,7 @@ fn print_rows(args: &Args, rows: Vec<Row<'_>>) {
         "| channel | shape | lockstep M/s | peer | peer M/s | lockstep vs peer: median (min-max) | sleeps per 1k: lockstep, peer |"
     );
     println!("|---|---|---:|---|---:|---|---|");
+    let mut notes = Vec::new();
     for mut row in rows {
         // `--only 2P+2C`: only the rows whose channel or shape contains it.
         if !args.keeps(&format!("{} {}", row.channel, row.shape)) {
@@ -447,6 +500,13 @@ fn print_rows(args: &Args, rows: Vec<Row<'_>>) {
                 slept(&sleeps[k + 1])
             );
         }
+        notes.extend(row.note.as_ref().map(|note| note()));
+    }
+    if !notes.is_empty() {
+        println!();
+        for note in notes {
+            println!("{note}");
+        }
     }
 }
 
@@ -480,6 +540,7 @@ fn queue_row<'a, T: Msg>(s: Shape) -> Row<'a> {
         n: s.expected(),
         ours: Box::new(move || queue_lockstep::<T>(s)),
         peers,
+        note: None,
     }
 }
 
@@ -505,6 +566,7 @@ fn spsc_row<'a, T: Msg>() -> Row<'a> {
                 Box::new(move || queue_std::<T>(s, CAP)),
             ),
         ],
+        note: None,
     }
 }
 
@@ -526,22 +588,58 @@ fn rendezvous_row<'a, T: Msg>(s: Shape) -> Row<'a> {
         n: s.expected(),
         ours: Box::new(move || rendezvous_lockstep::<T>(s)),
         peers,
+        note: None,
     }
 }
 
 /// A `Broadcast<T, 1024>` row: one sender, `receivers` subscribers, against one crossbeam-channel
-/// `bounded(1024)` per receiver.
+/// `bounded(1024)` per receiver. The rate counts a message as done once every receiver has
+/// received it or been told it missed it; the row's note says how much lockstep's receivers
+/// received (crossbeam-channel's receive every message, its sender waiting for them).
 fn broadcast_row<'a, T: Msg>(receivers: usize) -> Row<'a> {
+    let runs: std::rc::Rc<std::cell::RefCell<Vec<(Duration, Received)>>> = Default::default();
+    let log = runs.clone();
+    let channel = format!("`Broadcast<{}, 1024>`", T::NAME);
+    let shape = format!("1P+{receivers}C");
+    let label = format!("{channel} {shape}");
     Row {
-        channel: format!("`Broadcast<{}, 1024>`", T::NAME),
-        shape: format!("1P+{receivers}C"),
+        channel,
+        shape,
         n: BROADCAST_MSGS,
-        ours: Box::new(move || broadcast_lockstep::<T>(receivers, BROADCAST_MSGS)),
+        ours: Box::new(move || {
+            let (d, r) = broadcast_lockstep_counted::<T>(receivers, BROADCAST_MSGS);
+            log.borrow_mut().push((d, r));
+            d
+        }),
         peers: vec![(
             "crossbeam-channel bounded(1024), one per receiver",
             Box::new(move || broadcast_crossbeam::<T>(receivers, BROADCAST_MSGS)),
         )],
+        note: Some(Box::new(move || broadcast_note(&label, &runs.borrow()))),
     }
+}
+
+/// The note under the table for a broadcast row: the share of the messages lockstep's receivers
+/// received (the rest they were told they missed), the rate of the messages received (per
+/// receiver, to compare with the peer's rate, whose receivers receive everything) and the lags
+/// per 1,000 messages: medians of the rounds, with the lowest and highest.
+fn broadcast_note(label: &str, runs: &[(Duration, Received)]) -> String {
+    let per = |f: &dyn Fn(&(Duration, Received)) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        let (lo, hi) = (v.first().copied(), v.last().copied());
+        (crate::median(&mut v), lo.unwrap_or(0.0), hi.unwrap_or(0.0))
+    };
+    let share = |r: &Received| r.got as f64 / r.of.max(1) as f64;
+    let got = per(&|(_, r)| 100.0 * share(r));
+    let rate = per(&|(d, r)| share(r) * BROADCAST_MSGS as f64 / d.as_secs_f64() / 1e6);
+    let lags = per(&|(_, r)| 1000.0 * r.lags as f64 / r.of.max(1) as f64);
+    format!(
+        "- lockstep {label}: the receivers received {:.1}% of the messages ({:.1}-{:.1}%) and \
+         were told they missed the rest, {:.2} M received/s ({:.2}-{:.2}); {:.2} lags per 1k \
+         messages ({:.2}-{:.2})",
+        got.0, got.1, got.2, rate.0, rate.1, rate.2, lags.0, lags.1, lags.2
+    )
 }
 
 /// Prints the blocking channel table: every row from `args.rounds` interleaved rounds.
@@ -599,6 +697,7 @@ pub fn ping_pong_table(args: &Args) {
                     Box::new(|| ping_pong_std(ROUNDS)),
                 ),
             ],
+            note: None,
         }],
     );
 }

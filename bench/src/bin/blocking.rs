@@ -8,6 +8,15 @@
 //! [--only TEXT]` (one section, or all; see [`lockstep_bench::Args`]). Each row of the channel and
 //! ping-pong tables comes from `--rounds` (default 10) interleaved rounds: every contender runs
 //! once per round, and the ratio of each round is reported as its median, minimum and maximum.
+//!
+//! The `Broadcast` rows: lockstep's sender never waits, so a receiver that falls a ring behind
+//! is told how many it missed, and a message counts as done once every receiver received it or
+//! was told it missed it; crossbeam-channel's fan-out (one `bounded(1024)` per receiver) makes
+//! the sender wait for the slowest receiver instead. Both start the clock once every receiver
+//! thread runs. A note under the table gives, per row, the share of the messages lockstep's
+//! receivers received, the rate of what they received (comparable with the peer's rate, whose
+//! receivers receive everything) and their lags per 1,000 messages, so that a fast round bought
+//! by lagging shows as such.
 
 use std::time::{Duration, Instant};
 

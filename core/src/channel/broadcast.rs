@@ -102,8 +102,10 @@ pub enum BroadcastError {
     Empty,
     /// No new message came before the timeout.
     Timeout,
-    /// The sender overwrote this many messages before this receiver read them; the receiver
-    /// now continues with the oldest message still kept.
+    /// The receiver missed this many messages: the sender overwrote them before it read them.
+    /// It now continues with the oldest message still kept, or, if it lagged again soon after
+    /// the last time, a little further on (the skipped messages are counted here; see the lag
+    /// policy of [`Broadcast`]).
     Lagged(u64),
     /// The channel is closed and this receiver has read every message kept.
     Closed,
@@ -130,6 +132,15 @@ impl core::error::Error for BroadcastError {}
 /// oldest ones and is told exactly how many ([`BroadcastError::Lagged`]); what it receives plus
 /// what it is told it missed always adds up to what was sent. The only wait in `send` is for a
 /// receiver that is cloning the very slot being overwritten (one `clone` long).
+///
+/// Where a lagged receiver resumes: at the oldest message kept. But that is the message the
+/// sender overwrites next, so a receiver that does not keep pace would be overtaken again at
+/// once, over and over, missing a few messages each time while it reads the very slot the
+/// sender is writing (which slows the sender too). So a receiver that lags again within `N`
+/// messages of where its last lag resumed skips further: 1 message past the oldest kept, then
+/// 2, 4, and so on up to `N / 2`; a lag after a full lap of reading resumes at the oldest kept
+/// again. A skipped message counts as missed: `Lagged(n)` is exactly how many messages this
+/// receiver will never see, and the count still adds up.
 ///
 /// - Receivers: any number; [`subscribe`](Self::subscribe) creates one, a cursor into the ring.
 ///   Receiving clones the message (`T: Clone`).
@@ -306,9 +317,13 @@ impl<T, const N: usize, W: Wait> Broadcast<T, N, W> {
     /// ```
     pub fn subscribe(&self) -> Receiver<'_, T, N, W> {
         // Relaxed: the starting point only; the slots' locks order the data.
+        let next = self.tail.load(Relaxed);
         Receiver {
             chan: self,
-            next: self.tail.load(Relaxed),
+            next,
+            // A lap back: the first lag is not a repeated one.
+            resumed: next.wrapping_sub(N),
+            skip: 0,
         }
     }
 
@@ -413,6 +428,10 @@ pub struct Receiver<'a, T, const N: usize, W: Wait = Spin> {
     chan: &'a Broadcast<T, N, W>,
     /// The number of the next message to read.
     next: usize,
+    /// Where the last lag resumed (`next` then).
+    resumed: usize,
+    /// How far past the oldest message kept the last lag resumed (0: at it).
+    skip: usize,
 }
 
 impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
@@ -421,8 +440,9 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     /// # Errors
     ///
     /// [`BroadcastError::Empty`] if no new message is there; [`BroadcastError::Lagged`] with the
-    /// number of messages this receiver missed (it then continues with the oldest one kept);
-    /// [`BroadcastError::Closed`] once closed and read to the end.
+    /// number of messages this receiver missed (it then continues with the oldest one kept, or
+    /// a little further on: see [`Broadcast`]); [`BroadcastError::Closed`] once closed and read
+    /// to the end.
     ///
     /// # Examples
     ///
@@ -480,8 +500,14 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         if peek {
             // Relaxed: see above; the read lock below acquires whatever is read under it.
             let seq = slot.seq.load(Relaxed);
-            // Neither our message nor a later one: not written yet.
-            if seq != wanted && !after(seq, wanted) {
+            if seq != wanted {
+                // A later message: ours was overwritten, which no later look can undo (a
+                // slot's `seq` only moves forward), so the lag is settled without the read
+                // lock, which would take the line from the sender about to write it.
+                if seq != 0 && after(seq, wanted) {
+                    return Err(self.lagged());
+                }
+                // Not written yet.
                 return Err(BroadcastError::Empty);
             }
         }
@@ -509,20 +535,41 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         }
         drop(unlock);
         if seq != 0 && after(seq, wanted) {
-            // Overwritten: skip to the oldest message that can still be kept.
-            // Relaxed: `tail` only moves forward and is past the message in `seq` (it counted
-            // that send).
-            let kept = self.chan.tail.load(Relaxed).wrapping_sub(N);
-            let oldest = if after(kept, self.next) {
-                kept
-            } else {
-                self.next.wrapping_add(1)
-            };
-            let missed = oldest.wrapping_sub(self.next);
-            self.next = oldest;
-            return Err(BroadcastError::Lagged(missed as u64));
+            return Err(self.lagged());
         }
         Err(BroadcastError::Empty)
+    }
+
+    /// The message numbered `self.next` was overwritten: moves on past what is lost (see the
+    /// lag policy in [`Broadcast`]) and returns how many messages that skips.
+    #[cold]
+    fn lagged(&mut self) -> BroadcastError {
+        // Again within a lap of where the last lag resumed: the receiver is not keeping pace,
+        // and the oldest message kept is the one the sender overwrites next. Skip further
+        // past it each time (twice as far), up to half the ring. (After 2^32 messages without
+        // a lag, on 32-bit targets, the distance may wrap into this range: the skip is then
+        // longer than it had to be, the count stays exact.)
+        let again = self.next.wrapping_sub(self.resumed) < N;
+        self.skip = if again {
+            (self.skip * 2).max(1).min(N / 2)
+        } else {
+            0
+        };
+        // Relaxed: any value `tail` had will do. Every message before `tail - N` was
+        // overwritten or is claimed by a send that overwrites it; a stale `tail` only skips
+        // fewer, down to the one message seen overwritten (`self.next + 1`). `skip < N`, so the
+        // receiver never skips past `tail`, a message not sent yet.
+        let kept = self.chan.tail.load(Relaxed).wrapping_sub(N);
+        let resume = kept.wrapping_add(self.skip);
+        let oldest = if after(resume, self.next) {
+            resume
+        } else {
+            self.next.wrapping_add(1)
+        };
+        let missed = oldest.wrapping_sub(self.next);
+        self.next = oldest;
+        self.resumed = oldest;
+        BroadcastError::Lagged(missed as u64)
     }
 
     /// Returns the next message, blocking through `W` until one is sent.
@@ -588,6 +635,8 @@ impl<T, const N: usize, W: Wait> Clone for Receiver<'_, T, N, W> {
         Self {
             chan: self.chan,
             next: self.next,
+            resumed: self.resumed,
+            skip: self.skip,
         }
     }
 }
@@ -614,6 +663,65 @@ mod tests {
             // Relaxed: not shared yet.
             b.tail.store(start, Relaxed);
             b
+        }
+    }
+
+    /// The lag policy, step by step on 8 slots: a first lag resumes at the oldest message kept;
+    /// lagging again within a lap of that skips 1, then 2, then 4 messages past the oldest kept;
+    /// a lag after a full lap of reading resumes at the oldest kept again. Every count is
+    /// exact: the next message received is the one after the skipped ones.
+    #[test]
+    fn repeated_lags_skip_further_past_the_oldest() {
+        let b: Broadcast<u32, 8> = Broadcast::new();
+        let mut rx = b.subscribe();
+        let send = |r: core::ops::Range<u32>| r.for_each(|i| assert!(b.send(i)));
+        send(0..9); // kept: 1..=8
+        assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(1)));
+        send(9..10); // kept: 2..=9; 1 overwritten again
+        assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(2))); // skips 1 past 2
+        assert_eq!(rx.try_recv(), Ok(3));
+        send(10..14); // kept: 6..=13
+        assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(4))); // 2 past 6
+        assert_eq!(rx.try_recv(), Ok(8));
+        send(14..20); // kept: 12..=19
+        assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(7))); // 4 past 12
+        assert_eq!(rx.try_recv(), Ok(16));
+        send(20..30); // kept: 22..=29
+        assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(9))); // 4 past 22: half the ring
+        for i in 26..30 {
+            assert_eq!(rx.try_recv(), Ok(i));
+        }
+        send(30..34);
+        for i in 30..34 {
+            assert_eq!(rx.try_recv(), Ok(i)); // a full lap (8) read since the lag at 26
+        }
+        send(34..43); // kept: 35..=42
+        assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(1))); // the oldest again
+        assert_eq!(rx.try_recv(), Ok(35));
+    }
+
+    /// With 1 and 2 slots the skip stays within half the ring (0 and 1): a receiver never
+    /// skips past the newest message.
+    #[test]
+    fn repeated_lags_on_tiny_rings() {
+        let b: Broadcast<u32, 1> = Broadcast::new();
+        let mut rx = b.subscribe();
+        for round in 0..4u32 {
+            b.send(2 * round);
+            b.send(2 * round + 1);
+            assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(1)));
+            assert_eq!(rx.try_recv(), Ok(2 * round + 1));
+        }
+        let b: Broadcast<u32, 2> = Broadcast::new();
+        let mut rx = b.subscribe();
+        (0..3).for_each(|i| assert!(b.send(i)));
+        assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(1)));
+        for (first, skipped) in [(3, 4), (6, 2), (9, 2)] {
+            (first..first + 3).for_each(|i| assert!(b.send(i)));
+            // Lagged again within a lap: 1 past the oldest kept, so only the newest is left.
+            assert_eq!(rx.try_recv(), Err(BroadcastError::Lagged(skipped)));
+            assert_eq!(rx.try_recv(), Ok(first + 2));
+            assert_eq!(rx.try_recv(), Err(BroadcastError::Empty));
         }
     }
 

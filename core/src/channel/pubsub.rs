@@ -112,7 +112,9 @@ impl Topics {
 /// Built on [`Broadcast`]: it keeps the last `N` messages of all topics, publishing never waits
 /// for subscribers, and a subscriber that falls more than `N` messages behind is told how many
 /// messages it missed ([`BroadcastError::Lagged`]; the count includes messages of topics it does
-/// not follow, so at most that many were its own). Filtering happens on the subscriber's side.
+/// not follow, so at most that many were its own). It resumes as a broadcast receiver does: at
+/// the oldest message kept, or, lagging again soon after, a little further on (see the lag
+/// policy of [`Broadcast`](super::Broadcast)). Filtering happens on the subscriber's side.
 ///
 /// # Interrupt handlers
 ///

@@ -1,8 +1,91 @@
 //! `Broadcast` and `PubSub`: every receiver sees all or learns exactly how many it lost.
 
 use lockstep_core::channel::{Broadcast, BroadcastError, PubSub, Topic, Topics};
+use proptest::prelude::*;
 
 use crate::{W, sized};
+
+/// Bursts of sends and receives by one receiver, checked against the lag policy: every message
+/// received is the next one; `Empty` only when none was sent since; `Lagged(n)` only when the
+/// next message was overwritten, resuming at the oldest kept (a first lag, or one a lap or more
+/// after the last resume) or at most `N / 2` past it (a lag again soon after); the counts add
+/// up to what was sent.
+fn check_lag_policy<const N: usize>(ops: &[(bool, u8)]) -> Result<(), TestCaseError> {
+    let b: Broadcast<u64, N> = Broadcast::new();
+    let mut rx = b.subscribe();
+    let (mut sent, mut next, mut got, mut missed) = (0u64, 0u64, 0u64, 0u64);
+    let mut resumed: Option<u64> = None;
+    let n = N as u64;
+    for &(is_send, k) in ops {
+        for _ in 0..k {
+            if is_send {
+                prop_assert!(b.send(sent));
+                sent += 1;
+                continue;
+            }
+            let oldest = sent.saturating_sub(n);
+            match rx.try_recv() {
+                Ok(v) => {
+                    prop_assert_eq!(v, next, "not the next message");
+                    prop_assert!(v >= oldest, "message {} was overwritten", v);
+                    next += 1;
+                    got += 1;
+                }
+                Err(BroadcastError::Empty) => prop_assert_eq!(next, sent, "Empty with messages"),
+                Err(BroadcastError::Lagged(m)) => {
+                    prop_assert!(
+                        next < oldest,
+                        "Lagged at {} with {}..{} kept",
+                        next,
+                        oldest,
+                        sent
+                    );
+                    let to = next + m;
+                    if resumed.is_none_or(|r| next - r >= n) {
+                        prop_assert_eq!(to, oldest, "a first lag resumes at the oldest kept");
+                    } else {
+                        prop_assert!((oldest..=oldest + n / 2).contains(&to), "resumed at {}", to);
+                    }
+                    prop_assert!(to < sent, "skipped past the newest message");
+                    resumed = Some(to);
+                    next = to;
+                    missed += m;
+                }
+                Err(e) => return Err(TestCaseError::fail(format!("unexpected {e}"))),
+            }
+        }
+    }
+    b.close();
+    loop {
+        match rx.try_recv() {
+            Ok(v) => {
+                prop_assert_eq!(v, next);
+                next += 1;
+                got += 1;
+            }
+            Err(BroadcastError::Lagged(m)) => {
+                next += m;
+                missed += m;
+            }
+            Err(BroadcastError::Closed) => break,
+            Err(e) => return Err(TestCaseError::fail(format!("unexpected {e}"))),
+        }
+    }
+    prop_assert_eq!(got + missed, sent);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(crate::model_config())]
+
+    #[test]
+    fn lagged_receivers_follow_the_lag_policy(ops in prop::collection::vec((any::<bool>(), 0u8..20), 0..crate::MODEL_OPS)) {
+        check_lag_policy::<1>(&ops)?;
+        check_lag_policy::<2>(&ops)?;
+        check_lag_policy::<3>(&ops)?;
+        check_lag_policy::<8>(&ops)?;
+    }
+}
 
 #[test]
 fn each_receiver_sees_every_message_or_learns_how_many_it_missed() {
