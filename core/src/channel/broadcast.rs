@@ -457,13 +457,23 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     /// assert_eq!(rx.try_recv(), Ok(2));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, BroadcastError> {
-        self.recv_now(true)
+        loop {
+            if let Some(v) = self.recv_now(true, &|_: &T| true)? {
+                return Ok(v);
+            }
+        }
     }
 
-    /// `try_recv`; with `peek`, a slot the message has not reached yet is found with a load
-    /// instead of the read lock (see [`read`](Self::read)).
-    fn recv_now(&mut self, peek: bool) -> Result<T, BroadcastError> {
-        match self.read(peek) {
+    /// `try_recv` of the next message `keep` accepts: one it refuses is passed over without
+    /// being cloned (`Ok(None)`: look again). With `peek`, a slot the message has not reached
+    /// yet is found with a load instead of the read lock (see [`read`](Self::read)).
+    #[inline]
+    pub(crate) fn recv_now(
+        &mut self,
+        peek: bool,
+        keep: &impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, BroadcastError> {
+        match self.read(peek, keep) {
             Err(BroadcastError::Empty) => {
                 // Relaxed: the second read takes the slot's lock with a read-modify-write. A
                 // message whose send happened before the close is then seen: had that read come
@@ -471,7 +481,7 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
                 // unlock, so this load, sequenced before the read, would happen before the
                 // close and could not read it.
                 if self.chan.closed.load(Relaxed) {
-                    match self.read(false) {
+                    match self.read(false, keep) {
                         Err(BroadcastError::Empty) => Err(BroadcastError::Closed),
                         other => other,
                     }
@@ -483,7 +493,8 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         }
     }
 
-    /// Reads the message numbered `self.next`, or says why not (never `Closed`).
+    /// Reads the message numbered `self.next` if `keep` accepts it (`Ok(None)`: passed over,
+    /// not cloned), or says why not (never `Closed`).
     ///
     /// With `peek`, first a plain load of the slot's `seq`: while it says the message has not
     /// been written, the answer is `Empty` without the read lock. A receiver polling an empty
@@ -494,7 +505,11 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
     /// happens-before). What a peek cannot do is the waiter's re-check after it announced
     /// itself, which must be a read-modify-write of the lock word (see `Broadcast::send`), so
     /// the blocking receive peeks only before it announces itself.
-    fn read(&mut self, peek: bool) -> Result<T, BroadcastError> {
+    fn read(
+        &mut self,
+        peek: bool,
+        keep: &impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, BroadcastError> {
         let slot = &self.chan.slots[self.next % N];
         let wanted = seq_of(self.next);
         if peek {
@@ -526,9 +541,10 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         if seq == wanted {
             // SAFETY: `seq != 0` (it is odd), so the slot holds a message; the read lock keeps
             // the writer out.
-            let value = slot
-                .value
-                .with(|p| unsafe { (*p).assume_init_ref().clone() });
+            let value = slot.value.with(|p| {
+                let v = unsafe { (*p).assume_init_ref() };
+                keep(v).then(|| v.clone())
+            });
             drop(unlock);
             self.next = self.next.wrapping_add(1);
             return Ok(value);
@@ -619,11 +635,27 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         &mut self,
         deadline: Option<&mut W::Deadline>,
     ) -> Result<T, BroadcastError> {
+        self.recv_deadline_kept(deadline, &|_: &T| true)
+    }
+
+    /// [`recv_deadline`](Self::recv_deadline) of the next message `keep` accepts; the others
+    /// are passed over without being cloned.
+    pub(crate) fn recv_deadline_kept(
+        &mut self,
+        deadline: Option<&mut W::Deadline>,
+        keep: &impl Fn(&T) -> bool,
+    ) -> Result<T, BroadcastError> {
         let chan = self.chan;
         chan.signal
-            .wait_until_announced(deadline, |announced| match self.recv_now(!announced) {
-                Err(BroadcastError::Empty) => None,
-                other => Some(other),
+            .wait_until_announced(deadline, |announced| {
+                loop {
+                    match self.recv_now(!announced, keep) {
+                        Err(BroadcastError::Empty) => return None,
+                        Ok(None) => {}
+                        Ok(Some(v)) => return Some(Ok(v)),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
             })
             .unwrap_or(Err(BroadcastError::Timeout))
     }

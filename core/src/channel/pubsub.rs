@@ -295,10 +295,14 @@ impl<T: Clone, const N: usize, W: Wait> Subscriber<'_, T, N, W> {
     /// assert_eq!(sub.try_recv(), Err(BroadcastError::Empty));
     /// ```
     pub fn try_recv(&mut self) -> Result<(Topic, T), BroadcastError> {
+        let topics = self.topics;
         loop {
-            let (topic, value) = self.rx.try_recv()?;
-            if self.topics.contains(topic) {
-                return Ok((topic, value));
+            // Messages of other topics are passed over without being cloned.
+            if let Some(m) = self
+                .rx
+                .recv_now(true, &|m: &(Topic, T)| topics.contains(m.0))?
+            {
+                return Ok(m);
             }
         }
     }
@@ -322,12 +326,9 @@ impl<T: Clone, const N: usize, W: Wait> Subscriber<'_, T, N, W> {
     /// });
     /// ```
     pub fn recv(&mut self) -> Result<(Topic, T), BroadcastError> {
-        loop {
-            let (topic, value) = self.rx.recv()?;
-            if self.topics.contains(topic) {
-                return Ok((topic, value));
-            }
-        }
+        let topics = self.topics;
+        self.rx
+            .recv_deadline_kept(None, &|m: &(Topic, T)| topics.contains(m.0))
     }
 
     /// Returns the next message of a chosen topic, blocking through `W` for at most `timeout` in
@@ -347,13 +348,11 @@ impl<T: Clone, const N: usize, W: Wait> Subscriber<'_, T, N, W> {
     /// assert_eq!(sub.recv_timeout(5), Err(BroadcastError::Timeout));
     /// ```
     pub fn recv_timeout(&mut self, timeout: W::Timeout) -> Result<(Topic, T), BroadcastError> {
-        let mut deadline = W::deadline(timeout);
-        loop {
-            let (topic, value) = self.rx.recv_deadline(Some(&mut deadline))?;
-            if self.topics.contains(topic) {
-                return Ok((topic, value));
-            }
-        }
+        let topics = self.topics;
+        self.rx
+            .recv_deadline_kept(Some(&mut W::deadline(timeout)), &|m: &(Topic, T)| {
+                topics.contains(m.0)
+            })
     }
 }
 

@@ -212,3 +212,43 @@ fn a_send_whose_replaced_message_panics_in_drop_still_wakes_the_receivers() {
     assert!(b.send(Bomb { n: 3, bomb: false }));
     assert_eq!(rx.try_recv().map(|m| m.n), Ok(3));
 }
+
+/// A subscriber clones only the messages of its topics: the others are passed over under the
+/// slot's read lock without a clone (a subscriber to one topic of many pays for its own).
+#[test]
+fn a_subscriber_clones_only_its_topics_messages() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    static CLONES: AtomicUsize = AtomicUsize::new(0);
+    #[derive(Debug, PartialEq)]
+    struct Counted(u32);
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            CLONES.fetch_add(1, Relaxed);
+            Counted(self.0)
+        }
+    }
+    let (mine, other) = (Topic::new(1), Topic::new(2));
+    let bus: PubSub<Counted, 64, W> = PubSub::new();
+    let mut sub = bus.subscribe(Topics::EMPTY.with(mine));
+    for i in 0..30 {
+        assert!(bus.publish(if i % 3 == 0 { mine } else { other }, Counted(i)));
+    }
+    let mut got = Vec::new();
+    while let Ok((t, m)) = sub.try_recv() {
+        assert_eq!(t, mine);
+        got.push(m.0);
+    }
+    assert_eq!(got, (0..30).step_by(3).collect::<Vec<_>>());
+    assert_eq!(
+        CLONES.load(Relaxed),
+        10,
+        "clones of messages the subscriber does not follow"
+    );
+    // The blocking receive and the timed one pass others over the same way.
+    for i in 0..6 {
+        bus.publish(if i % 3 == 2 { mine } else { other }, Counted(100 + i));
+    }
+    assert_eq!(sub.recv(), Ok((mine, Counted(102))));
+    assert_eq!(sub.recv_timeout(5), Ok((mine, Counted(105))));
+    assert_eq!(CLONES.load(Relaxed), 12);
+}
