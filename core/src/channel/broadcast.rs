@@ -539,9 +539,9 @@ impl<T: Clone, const N: usize, W: Wait> Receiver<'_, T, N, W> {
         // Relaxed: under the read lock.
         let seq = slot.seq.load(Relaxed);
         if seq == wanted {
-            // SAFETY: `seq != 0` (it is odd), so the slot holds a message; the read lock keeps
-            // the writer out.
             let value = slot.value.with(|p| {
+                // SAFETY: `seq != 0` (it is odd), so the slot holds a message; the read lock
+                // keeps the writer out.
                 let v = unsafe { (*p).assume_init_ref() };
                 keep(v).then(|| v.clone())
             });
