@@ -105,7 +105,15 @@ pub struct Datagram<S> {
     mode: SocketMode,
     /// The write timeout last given to the socket (`None` inside: none), if any was.
     write_set: Option<Option<Duration>>,
+    /// How long a plain `send` may wait for room (see [`Datagram::set_send_timeout`]).
+    send_timeout: Option<Duration>,
 }
+
+/// How long a datagram transport's `send` waits at most for room by default: a Unix datagram
+/// socket's send blocks while the peer's receive queue is full (a peer that stopped
+/// receiving), as long as a stream's write waits for a peer that stopped reading
+/// ([`StreamConfig::write_timeout`](super::tcp::StreamConfig::write_timeout)).
+pub const DATAGRAM_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A connected UDP socket as a transport.
 pub type UdpTransport = Datagram<UdpSocket>;
@@ -121,7 +129,37 @@ impl<S: DatagramSocket> Datagram<S> {
             rbuf: vec![0; max + 1].into_boxed_slice(),
             mode: SocketMode::default(),
             write_set: None,
+            send_timeout: Some(DATAGRAM_SEND_TIMEOUT),
         }
+    }
+
+    /// Sets how long a plain [`send`](Transport::send) waits at most while the socket cannot
+    /// take the message (a Unix datagram peer whose receive queue is full; a UDP send does not
+    /// wait), after which it fails with [`NetError::Timeout`]; `None`: as long as it takes.
+    /// The default is [`DATAGRAM_SEND_TIMEOUT`]. A timed call's sends wait at most the call's
+    /// own timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lockstep_hosted::transport::{unix, Transport};
+    /// use lockstep_hosted::NetError;
+    ///
+    /// let (mut a, _b) = unix::datagram_pair().unwrap();
+    /// a.set_send_timeout(Some(Duration::from_millis(20)));
+    /// // Nobody receives: once the peer's queue is full, a send gives up after 20 ms.
+    /// let err = (0..1_000_000).find_map(|_| a.send(&[0; 1024]).err()).unwrap();
+    /// assert!(matches!(err, NetError::Timeout { .. }), "{err}");
+    /// ```
+    pub fn set_send_timeout(&mut self, timeout: Option<Duration>) {
+        self.send_timeout = timeout;
+    }
+
+    /// How long a plain `send` waits at most for room (see
+    /// [`set_send_timeout`](Self::set_send_timeout)).
+    pub fn send_timeout(&self) -> Option<Duration> {
+        self.send_timeout
     }
 
     /// The socket.
@@ -179,7 +217,7 @@ impl<S: DatagramSocket> Datagram<S> {
 
 impl<S: DatagramSocket> Transport for Datagram<S> {
     fn send(&mut self, msg: &[u8]) -> Result<(), NetError> {
-        self.send_limited(msg, None)
+        self.send_limited(msg, self.send_timeout)
     }
 
     /// Waits at most `timeout` for room (rounded down to 10 ms, at least 1 ms): a Unix datagram
