@@ -81,7 +81,9 @@
 //! Under RC11 a spin-loop hint (or `yield_now`) after loads that did not end the loop, and a
 //! modelled `Mutex` found held, block the thread for the rest of that execution: the search
 //! explores the execution where those loads read what lets the thread go on instead (as GenMC
-//! does with spin loops and locks), and counts the blocked ones apart ([`Stats::blocked`]). A
+//! does with spin loops and locks), and counts the blocked ones apart ([`Stats::blocked`]).
+//! Sampling (random, PCT) instead waits for a held `Mutex`'s unlock, and a lock that reads an
+//! older value tries again, so a sampled lock-based program runs its executions to the end. A
 //! futex wait or wake is a SeqCst read-modify-write of its word that leaves it unchanged. Not
 //! modelled under RC11 yet: explored timeouts ([`Config::explore_timeouts`]), and
 //! `compare_exchange_weak` failing spuriously.

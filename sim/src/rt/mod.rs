@@ -2045,16 +2045,21 @@ pub(crate) fn mutex_lock(exec: &Exec, addr: usize, location: &'static Location<'
     acquire_mutex(&mut s, obj, location, Op::Lock);
 }
 
+/// How many times a sampled lock under RC11 tries again after reading an older value before it
+/// blocks for good (see [`rc11_mutex_take`]); each try reads the newest value with a chance.
+const RC11_LOCK_TRIES: u32 = 64;
+
 /// Under RC11 the modelled mutex is a word of its own (at the complement of its address, where
 /// no atomic lives): 0 free, 1 held. Taking it is one step, a compare-and-swap 0 -> 1 with
 /// Acquire; if it reads 1, a blocking lock blocks for good in this run, as a spinning thread
 /// does (the search explores the run where it reads the unlock instead), and `try_lock` fails.
 /// Returns whether it took the mutex.
-fn rc11_mutex_take(
+fn rc11_mutex_attempt(
     exec: &Exec,
     addr: usize,
     location: &'static Location<'static>,
     block: bool,
+    wait: bool,
 ) -> bool {
     let word = !addr;
     let obj = {
@@ -2063,10 +2068,15 @@ fn rc11_mutex_take(
         let t = s.current;
         s.threads[t].next = Footprint::Object { obj, write: true };
         s.threads[t].peek = None;
+        if wait {
+            // Not picked while another thread holds it (see `exec::can_step`).
+            s.threads[t].wants = Some(obj);
+        }
         obj
     };
     park(exec);
     let t = exec.state.borrow().current;
+    exec.state.borrow_mut().threads[t].wants = None;
     let acq = rc11::graph::Mo::of(Ordering::Acquire);
     let rlx = rc11::graph::Mo::default();
     let d = rc11::Desc {
@@ -2111,10 +2121,33 @@ fn rc11_mutex_take(
         };
         s.push(Some(obj), op, location);
     }
+    took
+}
+
+fn rc11_mutex_take(
+    exec: &Exec,
+    addr: usize,
+    location: &'static Location<'static>,
+    block: bool,
+) -> bool {
+    // Sampling (random, PCT) waits for the holder's unlock, as under the other memory models,
+    // and tries again if its compare-and-swap reads an older value (a failed one is a plain
+    // read, which RC11 lets read a stale store): a lock that read the held value would block for
+    // good and end the sampled execution uncounted, and with a lock taken by several threads
+    // nearly every sample did. The exhaustive search takes one step and explores the execution
+    // where it reads the unlock instead.
+    let wait = block && !with_rc11(exec, |m| m.exploring());
+    let mut took = rc11_mutex_attempt(exec, addr, location, block, wait);
+    let mut tries = 1;
+    while !took && wait && tries < RC11_LOCK_TRIES {
+        took = rc11_mutex_attempt(exec, addr, location, block, wait);
+        tries += 1;
+    }
     if !took && block {
         // Held: this run blocks here for good (see above).
         let mut s = exec.state.borrow_mut();
         let since = s.step;
+        let t = s.current;
         s.threads[t].status = Status::Spinning {
             writes: u64::MAX,
             since,

@@ -37,7 +37,8 @@
 //! under RC11's happens-before); spin-loop hints and `yield_now` as "this iteration changes
 //! nothing: block here" (the iteration that reads what ends the loop is explored instead, as
 //! GenMC does with spin loops): an execution that ends with a thread blocked there is counted as
-//! blocked, not run; a modelled `Mutex` found held blocks the same way. A futex wait or wake is
+//! blocked, not run; a modelled `Mutex` found held blocks the same way (sampling waits for its
+//! unlock instead: see `rt::rc11_mutex_take`). A futex wait or wake is
 //! a SeqCst fence and a read-modify-write of its word that leaves it unchanged
 //! ([`Rc11::futex_rmw`]). `AtomicPtr`'s values are addresses, taken from the running execution
 //! in a replay ([`Desc::addresses`]). Timed waits with explored timeouts are not modelled under
