@@ -4,16 +4,10 @@
 //! Length-prefixed frames restore them. The program is `lockstep_hosted::lecture::boundaries`;
 //! `lockstep boundaries` prints the same.
 
+mod common;
+
 fn main() -> std::process::ExitCode {
-    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
-    // which is what returning the error from `main` would print.
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::exit(run())
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,16 +9,10 @@ use std::time::Duration;
 use lockstep::lockstep_hosted::server::{Broker, BrokerConfig, Publisher, Subscriber};
 use lockstep::lockstep_hosted::transport::tcp;
 
+mod common;
+
 fn main() -> std::process::ExitCode {
-    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
-    // which is what returning the error from `main` would print.
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::exit(run())
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,16 +6,10 @@ use lockstep::lockstep_hosted::comm::Endpoint;
 use lockstep::lockstep_hosted::server::{ServerConfig, rpc_server};
 use lockstep::lockstep_hosted::transport::unix;
 
+mod common;
+
 fn main() -> std::process::ExitCode {
-    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
-    // which is what returning the error from `main` would print.
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::exit(run())
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {

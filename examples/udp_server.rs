@@ -12,16 +12,10 @@ use lockstep::lockstep_hosted::server::udp_server;
 use lockstep::lockstep_hosted::transport::framing::escape;
 use lockstep::lockstep_hosted::transport::{Transport, resolve, udp};
 
+mod common;
+
 fn main() -> std::process::ExitCode {
-    // The error's sentence (a busy port names the process to look for), not its `Debug` form,
-    // which is what returning the error from `main` would print.
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::exit(run())
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
