@@ -577,13 +577,7 @@ impl<S: StreamSocket> Framed<S> {
                 *self.base_write.insert(b)
             }
         };
-        // Rounded down to 10 ms, so that calls with the same timeout find the socket's
-        // timeout already set (no system call); a zero socket timeout would mean "for ever",
-        // so a limit is at least a millisecond.
-        let limit = limit.map(|l| {
-            let ms = u64::try_from(l.as_millis()).unwrap_or(u64::MAX);
-            Duration::from_millis(if ms > 10 { ms / 10 * 10 } else { ms.max(1) })
-        });
+        let limit = limit.map(super::write_limit);
         let want = match (limit, base) {
             (Some(l), Some(b)) => Some(l.min(b)),
             (l, b) => l.or(b),

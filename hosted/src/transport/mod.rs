@@ -242,6 +242,14 @@ pub fn resolve(addr: &str) -> Result<SocketAddr, NetError> {
         .ok_or_else(|| bad("resolves to no address".into()))
 }
 
+/// A send's time limit as a socket write timeout: rounded down to 10 ms, so that calls with the
+/// same timeout find the socket's timeout already set (no system call), and at least a
+/// millisecond, since a zero socket timeout would mean "for ever".
+pub(crate) fn write_limit(limit: Duration) -> Duration {
+    let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(if ms > 10 { ms / 10 * 10 } else { ms.max(1) })
+}
+
 /// The blocking mode a socket was last given, so that a transport sets it only when a call
 /// needs another one (each change is a system call; the steady state makes none).
 #[derive(Debug, Default)]

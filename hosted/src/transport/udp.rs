@@ -183,13 +183,7 @@ impl<S: DatagramSocket> Datagram<S> {
         self.mode
             .for_send(|on| sock.set_nonblocking(on))
             .map_err(|e| NetError::from_io(&self.peer, e))?;
-        // Rounded down to 10 ms, as the streams do, so that calls with the same timeout find
-        // the socket's timeout already set (no system call); a zero socket timeout would mean
-        // "for ever", so a limit is at least a millisecond.
-        let want = limit.map(|l| {
-            let ms = u64::try_from(l.as_millis()).unwrap_or(u64::MAX);
-            Duration::from_millis(if ms > 10 { ms / 10 * 10 } else { ms.max(1) })
-        });
+        let want = limit.map(super::write_limit);
         // A socket never given a limit needs none set for an unlimited send.
         if self.write_set.unwrap_or(None) != want {
             sock.set_write_timeout(want)
